@@ -1,0 +1,50 @@
+#include <signal.h>
+
+#include <cstdio>
+
+#include "harness/roles.hpp"
+#include "mux/events.hpp"
+#include "mux/log.hpp"
+#include "mux/node.hpp"
+
+namespace faultmux {
+
+int run_mux(const mux_options& o) {
+  log::init("mux", o.verbosity);
+  events::open(o.events, "mux");
+  node_config cfg;
+  cfg.routing.context_id = 0;
+  cfg.routing.max_message_size = o.max_message_size;
+  cfg.routing.unidirectional = o.unidirectional;
+  cfg.streams.max_message_size = o.max_message_size;
+  cfg.streams.output_cap = o.output_cap;
+  cfg.shutdown_grace = std::chrono::milliseconds(o.shutdown_grace_ms);
+  node n(cfg);
+  try {
+    n.listen({o.listen, o.backlog, std::chrono::milliseconds(o.handshake_timeout_ms), 0});
+  } catch (const listen_error& e) {
+    spdlog::error("mux: {}", e.what());
+    events::emit("exit", {{"code", 2}});
+    return 2;
+  }
+  std::printf("listening %s\n", n.get_listener()->path().c_str());
+  std::fflush(stdout);
+
+  bool stopping = false;
+  n.on_signals({SIGTERM, SIGINT}, [&](int sig) {
+    if (stopping) {
+      spdlog::warn("mux: signal {} during shutdown: stopping now", sig);
+      n.get_broker().stop();
+      return;
+    }
+    stopping = true;
+    spdlog::info("mux: signal {}: shutting down", sig);
+    n.shutdown([&] { n.get_broker().stop(); });
+  });
+  n.get_broker().run();
+  spdlog::info("mux: exited cleanly");
+  events::emit("exit", {{"code", 0}});
+  return 0;
+}
+
+}  // namespace faultmux

@@ -1,0 +1,44 @@
+// Child processes for the driver and the tests: spawned with posix_spawn,
+// optionally with stdout captured, always reaped by their owner.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace faultmux {
+
+class child_process {
+ public:
+  // Starts argv[0] (a path) with argv; with capture_stdout, read_line() reads
+  // its stdout. Throws std::system_error naming the program on failure.
+  static child_process spawn(const std::vector<std::string>& argv, bool capture_stdout = false);
+
+  child_process() = default;
+  child_process(child_process&& o) noexcept;
+  child_process& operator=(child_process&& o) noexcept;
+  ~child_process();  // kills (SIGKILL) and reaps a child still running
+
+  pid_t pid() const { return pid_; }
+  // One line of stdout without its newline; nullopt on EOF or timeout.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+  // Waits for exit; the wait status, or nullopt on timeout.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  void signal(int sig) const;
+  bool running() const { return pid_ > 0 && !status_; }
+  std::optional<int> status() const { return status_; }
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::string out_buf_;
+  std::optional<int> status_;
+};
+
+// "exit 0", "killed by SIGKILL": a wait status for people.
+std::string describe_status(int status);
+
+}  // namespace faultmux

@@ -1,0 +1,48 @@
+// The roles of the faultmux binary, each a real program a person can run.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace faultmux {
+
+struct mux_options {
+  std::string listen;  // empty: a private directory under $TMPDIR
+  int backlog = 100;
+  std::uint64_t max_message_size = 128ull * 1024 * 1024;
+  std::size_t output_cap = 64u * 1024 * 1024;
+  bool unidirectional = false;
+  int handshake_timeout_ms = 10000;
+  int shutdown_grace_ms = 5000;
+  std::string events;
+  int verbosity = 0;
+};
+
+// Runs a mux until SIGTERM/SIGINT; 0 after a clean shutdown, 2 when it
+// cannot listen.
+int run_mux(const mux_options& o);
+
+// The echo handle every worker serves: replies with the body it got.
+inline constexpr std::uint32_t worker_echo_handle = 1000;
+
+struct worker_options {
+  std::string connect;
+  std::optional<std::uint32_t> peer;  // context to send the workload to
+  int count = 0;                      // messages; 0 = only serve echo
+  std::size_t size = 64;              // body bytes per message
+  int in_flight = 1;
+  int connect_timeout_ms = 10000;
+  int reply_timeout_ms = 30000;  // no progress for this long fails the workload
+  std::string events;
+  int verbosity = 0;
+};
+
+// Connects and runs the workload: 0 when every reply came back correct and
+// in order, 1 when the workload failed, 3 when it could not connect.
+int run_worker(const worker_options& o);
+
+// The built-in smoke workload: a mux, an echo worker and load workers.
+int run_smoke(const std::string& self, int verbosity);
+
+}  // namespace faultmux

@@ -1,0 +1,79 @@
+// The built-in smoke workload `faultmux suite` runs: one mux, one echo
+// worker, eight load workers through it; every reply checked, the mux shut
+// down cleanly and its socket removed.
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "harness/process.hpp"
+#include "harness/roles.hpp"
+
+namespace faultmux {
+
+int run_smoke(const std::string& self, int verbosity) {
+  using namespace std::chrono_literals;
+  char tmpl[] = "/tmp/faultmux-suite-XXXXXX";
+  if (!::mkdtemp(tmpl)) {
+    std::perror("faultmux suite: mkdtemp");
+    return 2;
+  }
+  std::string dir = tmpl, sock = dir + "/mux.sock";
+  int failures = 0;
+  auto check = [&](bool ok, const std::string& what) {
+    std::printf("%s  %s\n", ok ? "PASS" : "FAIL", what.c_str());
+    if (!ok) ++failures;
+    return ok;
+  };
+  std::vector<std::string> v;
+  for (int i = 0; i < verbosity; ++i) v.push_back("-v");
+  {
+    std::vector<std::string> mux_argv{self, "mux", "--listen", sock, "--backlog", "16"};
+    mux_argv.insert(mux_argv.end(), v.begin(), v.end());
+    auto mux = child_process::spawn(mux_argv, true);
+    auto line = mux.read_line(10s);
+    if (!check(line && line->starts_with("listening"), "mux listens on " + sock)) return 1;
+
+    auto echo = child_process::spawn({self, "worker", "--connect", sock}, true);
+    auto id_line = echo.read_line(10s);
+    unsigned peer = 0;
+    if (!check(id_line && std::sscanf(id_line->c_str(), "context_id=%u", &peer) == 1, "echo worker connected"))
+      return 1;
+
+    std::vector<child_process> load;
+    const int workers = 8;
+    for (int i = 0; i < workers; ++i) {
+      load.push_back(child_process::spawn({self, "worker", "--connect", sock, "--peer", std::to_string(peer),
+                                           "--count", "500", "--size", std::to_string(64 << (i % 6)),
+                                           "--in-flight", "8"},
+                                          true));
+    }
+    int ok = 0;
+    for (auto& w : load) {
+      auto st = w.wait(60s);
+      if (st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) ++ok;
+    }
+    check(ok == workers, fmt::format("{} of {} load workers got every reply back, correct and in order", ok, workers));
+
+    mux.signal(SIGTERM);
+    auto mst = mux.wait(15s);
+    check(mst && WIFEXITED(*mst) && WEXITSTATUS(*mst) == 0,
+          "mux exits cleanly on SIGTERM (" + (mst ? describe_status(*mst) : std::string("still running")) + ")");
+    auto est = echo.wait(10s);
+    check(est.has_value(), "echo worker exits when the mux goes away");
+    struct stat st{};
+    check(::lstat(sock.c_str(), &st) != 0, "socket file removed on shutdown");
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::printf("%s\n", failures ? "smoke suite FAILED" : "smoke suite passed");
+  return failures ? 1 : 0;
+}
+
+}  // namespace faultmux

@@ -1,0 +1,186 @@
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <vector>
+
+#include "harness/payload.hpp"
+#include "harness/roles.hpp"
+#include "mux/connect.hpp"
+#include "mux/events.hpp"
+#include "mux/log.hpp"
+#include "mux/node.hpp"
+
+namespace faultmux {
+namespace {
+
+// Sends `count` messages to the peer's echo handle with `in_flight` waiting,
+// and checks each reply's order and content. Runs on the broker thread.
+class echo_workload {
+ public:
+  echo_workload(node& n, const worker_options& o) : node_(n), o_(o) {}
+
+  void start(std::function<void()> done) {
+    done_ = std::move(done);
+    reply_handle_ = node_.get_router().add_handler([this](message& m) { on_reply(m); });
+    started_ = events::now();
+    while (next_ < o_.count && static_cast<int>(outstanding_.size()) < o_.in_flight) send_next();
+    arm_watchdog();
+  }
+
+  // The stream to the mux is gone while messages were outstanding.
+  void on_parent_lost() {
+    if (!done_ || finished_) return;
+    fail(fmt::format("connection to the mux lost with {} messages outstanding", outstanding_.size()));
+  }
+
+  bool ok() const { return failed_ == 0 && ok_count_ == o_.count; }
+
+ private:
+  void send_next() {
+    message m;
+    m.dst_id = *o_.peer;
+    m.handle = worker_echo_handle;
+    m.reply_to = reply_handle_;
+    m.data = make_payload(static_cast<std::uint64_t>(next_), o_.size);
+    outstanding_.push_back({next_, events::now()});
+    ++next_;
+    node_.get_router().route(std::move(m));
+  }
+
+  void on_reply(message& m) {
+    if (finished_) return;
+    progress_ = true;
+    if (outstanding_.empty()) return fail("a reply arrived with nothing outstanding");
+    auto [seq, sent] = outstanding_.front();
+    outstanding_.pop_front();
+    if (m.is_dead()) {
+      ++failed_;
+      spdlog::error("worker: message {} to context {} came back dead: {}", seq, *o_.peer, m.data);
+      events::emit("reply", {{"seq", seq}, {"outcome", "dead"}, {"reason", m.data}});
+    } else if (m.data != make_payload(static_cast<std::uint64_t>(seq), o_.size)) {
+      ++failed_;
+      spdlog::error("worker: reply to message {} is wrong or out of order ({} bytes)", seq, m.data.size());
+      events::emit("reply", {{"seq", seq}, {"outcome", "mismatch"}});
+    } else {
+      ++ok_count_;
+      latencies_.push_back(events::now() - sent);
+    }
+    if (next_ < o_.count) send_next();
+    if (outstanding_.empty() && next_ >= o_.count) finish();
+  }
+
+  void arm_watchdog() {
+    watchdog_ = node_.get_broker().after(std::chrono::milliseconds(o_.reply_timeout_ms), [this] {
+      if (finished_) return;
+      if (!progress_)
+        return fail(fmt::format("no reply for {} ms with {} messages outstanding", o_.reply_timeout_ms,
+                                outstanding_.size()));
+      progress_ = false;
+      arm_watchdog();
+    });
+  }
+
+  void fail(const std::string& why) {
+    spdlog::error("worker: workload failed: {}", why);
+    failed_ += static_cast<int>(outstanding_.size()) + (o_.count - next_);
+    outstanding_.clear();
+    events::emit("workload_failed", {{"why", why}});
+    finish();
+  }
+
+  void finish() {
+    finished_ = true;
+    watchdog_.cancel();
+    std::sort(latencies_.begin(), latencies_.end());
+    auto pct = [&](double q) {
+      return latencies_.empty() ? 0.0 : latencies_[static_cast<std::size_t>(q * (latencies_.size() - 1))] * 1e6;
+    };
+    double elapsed = events::now() - started_;
+    events::emit("workload_done", {{"count", o_.count},
+                                   {"ok", ok_count_},
+                                   {"failed", failed_},
+                                   {"seconds", elapsed},
+                                   {"p50_us", pct(0.5)},
+                                   {"p99_us", pct(0.99)},
+                                   {"max_us", pct(1.0)}});
+    std::printf("done ok=%d failed=%d seconds=%.3f p50_us=%.1f p99_us=%.1f\n", ok_count_, failed_, elapsed, pct(0.5),
+                pct(0.99));
+    std::fflush(stdout);
+    if (done_) done_();
+  }
+
+  node& node_;
+  const worker_options& o_;
+  std::uint32_t reply_handle_ = 0;
+  int next_ = 0;
+  int ok_count_ = 0;
+  int failed_ = 0;
+  bool finished_ = false;
+  bool progress_ = false;
+  double started_ = 0;
+  std::deque<std::pair<int, double>> outstanding_;
+  std::vector<double> latencies_;
+  timer_handle watchdog_;
+  std::function<void()> done_;
+};
+
+}  // namespace
+
+int run_worker(const worker_options& o) {
+  log::init("worker", o.verbosity);
+  events::open(o.events, "worker");
+  if (o.count > 0 && !o.peer) {
+    spdlog::error("worker: --count needs --peer: the context to send the messages to");
+    return 2;
+  }
+  connection c;
+  try {
+    c = connect_unix(o.connect, std::chrono::milliseconds(o.connect_timeout_ms));
+  } catch (const connect_error& e) {
+    spdlog::error("worker: {}", e.what());
+    events::emit("connect_failed", {{"path", e.path()},
+                                    {"errno", strerrorname_np(e.error()) ? strerrorname_np(e.error()) : "?"},
+                                    {"detail", e.what()}});
+    return 3;
+  }
+  std::printf("context_id=%u parent_id=%u\n", c.context_id, c.parent_id);
+  std::fflush(stdout);
+  events::emit("connected", {{"context_id", c.context_id}, {"parent_id", c.parent_id}});
+
+  node_config cfg;
+  cfg.routing.context_id = c.context_id;
+  cfg.routing.parent_ids = {c.parent_id};
+  node n(cfg);
+  router& r = n.get_router();
+  r.add_handler(
+      [&r](message& m) {
+        if (!m.reply_to || m.is_dead()) return;
+        message reply;
+        reply.dst_id = m.src_id;
+        reply.handle = m.reply_to;
+        reply.data = std::move(m.data);
+        r.route(std::move(reply));
+      },
+      handler_options{.handle = worker_echo_handle, .persist = true, .policy = {}, .respondent = {}});
+
+  echo_workload load(n, o);
+  bool parent_lost = false;
+  n.on_stream_closed = [&](stream&, int) {
+    parent_lost = true;
+    load.on_parent_lost();
+    n.get_broker().stop();
+  };
+  n.attach(std::move(c.fd), fmt::format("unix_listener.{}", c.parent_pid), c.parent_id);
+  n.on_signals({SIGTERM, SIGINT}, [&](int) { n.shutdown([&] { n.get_broker().stop(); }); });
+  if (o.count > 0) n.get_broker().defer([&] { load.start([&] { n.shutdown([&] { n.get_broker().stop(); }); }); });
+  n.get_broker().run();
+
+  if (o.count > 0) return load.ok() ? 0 : 1;
+  if (parent_lost) spdlog::info("worker: the mux closed the connection: exiting");
+  return 0;
+}
+
+}  // namespace faultmux

@@ -1,0 +1,79 @@
+#include "mux/broker.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "mux/log.hpp"
+
+namespace faultmux {
+
+struct timer_handle::state {
+  explicit state(boost::asio::io_context& io) : timer(io) {}
+  boost::asio::steady_timer timer;
+  std::function<void()> fn;
+};
+
+void timer_handle::cancel() {
+  if (!state_) return;
+  state_->fn = nullptr;
+  state_->timer.cancel();
+  state_.reset();
+}
+
+namespace {
+
+void guarded(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    spdlog::error("broker: deferred call failed: {}", e.what());
+  }
+}
+
+}  // namespace
+
+broker::broker() : io_(std::make_unique<boost::asio::io_context>(1)) {}
+
+broker::~broker() {
+  stop();
+  join();
+}
+
+void broker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void broker::run() {
+  loop_thread_id_ = std::this_thread::get_id();
+  auto work = boost::asio::make_work_guard(*io_);
+  io_->run();
+  loop_thread_id_ = std::thread::id{};
+}
+
+void broker::stop() { io_->stop(); }
+
+void broker::join() {
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+void broker::defer(std::function<void()> fn) {
+  boost::asio::post(*io_, [fn = std::move(fn)] { guarded(fn); });
+}
+
+timer_handle broker::after(std::chrono::nanoseconds d, std::function<void()> fn) {
+  timer_handle h;
+  h.state_ = std::make_shared<timer_handle::state>(*io_);
+  h.state_->fn = std::move(fn);
+  h.state_->timer.expires_after(d);
+  h.state_->timer.async_wait([s = h.state_](const boost::system::error_code& ec) {
+    if (ec || !s->fn) return;
+    auto fn = std::move(s->fn);
+    s->fn = nullptr;
+    guarded(fn);
+  });
+  return h;
+}
+
+}  // namespace faultmux

@@ -1,0 +1,58 @@
+// The event loop: one thread runs every stream, listener and timer of a
+// process, as in Mitogen. Other threads hand it work with defer().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <thread>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace faultmux {
+
+// A pending timer; cancel() from the broker thread stops it from firing.
+class timer_handle {
+ public:
+  timer_handle() = default;
+  void cancel();
+  explicit operator bool() const { return state_ != nullptr; }
+
+ private:
+  friend class broker;
+  struct state;
+  std::shared_ptr<state> state_;
+};
+
+class broker {
+ public:
+  broker();
+  ~broker();  // stops the loop and joins its thread
+  broker(const broker&) = delete;
+  broker& operator=(const broker&) = delete;
+
+  boost::asio::io_context& io() { return *io_; }
+
+  void start();  // runs the loop on a new thread
+  void run();    // runs the loop on the calling thread until stop()
+  void stop();   // thread-safe; the loop returns soon after
+  void join();
+
+  // Runs fn on the broker thread. Thread-safe. An exception escaping fn is
+  // logged and goes no further.
+  void defer(std::function<void()> fn);
+  // Runs fn on the broker thread after d.
+  timer_handle after(std::chrono::nanoseconds d, std::function<void()> fn);
+
+  bool on_broker_thread() const { return std::this_thread::get_id() == loop_thread_id_.load(); }
+
+ private:
+  std::unique_ptr<boost::asio::io_context> io_;
+  std::thread thread_;
+  std::atomic<std::thread::id> loop_thread_id_{};
+};
+
+}  // namespace faultmux

@@ -1,0 +1,94 @@
+#include "mux/node.hpp"
+
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+
+#include "mux/events.hpp"
+#include "mux/log.hpp"
+
+namespace faultmux {
+
+node::node(node_config cfg)
+    : cfg_(cfg), router_(cfg.routing), next_id_(cfg.routing.context_id + 1) {}
+
+node::~node() {
+  // Streams and the listener hold the broker's io_context: release them
+  // before it goes.
+  listener_.reset();
+  for (auto& [p, s] : streams_) s->close(0, "node destroyed");
+  streams_.clear();
+  signals_.reset();
+}
+
+std::shared_ptr<stream> node::attach(unique_fd fd, std::string name, std::uint32_t remote_id,
+                                     std::optional<std::uint32_t> stamp_auth_id) {
+  auto s = stream::create(broker_, std::move(fd), std::move(name), cfg_.streams);
+  streams_[s.get()] = s;
+  router_.add_peer(s.get(), remote_id, stamp_auth_id);
+  events::emit("stream_open", {{"stream", s->name()}, {"context_id", remote_id}});
+  s->start([this](stream& from, message m) { router_.on_receive(&from, std::move(m)); },
+           [this](stream& gone, int err) {
+             auto keep = streams_[&gone];
+             router_.on_disconnect(&gone);
+             streams_.erase(&gone);
+             if (on_stream_closed) on_stream_closed(gone, err);
+           });
+  return s;
+}
+
+void node::listen(listener_options opts) {
+  opts.context_id = router_.context_id();
+  listener_ = listener::create(
+      broker_, std::move(opts), [this] { return allocate_id(); },
+      [this](accepted_client c) {
+        if (shutting_down_) return;
+        attach(std::move(c.fd), fmt::format("unix_client.{}", c.pid), c.context_id, router_.context_id());
+      });
+}
+
+void node::shutdown(std::function<void()> done) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  spdlog::debug("node: shutting down: {} streams", streams_.size());
+  if (listener_) listener_->close();
+  auto left = std::make_shared<std::size_t>(streams_.size());
+  auto finish = [this, done = std::move(done)] {
+    router_.shutdown_handlers();
+    events::emit("shutdown_done", {});
+    if (done) done();
+  };
+  if (*left == 0) return finish();
+  auto shared_finish = std::make_shared<std::function<void()>>(std::move(finish));
+  auto all = streams_;  // closing edits streams_
+  for (auto& [p, s] : all) {
+    s->close_gracefully(cfg_.shutdown_grace, [left, shared_finish](bool) {
+      if (--*left == 0) (*shared_finish)();
+    });
+  }
+}
+
+namespace {
+
+struct signal_waiter {
+  signal_waiter(boost::asio::io_context& io, std::function<void(int)> f) : set(io), fn(std::move(f)) {}
+  void arm() {
+    set.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;  // cancelled: this may be gone
+      fn(sig);
+      arm();
+    });
+  }
+  boost::asio::signal_set set;
+  std::function<void(int)> fn;
+};
+
+}  // namespace
+
+void node::on_signals(std::initializer_list<int> sigs, std::function<void(int)> fn) {
+  auto waiter = std::make_shared<signal_waiter>(broker_.io(), std::move(fn));
+  for (int s : sigs) waiter->set.add(s);
+  waiter->arm();
+  signals_ = waiter;
+}
+
+}  // namespace faultmux

@@ -1,0 +1,68 @@
+// One context's runtime: its broker, router, streams and (optionally) a
+// listener, wired together, with a graceful shutdown.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "mux/broker.hpp"
+#include "mux/listener.hpp"
+#include "mux/router.hpp"
+#include "mux/stream.hpp"
+
+namespace faultmux {
+
+struct node_config {
+  router_config routing;
+  stream_options streams;
+  std::chrono::milliseconds shutdown_grace{5000};
+};
+
+class node {
+ public:
+  explicit node(node_config cfg);
+  ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  broker& get_broker() { return broker_; }
+  router& get_router() { return router_; }
+
+  // The rest runs on the broker thread (or before its loop starts).
+
+  // Registers a connected socket as a stream to `remote_id`.
+  std::shared_ptr<stream> attach(unique_fd fd, std::string name, std::uint32_t remote_id,
+                                 std::optional<std::uint32_t> stamp_auth_id = {});
+  // Publishes a unix listener whose clients get fresh context ids and the
+  // listener's authority. Throws listen_error.
+  void listen(listener_options opts);
+  listener* get_listener() { return listener_.get(); }
+  std::uint32_t allocate_id() { return next_id_++; }
+  std::size_t stream_count() const { return streams_.size(); }
+
+  // Closes the listener, flushes every stream within the grace period (then
+  // force-closes the rest, naming each), gives every handler a dead message,
+  // then calls done.
+  void shutdown(std::function<void()> done);
+  // Runs fn on the broker thread when one of the signals arrives.
+  void on_signals(std::initializer_list<int> sigs, std::function<void(int)> fn);
+
+  // Called after a stream is closed and its routes are gone.
+  std::function<void(stream&, int err)> on_stream_closed;
+
+ private:
+  node_config cfg_;
+  broker broker_;
+  router router_;
+  std::unique_ptr<listener> listener_;
+  std::map<stream*, std::shared_ptr<stream>> streams_;
+  std::uint32_t next_id_;
+  std::shared_ptr<void> signals_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace faultmux

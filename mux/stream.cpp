@@ -1,0 +1,326 @@
+#include "mux/stream.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <deque>
+#include <vector>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include "mux/broker.hpp"
+#include "mux/events.hpp"
+#include "mux/frame.hpp"
+#include "mux/log.hpp"
+
+namespace faultmux {
+namespace {
+
+constexpr std::size_t read_chunk = 64 * 1024;
+constexpr int reads_per_wakeup = 16;  // then yield so one busy stream cannot starve the rest
+
+// True when poll() says fd is ready for `events` right now.
+bool ready_now(int fd, short events) {
+  pollfd p{fd, events, 0};
+  int n;
+  do n = ::poll(&p, 1, 0);
+  while (n < 0 && errno == EINTR);
+  return n > 0 && (p.revents & (events | POLLHUP | POLLERR)) != 0;
+}
+
+// Delay before retrying after an EAGAIN that poll() contradicts: immediate at
+// first, then growing so an EAGAIN injected on every call cannot spin a core.
+std::chrono::microseconds spurious_backoff(int count) {
+  if (count == 0) return std::chrono::microseconds(0);
+  return std::chrono::microseconds(std::min(5000, 50 << std::min(count, 7)));
+}
+
+class stream_impl final : public stream, public std::enable_shared_from_this<stream_impl> {
+ public:
+  stream_impl(broker& b, unique_fd fd, std::string name, stream_options opts)
+      : broker_(b), sd_(b.io()), name_(std::move(name)), opts_(opts), decoder_(opts.max_message_size) {
+    int flags = ::fcntl(fd.get(), F_GETFL);
+    ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK);
+    fd_ = fd.get();
+    sd_.assign(fd.release());
+  }
+
+  const std::string& name() const override { return name_; }
+  std::size_t queued_bytes() const override { return queued_; }
+  bool closed() const override { return closed_; }
+  int native_handle() const override { return fd_; }
+
+  void start(message_fn on_message, close_fn on_close) override {
+    on_message_ = std::move(on_message);
+    on_close_ = std::move(on_close);
+    read_some();
+  }
+
+  void send(message m) override {
+    if (closed_) {
+      spdlog::trace("stream {}: dropping message to {} handle {}: stream closed", name_, m.dst_id, m.handle);
+      return;
+    }
+    std::size_t size = header_size + m.data.size();
+    if (queued_ > 0 && queued_ + size > opts_.output_cap) {
+      spdlog::error("stream {}: output queue holds {} bytes and a {}-byte message would exceed the cap of {}: "
+                    "disconnecting this slow reader",
+                    name_, queued_, size, opts_.output_cap);
+      events::emit("output_cap", {{"stream", name_}, {"queued", queued_}, {"cap", opts_.output_cap}});
+      close(ENOBUFS, "output cap exceeded");
+      return;
+    }
+    out_.push_back(out_item{encode_header(m), std::move(m.data), 0});
+    queued_ += size;
+    if (!write_waiting_ && !write_retry_) flush();
+  }
+
+  void close(int err, const std::string& why) override {
+    if (closed_) return;
+    closed_ = true;
+    read_retry_.cancel();
+    write_retry_.cancel();
+    grace_timer_.cancel();
+    boost::system::error_code ignored;
+    sd_.close(ignored);
+    std::size_t dropped = queued_;
+    out_.clear();
+    queued_ = 0;
+    events::emit("disconnect", {{"stream", name_},
+                                {"errno", err ? std::string(strerrorname_np(err) ? strerrorname_np(err) : "?") : ""},
+                                {"why", why},
+                                {"dropped_bytes", dropped}});
+    auto self = shared_from_this();  // callbacks may drop the last owner
+    if (on_close_) on_close_(*this, err);
+    on_message_ = nullptr;
+    on_close_ = nullptr;
+    if (graceful_done_) std::exchange(graceful_done_, nullptr)(false);
+  }
+
+  void close_gracefully(std::chrono::milliseconds grace, std::function<void(bool)> done) override {
+    if (closed_) {
+      done(queued_ == 0);
+      return;
+    }
+    if (out_.empty()) {
+      close(0, "shutdown");
+      done(true);
+      return;
+    }
+    graceful_done_ = std::move(done);
+    std::weak_ptr<stream_impl> weak = shared_from_this();
+    grace_timer_ = broker_.after(grace, [weak, grace] {
+      auto self = weak.lock();
+      if (!self || self->closed_) return;
+      spdlog::error("stream {}: gave up flushing {} queued bytes after the {} ms shutdown grace period: "
+                    "force-closing",
+                    self->name_, self->queued_, grace.count());
+      self->close(ETIMEDOUT, "shutdown grace period over");
+    });
+  }
+
+ private:
+  struct out_item {
+    header_bytes header;
+    std::string body;
+    std::size_t offset;  // bytes of header+body already written
+  };
+
+  void wait_readable() {
+    if (closed_ || read_waiting_) return;
+    read_waiting_ = true;
+    sd_.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                   [self = shared_from_this()](const boost::system::error_code& ec) {
+                     self->read_waiting_ = false;
+                     if (!ec && !self->closed_) self->read_some();
+                   });
+  }
+
+  void wait_writable() {
+    if (closed_ || write_waiting_) return;
+    write_waiting_ = true;
+    sd_.async_wait(boost::asio::posix::descriptor_base::wait_write,
+                   [self = shared_from_this()](const boost::system::error_code& ec) {
+                     self->write_waiting_ = false;
+                     if (!ec && !self->closed_) self->flush();
+                   });
+  }
+
+  // Asio's reactor is edge-triggered: after an EAGAIN that was not true the
+  // edge is gone, so ask the kernel directly and retry rather than wait.
+  void after_read_eagain() {
+    if (ready_now(fd_, POLLIN)) {
+      auto delay = spurious_backoff(read_spurious_++);
+      spdlog::trace("stream {}: recv said EAGAIN but data is waiting; retrying in {} us", name_, delay.count());
+      std::weak_ptr<stream_impl> weak = shared_from_this();
+      read_retry_ = broker_.after(delay, [weak] {
+        if (auto self = weak.lock()) {
+          self->read_retry_ = {};
+          if (!self->closed_) self->read_some();
+        }
+      });
+      return;
+    }
+    read_spurious_ = 0;
+    wait_readable();
+  }
+
+  void after_write_eagain() {
+    if (ready_now(fd_, POLLOUT)) {
+      auto delay = spurious_backoff(write_spurious_++);
+      spdlog::trace("stream {}: send said EAGAIN but the socket has room; retrying in {} us", name_, delay.count());
+      std::weak_ptr<stream_impl> weak = shared_from_this();
+      write_retry_ = broker_.after(delay, [weak] {
+        if (auto self = weak.lock()) {
+          self->write_retry_ = {};
+          if (!self->closed_) self->flush();
+        }
+      });
+      return;
+    }
+    write_spurious_ = 0;
+    wait_writable();
+  }
+
+  void read_some() {
+    auto self = shared_from_this();
+    for (int i = 0; i < reads_per_wakeup && !closed_; ++i) {
+      std::span<std::uint8_t> direct = decoder_.body_space();
+      bool into_body = direct.size() >= read_chunk;
+      if (!into_body && buffer_.size() < read_chunk) buffer_.resize(read_chunk);
+      ssize_t n = into_body ? ::recv(fd_, direct.data(), direct.size(), 0)
+                            : ::recv(fd_, buffer_.data(), buffer_.size(), 0);
+      if (n > 0) {
+        read_spurious_ = 0;
+        if (into_body)
+          decoder_.commit_body(static_cast<std::size_t>(n), received_);
+        else
+          decoder_.feed({buffer_.data(), static_cast<std::size_t>(n)}, received_);
+        deliver();
+        continue;
+      }
+      if (n == 0) return on_eof();
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) return after_read_eagain();
+      return fail("recv", err);
+    }
+    wait_readable();
+  }
+
+  void deliver() {
+    for (message& m : received_) {
+      if (closed_) break;
+      try {
+        on_message_(*this, std::move(m));
+      } catch (const std::exception& e) {
+        spdlog::error("stream {}: message handler failed: {}: disconnecting this stream", name_, e.what());
+        close(EPROTO, std::string("handler failed: ") + e.what());
+      }
+    }
+    received_.clear();
+    if (!closed_ && decoder_.error() != frame_error::none) {
+      spdlog::error("stream {}: {}", name_, decoder_.error_detail());
+      events::emit("protocol_error", {{"stream", name_}, {"detail", decoder_.error_detail()}});
+      close(EPROTO, decoder_.error_detail());
+    }
+  }
+
+  void on_eof() {
+    std::size_t partial = decoder_.buffered();
+    if (partial || queued_) {
+      spdlog::error("stream {}: disconnected: EOF with {} bytes of an incomplete frame received and {} bytes "
+                    "queued for output",
+                    name_, partial, queued_);
+    } else {
+      spdlog::debug("stream {}: disconnected: EOF", name_);
+    }
+    close(0, "EOF");
+  }
+
+  void fail(const char* op, int err) {
+    spdlog::error("stream {}: {} failed: {}: disconnecting", name_, op, errno_text(err));
+    close(err, std::string(op) + " failed");
+  }
+
+  void flush() {
+    auto self = shared_from_this();
+    while (!out_.empty() && !closed_) {
+      iovec iov[64];
+      int count = 0;
+      for (auto it = out_.begin(); it != out_.end() && count < 63; ++it) {
+        std::size_t off = it->offset;
+        if (off < header_size) {
+          iov[count++] = {it->header.data() + off, header_size - off};
+          off = 0;
+        } else {
+          off -= header_size;
+        }
+        if (it->body.size() > off) iov[count++] = {it->body.data() + off, it->body.size() - off};
+      }
+      msghdr mh{};
+      mh.msg_iov = iov;
+      mh.msg_iovlen = static_cast<std::size_t>(count);
+      ssize_t n = ::sendmsg(fd_, &mh, MSG_NOSIGNAL);
+      if (n < 0) {
+        int err = errno;
+        if (err == EINTR) continue;
+        if (err == EAGAIN || err == EWOULDBLOCK) return after_write_eagain();
+        return fail("send", err);
+      }
+      write_spurious_ = 0;
+      consume(static_cast<std::size_t>(n));
+    }
+    if (out_.empty() && graceful_done_ && !closed_) {
+      auto done = std::exchange(graceful_done_, nullptr);
+      close(0, "shutdown");
+      done(true);
+    }
+  }
+
+  void consume(std::size_t n) {
+    queued_ -= n;
+    while (n > 0) {
+      out_item& front = out_.front();
+      std::size_t left = header_size + front.body.size() - front.offset;
+      if (n < left) {
+        front.offset += n;
+        return;
+      }
+      n -= left;
+      out_.pop_front();
+    }
+  }
+
+  broker& broker_;
+  boost::asio::posix::stream_descriptor sd_;
+  int fd_ = -1;
+  std::string name_;
+  stream_options opts_;
+  frame_decoder decoder_;
+  std::vector<std::uint8_t> buffer_;
+  std::vector<message> received_;
+  std::deque<out_item> out_;
+  std::size_t queued_ = 0;
+  bool closed_ = false;
+  bool read_waiting_ = false;
+  bool write_waiting_ = false;
+  int read_spurious_ = 0;
+  int write_spurious_ = 0;
+  timer_handle read_retry_, write_retry_, grace_timer_;
+  message_fn on_message_;
+  close_fn on_close_;
+  std::function<void(bool)> graceful_done_;
+};
+
+}  // namespace
+
+std::shared_ptr<stream> stream::create(broker& b, unique_fd fd, std::string name, stream_options opts) {
+  return std::make_shared<stream_impl>(b, std::move(fd), std::move(name), opts);
+}
+
+}  // namespace faultmux

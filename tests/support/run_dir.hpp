@@ -1,0 +1,28 @@
+// Test helpers: a private run directory removed afterwards, and the path of
+// the built faultmux binary.
+#pragma once
+
+#include <string>
+
+namespace faultmux::test {
+
+// A fresh directory under /tmp, removed with everything in it on destruction.
+class run_dir {
+ public:
+  run_dir();
+  ~run_dir();
+  run_dir(const run_dir&) = delete;
+  run_dir& operator=(const run_dir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+inline const char* binary() { return FAULTMUX_BINARY_PATH; }
+
+// Reads a whole file ("" when missing).
+std::string slurp(const std::string& path);
+
+}  // namespace faultmux::test
