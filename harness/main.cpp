@@ -32,36 +32,47 @@ int main(int argc, char** argv) {
 
   faultmux::mux_options mo;
   auto* mux = app.add_subcommand("mux", "run the built-in mux until SIGTERM");
-  mux->add_option("--listen", mo.listen, "socket path (default: a new private directory under $TMPDIR)");
+  mux->add_option("--listen", mo.listen,
+                  "socket path (default: a new private directory under $TMPDIR)");
   mux->add_option("--backlog", mo.backlog, "listen backlog: set it to the number of workers")
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();
-  mux->add_option("--max-message-size", mo.max_message_size, "largest body in bytes")->capture_default_str();
+  mux->add_option("--max-message-size", mo.max_message_size, "largest body in bytes")
+      ->capture_default_str();
   mux->add_option("--output-cap", mo.output_cap,
                   "bytes queued for one stream before it is disconnected as a slow reader")
       ->capture_default_str();
-  mux->add_flag("--unidirectional", mo.unidirectional, "refuse forwards between unprivileged streams");
-  mux->add_option("--handshake-timeout-ms", mo.handshake_timeout_ms, "deadline for a client's handshake")
+  mux->add_flag("--unidirectional", mo.unidirectional,
+                "refuse forwards between unprivileged streams");
+  mux->add_option("--handshake-timeout-ms", mo.handshake_timeout_ms,
+                  "deadline for a client's handshake")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  mux->add_option("--shutdown-grace-ms", mo.shutdown_grace_ms, "time to flush queued output on shutdown")
+  mux->add_option("--shutdown-grace-ms", mo.shutdown_grace_ms,
+                  "time to flush queued output on shutdown")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   mux->add_option("--events", mo.events, "append JSON-lines events to this file");
   mux->add_flag("-v,--verbose", mo.verbosity, "more logging; -vv for every message")->take_all();
 
   faultmux::worker_options wo;
-  auto* worker = app.add_subcommand("worker", "connect to a mux, serve echo, optionally run a message workload");
+  auto* worker = app.add_subcommand(
+      "worker", "connect to a mux, serve echo, optionally run a message workload");
   worker->add_option("--connect", wo.connect, "the mux's socket path")->required();
   worker->add_option("--peer", wo.peer, "context id to send the workload to (another worker)");
-  worker->add_option("--count", wo.count, "messages to send and check")->check(CLI::NonNegativeNumber);
+  worker->add_option("--count", wo.count, "messages to send and check")
+      ->check(CLI::NonNegativeNumber);
   worker->add_option("--size", wo.size, "body bytes per message")->capture_default_str();
   worker->add_option("--in-flight", wo.in_flight, "messages waiting at once")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  worker->add_option("--connect-timeout-ms", wo.connect_timeout_ms, "give up connecting after this long")
+  worker
+      ->add_option("--connect-timeout-ms", wo.connect_timeout_ms,
+                   "give up connecting after this long")
       ->capture_default_str();
-  worker->add_option("--reply-timeout-ms", wo.reply_timeout_ms, "fail when no reply comes for this long")
+  worker
+      ->add_option("--reply-timeout-ms", wo.reply_timeout_ms,
+                   "fail when no reply comes for this long")
       ->capture_default_str();
   worker->add_option("--events", wo.events, "append JSON-lines events to this file");
   worker->add_flag("-v,--verbose", wo.verbosity, "more logging; -vv for every message")->take_all();

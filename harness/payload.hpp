@@ -10,7 +10,8 @@ namespace faultmux {
 inline std::string make_payload(std::uint64_t seq, std::size_t size) {
   std::string s(size, '\0');
   for (std::size_t i = 0; i < size; ++i) {
-    s[i] = i < 8 ? static_cast<char>(seq >> (56 - 8 * i)) : static_cast<char>((seq * 31 + i) & 0xff);
+    s[i] =
+        i < 8 ? static_cast<char>(seq >> (56 - 8 * i)) : static_cast<char>((seq * 31 + i) & 0xff);
   }
   return s;
 }

@@ -27,7 +27,8 @@ child_process child_process::spawn(const std::vector<std::string>& argv, bool ca
   posix_spawn_file_actions_init(&fa);
   int pipefd[2] = {-1, -1};
   if (capture_stdout) {
-    if (::pipe2(pipefd, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+    if (::pipe2(pipefd, O_CLOEXEC) != 0)
+      throw std::system_error(errno, std::generic_category(), "pipe2");
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
   }
   child_process c;
@@ -44,7 +45,9 @@ child_process child_process::spawn(const std::vector<std::string>& argv, bool ca
 }
 
 child_process::child_process(child_process&& o) noexcept
-    : pid_(std::exchange(o.pid_, -1)), out_fd_(std::exchange(o.out_fd_, -1)), out_buf_(std::move(o.out_buf_)),
+    : pid_(std::exchange(o.pid_, -1)),
+      out_fd_(std::exchange(o.out_fd_, -1)),
+      out_buf_(std::move(o.out_buf_)),
       status_(std::exchange(o.status_, std::nullopt)) {}
 
 child_process& child_process::operator=(child_process&& o) noexcept {
@@ -75,7 +78,8 @@ std::optional<std::string> child_process::read_line(std::chrono::milliseconds ti
       return line;
     }
     if (out_fd_ < 0) return std::nullopt;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     pollfd p{out_fd_, POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(left.count()));

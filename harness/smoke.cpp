@@ -43,31 +43,35 @@ int run_smoke(const std::string& self, int verbosity) {
     auto echo = child_process::spawn({self, "worker", "--connect", sock}, true);
     auto id_line = echo.read_line(10s);
     unsigned peer = 0;
-    if (!check(id_line && std::sscanf(id_line->c_str(), "context_id=%u", &peer) == 1, "echo worker connected"))
+    if (!check(id_line && std::sscanf(id_line->c_str(), "context_id=%u", &peer) == 1,
+               "echo worker connected"))
       return 1;
 
     std::vector<child_process> load;
     const int workers = 8;
     for (int i = 0; i < workers; ++i) {
-      load.push_back(child_process::spawn({self, "worker", "--connect", sock, "--peer", std::to_string(peer),
-                                           "--count", "500", "--size", std::to_string(64 << (i % 6)),
-                                           "--in-flight", "8"},
-                                          true));
+      load.push_back(child_process::spawn(
+          {self, "worker", "--connect", sock, "--peer", std::to_string(peer), "--count", "500",
+           "--size", std::to_string(64 << (i % 6)), "--in-flight", "8"},
+          true));
     }
     int ok = 0;
     for (auto& w : load) {
       auto st = w.wait(60s);
       if (st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) ++ok;
     }
-    check(ok == workers, fmt::format("{} of {} load workers got every reply back, correct and in order", ok, workers));
+    check(ok == workers,
+          fmt::format("{} of {} load workers got every reply back, correct and in order", ok,
+                      workers));
 
     mux.signal(SIGTERM);
     auto mst = mux.wait(15s);
     check(mst && WIFEXITED(*mst) && WEXITSTATUS(*mst) == 0,
-          "mux exits cleanly on SIGTERM (" + (mst ? describe_status(*mst) : std::string("still running")) + ")");
+          "mux exits cleanly on SIGTERM (" +
+              (mst ? describe_status(*mst) : std::string("still running")) + ")");
     auto est = echo.wait(10s);
     check(est.has_value(), "echo worker exits when the mux goes away");
-    struct stat st{};
+    struct stat st {};
     check(::lstat(sock.c_str(), &st) != 0, "socket file removed on shutdown");
   }
   std::error_code ec;

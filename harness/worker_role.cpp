@@ -33,7 +33,8 @@ class echo_workload {
   // The stream to the mux is gone while messages were outstanding.
   void on_parent_lost() {
     if (!done_ || finished_) return;
-    fail(fmt::format("connection to the mux lost with {} messages outstanding", outstanding_.size()));
+    fail(fmt::format("connection to the mux lost with {} messages outstanding",
+                     outstanding_.size()));
   }
 
   bool ok() const { return failed_ == 0 && ok_count_ == o_.count; }
@@ -62,7 +63,8 @@ class echo_workload {
       events::emit("reply", {{"seq", seq}, {"outcome", "dead"}, {"reason", m.data}});
     } else if (m.data != make_payload(static_cast<std::uint64_t>(seq), o_.size)) {
       ++failed_;
-      spdlog::error("worker: reply to message {} is wrong or out of order ({} bytes)", seq, m.data.size());
+      spdlog::error("worker: reply to message {} is wrong or out of order ({} bytes)", seq,
+                    m.data.size());
       events::emit("reply", {{"seq", seq}, {"outcome", "mismatch"}});
     } else {
       ++ok_count_;
@@ -76,8 +78,8 @@ class echo_workload {
     watchdog_ = node_.get_broker().after(std::chrono::milliseconds(o_.reply_timeout_ms), [this] {
       if (finished_) return;
       if (!progress_)
-        return fail(fmt::format("no reply for {} ms with {} messages outstanding", o_.reply_timeout_ms,
-                                outstanding_.size()));
+        return fail(fmt::format("no reply for {} ms with {} messages outstanding",
+                                o_.reply_timeout_ms, outstanding_.size()));
       progress_ = false;
       arm_watchdog();
     });
@@ -96,7 +98,9 @@ class echo_workload {
     watchdog_.cancel();
     std::sort(latencies_.begin(), latencies_.end());
     auto pct = [&](double q) {
-      return latencies_.empty() ? 0.0 : latencies_[static_cast<std::size_t>(q * (latencies_.size() - 1))] * 1e6;
+      return latencies_.empty()
+                 ? 0.0
+                 : latencies_[static_cast<std::size_t>(q * (latencies_.size() - 1))] * 1e6;
     };
     double elapsed = events::now() - started_;
     events::emit("workload_done", {{"count", o_.count},
@@ -106,8 +110,8 @@ class echo_workload {
                                    {"p50_us", pct(0.5)},
                                    {"p99_us", pct(0.99)},
                                    {"max_us", pct(1.0)}});
-    std::printf("done ok=%d failed=%d seconds=%.3f p50_us=%.1f p99_us=%.1f\n", ok_count_, failed_, elapsed, pct(0.5),
-                pct(0.99));
+    std::printf("done ok=%d failed=%d seconds=%.3f p50_us=%.1f p99_us=%.1f\n", ok_count_, failed_,
+                elapsed, pct(0.5), pct(0.99));
     std::fflush(stdout);
     if (done_) done_();
   }
@@ -141,9 +145,10 @@ int run_worker(const worker_options& o) {
     c = connect_unix(o.connect, std::chrono::milliseconds(o.connect_timeout_ms));
   } catch (const connect_error& e) {
     spdlog::error("worker: {}", e.what());
-    events::emit("connect_failed", {{"path", e.path()},
-                                    {"errno", strerrorname_np(e.error()) ? strerrorname_np(e.error()) : "?"},
-                                    {"detail", e.what()}});
+    events::emit("connect_failed",
+                 {{"path", e.path()},
+                  {"errno", strerrorname_np(e.error()) ? strerrorname_np(e.error()) : "?"},
+                  {"detail", e.what()}});
     return 3;
   }
   std::printf("context_id=%u parent_id=%u\n", c.context_id, c.parent_id);
@@ -164,7 +169,8 @@ int run_worker(const worker_options& o) {
         reply.data = std::move(m.data);
         r.route(std::move(reply));
       },
-      handler_options{.handle = worker_echo_handle, .persist = true, .policy = {}, .respondent = {}});
+      handler_options{
+          .handle = worker_echo_handle, .persist = true, .policy = {}, .respondent = {}});
 
   echo_workload load(n, o);
   bool parent_lost = false;
@@ -175,7 +181,8 @@ int run_worker(const worker_options& o) {
   };
   n.attach(std::move(c.fd), fmt::format("unix_listener.{}", c.parent_pid), c.parent_id);
   n.on_signals({SIGTERM, SIGINT}, [&](int) { n.shutdown([&] { n.get_broker().stop(); }); });
-  if (o.count > 0) n.get_broker().defer([&] { load.start([&] { n.shutdown([&] { n.get_broker().stop(); }); }); });
+  if (o.count > 0)
+    n.get_broker().defer([&] { load.start([&] { n.shutdown([&] { n.get_broker().stop(); }); }); });
   n.get_broker().run();
 
   if (o.count > 0) return load.ok() ? 0 : 1;

@@ -52,7 +52,9 @@ void broker::run() {
   loop_thread_id_ = std::thread::id{};
 }
 
-void broker::stop() { io_->stop(); }
+void broker::stop() {
+  io_->stop();
+}
 
 void broker::join() {
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();

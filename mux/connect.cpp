@@ -36,7 +36,9 @@ bool wait_for(int fd, short events, clock::time_point end) {
 }  // namespace
 
 connect_error::connect_error(std::string path, int err, const std::string& detail)
-    : std::runtime_error(fmt::format("cannot connect to {}: {}", path, detail)), path_(std::move(path)), err_(err) {}
+    : std::runtime_error(fmt::format("cannot connect to {}: {}", path, detail)),
+      path_(std::move(path)),
+      err_(err) {}
 
 connection connect_unix(const std::string& path, std::chrono::milliseconds deadline) {
   auto end = clock::now() + deadline;
@@ -48,7 +50,8 @@ connection connect_unix(const std::string& path, std::chrono::milliseconds deadl
 
   unique_fd fd;
   // The raw call: Asio reports a connect to a full backlog as success.
-  for (auto backoff = std::chrono::milliseconds(1);; backoff = std::min(backoff * 2, std::chrono::milliseconds(50))) {
+  for (auto backoff = std::chrono::milliseconds(1);;
+       backoff = std::min(backoff * 2, std::chrono::milliseconds(50))) {
     fd = unique_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) throw connect_error(path, errno, fmt::format("socket(): {}", errno_text(errno)));
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) break;
@@ -57,8 +60,8 @@ connection connect_unix(const std::string& path, std::chrono::milliseconds deadl
     if (err != EAGAIN) throw connect_error(path, err, errno_text(err));
     if (clock::now() + backoff >= end)
       throw connect_error(path, EAGAIN,
-                          fmt::format("{}: the listen backlog stayed full for {} ms", errno_text(EAGAIN),
-                                      deadline.count()));
+                          fmt::format("{}: the listen backlog stayed full for {} ms",
+                                      errno_text(EAGAIN), deadline.count()));
     std::this_thread::sleep_for(backoff);
   }
 
@@ -88,20 +91,24 @@ connection connect_unix(const std::string& path, std::chrono::milliseconds deadl
       continue;
     }
     if (n == 0)
-      throw connect_error(path, ECONNRESET,
-                          fmt::format("the listener closed the connection after {} of 12 identity bytes", got));
+      throw connect_error(
+          path, ECONNRESET,
+          fmt::format("the listener closed the connection after {} of 12 identity bytes", got));
     int err = errno;
     if (err == EINTR) continue;
     if (err == EAGAIN && wait_for(fd.get(), POLLIN, end)) continue;
     if (err == EAGAIN)
-      throw connect_error(path, ETIMEDOUT,
-                          fmt::format("no identity from the listener within {} ms (got {} of 12 bytes)",
-                                      deadline.count(), got));
-    throw connect_error(path, err, fmt::format("reading our identity (got {} of 12 bytes): {}", got, errno_text(err)));
+      throw connect_error(
+          path, ETIMEDOUT,
+          fmt::format("no identity from the listener within {} ms (got {} of 12 bytes)",
+                      deadline.count(), got));
+    throw connect_error(
+        path, err,
+        fmt::format("reading our identity (got {} of 12 bytes): {}", got, errno_text(err)));
   }
   auto get32 = [&](int at) {
-    return (std::uint32_t{in[at]} << 24) | (std::uint32_t{in[at + 1]} << 16) | (std::uint32_t{in[at + 2]} << 8) |
-           in[at + 3];
+    return (std::uint32_t{in[at]} << 24) | (std::uint32_t{in[at + 1]} << 16) |
+           (std::uint32_t{in[at + 2]} << 8) | in[at + 3];
   };
   connection c;
   c.fd = std::move(fd);

@@ -26,7 +26,7 @@ class connect_error : public std::runtime_error {
 };
 
 struct connection {
-  unique_fd fd;                 // connected, non-blocking
+  unique_fd fd;                  // connected, non-blocking
   std::uint32_t context_id = 0;  // ours, assigned by the listener
   std::uint32_t parent_id = 0;   // the listener's context id
   std::uint32_t parent_pid = 0;
@@ -34,6 +34,7 @@ struct connection {
 
 // Connects to the listener at `path`. A full backlog (EAGAIN on Linux) is
 // retried with backoff until `deadline`; so is a short read of the reply.
-connection connect_unix(const std::string& path, std::chrono::milliseconds deadline = std::chrono::seconds(10));
+connection connect_unix(const std::string& path,
+                        std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
 }  // namespace faultmux

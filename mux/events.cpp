@@ -26,7 +26,8 @@ void open(const std::string& path, std::string role) {
   fd = -1;
   if (path.empty()) return;
   fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open events file " + path);
+  if (fd < 0)
+    throw std::system_error(errno, std::generic_category(), "cannot open events file " + path);
 }
 
 void close() {

@@ -22,8 +22,8 @@ struct field {
   field(std::string_view k, bool v) : key(k), val(v) {}
   field(std::string_view k, double v) : key(k), val(v) {}
   template <typename I>
-    requires std::is_integral_v<I>
-  field(std::string_view k, I v) : key(k), val(static_cast<std::int64_t>(v)) {}
+  requires std::is_integral_v<I> field(std::string_view k, I v)
+      : key(k), val(static_cast<std::int64_t>(v)) {}
 };
 
 // Opens (appends to) `path`; an empty path disables events. Throws

@@ -53,8 +53,10 @@ std::string encode_frame(const message& m) {
 frame_error frame_decoder::parse_header() {
   std::uint16_t magic = static_cast<std::uint16_t>((header_[0] << 8) | header_[1]);
   if (magic != magic_pickled_legacy && magic != magic_pickled && magic != magic_raw) {
-    detail_ = fmt::format("Corruption detected: frame signature incorrect (expected 0x{:04x}, got 0x{:04x}); header: {}",
-                          magic_pickled_legacy, magic, hex_dump(header_.data(), header_.size()));
+    detail_ = fmt::format(
+        "Corruption detected: frame signature incorrect (expected 0x{:04x}, got 0x{:04x}); header: "
+        "{}",
+        magic_pickled_legacy, magic, hex_dump(header_.data(), header_.size()));
     return error_ = frame_error::bad_magic;
   }
   std::uint64_t len = get32(&header_[22]);

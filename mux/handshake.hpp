@@ -16,8 +16,8 @@ class handshake {
   state current() const { return state_; }
   std::size_t pid_bytes() const { return pid_len_; }
   std::uint32_t client_pid() const {
-    return (std::uint32_t{pid_[0]} << 24) | (std::uint32_t{pid_[1]} << 16) | (std::uint32_t{pid_[2]} << 8) |
-           pid_[3];
+    return (std::uint32_t{pid_[0]} << 24) | (std::uint32_t{pid_[1]} << 16) |
+           (std::uint32_t{pid_[2]} << 8) | pid_[3];
   }
 
   // Where the next pid bytes go, while reading_pid.
@@ -29,7 +29,8 @@ class handshake {
   }
 
   // Prepares the reply once the pid is in; moves to writing_reply.
-  void set_identity(std::uint32_t context_id, std::uint32_t listener_id, std::uint32_t listener_pid) {
+  void set_identity(std::uint32_t context_id, std::uint32_t listener_id,
+                    std::uint32_t listener_pid) {
     put(0, context_id);
     put(4, listener_id);
     put(8, listener_pid);

@@ -33,9 +33,10 @@ sockaddr_un unix_address(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path))
-    throw listen_error(fmt::format("socket path {} is {} bytes, more than the {} a unix socket allows: "
-                                   "choose a shorter --listen path",
-                                   path, path.size(), sizeof(addr.sun_path) - 1));
+    throw listen_error(
+        fmt::format("socket path {} is {} bytes, more than the {} a unix socket allows: "
+                    "choose a shorter --listen path",
+                    path, path.size(), sizeof(addr.sun_path) - 1));
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   return addr;
 }
@@ -44,14 +45,17 @@ sockaddr_un unix_address(const std::string& path) {
 // replaced; one that accepts (or whose backlog is full) belongs to a live
 // listener and must never be stolen.
 void check_existing(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return;
   if (!S_ISSOCK(st.st_mode))
-    throw listen_error(fmt::format("{} exists and is not a socket: remove it or choose another --listen path", path));
+    throw listen_error(fmt::format(
+        "{} exists and is not a socket: remove it or choose another --listen path", path));
   unique_fd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   sockaddr_un addr = unix_address(path);
-  if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 || errno == EAGAIN)
-    throw listen_error(fmt::format("another listener is alive on {}: refusing to replace it", path));
+  if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 ||
+      errno == EAGAIN)
+    throw listen_error(
+        fmt::format("another listener is alive on {}: refusing to replace it", path));
   if (errno != ECONNREFUSED && errno != ENOENT)
     throw listen_error(fmt::format("cannot probe existing socket {}: {}", path, errno_text(errno)));
   spdlog::info("listener: replacing stale socket {}", path);
@@ -60,14 +64,19 @@ void check_existing(const std::string& path) {
 class listener_impl final : public listener {
  public:
   listener_impl(broker& b, listener_options opts, allocate_fn allocate, client_fn on_client)
-      : broker_(b), opts_(std::move(opts)), allocate_(std::move(allocate)), on_client_(std::move(on_client)),
+      : broker_(b),
+        opts_(std::move(opts)),
+        allocate_(std::move(allocate)),
+        on_client_(std::move(on_client)),
         sd_(b.io()) {}
 
   void bind() {
     if (opts_.path.empty()) {
       const char* tmp = std::getenv("TMPDIR");
       std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/faultmux-XXXXXX";
-      if (!::mkdtemp(tmpl.data())) throw listen_error(fmt::format("cannot create private directory {}: {}", tmpl, errno_text(errno)));
+      if (!::mkdtemp(tmpl.data()))
+        throw listen_error(
+            fmt::format("cannot create private directory {}: {}", tmpl, errno_text(errno)));
       own_dir_ = tmpl;
       opts_.path = tmpl + "/mux.sock";
     }
@@ -76,7 +85,9 @@ class listener_impl final : public listener {
     std::error_code ec;
     if (!fs::exists(dir, ec)) {
       fs::create_directories(dir, ec);
-      if (ec) throw listen_error(fmt::format("cannot create directory {}: {}", dir.string(), ec.message()));
+      if (ec)
+        throw listen_error(
+            fmt::format("cannot create directory {}: {}", dir.string(), ec.message()));
       ::chmod(dir.c_str(), 0700);
     }
     unix_address(opts_.path);  // length check before anything is created
@@ -86,14 +97,16 @@ class listener_impl final : public listener {
     // the socket is never reachable with looser permissions.
     std::string stage = (dir / ".faultmux-bind-XXXXXX").string();
     if (!::mkdtemp(stage.data()))
-      throw listen_error(fmt::format("cannot create staging directory in {}: {}", dir.string(), errno_text(errno)));
+      throw listen_error(fmt::format("cannot create staging directory in {}: {}", dir.string(),
+                                     errno_text(errno)));
     std::string staged = stage + "/s";
     auto cleanup_stage = [&] {
       ::unlink(staged.c_str());
       ::rmdir(stage.c_str());
     };
     unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) throw listen_error(fmt::format("socket(AF_UNIX) for {}: {}", opts_.path, errno_text(errno)));
+    if (!fd)
+      throw listen_error(fmt::format("socket(AF_UNIX) for {}: {}", opts_.path, errno_text(errno)));
     sockaddr_un addr = unix_address(staged);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
         ::chmod(staged.c_str(), 0600) != 0 || ::listen(fd.get(), opts_.backlog) != 0 ||
@@ -103,7 +116,7 @@ class listener_impl final : public listener {
       throw listen_error(fmt::format("cannot listen on {}: {}", opts_.path, errno_text(err)));
     }
     cleanup_stage();
-    struct stat st{};
+    struct stat st {};
     ::stat(opts_.path.c_str(), &st);
     dev_ = st.st_dev;
     ino_ = st.st_ino;
@@ -130,8 +143,9 @@ class listener_impl final : public listener {
     }
     pending_.clear();
     // Only remove the file if it is still the socket we published.
-    struct stat st{};
-    if (::lstat(opts_.path.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) ::unlink(opts_.path.c_str());
+    struct stat st {};
+    if (::lstat(opts_.path.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_)
+      ::unlink(opts_.path.c_str());
     if (!own_dir_.empty()) ::rmdir(own_dir_.c_str());
     spdlog::debug("listener: closed {}", opts_.path);
     events::emit("listener_closed", {{"path", opts_.path}});
@@ -180,7 +194,8 @@ class listener_impl final : public listener {
       int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
         if (accept_failures_) {
-          spdlog::info("listener {}: accept() works again after {} failures", opts_.path, accept_failures_);
+          spdlog::info("listener {}: accept() works again after {} failures", opts_.path,
+                       accept_failures_);
           events::emit("accept_recovered", {{"failures", accept_failures_}});
           accept_failures_ = 0;
         }
@@ -192,7 +207,8 @@ class listener_impl final : public listener {
         case EINTR:
         case ECONNABORTED:
         case EPROTO:
-          spdlog::warn("listener {}: accept() failed: {}: accepting the next client", opts_.path, errno_text(err));
+          spdlog::warn("listener {}: accept() failed: {}: accepting the next client", opts_.path,
+                       errno_text(err));
           events::emit("accept_error", {{"errno", strerrorname_np(err)}});
           continue;
         case EAGAIN:
@@ -203,9 +219,10 @@ class listener_impl final : public listener {
           // client stays queued in the backlog; back off and try again.
           auto delay = std::chrono::milliseconds(std::min(500, 5 << std::min(accept_failures_, 6)));
           if (accept_failures_ == 0 || accept_failures_ % 50 == 0)
-            spdlog::error("listener {}: accept() failed: {}: listener stays up, retrying in {} ms", opts_.path,
-                          errno_text(err), delay.count());
-          events::emit("accept_error", {{"errno", strerrorname_np(err) ? strerrorname_np(err) : "?"}});
+            spdlog::error("listener {}: accept() failed: {}: listener stays up, retrying in {} ms",
+                          opts_.path, errno_text(err), delay.count());
+          events::emit("accept_error",
+                       {{"errno", strerrorname_np(err) ? strerrorname_np(err) : "?"}});
           ++accept_failures_;
           return retry_after(delay);
         }
@@ -223,13 +240,16 @@ class listener_impl final : public listener {
     ucred cred{};
     socklen_t len = sizeof(cred);
     if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-      spdlog::error("listener {}: SO_PEERCRED failed: {}: closing the connection", opts_.path, errno_text(errno));
+      spdlog::error("listener {}: SO_PEERCRED failed: {}: closing the connection", opts_.path,
+                    errno_text(errno));
       return;
     }
     if (cred.uid != ::geteuid()) {
-      spdlog::error("listener {}: refusing connection from PID {}: it runs as uid {}, the mux as uid {}", opts_.path,
-                    cred.pid, cred.uid, ::geteuid());
-      events::emit("handshake_failed", {{"pid", cred.pid}, {"why", "uid mismatch"}, {"uid", cred.uid}});
+      spdlog::error(
+          "listener {}: refusing connection from PID {}: it runs as uid {}, the mux as uid {}",
+          opts_.path, cred.pid, cred.uid, ::geteuid());
+      events::emit("handshake_failed",
+                   {{"pid", cred.pid}, {"why", "uid mismatch"}, {"uid", cred.uid}});
       return;
     }
     auto p = std::make_shared<pending>(broker_.io());
@@ -243,22 +263,26 @@ class listener_impl final : public listener {
     p->deadline = broker_.after(opts_.handshake_timeout, [this, alive = alive_, weak] {
       auto hs = weak.lock();
       if (!*alive || !hs) return;
-      fail(*hs, ETIMEDOUT, fmt::format("handshake timed out after {} ms", opts_.handshake_timeout.count()));
+      fail(*hs, ETIMEDOUT,
+           fmt::format("handshake timed out after {} ms", opts_.handshake_timeout.count()));
     });
     step(p);
   }
 
   void fail(pending& p, int err, const std::string& detail) {
     if (p.hs.current() == handshake::state::reading_pid) {
-      spdlog::error("listener: failed to read remote identity from PID {} (peer credentials), got {} bytes: {}",
-                    p.cred_pid, p.hs.pid_bytes(), detail);
+      spdlog::error(
+          "listener: failed to read remote identity from PID {} (peer credentials), got {} bytes: "
+          "{}",
+          p.cred_pid, p.hs.pid_bytes(), detail);
     } else {
       spdlog::error("listener: failed to assign identity to PID {}: {}", p.hs.client_pid(), detail);
     }
-    events::emit("handshake_failed", {{"pid", p.hs.pid_bytes() == 4 ? p.hs.client_pid() : p.cred_pid},
-                                      {"got", p.hs.pid_bytes()},
-                                      {"errno", err ? strerrorname_np(err) : "EOF"},
-                                      {"detail", detail}});
+    events::emit("handshake_failed",
+                 {{"pid", p.hs.pid_bytes() == 4 ? p.hs.client_pid() : p.cred_pid},
+                  {"got", p.hs.pid_bytes()},
+                  {"errno", err ? strerrorname_np(err) : "EOF"},
+                  {"detail", detail}});
     finish(p);
   }
 
@@ -269,7 +293,8 @@ class listener_impl final : public listener {
     pending_.erase(p.id);  // may free p
   }
 
-  void wait(const std::shared_ptr<pending>& p, boost::asio::posix::descriptor_base::wait_type type) {
+  void wait(const std::shared_ptr<pending>& p,
+            boost::asio::posix::descriptor_base::wait_type type) {
     std::weak_ptr<pending> weak = p;
     p->sd.async_wait(type, [this, alive = alive_, weak](const boost::system::error_code& ec) {
       auto hs = weak.lock();
@@ -286,7 +311,8 @@ class listener_impl final : public listener {
       if (n > 0) {
         if (p->hs.pid_received(static_cast<std::size_t>(n))) {
           p->context_id = allocate_();
-          p->hs.set_identity(p->context_id, opts_.context_id, static_cast<std::uint32_t>(::getpid()));
+          p->hs.set_identity(p->context_id, opts_.context_id,
+                             static_cast<std::uint32_t>(::getpid()));
         }
         continue;
       }
@@ -347,7 +373,8 @@ class listener_impl final : public listener {
 
 std::unique_ptr<listener> listener::create(broker& b, listener_options opts, allocate_fn allocate,
                                            client_fn on_client) {
-  auto l = std::make_unique<listener_impl>(b, std::move(opts), std::move(allocate), std::move(on_client));
+  auto l = std::make_unique<listener_impl>(b, std::move(opts), std::move(allocate),
+                                           std::move(on_client));
   l->bind();
   l->start();
   return l;

@@ -1,7 +1,7 @@
 #include "mux/node.hpp"
 
-#include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
+#include <boost/asio/signal_set.hpp>
 
 #include "mux/events.hpp"
 #include "mux/log.hpp"
@@ -42,7 +42,8 @@ void node::listen(listener_options opts) {
       broker_, std::move(opts), [this] { return allocate_id(); },
       [this](accepted_client c) {
         if (shutting_down_) return;
-        attach(std::move(c.fd), fmt::format("unix_client.{}", c.pid), c.context_id, router_.context_id());
+        attach(std::move(c.fd), fmt::format("unix_client.{}", c.pid), c.context_id,
+               router_.context_id());
       });
 }
 
@@ -70,7 +71,8 @@ void node::shutdown(std::function<void()> done) {
 namespace {
 
 struct signal_waiter {
-  signal_waiter(boost::asio::io_context& io, std::function<void(int)> f) : set(io), fn(std::move(f)) {}
+  signal_waiter(boost::asio::io_context& io, std::function<void(int)> f)
+      : set(io), fn(std::move(f)) {}
   void arm() {
     set.async_wait([this](const boost::system::error_code& ec, int sig) {
       if (ec) return;  // cancelled: this may be gone

@@ -22,7 +22,9 @@ std::optional<std::uint32_t> parse_id(const std::string& body) {
   return id;
 }
 
-std::string name_of(peer* p) { return p ? p->name() : std::string("none"); }
+std::string name_of(peer* p) {
+  return p ? p->name() : std::string("none");
+}
 
 }  // namespace
 
@@ -179,7 +181,9 @@ std::uint32_t router::add_handler(handler_fn fn, handler_options opts) {
   return h;
 }
 
-bool router::del_handler(std::uint32_t h) { return handlers_.erase(h) > 0; }
+bool router::del_handler(std::uint32_t h) {
+  return handlers_.erase(h) > 0;
+}
 
 void router::shutdown_handlers() {
   auto all = std::move(handlers_);
@@ -201,7 +205,9 @@ void router::route(message m) {
   dispatch(m, nullptr);
 }
 
-void router::on_receive(peer* p, message m) { dispatch(m, p); }
+void router::on_receive(peer* p, message m) {
+  dispatch(m, p);
+}
 
 void router::maybe_send_dead(bool unreachable, const message& m, const std::string& why) {
   if (m.reply_to && !m.is_dead()) {
@@ -216,7 +222,8 @@ void router::maybe_send_dead(bool unreachable, const message& m, const std::stri
 void router::settle(peer_state& st, const message& m) {
   // A reply (or a dead message answering for the respondent) passing back.
   auto it = st.waiting.lower_bound(request_key{m.dst_id, m.handle, 0});
-  for (; it != st.waiting.end() && it->requester == m.dst_id && it->reply_handle == m.handle; ++it) {
+  for (; it != st.waiting.end() && it->requester == m.dst_id && it->reply_handle == m.handle;
+       ++it) {
     if (m.is_dead() || it->respondent == m.src_id) {
       st.waiting.erase(it);
       return;
@@ -226,8 +233,9 @@ void router::settle(peer_state& st, const message& m) {
 
 void router::dispatch(message& m, peer* in) {
   if (m.data.size() > cfg_.max_message_size) {
-    spdlog::warn("router: message from {} to {} handle {} is {} bytes, over the limit of {}: dropped",
-                 m.src_id, m.dst_id, m.handle, m.data.size(), cfg_.max_message_size);
+    spdlog::warn(
+        "router: message from {} to {} handle {} is {} bytes, over the limit of {}: dropped",
+        m.src_id, m.dst_id, m.handle, m.data.size(), cfg_.max_message_size);
     maybe_send_dead(false, m, fmt::format(reason::too_large, cfg_.max_message_size));
     return;
   }
@@ -268,7 +276,8 @@ void router::dispatch(message& m, peer* in) {
   // that is gone (returning it would fail verification there).
   if (!out && (parent != src_stream || !in)) out = parent;
   if (!out) {
-    spdlog::debug("router: no route to {} for message from {} handle {}", m.dst_id, m.src_id, m.handle);
+    spdlog::debug("router: no route to {} for message from {} handle {}", m.dst_id, m.src_id,
+                  m.handle);
     maybe_send_dead(true, m, fmt::format(reason::no_route, m.dst_id, cfg_.context_id));
     return;
   }

@@ -42,7 +42,11 @@ std::chrono::microseconds spurious_backoff(int count) {
 class stream_impl final : public stream, public std::enable_shared_from_this<stream_impl> {
  public:
   stream_impl(broker& b, unique_fd fd, std::string name, stream_options opts)
-      : broker_(b), sd_(b.io()), name_(std::move(name)), opts_(opts), decoder_(opts.max_message_size) {
+      : broker_(b),
+        sd_(b.io()),
+        name_(std::move(name)),
+        opts_(opts),
+        decoder_(opts.max_message_size) {
     int flags = ::fcntl(fd.get(), F_GETFL);
     ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK);
     fd_ = fd.get();
@@ -62,15 +66,19 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
 
   void send(message m) override {
     if (closed_) {
-      spdlog::trace("stream {}: dropping message to {} handle {}: stream closed", name_, m.dst_id, m.handle);
+      spdlog::trace("stream {}: dropping message to {} handle {}: stream closed", name_, m.dst_id,
+                    m.handle);
       return;
     }
     std::size_t size = header_size + m.data.size();
     if (queued_ > 0 && queued_ + size > opts_.output_cap) {
-      spdlog::error("stream {}: output queue holds {} bytes and a {}-byte message would exceed the cap of {}: "
-                    "disconnecting this slow reader",
-                    name_, queued_, size, opts_.output_cap);
-      events::emit("output_cap", {{"stream", name_}, {"queued", queued_}, {"cap", opts_.output_cap}});
+      spdlog::error(
+          "stream {}: output queue holds {} bytes and a {}-byte message would exceed the cap of "
+          "{}: "
+          "disconnecting this slow reader",
+          name_, queued_, size, opts_.output_cap);
+      events::emit("output_cap",
+                   {{"stream", name_}, {"queued", queued_}, {"cap", opts_.output_cap}});
       close(ENOBUFS, "output cap exceeded");
       return;
     }
@@ -90,10 +98,12 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
     std::size_t dropped = queued_;
     out_.clear();
     queued_ = 0;
-    events::emit("disconnect", {{"stream", name_},
-                                {"errno", err ? std::string(strerrorname_np(err) ? strerrorname_np(err) : "?") : ""},
-                                {"why", why},
-                                {"dropped_bytes", dropped}});
+    events::emit(
+        "disconnect",
+        {{"stream", name_},
+         {"errno", err ? std::string(strerrorname_np(err) ? strerrorname_np(err) : "?") : ""},
+         {"why", why},
+         {"dropped_bytes", dropped}});
     auto self = shared_from_this();  // callbacks may drop the last owner
     if (on_close_) on_close_(*this, err);
     on_message_ = nullptr;
@@ -116,9 +126,10 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
     grace_timer_ = broker_.after(grace, [weak, grace] {
       auto self = weak.lock();
       if (!self || self->closed_) return;
-      spdlog::error("stream {}: gave up flushing {} queued bytes after the {} ms shutdown grace period: "
-                    "force-closing",
-                    self->name_, self->queued_, grace.count());
+      spdlog::error(
+          "stream {}: gave up flushing {} queued bytes after the {} ms shutdown grace period: "
+          "force-closing",
+          self->name_, self->queued_, grace.count());
       self->close(ETIMEDOUT, "shutdown grace period over");
     });
   }
@@ -155,7 +166,8 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   void after_read_eagain() {
     if (ready_now(fd_, POLLIN)) {
       auto delay = spurious_backoff(read_spurious_++);
-      spdlog::trace("stream {}: recv said EAGAIN but data is waiting; retrying in {} us", name_, delay.count());
+      spdlog::trace("stream {}: recv said EAGAIN but data is waiting; retrying in {} us", name_,
+                    delay.count());
       std::weak_ptr<stream_impl> weak = shared_from_this();
       read_retry_ = broker_.after(delay, [weak] {
         if (auto self = weak.lock()) {
@@ -172,7 +184,8 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   void after_write_eagain() {
     if (ready_now(fd_, POLLOUT)) {
       auto delay = spurious_backoff(write_spurious_++);
-      spdlog::trace("stream {}: send said EAGAIN but the socket has room; retrying in {} us", name_, delay.count());
+      spdlog::trace("stream {}: send said EAGAIN but the socket has room; retrying in {} us", name_,
+                    delay.count());
       std::weak_ptr<stream_impl> weak = shared_from_this();
       write_retry_ = broker_.after(delay, [weak] {
         if (auto self = weak.lock()) {
@@ -218,7 +231,8 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
       try {
         on_message_(*this, std::move(m));
       } catch (const std::exception& e) {
-        spdlog::error("stream {}: message handler failed: {}: disconnecting this stream", name_, e.what());
+        spdlog::error("stream {}: message handler failed: {}: disconnecting this stream", name_,
+                      e.what());
         close(EPROTO, std::string("handler failed: ") + e.what());
       }
     }
@@ -233,9 +247,10 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   void on_eof() {
     std::size_t partial = decoder_.buffered();
     if (partial || queued_) {
-      spdlog::error("stream {}: disconnected: EOF with {} bytes of an incomplete frame received and {} bytes "
-                    "queued for output",
-                    name_, partial, queued_);
+      spdlog::error(
+          "stream {}: disconnected: EOF with {} bytes of an incomplete frame received and {} bytes "
+          "queued for output",
+          name_, partial, queued_);
     } else {
       spdlog::debug("stream {}: disconnected: EOF", name_);
     }
@@ -319,7 +334,8 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
 
 }  // namespace
 
-std::shared_ptr<stream> stream::create(broker& b, unique_fd fd, std::string name, stream_options opts) {
+std::shared_ptr<stream> stream::create(broker& b, unique_fd fd, std::string name,
+                                       stream_options opts) {
   return std::make_shared<stream_impl>(b, std::move(fd), std::move(name), opts);
 }
 

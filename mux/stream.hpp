@@ -40,7 +40,8 @@ class stream : public peer {
   // Closes now, dropping queued output; on_close runs once.
   virtual void close(int err, const std::string& why) = 0;
   // Flushes queued output for at most `grace`, then closes; done(flushed).
-  virtual void close_gracefully(std::chrono::milliseconds grace, std::function<void(bool)> done) = 0;
+  virtual void close_gracefully(std::chrono::milliseconds grace,
+                                std::function<void(bool)> done) = 0;
 
   virtual std::size_t queued_bytes() const = 0;
   virtual bool closed() const = 0;

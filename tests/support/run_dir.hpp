@@ -20,7 +20,9 @@ class run_dir {
   std::string path_;
 };
 
-inline const char* binary() { return FAULTMUX_BINARY_PATH; }
+inline const char* binary() {
+  return FAULTMUX_BINARY_PATH;
+}
 
 // Reads a whole file ("" when missing).
 std::string slurp(const std::string& path);
