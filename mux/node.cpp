@@ -8,7 +8,7 @@
 
 namespace faultmux {
 
-node::node(node_config cfg)
+node::node(const node_config& cfg)
     : cfg_(cfg), router_(cfg.routing), next_id_(cfg.routing.context_id + 1) {}
 
 node::~node() {

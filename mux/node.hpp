@@ -24,7 +24,7 @@ struct node_config {
 
 class node {
  public:
-  explicit node(node_config cfg);
+  explicit node(const node_config& cfg);
   ~node();
   node(const node&) = delete;
   node& operator=(const node&) = delete;

@@ -20,7 +20,7 @@
 namespace faultmux {
 namespace {
 
-constexpr std::size_t read_chunk = 64 * 1024;
+constexpr std::size_t read_chunk = std::size_t{64} * 1024;
 constexpr int reads_per_wakeup = 16;  // then yield so one busy stream cannot starve the rest
 
 // True when poll() says fd is ready for `events` right now.
