@@ -64,8 +64,10 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
     read_some();
   }
 
+  // Never closes synchronously: send() is called from inside the router,
+  // which must not see a stream vanish in the middle of its own loops.
   void send(message m) override {
-    if (closed_) {
+    if (closed_ || failing_) {
       spdlog::trace("stream {}: dropping message to {} handle {}: stream closed", name_, m.dst_id,
                     m.handle);
       return;
@@ -79,12 +81,12 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
           name_, queued_, size, opts_.output_cap);
       events::emit("output_cap",
                    {{"stream", name_}, {"queued", queued_}, {"cap", opts_.output_cap}});
-      close(ENOBUFS, "output cap exceeded");
+      close_later(ENOBUFS, "output cap exceeded");
       return;
     }
     out_.push_back(out_item{encode_header(m), std::move(m.data), 0});
     queued_ += size;
-    if (!write_waiting_ && !write_retry_) flush();
+    if (!write_waiting_ && !write_retry_) flush(true);
   }
 
   void close(int err, const std::string& why) override {
@@ -262,7 +264,12 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
     close(err, std::string(op) + " failed");
   }
 
-  void flush() {
+  void close_later(int err, std::string why) {
+    failing_ = true;
+    broker_.defer([self = shared_from_this(), err, why = std::move(why)] { self->close(err, why); });
+  }
+
+  void flush(bool from_send = false) {
     auto self = shared_from_this();
     while (!out_.empty() && !closed_) {
       iovec iov[64];
@@ -285,6 +292,10 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
         int err = errno;
         if (err == EINTR) continue;
         if (err == EAGAIN || err == EWOULDBLOCK) return after_write_eagain();
+        if (from_send) {
+          spdlog::error("stream {}: send failed: {}: disconnecting", name_, errno_text(err));
+          return close_later(err, "send failed");
+        }
         return fail("send", err);
       }
       write_spurious_ = 0;
@@ -322,6 +333,7 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   std::deque<out_item> out_;
   std::size_t queued_ = 0;
   bool closed_ = false;
+  bool failing_ = false;  // a close is scheduled; drop further output
   bool read_waiting_ = false;
   bool write_waiting_ = false;
   int read_spurious_ = 0;
