@@ -21,18 +21,24 @@ node::~node() {
 }
 
 std::shared_ptr<stream> node::attach(unique_fd fd, std::string name, std::uint32_t remote_id,
-                                     std::optional<std::uint32_t> stamp_auth_id) {
+                                     attach_options opts) {
   auto s = stream::create(broker_, std::move(fd), std::move(name), cfg_.streams);
   streams_[s.get()] = s;
-  router_.add_peer(s.get(), remote_id, stamp_auth_id);
+  router_.add_peer(s.get(), remote_id, opts.stamp_auth_id);
   events::emit("stream_open", {{"stream", s->name()}, {"context_id", remote_id}});
-  s->start([this](stream& from, message m) { router_.on_receive(&from, std::move(m)); },
-           [this](stream& gone, int err) {
-             auto keep = streams_[&gone];
-             router_.on_disconnect(&gone);
-             streams_.erase(&gone);
-             if (on_stream_closed) on_stream_closed(gone, err);
-           });
+  auto first = std::make_shared<std::function<void()>>(std::move(opts.on_first_message));
+  s->start(
+      [this, first](stream& from, message m) {
+        if (*first) std::exchange(*first, nullptr)();
+        router_.on_receive(&from, std::move(m));
+      },
+      [this, on_closed = std::move(opts.on_closed)](stream& gone, int err) {
+        auto keep = streams_[&gone];
+        router_.on_disconnect(&gone);
+        streams_.erase(&gone);
+        if (on_closed) on_closed(err);
+        if (on_stream_closed) on_stream_closed(gone, err);
+      });
   return s;
 }
 
@@ -43,7 +49,7 @@ void node::listen(listener_options opts) {
       [this](accepted_client c) {
         if (shutting_down_) return;
         attach(std::move(c.fd), fmt::format("unix_client.{}", c.pid), c.context_id,
-               router_.context_id());
+               {.stamp_auth_id = router_.context_id(), .on_first_message = {}, .on_closed = {}});
       });
 }
 

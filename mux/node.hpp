@@ -16,6 +16,13 @@
 
 namespace faultmux {
 
+// Per-stream hooks for the owner of a stream (e.g. the children registry).
+struct attach_options {
+  std::optional<std::uint32_t> stamp_auth_id;  // see router::add_peer
+  std::function<void()> on_first_message;     // e.g. a child's hello
+  std::function<void(int err)> on_closed;      // after its routes are gone
+};
+
 struct node_config {
   router_config routing;
   stream_options streams;
@@ -36,7 +43,7 @@ class node {
 
   // Registers a connected socket as a stream to `remote_id`.
   std::shared_ptr<stream> attach(unique_fd fd, std::string name, std::uint32_t remote_id,
-                                 std::optional<std::uint32_t> stamp_auth_id = {});
+                                 attach_options opts = {});
   // Publishes a unix listener whose clients get fresh context ids and the
   // listener's authority. Throws listen_error.
   void listen(listener_options opts);
