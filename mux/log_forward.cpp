@@ -1,0 +1,68 @@
+#include "mux/log_forward.hpp"
+
+#include <mutex>
+
+#include <fmt/format.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include "mux/log.hpp"
+#include "mux/node.hpp"
+
+namespace faultmux {
+namespace {
+
+int python_levelno(spdlog::level::level_enum l) {
+  switch (l) {
+    case spdlog::level::trace: return 5;
+    case spdlog::level::debug: return 10;
+    case spdlog::level::info: return 20;
+    case spdlog::level::warn: return 30;
+    case spdlog::level::err: return 40;
+    default: return 50;
+  }
+}
+
+class forward_sink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit forward_sink(node& n) : node_(n) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    std::string body = fmt::format("faultmux{}{}{}{}", '\0', python_levelno(msg.level), '\0',
+                                   std::string_view(msg.payload.data(), msg.payload.size()));
+    node* n = &node_;
+    n->get_broker().defer([n, body = std::move(body)]() mutable {
+      router& r = n->get_router();
+      auto parent = r.parent_id();
+      if (!parent || !r.explicit_route(*parent)) {
+        // No parent to tell: say it on stderr, which the parent also reads.
+        std::string_view text(body);
+        text.remove_prefix(text.rfind('\0') + 1);
+        fmt::print(stderr, "{}\n", text);
+        return;
+      }
+      message m;
+      m.dst_id = *parent;
+      m.handle = handle::forward_log;
+      m.data = std::move(body);
+      r.route(std::move(m));
+    });
+  }
+  void flush_() override {}
+
+ private:
+  node& node_;
+};
+
+}  // namespace
+
+void forward_logs_to_parent(node& n) {
+  // Replace the stderr sink log::init made; keep the events sink.
+  auto& sinks = spdlog::default_logger()->sinks();
+  for (auto& sink : sinks) {
+    if (std::dynamic_pointer_cast<spdlog::sinks::stderr_sink_mt>(sink)) sink = std::make_shared<forward_sink>(n);
+  }
+}
+
+}  // namespace faultmux
