@@ -80,15 +80,17 @@ void router::add_peer(peer* p, std::uint32_t remote_id, std::optional<std::uint3
   peer_state& st = peers_[p];
   st.remote_id = remote_id;
   st.stamp = stamp;
-  add_route(remote_id, p);
+  add_route(remote_id, p, p->name());
 }
 
-void router::add_route(std::uint32_t id, peer* via) {
+void router::add_route(std::uint32_t id, peer* via, const std::string& name) {
   routes_[id] = via;
   if (peer_state* st = state_of(via)) st->routes.insert(id);
   spdlog::debug("router: route to {} via {} added", id, via->name());
   if (on_route_change) on_route_change(id, via, true);
-  if (via != parent_stream()) send_up(handle::add_route, fmt::format("{}:{}", id, via->name()));
+  // Upward with the context's own name, as Mitogen's RouteMonitor relays it.
+  if (via != parent_stream())
+    send_up(handle::add_route, name.empty() ? std::to_string(id) : fmt::format("{}:{}", id, name));
 }
 
 void router::send_up(std::uint32_t h, const std::string& body) {
@@ -114,8 +116,11 @@ void router::del_route(std::uint32_t id, peer* via) {
 }
 
 void router::propagate_down(std::uint32_t id, peer* exclude) {
+  // Never to the parent: it hears of the loss through send_up (Mitogen's
+  // _propagate_down skips it too), and twice would be a bogus DEL_ROUTE.
+  peer* parent = parent_stream();
   for (auto& [q, qs] : peers_) {
-    if (q == exclude || qs.egress_ids.erase(id) == 0) continue;
+    if (q == exclude || q == parent || qs.egress_ids.erase(id) == 0) continue;
     message m;
     m.dst_id = qs.remote_id;
     m.src_id = m.auth_id = cfg_.context_id;
@@ -236,7 +241,14 @@ void router::dispatch(message& m, peer* in) {
     spdlog::warn(
         "router: message from {} to {} handle {} is {} bytes, over the limit of {}: dropped",
         m.src_id, m.dst_id, m.handle, m.data.size(), cfg_.max_message_size);
-    maybe_send_dead(false, m, fmt::format(reason::too_large, cfg_.max_message_size));
+    // An oversized reply still answers its request: the dead message below
+    // replaces it, so the respondent's later disconnect must not add another.
+    if (peer_state* st = in ? state_of(in) : nullptr;
+        st && !st->waiting.empty() && route_to(m.src_id) == in)
+      settle(*st, m);
+    // A dead message made here that is itself over the limit (a limit below
+    // the length of a reason) would answer itself forever: drop it instead.
+    maybe_send_dead(!in && m.is_dead(), m, fmt::format(reason::too_large, cfg_.max_message_size));
     return;
   }
   peer* parent = parent_stream();
@@ -349,7 +361,8 @@ void router::on_add_route(message& m, peer* in) {
                  via->name());
     return;
   }
-  add_route(*id, in);
+  auto colon = m.data.find(':');
+  add_route(*id, in, colon == std::string::npos ? std::string() : m.data.substr(colon + 1));
 }
 
 void router::on_del_route(message& m, peer* in) {
@@ -361,6 +374,13 @@ void router::on_del_route(message& m, peer* in) {
     return;
   }
   if (parent_id() && st->remote_id == *parent_id()) {
+    // Only the parent itself (Mitogen's is_immediate_child policy), and only
+    // for a context reached through it: never for one of our own children.
+    if (m.src_id != st->remote_id || (explicit_route(*id) && explicit_route(*id) != in)) {
+      spdlog::error("router: DEL_ROUTE for {} from {} via {} ignored: the route goes via {}", *id,
+                    m.src_id, in->name(), name_of(route_to(*id)));
+      return;
+    }
     // The parent says a context beyond it is gone: end what waits on it and
     // tell the children that talked to it.
     end_waiting(*st, *id);

@@ -109,7 +109,7 @@ class router {
   void invoke(message& m, peer* in);
   void maybe_send_dead(bool unreachable, const message& m, const std::string& reason);
   peer* parent_stream() const;
-  void add_route(std::uint32_t id, peer* via);
+  void add_route(std::uint32_t id, peer* via, const std::string& name);
   void del_route(std::uint32_t id, peer* via);
   void propagate_down(std::uint32_t id, peer* exclude);
   void settle(peer_state& st, const message& m);
