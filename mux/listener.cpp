@@ -82,6 +82,7 @@ class listener_impl final : public listener {
     }
     fs::path dir = fs::path(opts_.path).parent_path();
     if (dir.empty()) dir = ".";
+    unix_address(opts_.path);  // length check before anything is created
     std::error_code ec;
     if (!fs::exists(dir, ec)) {
       fs::create_directories(dir, ec);
@@ -90,7 +91,6 @@ class listener_impl final : public listener {
             fmt::format("cannot create directory {}: {}", dir.string(), ec.message()));
       ::chmod(dir.c_str(), 0700);
     }
-    unix_address(opts_.path);  // length check before anything is created
     check_existing(opts_.path);
 
     // Bind inside a fresh 0700 directory, set 0600, then rename into place:
@@ -100,6 +100,15 @@ class listener_impl final : public listener {
       throw listen_error(fmt::format("cannot create staging directory in {}: {}", dir.string(),
                                      errno_text(errno)));
     std::string staged = stage + "/s";
+    // The staged path is longer than the final one. When it does not fit in
+    // sun_path, bind through the staging directory's fd, so that every path
+    // that fits can be published.
+    std::string bind_path = staged;
+    unique_fd stage_fd;
+    if (staged.size() >= sizeof(sockaddr_un::sun_path)) {
+      stage_fd = unique_fd(::open(stage.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      bind_path = fmt::format("/proc/self/fd/{}/s", stage_fd.get());
+    }
     auto cleanup_stage = [&] {
       ::unlink(staged.c_str());
       ::rmdir(stage.c_str());
@@ -107,7 +116,7 @@ class listener_impl final : public listener {
     unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd)
       throw listen_error(fmt::format("socket(AF_UNIX) for {}: {}", opts_.path, errno_text(errno)));
-    sockaddr_un addr = unix_address(staged);
+    sockaddr_un addr = unix_address(bind_path);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
         ::chmod(staged.c_str(), 0600) != 0 || ::listen(fd.get(), opts_.backlog) != 0 ||
         ::rename(staged.c_str(), opts_.path.c_str()) != 0) {
@@ -272,9 +281,9 @@ class listener_impl final : public listener {
   void fail(pending& p, int err, const std::string& detail) {
     if (p.hs.current() == handshake::state::reading_pid) {
       spdlog::error(
-          "listener: failed to read remote identity from PID {} (peer credentials), got {} bytes: "
-          "{}",
-          p.cred_pid, p.hs.pid_bytes(), detail);
+          "listener: failed to read remote identity, got {} bytes: {} (PID {} by peer "
+          "credentials)",
+          p.hs.pid_bytes(), detail, p.cred_pid);
     } else {
       spdlog::error("listener: failed to assign identity to PID {}: {}", p.hs.client_pid(), detail);
     }
