@@ -31,6 +31,8 @@ child_process child_process::spawn(const std::vector<std::string>& argv, bool ca
       throw std::system_error(errno, std::generic_category(), "pipe2");
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
   }
+  // Children get stdin, stdout and stderr only, whatever the parent holds.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   child_process c;
   int rc = ::posix_spawn(&c.pid_, argv[0].c_str(), &fa, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);

@@ -114,8 +114,11 @@ class listener_impl final : public listener {
       ::rmdir(stage.c_str());
     };
     unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd)
-      throw listen_error(fmt::format("socket(AF_UNIX) for {}: {}", opts_.path, errno_text(errno)));
+    if (!fd) {
+      int err = errno;
+      cleanup_stage();
+      throw listen_error(fmt::format("socket(AF_UNIX) for {}: {}", opts_.path, errno_text(err)));
+    }
     sockaddr_un addr = unix_address(bind_path);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
         ::chmod(staged.c_str(), 0600) != 0 || ::listen(fd.get(), opts_.backlog) != 0 ||
