@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "mux/events.hpp"
+#include "mux/protocol.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/stream_support.hpp"
 
@@ -95,11 +96,20 @@ TEST(mux_death, workers_see_eof_and_later_connects_fail_cleanly) {
   mux_process mux(dir);
   std::vector<echo_worker> echoes;
   for (int i = 0; i < 3; ++i) echoes.push_back(start_worker(mux.socket_path()));
-  // A workload far too long to finish: it has replies outstanding when the mux goes.
+  // A worker whose workload waits on a peer that never answers: it has
+  // requests outstanding when the mux goes, and many messages still to
+  // send, which must not be sent into the void one by one (the worker once
+  // recursed through them all and crashed).
+  raw_client silent = raw_client::connect_as(mux.socket_path(), raw_client::fake_pid());
   std::string load_events = dir.file("load.events");
   echo_worker load =
-      start_worker(mux.socket_path(), {"--peer", std::to_string(echoes[0].id), "--count",
-                                       "100000000", "--in-flight", "4", "--events", load_events});
+      start_worker(mux.socket_path(), {"--peer", std::to_string(silent.id()), "--count", "1000000",
+                                       "--in-flight", "4", "--events", load_events});
+  for (int i = 0; i < 4; ++i) {
+    auto request = silent.receive(5s);
+    ASSERT_TRUE(request) << "the workload did not start";
+    EXPECT_EQ(request->src_id, load.id);
+  }
 
   mux.process().signal(SIGKILL);
   auto st = mux.process().wait(5s);
@@ -110,10 +120,17 @@ TEST(mux_death, workers_see_eof_and_later_connects_fail_cleanly) {
     EXPECT_TRUE(exited_with(est, 0))
         << "echo worker " << e.id << " after the mux died: " << status_text(est);
   }
+  EXPECT_TRUE(silent.wait_closed(5s)) << "a raw client did not see EOF";
   auto lst = load.proc.wait(5s);
   EXPECT_TRUE(exited_with(lst, 1)) << "the waiting worker: " << status_text(lst);
-  auto failed = filter(read_events(load_events),
-                       [](const json& e) { return str(e, "event") == "workload_failed"; });
+  // Its four waiters ended with an error, and the workload says why it failed.
+  auto load_ev = read_events(load_events);
+  auto dead = filter(load_ev, [](const json& e) {
+    return str(e, "event") == "reply" && str(e, "outcome") == "dead" &&
+           str(e, "reason") == reason::respondent_disconnected;
+  });
+  EXPECT_EQ(dead.size(), 4u);
+  auto failed = filter(load_ev, [](const json& e) { return str(e, "event") == "workload_failed"; });
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_NE(str(failed[0], "why").find("connection to the mux lost"), std::string::npos)
       << failed[0].dump();

@@ -2,6 +2,7 @@
 
 #include <linux/sockios.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -381,18 +382,22 @@ child_process start_load(const std::string& socket, std::uint32_t peer, int coun
 }
 
 load_group::load_group(const run_dir& dir, const std::string& socket,
-                       const std::vector<std::uint32_t>& echo_ids, int n, int count)
+                       std::vector<echo_worker>& echoes, int n, int count)
     : events_(dir.file("load.events")) {
+  for (auto& e : echoes) e.proc.signal(SIGSTOP);
   for (int i = 0; i < n; ++i) {
-    procs_.push_back(start_load(socket, echo_ids[static_cast<std::size_t>(i) % echo_ids.size()],
+    procs_.push_back(start_load(socket, echoes[static_cast<std::size_t>(i) % echoes.size()].id,
                                 count, 64u << (i % 5), 4, events_));
   }
   for (auto& p : procs_) {
     auto line = p.read_line(ms(10000));
-    if (!line || line->rfind("context_id=", 0) != 0)
+    if (!line || line->rfind("context_id=", 0) != 0) {
+      for (auto& e : echoes) e.proc.signal(SIGCONT);
       throw std::runtime_error("a load worker did not connect (got: " + line.value_or("nothing") +
                                ")");
+    }
   }
+  for (auto& e : echoes) e.proc.signal(SIGCONT);
 }
 
 std::optional<double> load_group::first_done() const {

@@ -171,10 +171,12 @@ std::string status_text(const std::optional<int>& status);
 // writing one events file, so a test can tell when each workload ended.
 class load_group {
  public:
-  // Starts n workers, worker i against echo_ids[i % size], and returns once
-  // every one has connected (its workload is then under way).
-  load_group(const run_dir& dir, const std::string& socket,
-             const std::vector<std::uint32_t>& echo_ids, int n, int count);
+  // Starts n workers, worker i against echoes[i % size], and returns once
+  // every one has connected. The echo workers are stopped meanwhile, so
+  // that no workload can finish before the last one has started: all run
+  // together from the return on.
+  load_group(const run_dir& dir, const std::string& socket, std::vector<echo_worker>& echoes, int n,
+             int count);
   // Waits for every worker; how many exited 0.
   int clean_exits(ms timeout) { return count_clean_exits(procs_, timeout); }
   // CLOCK_MONOTONIC time of the first workload_done, or nullopt.
