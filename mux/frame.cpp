@@ -70,10 +70,19 @@ frame_error frame_decoder::parse_header() {
   current_.auth_id = get32(&header_[10]);
   current_.handle = get32(&header_[14]);
   current_.reply_to = get32(&header_[18]);
-  current_.data.resize(static_cast<std::size_t>(len));
+  body_target_ = static_cast<std::size_t>(len);
   body_len_ = 0;
   in_body_ = true;
   return frame_error::none;
+}
+
+// The body grows as its bytes arrive (doubling), so a header that claims a
+// large body costs memory only once the bytes are really sent.
+void frame_decoder::grow_body(std::size_t need) {
+  std::size_t have = current_.data.size();
+  if (need <= have) return;
+  std::size_t next = std::max({need, have * 2, std::size_t{256} * 1024});
+  current_.data.resize(std::min(next, body_target_));
 }
 
 void frame_decoder::finish(std::vector<message>& out) {
@@ -98,13 +107,13 @@ frame_error frame_decoder::feed(std::span<const std::uint8_t> bytes, std::vector
       if (header_len_ < header_size) break;
       if (parse_header() != frame_error::none) break;
     }
-    std::size_t want = current_.data.size() - body_len_;
-    std::size_t take = std::min(n, want);
+    std::size_t take = std::min(n, body_target_ - body_len_);
+    grow_body(body_len_ + take);
     if (take) std::memcpy(current_.data.data() + body_len_, p, take);
     body_len_ += take;
     p += take;
     n -= take;
-    if (body_len_ < current_.data.size()) break;
+    if (body_len_ < body_target_) break;
     finish(out);
   }
   return error_;
@@ -112,13 +121,14 @@ frame_error frame_decoder::feed(std::span<const std::uint8_t> bytes, std::vector
 
 std::span<std::uint8_t> frame_decoder::body_space() {
   if (!in_body_ || error_ != frame_error::none) return {};
+  grow_body(body_len_ + 1);
   return {reinterpret_cast<std::uint8_t*>(current_.data.data()) + body_len_,
           current_.data.size() - body_len_};
 }
 
 void frame_decoder::commit_body(std::size_t n, std::vector<message>& out) {
-  body_len_ += n;
-  if (in_body_ && body_len_ == current_.data.size()) finish(out);
+  body_len_ += std::min(n, current_.data.size() - body_len_);
+  if (in_body_ && body_len_ == body_target_) finish(out);
 }
 
 }  // namespace faultmux

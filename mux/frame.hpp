@@ -50,13 +50,15 @@ class frame_decoder {
  private:
   frame_error parse_header();
   void finish(std::vector<message>& out);
+  void grow_body(std::size_t need);
 
   std::uint64_t max_;
   header_bytes header_{};
   std::size_t header_len_ = 0;
   bool in_body_ = false;
   message current_;
-  std::size_t body_len_ = 0;  // body bytes received so far
+  std::size_t body_len_ = 0;     // body bytes received so far
+  std::size_t body_target_ = 0;  // data_len of the current frame
   frame_error error_ = frame_error::none;
   std::string detail_;
 };
