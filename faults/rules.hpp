@@ -1,0 +1,123 @@
+// Fault rules for the syscall shim: what a rule addresses (call, fd class,
+// occurrence, process role) and what it does. Pure C++, no libc
+// interposition, so the parser is unit-tested on its own; the syntax is
+// documented in faults/README.md.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace faultmux::faults {
+
+// Every call the shim interposes and can fault, in a fixed order (bit i of
+// a call_mask is call i).
+enum class call : std::uint8_t {
+  accept,
+  accept4,
+  connect,
+  recv,
+  recvfrom,
+  recvmsg,
+  read,
+  readv,
+  send,
+  sendto,
+  sendmsg,
+  write,
+  writev,
+};
+inline constexpr int call_count = 13;
+using call_mask = std::uint32_t;
+
+constexpr call_mask bit(call c) {
+  return call_mask{1} << static_cast<int>(c);
+}
+inline constexpr call_mask accept_like = bit(call::accept) | bit(call::accept4);
+inline constexpr call_mask recv_like =
+    bit(call::recv) | bit(call::recvfrom) | bit(call::recvmsg) | bit(call::read) | bit(call::readv);
+inline constexpr call_mask send_like =
+    bit(call::send) | bit(call::sendto) | bit(call::sendmsg) | bit(call::write) | bit(call::writev);
+
+const char* call_name(call c);
+
+// What an fd is, judged by what this process did with it, not its number.
+enum class fd_class : std::uint8_t {
+  any,         // in a rule: no restriction
+  listener,    // a listening socket (SO_ACCEPTCONN)
+  accepted,    // returned by accept/accept4 in this process
+  connecting,  // this process called connect on it
+  other,       // anything else: pipes, files, socketpairs, inherited sockets
+};
+
+const char* fd_class_name(fd_class c);
+
+enum class occurrence : std::uint8_t {
+  every_call,   // no selector: each addressed call
+  range,        // #first or #first..last (last may be open)
+  every_kth,    // every k: calls k, 2k, 3k, ...
+  probability,  // p=P, decided per call from the seed
+};
+
+enum class effect : std::uint8_t {
+  fail,      // return -1 with an errno, the real call is not made
+  shorten,   // transfer at most `amount` bytes
+  bytewise,  // recv-like: 1 byte; send-like: each byte its own real call
+  delay,     // sleep `amount` microseconds, then make the real call
+  flip,      // invert the byte at offset `amount` of the transfer
+  trace,     // change nothing, only count and log the call
+};
+
+inline constexpr std::uint64_t open_end = UINT64_MAX;
+inline constexpr std::uint64_t max_flip_offset = 4095;
+inline constexpr std::uint64_t max_delay_us = 60'000'000;
+
+struct rule {
+  std::string text;  // the rule as written, trimmed
+  call_mask calls = 0;
+  fd_class cls = fd_class::any;
+  occurrence occ = occurrence::every_call;
+  std::uint64_t first = 1;  // range
+  std::uint64_t last = open_end;
+  std::uint64_t every = 1;  // every_kth
+  double p = 1.0;           // probability
+  std::string role;         // empty: any role
+  std::int64_t index = -1;  // -1: any index
+  effect eff = effect::fail;
+  int err = 0;               // fail
+  std::uint64_t amount = 0;  // shorten: bytes, delay: microseconds, flip: offset
+};
+
+struct parse_error {
+  std::string origin;           // "FAULTMUX_FAULTS" or "<file> line N"
+  std::size_t rule_number = 0;  // 1-based over every rule read so far
+  std::string rule_text;
+  std::size_t column = 0;  // 1-based within rule_text
+  std::string message;     // what was expected (and what was found)
+};
+
+// A multi-line message for stderr: origin, rule number, column, message,
+// then the rule with a caret under the column.
+std::string describe(const parse_error& e);
+
+// One rule; the error's origin and rule_number are left for the caller.
+std::optional<parse_error> parse_rule(std::string_view text, rule& out);
+
+// Rules separated by ';' or newlines. Blank rules are skipped; a '#' where
+// a rule would start begins a comment that runs to the end of the line. Appends to `out`; rule
+// numbers continue from out.size(). `origin` names the source in errors; for a file, line numbers
+// are added.
+std::optional<parse_error> parse_rules(std::string_view text, std::string_view origin, bool is_file,
+                                       std::vector<rule>& out);
+
+// The effect as written canonically: "EAGAIN", "short 3", "delay 50ms".
+std::string effect_text(const rule& r);
+
+// errno value <-> name for the errnos a rule may inject (0 / nullptr if not one).
+int errno_from_name(std::string_view name);
+const char* errno_name(int err);
+
+}  // namespace faultmux::faults

@@ -1,0 +1,307 @@
+// A small program for the shim's tests: it makes known socket and pipe
+// calls and prints one line per call (result, errno, data, time), so a test
+// run under LD_PRELOAD can see exactly which call a fault hit. Reports go
+// through stdio, which glibc writes with its internal write, so they are
+// never faulted themselves.
+//
+//   faultmux_shim_probe stream DIR ROUNDS RECV SEND    ping-pong over AF_UNIX
+//   faultmux_shim_probe pipe DIR                       pipe write/read, then a stream round
+//   faultmux_shim_probe accepts DIR N accept|accept4   N connections, one accept each
+//   faultmux_shim_probe fork DIR K                     K sends in the parent and two children
+//   faultmux_shim_probe threads DIR T K                T threads, K ping-pongs each
+//
+// RECV is recv, recvfrom, recvmsg, read or readv; SEND is send, sendto,
+// sendmsg, write or writev. Exit 0 when every transfer completed, 3 when one
+// gave up after too many failed calls, 2 on bad arguments.
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr int max_calls = 64;  // per transfer: a fault loop never hangs a test
+
+double now_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+std::string printable(const char* p, ssize_t n) {
+  std::string out;
+  for (ssize_t i = 0; i < n; ++i) {
+    auto c = static_cast<unsigned char>(p[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+std::mutex print_mu;
+
+void report(const char* side, const char* op, int call_no, long ret, int err, const char* data,
+            double ms) {
+  std::lock_guard lock(print_mu);
+  std::printf("%s %s call=%d ret=%ld", side, op, call_no, ret);
+  if (ret < 0) std::printf(" errno=%s", strerrorname_np(err));
+  if (data != nullptr && ret > 0) std::printf(" data=%s", printable(data, ret).c_str());
+  std::printf(" ms=%.1f\n", ms);
+}
+
+ssize_t do_recv(const std::string& kind, int fd, char* buf, size_t len) {
+  if (kind == "recv") return ::recv(fd, buf, len, 0);
+  if (kind == "recvfrom") return ::recvfrom(fd, buf, len, 0, nullptr, nullptr);
+  if (kind == "read") return ::read(fd, buf, len);
+  // Two pieces, so iovec handling is exercised.
+  size_t half = len / 2;
+  iovec iov[2] = {{buf, half}, {buf + half, len - half}};
+  if (kind == "readv") return ::readv(fd, iov, 2);
+  msghdr m{};
+  m.msg_iov = iov;
+  m.msg_iovlen = 2;
+  return ::recvmsg(fd, &m, 0);
+}
+
+ssize_t do_send(const std::string& kind, int fd, const char* buf, size_t len) {
+  if (kind == "send") return ::send(fd, buf, len, MSG_NOSIGNAL);
+  if (kind == "sendto") return ::sendto(fd, buf, len, MSG_NOSIGNAL, nullptr, 0);
+  if (kind == "write") return ::write(fd, buf, len);
+  size_t half = len / 2;
+  iovec iov[2] = {{const_cast<char*>(buf), half}, {const_cast<char*>(buf) + half, len - half}};
+  if (kind == "writev") return ::writev(fd, iov, 2);
+  msghdr m{};
+  m.msg_iov = iov;
+  m.msg_iovlen = 2;
+  return ::sendmsg(fd, &m, MSG_NOSIGNAL);
+}
+
+struct counters {
+  int calls = 0;
+};
+
+// Receives exactly len bytes, reporting every call; false if it gave up.
+bool recv_all(const char* side, const std::string& kind, int fd, char* buf, size_t len,
+              counters& c) {
+  size_t got = 0;
+  for (int tries = 0; got < len && tries < max_calls; ++tries) {
+    double t0 = now_ms();
+    ssize_t n = do_recv(kind, fd, buf + got, len - got);
+    int err = errno;
+    report(side, kind.c_str(), ++c.calls, n, err, buf + got, now_ms() - t0);
+    if (n == 0) return false;
+    if (n > 0) got += static_cast<size_t>(n);
+  }
+  return got == len;
+}
+
+bool send_all(const char* side, const std::string& kind, int fd, const char* buf, size_t len,
+              counters& c) {
+  size_t sent = 0;
+  for (int tries = 0; sent < len && tries < max_calls; ++tries) {
+    double t0 = now_ms();
+    ssize_t n = do_send(kind, fd, buf + sent, len - sent);
+    int err = errno;
+    report(side, kind.c_str(), ++c.calls, n, err, buf + sent, now_ms() - t0);
+    if (n > 0) sent += static_cast<size_t>(n);
+  }
+  return sent == len;
+}
+
+sockaddr_un unix_addr(const std::string& path) {
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  return a;
+}
+
+int make_listener(const std::string& dir) {
+  std::string path = dir + "/probe.sock";
+  ::unlink(path.c_str());
+  int l = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a = unix_addr(path);
+  if (l < 0 || ::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(l, 16) != 0) {
+    std::perror("probe: listener");
+    std::exit(3);
+  }
+  return l;
+}
+
+int connect_client(const std::string& dir, counters& c) {
+  int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a = unix_addr(dir + "/probe.sock");
+  for (int tries = 0; tries < max_calls; ++tries) {
+    double t0 = now_ms();
+    int r = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    int err = errno;
+    report("client", "connect", ++c.calls, r, err, nullptr, now_ms() - t0);
+    if (r == 0) return s;
+  }
+  std::exit(3);
+}
+
+int accept_client(int l, const std::string& kind, counters& c) {
+  for (int tries = 0; tries < max_calls; ++tries) {
+    double t0 = now_ms();
+    int r = kind == "accept" ? ::accept(l, nullptr, nullptr)
+                             : ::accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+    int err = errno;
+    report("server", kind.c_str(), ++c.calls, r < 0 ? -1 : 0, err, nullptr, now_ms() - t0);
+    if (r >= 0) return r;
+  }
+  std::exit(3);
+}
+
+int stream(const std::string& dir, int rounds, const std::string& rk, const std::string& sk) {
+  int l = make_listener(dir);
+  counters connects, accepts, client_send, server_recv, server_send, client_recv;
+  int client = connect_client(dir, connects);
+  int server = accept_client(l, "accept4", accepts);
+  bool ok = true;
+  for (int i = 1; ok && i <= rounds; ++i) {
+    char msg[16], in[16] = {};
+    std::snprintf(msg, sizeof msg, "ping%04d", i);
+    ok = send_all("client", sk, client, msg, 8, client_send) &&
+         recv_all("server", rk, server, in, 8, server_recv);
+    if (ok) std::printf("server got %s\n", printable(in, 8).c_str());
+    std::snprintf(msg, sizeof msg, "pong%04d", i);
+    ok = ok && send_all("server", sk, server, msg, 8, server_send) &&
+         recv_all("client", rk, client, in, 8, client_recv);
+    if (ok) std::printf("client got %s\n", printable(in, 8).c_str());
+  }
+  ::close(client);
+  ::close(server);
+  ::close(l);
+  return ok ? 0 : 3;
+}
+
+int pipe_then_stream(const std::string& dir) {
+  int p[2];
+  if (::pipe(p) != 0) return 3;
+  counters w, r;
+  bool ok = send_all("pipe", "write", p[1], "abcdef", 6, w);
+  char in[8] = {};
+  ok = ok && recv_all("pipe", "read", p[0], in, 6, r);
+  if (ok) std::printf("pipe got %s\n", printable(in, 6).c_str());
+  ::close(p[0]);
+  ::close(p[1]);
+  return ok ? stream(dir, 1, "read", "write") : 3;
+}
+
+int accepts(const std::string& dir, int n, const std::string& kind) {
+  int l = make_listener(dir);
+  counters connects, acc;
+  for (int i = 0; i < n; ++i) {
+    int c = connect_client(dir, connects);
+    int s = accept_client(l, kind, acc);
+    ::close(s);
+    ::close(c);
+  }
+  ::close(l);
+  return 0;
+}
+
+void sends(const char* who, int fd, int k) {
+  counters c;
+  for (int i = 0; i < k; ++i) {
+    ssize_t n = ::send(fd, "x", 1, MSG_NOSIGNAL);
+    int err = errno;
+    report(who, "send", ++c.calls, n, err, nullptr, 0);
+  }
+  std::fflush(stdout);
+}
+
+int forks(int k) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 3;
+  sends("parent", sv[0], k);
+  for (int child = 1; child <= 2; ++child) {
+    std::fflush(stdout);
+    pid_t pid = ::fork();
+    if (pid < 0) return 3;
+    if (pid == 0) {
+      sends(child == 1 ? "child1" : "child2", sv[0], k);
+      _exit(0);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 3;
+  }
+  return 0;
+}
+
+int threads(int t, int k) {
+  std::atomic<int> failures{0};
+  std::atomic<int> errors_seen{0};
+  std::vector<std::thread> pool;
+  for (int i = 0; i < t; ++i) {
+    pool.emplace_back([&, i] {
+      int sv[2];
+      if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+        ++failures;
+        return;
+      }
+      char buf[8];
+      for (int round = 0; round < k; ++round) {
+        for (int side = 0; side < 2; ++side) {
+          int tries = 0;
+          ssize_t n = -1;
+          while (n != 8 && tries++ < max_calls) {
+            n = ::send(sv[side], "12345678", 8, MSG_NOSIGNAL);
+            if (n < 0) ++errors_seen;
+          }
+          size_t got = 0;
+          tries = 0;
+          while (got < 8 && tries++ < max_calls) {
+            n = ::recv(sv[1 - side], buf + got, 8 - got, 0);
+            if (n < 0) ++errors_seen;
+            if (n > 0) got += static_cast<size_t>(n);
+          }
+          if (got != 8) ++failures;
+        }
+      }
+      ::close(sv[0]);
+      ::close(sv[1]);
+      std::lock_guard lock(print_mu);
+      std::printf("thread %d done\n", i);
+    });
+  }
+  for (auto& th : pool) th.join();
+  std::printf("threads failures=%d errors_seen=%d\n", failures.load(), errors_seen.load());
+  return failures.load() == 0 ? 0 : 3;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::signal(SIGPIPE, SIG_IGN);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  std::vector<std::string> a(argv + 1, argv + argc);
+  if (a.size() == 5 && a[0] == "stream") return stream(a[1], std::atoi(a[2].c_str()), a[3], a[4]);
+  if (a.size() == 2 && a[0] == "pipe") return pipe_then_stream(a[1]);
+  if (a.size() == 4 && a[0] == "accepts") return accepts(a[1], std::atoi(a[2].c_str()), a[3]);
+  if (a.size() == 3 && a[0] == "fork") return forks(std::atoi(a[2].c_str()));
+  if (a.size() == 4 && a[0] == "threads") {
+    return threads(std::atoi(a[2].c_str()), std::atoi(a[3].c_str()));
+  }
+  std::fprintf(stderr, "usage: faultmux_shim_probe stream|pipe|accepts|fork|threads DIR ...\n");
+  return 2;
+}
