@@ -740,10 +740,11 @@ bool have_mitogen(const test::run_dir& dir) {
   return run(dir, {python, "-c", "import mitogen.unix"}, {}, false).status == 0;
 }
 
-// Starts the Mitogen mux under the shim, runs the client, stops the mux.
-// Returns the client's output.
+// Starts the Mitogen mux under the shim, runs the client, waits (up to 2 s)
+// for `wait_for` to appear in the log, stops the mux. Returns the client's
+// output.
 std::string mitogen_round(const test::run_dir& dir, const std::string& rules,
-                          const std::string& log) {
+                          const std::string& log, const std::string& wait_for = "") {
   std::string sock = dir.file("mitogen.sock");
   std::string mux_out = dir.file("mux.out");
   std::vector<std::string> envs;
@@ -778,6 +779,9 @@ std::string mitogen_round(const test::run_dir& dir, const std::string& rules,
   result client =
       run(dir, {python, dir.file("client.py"), sock},
           {"FAULTMUX_FAULTS=" + rules, "FAULTMUX_FAULT_LOG=" + log, "FAULTMUX_ROLE=context"});
+  for (int i = 0; i < 200 && test::slurp(log).find(wait_for) == std::string::npos; ++i) {
+    ::usleep(10'000);
+  }
   ::kill(mux, SIGTERM);
   int status = 0;
   for (int i = 0; i < 500 && ::waitpid(mux, &status, WNOHANG) != mux; ++i) ::usleep(10'000);
@@ -797,7 +801,7 @@ TEST_F(Shim, RealMitogenListenerAndClient) {
                                   "send-like@accepted role=mux -> trace; "
                                   "recv-like@connecting role=context -> trace; "
                                   "send-like@connecting role=context -> trace",
-                                  log);
+                                  log, R"("role":"mux","index":0,"event":"fault","call":"read")");
   EXPECT_EQ(out, "connected\n");
   std::set<std::string> seen;
   for (const json& e : events(log)) {
