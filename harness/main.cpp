@@ -4,10 +4,12 @@
 
 #include <climits>
 #include <cstdio>
+#include <sstream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "harness/context_role.hpp"
 #include "harness/roles.hpp"
 
 namespace {
@@ -66,6 +68,8 @@ int main(int argc, char** argv) {
   worker->add_option("--in-flight", wo.in_flight, "messages waiting at once")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  worker->add_flag("--ack-only", wo.ack_only,
+                   "the echo handle replies with an empty body instead of the echo");
   worker
       ->add_option("--connect-timeout-ms", wo.connect_timeout_ms,
                    "give up connecting after this long")
@@ -76,6 +80,23 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   worker->add_option("--events", wo.events, "append JSON-lines events to this file");
   worker->add_flag("-v,--verbose", wo.verbosity, "more logging; -vv for every message")->take_all();
+
+  worker->add_option("--context", wo.context,
+                     "call workload: get this context from the mux's faultmux.ContextService");
+  worker->add_option("--function", wo.function, "call workload: faultmux.builtins function to call")
+      ->check(CLI::IsMember({"echo", "checksum", "make_bytes", "getpid", "sleep"}))
+      ->capture_default_str();
+
+  faultmux::context_options co;
+  std::string parent_ids;
+  auto* context = app.add_subcommand("context", "a child context (started by a mux or another context)");
+  context->add_option("--fd", co.fd, "the stream to the parent")->capture_default_str();
+  context->add_option("--context-id", co.context_id, "this context's id")->required();
+  context->add_option("--parent-ids", parent_ids, "ancestor ids, nearest first, comma-separated")->required();
+  context->add_option("--name", co.name, "this context's name")->required();
+  context->add_option("--max-message-size", co.max_message_size, "largest body in bytes")->capture_default_str();
+  context->add_option("--events", co.events, "append JSON-lines events to this file");
+  context->add_flag("-v,--verbose", co.verbosity, "more logging; -vv for every message")->take_all();
 
   auto* suite = app.add_subcommand("suite", "run the built-in suite against the built-in mux");
 
@@ -90,8 +111,23 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (*context) {
+    co.verbosity = std::max(co.verbosity, verbosity);
+    co.self = self_path(argv[0]);
+    std::stringstream ids(parent_ids);
+    for (std::string id; std::getline(ids, id, ',');) {
+      try {
+        co.parent_ids.push_back(static_cast<std::uint32_t>(std::stoul(id)));
+      } catch (const std::exception&) {
+        std::fprintf(stderr, "faultmux context: --parent-ids: %s is not a context id\n", id.c_str());
+        return 2;
+      }
+    }
+    return faultmux::run_context(co);
+  }
   if (*mux) {
     mo.verbosity = std::max(mo.verbosity, verbosity);
+    mo.self = self_path(argv[0]);
     return faultmux::run_mux(mo);
   }
   if (*worker) {

@@ -2,7 +2,10 @@
 
 #include <cstdio>
 
+#include "harness/context_service.hpp"
 #include "harness/roles.hpp"
+#include "mux/children.hpp"
+#include "mux/id_allocator.hpp"
 #include "mux/events.hpp"
 #include "mux/log.hpp"
 #include "mux/node.hpp"
@@ -20,6 +23,10 @@ int run_mux(const mux_options& o) {
   cfg.streams.output_cap = o.output_cap;
   cfg.shutdown_grace = std::chrono::milliseconds(o.shutdown_grace_ms);
   node n(cfg);
+  id_allocator ids(n);
+  children kids(n, {o.self, o.verbosity, o.events, std::chrono::milliseconds(10000), 64 * 1024},
+                [&ids](auto done) { ids.allocate(std::move(done)); });
+  context_service contexts(n, kids);
   try {
     n.listen({o.listen, o.backlog, std::chrono::milliseconds(o.handshake_timeout_ms), 0});
   } catch (const listen_error& e) {
@@ -39,7 +46,8 @@ int run_mux(const mux_options& o) {
     }
     stopping = true;
     spdlog::info("mux: signal {}: shutting down", sig);
-    n.shutdown([&] { n.get_broker().stop(); });
+    kids.shutdown(std::chrono::milliseconds(o.shutdown_grace_ms),
+                  [&] { n.shutdown([&] { n.get_broker().stop(); }); });
   });
   n.get_broker().run();
   spdlog::info("mux: exited cleanly");

@@ -17,6 +17,7 @@ struct mux_options {
   int shutdown_grace_ms = 5000;
   std::string events;
   int verbosity = 0;
+  std::string self;  // this binary, re-executed for the contexts the mux starts
 };
 
 // Runs a mux until SIGTERM/SIGINT; 0 after a clean shutdown, 2 when it
@@ -32,8 +33,13 @@ struct worker_options {
   int count = 0;                      // messages; 0 = only serve echo
   std::size_t size = 64;              // body bytes per message
   int in_flight = 1;
+  bool ack_only = false;  // echo handle replies with an empty body (one-way throughput)
   int connect_timeout_ms = 10000;
   int reply_timeout_ms = 30000;  // no progress for this long fails the workload
+  // Call workload: with a context name, the worker gets that context from the
+  // mux's faultmux.ContextService and makes `count` calls of `function`.
+  std::string context;
+  std::string function = "echo";
   std::string events;
   int verbosity = 0;
 };

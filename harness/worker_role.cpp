@@ -6,6 +6,7 @@
 #include <deque>
 #include <vector>
 
+#include "harness/call_workload.hpp"
 #include "harness/payload.hpp"
 #include "harness/roles.hpp"
 #include "mux/connect.hpp"
@@ -147,8 +148,8 @@ class echo_workload {
 int run_worker(const worker_options& o) {
   log::init("worker", o.verbosity);
   events::open(o.events, "worker");
-  if (o.count > 0 && !o.peer) {
-    spdlog::error("worker: --count needs --peer: the context to send the messages to");
+  if (o.count > 0 && !o.peer && o.context.empty()) {
+    spdlog::error("worker: --count needs --peer (a worker to message) or --context (a context to call)");
     return 2;
   }
   connection c;
@@ -172,30 +173,37 @@ int run_worker(const worker_options& o) {
   node n(cfg);
   router& r = n.get_router();
   r.add_handler(
-      [&r](message& m) {
+      [&r, ack_only = o.ack_only](message& m) {
         if (!m.reply_to || m.is_dead()) return;
         message reply;
         reply.dst_id = m.src_id;
         reply.handle = m.reply_to;
-        reply.data = std::move(m.data);
+        if (!ack_only) reply.data = std::move(m.data);
         r.route(std::move(reply));
       },
       handler_options{
           .handle = worker_echo_handle, .persist = true, .policy = {}, .respondent = {}});
 
   echo_workload load(n, o);
+  call_workload calls(n, o);
+  const bool calling = !o.context.empty();
   bool parent_lost = false;
   n.on_stream_closed = [&](stream&, int) {
     parent_lost = true;
     load.on_parent_lost();
+    calls.on_parent_lost();
     n.get_broker().stop();
   };
   n.attach(std::move(c.fd), fmt::format("unix_listener.{}", c.parent_pid), c.parent_id);
   n.on_signals({SIGTERM, SIGINT}, [&](int) { n.shutdown([&] { n.get_broker().stop(); }); });
-  if (o.count > 0)
-    n.get_broker().defer([&] { load.start([&] { n.shutdown([&] { n.get_broker().stop(); }); }); });
+  auto stop = [&] { n.shutdown([&] { n.get_broker().stop(); }); };
+  if (calling)
+    n.get_broker().defer([&] { calls.start(stop); });
+  else if (o.count > 0)
+    n.get_broker().defer([&] { load.start(stop); });
   n.get_broker().run();
 
+  if (calling) return calls.ok() ? 0 : 1;
   if (o.count > 0) return load.ok() ? 0 : 1;
   if (parent_lost) spdlog::info("worker: the mux closed the connection: exiting");
   return 0;

@@ -19,8 +19,8 @@ namespace faultmux {
 class broker;
 
 struct child_options {
-  std::string name;               // for log lines: "<name>: <line>"
-  std::vector<std::string> argv;  // argv[0] is the program's path
+  std::string name;                    // for log lines: "<name>: <line>"
+  std::vector<std::string> argv;       // argv[0] is the program's path
   std::size_t line_limit = 64 * 1024;  // longer lines are cut, never buffered beyond this
 };
 

@@ -170,6 +170,7 @@ void children::shutdown(std::chrono::milliseconds grace, std::function<void()> d
 }
 
 void children::on_forward_log(message& m) {
+  if (m.is_dead()) return;  // the router's shutdown notice, not a record
   // "<logger>\0<levelno>\0<message>"
   std::string_view body = m.data;
   auto a = body.find('\0');

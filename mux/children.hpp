@@ -21,9 +21,9 @@
 namespace faultmux {
 
 struct children_config {
-  std::string program;          // the faultmux binary, re-executed as `faultmux context`
-  int verbosity = 0;            // passed on, so -vv reaches grandchildren
-  std::string events;           // events file passed on ("" = none)
+  std::string program;  // the faultmux binary, re-executed as `faultmux context`
+  int verbosity = 0;    // passed on, so -vv reaches grandchildren
+  std::string events;   // events file passed on ("" = none)
   std::chrono::milliseconds hello_timeout{10000};
   std::size_t line_limit = 64 * 1024;
 };

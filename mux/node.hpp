@@ -19,7 +19,7 @@ namespace faultmux {
 // Per-stream hooks for the owner of a stream (e.g. the children registry).
 struct attach_options {
   std::optional<std::uint32_t> stamp_auth_id;  // see router::add_peer
-  std::function<void()> on_first_message;     // e.g. a child's hello
+  std::function<void()> on_first_message;      // e.g. a child's hello
   std::function<void(int err)> on_closed;      // after its routes are gone
 };
 
@@ -49,6 +49,12 @@ class node {
   void listen(listener_options opts);
   listener* get_listener() { return listener_.get(); }
   std::uint32_t allocate_id() { return next_id_++; }
+  // The first of `count` consecutive fresh ids.
+  std::uint32_t allocate_ids(std::uint32_t count) {
+    std::uint32_t first = next_id_;
+    next_id_ += count;
+    return first;
+  }
   std::size_t stream_count() const { return streams_.size(); }
 
   // Closes the listener, flushes every stream within the grace period (then

@@ -1,0 +1,108 @@
+#include "harness/builtins.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <future>
+#include <stdexcept>
+#include <thread>
+
+#include <boost/crc.hpp>
+#include <fmt/format.h>
+
+#include "harness/payload.hpp"
+#include "mux/log.hpp"
+
+namespace faultmux {
+namespace {
+
+using pickle::value;
+
+const value& arg(const pickle::tuple& args, std::size_t i, const char* fn) {
+  if (args.items.size() <= i)
+    throw std::invalid_argument(fmt::format("{}() takes at least {} arguments, got {}", fn, i + 1, args.items.size()));
+  return args.items[i];
+}
+
+std::int64_t int_arg(const pickle::tuple& args, std::size_t i, const char* fn) {
+  const auto* v = arg(args, i, fn).get<std::int64_t>();
+  if (!v) throw std::invalid_argument(fmt::format("{}(): argument {} must be an int", fn, i + 1));
+  return *v;
+}
+
+std::string bytes_arg(const pickle::tuple& args, std::size_t i, const char* fn) {
+  const value& v = arg(args, i, fn);
+  if (const auto* b = v.get<pickle::bytes>()) return b->data;
+  if (const auto* b = v.get<pickle::blob>()) return b->data;
+  throw std::invalid_argument(fmt::format("{}(): argument {} must be bytes, got {}", fn, i + 1, v.type_name()));
+}
+
+}  // namespace
+
+std::uint32_t crc32_of(std::string_view bytes) {
+  boost::crc_32_type crc;
+  crc.process_bytes(bytes.data(), bytes.size());
+  return crc.checksum();
+}
+
+void add_builtins(function_table& t, node& n, caller& calls, children& kids) {
+  const std::string m = builtins_module;
+  t.add(m, "echo", [](const pickle::tuple& a, const pickle::kwargs&) { return arg(a, 0, "echo"); });
+  t.add(m, "sleep", [](const pickle::tuple& a, const pickle::kwargs&) {
+    std::int64_t ms = int_arg(a, 0, "sleep");
+    if (ms < 0 || ms > 600000) throw std::invalid_argument("sleep(): ms must be 0..600000");
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return value(pickle::none);
+  });
+  t.add(m, "checksum", [](const pickle::tuple& a, const pickle::kwargs&) {
+    return value(static_cast<std::int64_t>(crc32_of(bytes_arg(a, 0, "checksum"))));
+  });
+  t.add(m, "make_bytes", [](const pickle::tuple& a, const pickle::kwargs&) {
+    std::int64_t size = int_arg(a, 0, "make_bytes");
+    if (size < 0 || size > (std::int64_t{1} << 30)) throw std::invalid_argument("make_bytes(): n must be 0..2^30");
+    return value(pickle::bytes{make_payload(static_cast<std::uint64_t>(size), static_cast<std::size_t>(size))});
+  });
+  t.add(m, "getpid", [](const pickle::tuple&, const pickle::kwargs&) { return value(::getpid()); });
+  t.add(m, "exit", [](const pickle::tuple& a, const pickle::kwargs&) -> value {
+    int code = static_cast<int>(int_arg(a, 0, "exit"));
+    spdlog::warn("exit({}) called: exiting now", code);
+    spdlog::default_logger()->flush();
+    std::_Exit(code);
+  });
+  t.add(m, "crash", [](const pickle::tuple&, const pickle::kwargs&) -> value { std::abort(); });
+  t.add(m, "fail", [](const pickle::tuple& a, const pickle::kwargs&) -> value {
+    const auto* msg = a.items.empty() ? nullptr : a.items[0].get<pickle::text>();
+    throw std::runtime_error(msg ? msg->utf8 : "failed on purpose");
+  });
+  t.add(m, "start_child", [&n, &kids](const pickle::tuple& a, const pickle::kwargs&) {
+    const auto* name = arg(a, 0, "start_child").get<pickle::text>();
+    if (!name) throw std::invalid_argument("start_child(): name must be str");
+    auto result = std::make_shared<std::promise<std::pair<std::optional<context_info>, std::string>>>();
+    auto fut = result->get_future();
+    n.get_broker().defer([&kids, name = name->utf8, result] {
+      kids.start(name, [result](std::optional<context_info> info, const std::string& err) {
+        result->set_value({info, err});
+      });
+    });
+    if (fut.wait_for(std::chrono::seconds(60)) != std::future_status::ready)
+      throw std::runtime_error("start_child(): no outcome within 60 s");
+    auto [info, err] = fut.get();
+    if (!info) throw std::runtime_error(err);
+    return value(static_cast<std::int64_t>(info->id));
+  });
+  t.add(m, "call_child", [&calls](const pickle::tuple& a, const pickle::kwargs&) {
+    call_spec spec;
+    spec.context_id = static_cast<std::uint32_t>(int_arg(a, 0, "call_child"));
+    const auto* fname = arg(a, 1, "call_child").get<pickle::text>();
+    if (!fname) throw std::invalid_argument("call_child(): function must be str");
+    spec.function = fname->utf8;
+    if (a.items.size() > 2) {
+      const auto* args = a.items[2].get<pickle::tuple>();
+      if (!args) throw std::invalid_argument("call_child(): args must be a tuple");
+      spec.args = *args;
+    }
+    return calls.call(std::move(spec), std::chrono::seconds(120));
+  });
+}
+
+}  // namespace faultmux

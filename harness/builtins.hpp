@@ -1,0 +1,25 @@
+// The functions every context serves as module "faultmux.builtins", for
+// workloads and tests; a Python Mitogen client reaches them with an ordinary
+// context.call() of a function whose __module__ is "faultmux.builtins".
+#pragma once
+
+#include <chrono>
+
+#include "mux/call.hpp"
+#include "mux/children.hpp"
+#include "mux/dispatcher.hpp"
+#include "mux/node.hpp"
+
+namespace faultmux {
+
+inline constexpr const char* builtins_module = "faultmux.builtins";
+
+// echo(x) -> x; sleep(ms); checksum(bytes) -> crc32; make_bytes(n) -> bytes;
+// getpid(); exit(code) and crash() on purpose; start_child(name) -> id;
+// call_child(id, function, args) -> its result.
+void add_builtins(function_table& t, node& n, caller& calls, children& kids);
+
+// The payload and checks a call workload uses: deterministic bytes.
+std::uint32_t crc32_of(std::string_view bytes);
+
+}  // namespace faultmux

@@ -1,0 +1,42 @@
+// A worker's call workload: get a context from the mux's
+// faultmux.ContextService, then make `count` calls of one built-in function
+// with `in_flight` waiting, checking each result and reporting each call's
+// outcome and latency as an event. Runs on the broker thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "harness/roles.hpp"
+#include "mux/call.hpp"
+#include "mux/node.hpp"
+
+namespace faultmux {
+
+class call_workload {
+ public:
+  call_workload(node& n, const worker_options& o);
+  void start(std::function<void()> done);
+  void on_parent_lost();
+  bool ok() const { return finished_ && failed_ == 0 && ok_count_ == o_.count; }
+
+ private:
+  void got_context(std::uint32_t id);
+  void call_next();
+  void on_outcome(int seq, double sent, call_outcome out);
+  std::string check(int seq, const pickle::value& result) const;
+  void fail(const std::string& why);
+  void finish();
+
+  node& node_;
+  const worker_options& o_;
+  caller calls_;
+  std::uint32_t target_ = 0;
+  int next_ = 0, in_flight_ = 0, ok_count_ = 0, failed_ = 0;
+  bool finished_ = false;
+  double started_ = 0;
+  std::vector<double> latencies_;
+  std::function<void()> done_;
+};
+
+}  // namespace faultmux

@@ -1,0 +1,79 @@
+#include "harness/context_role.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "harness/builtins.hpp"
+#include "mux/call.hpp"
+#include "mux/children.hpp"
+#include "mux/dispatcher.hpp"
+#include "mux/events.hpp"
+#include "mux/id_allocator.hpp"
+#include "mux/log.hpp"
+#include "mux/log_forward.hpp"
+#include "mux/node.hpp"
+
+namespace faultmux {
+
+int run_context(const context_options& o) {
+  log::init("context:" + o.name, o.verbosity);
+  events::open(o.events, "context");
+  if (o.parent_ids.empty()) {
+    spdlog::error("context {}: --parent-ids is required", o.name);
+    return 2;
+  }
+  node_config cfg;
+  cfg.routing.context_id = o.context_id;
+  cfg.routing.parent_ids = o.parent_ids;
+  cfg.routing.max_message_size = o.max_message_size;
+  cfg.streams.max_message_size = o.max_message_size;
+  node n(cfg);
+  forward_logs_to_parent(n);
+  caller calls(n);
+  id_allocator ids(n);
+  children kids(n, {o.self, o.verbosity, o.events, std::chrono::milliseconds(10000), 64 * 1024},
+                [&ids](auto done) { ids.allocate(std::move(done)); });
+  function_table fns;
+  add_builtins(fns, n, calls, kids);
+  dispatcher calls_served(n, fns);
+
+  bool stopping = false;
+  auto stop = [&](const char* why) {
+    if (stopping) return;
+    stopping = true;
+    spdlog::debug("context {}: {}: shutting down", o.name, why);
+    calls_served.stop();
+    kids.shutdown(std::chrono::milliseconds(2000), [&] { n.shutdown([&] { n.get_broker().stop(); }); });
+  };
+
+  router& r = n.get_router();
+  const std::uint32_t parent = o.parent_ids.front();
+  r.add_handler(
+      [&](message& m) {
+        if (!m.is_dead()) stop("SHUTDOWN from the parent");
+      },
+                {.handle = handle::shutdown,
+                 .persist = true,
+                 .policy = [&](const message& m, peer*) { return has_parent_authority(m, o.context_id, o.parent_ids); },
+                 .respondent = {}});
+  n.attach(unique_fd(o.fd), "parent", parent, {.stamp_auth_id = {}, .on_first_message = {}, .on_closed = [&](int) {
+                                                  stop("the parent went away");
+                                                }});
+  n.on_signals({SIGTERM, SIGINT}, [&](int) { stop("signal"); });
+  calls_served.start();
+  // The hello: announce ourselves, as a Mitogen child's route monitor does.
+  message hello;
+  hello.dst_id = parent;
+  hello.handle = handle::add_route;
+  hello.data = fmt::format("{}:{}", o.context_id, o.name);
+  r.route(std::move(hello));
+  spdlog::debug("context {} (id {}) up, parents {}", o.name, o.context_id, fmt::join(o.parent_ids, ","));
+
+  n.get_broker().run();
+  events::emit("exit", {{"code", 0}});
+  spdlog::default_logger()->flush();
+  // A call may still be running on the dispatcher's thread; it dies with us.
+  std::_Exit(0);
+}
+
+}  // namespace faultmux

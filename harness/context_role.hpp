@@ -1,0 +1,26 @@
+// `faultmux context`: a child context, started by its parent over a
+// socketpair (fd 3). It serves the built-in functions, can start children of
+// its own, forwards its logs to its parent and exits when the parent goes
+// away or sends SHUTDOWN.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace faultmux {
+
+struct context_options {
+  int fd = 3;
+  std::uint32_t context_id = 0;
+  std::vector<std::uint32_t> parent_ids;  // nearest first
+  std::string name;
+  std::uint64_t max_message_size = 128ull * 1024 * 1024;
+  std::string events;
+  int verbosity = 0;
+  std::string self;  // this binary, for grandchildren
+};
+
+int run_context(const context_options& o);
+
+}  // namespace faultmux

@@ -1,0 +1,110 @@
+#include "mux/dispatcher.hpp"
+
+#include <algorithm>
+
+#include "mux/events.hpp"
+#include "mux/log.hpp"
+#include "mux/node.hpp"
+#include "mux/pickle.hpp"
+
+namespace faultmux {
+
+bool has_parent_authority(const message& m, std::uint32_t self, const std::vector<std::uint32_t>& parents) {
+  return m.auth_id == self || std::find(parents.begin(), parents.end(), m.auth_id) != parents.end();
+}
+
+dispatcher::dispatcher(node& n, const function_table& fns) : node_(n), fns_(fns) {}
+
+dispatcher::~dispatcher() {
+  stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void dispatcher::start() {
+  router& r = node_.get_router();
+  const router_config& cfg = r.config();
+  r.add_handler(
+      [this](message& m) {
+        if (m.is_dead()) return;  // the router's shutdown notice, not a request
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+        queue_.push_back(std::move(m));
+        cv_.notify_one();
+      },
+      {.handle = handle::call_function,
+       .persist = true,
+       .policy = [self = cfg.context_id, parents = cfg.parent_ids](const message& m, peer*) {
+         return has_parent_authority(m, self, parents);
+       },
+       .respondent = {}});
+  thread_ = std::thread([this] { run(); });
+}
+
+void dispatcher::stop() {
+  std::lock_guard lock(mu_);
+  stopping_ = true;
+  queue_.clear();
+  cv_.notify_all();
+}
+
+void dispatcher::run() {
+  for (;;) {
+    message m;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      m = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    serve(m);
+  }
+}
+
+void dispatcher::serve(message& m) {
+  pickle::value result;
+  std::string where = "?";
+  double started = events::now();
+  try {
+    auto req = pickle::decode(m.data);
+    if (!req) throw std::invalid_argument("cannot decode the request: " + req.error());
+    const auto* t = req->get<pickle::tuple>();
+    if (!t || t->items.size() != 6) throw std::invalid_argument("the request is not a 6-tuple");
+    const auto* module = t->items[1].get<pickle::text>();
+    const auto* fname = t->items[3].get<pickle::text>();
+    const auto* args = t->items[4].get<pickle::tuple>();
+    const auto* kwargs = t->items[5].get<pickle::kwargs>();
+    pickle::kwargs no_kwargs;
+    if (!kwargs && t->items[5].is<pickle::dict>()) {
+      no_kwargs.items = t->items[5].get<pickle::dict>()->items;
+      kwargs = &no_kwargs;
+    }
+    if (!module || !fname || !args || !kwargs)
+      throw std::invalid_argument("the request's module, function, args or kwargs has the wrong type");
+    where = module->utf8 + "." + fname->utf8;
+    const function* fn = fns_.find(module->utf8, fname->utf8);
+    if (!fn) throw std::invalid_argument("no function " + where + " in this context");
+    spdlog::debug("calling {} for context {}", where, m.src_id);
+    result = (*fn)(*args, *kwargs);
+  } catch (const std::exception& e) {
+    spdlog::debug("call {} from context {} failed: {}", where, m.src_id, e.what());
+    result = pickle::call_error{fmt::format("faultmux.CallFailed: {}: {}", where, e.what())};
+  }
+  events::emit("call_served",
+               {{"function", where}, {"from", m.src_id}, {"ms", (events::now() - started) * 1000},
+                {"ok", !result.is<pickle::call_error>()}});
+  if (!m.reply_to) {
+    if (const auto* e = result.get<pickle::call_error>())
+      spdlog::error("call {} from context {} (no reply wanted) failed: {}", where, m.src_id, e->message);
+    return;
+  }
+  auto body = pickle::encode(result);
+  if (!body) body = pickle::encode(pickle::call_error{"faultmux.CallFailed: cannot pickle the result: " + body.error()});
+  message reply;
+  reply.dst_id = m.src_id;
+  reply.handle = m.reply_to;
+  reply.data = std::move(*body);
+  node_.get_broker().defer([this, reply = std::move(reply)]() mutable { node_.get_router().route(std::move(reply)); });
+}
+
+}  // namespace faultmux
