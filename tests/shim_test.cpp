@@ -793,7 +793,7 @@ std::string mitogen_round(const test::run_dir& dir, const std::string& rules,
 }
 
 TEST_F(Shim, RealMitogenListenerAndClient) {
-  if (!have_mitogen(dir)) GTEST_SKIP() << "python3-mitogen is not installed";
+  ASSERT_TRUE(have_mitogen(dir)) << "python3-mitogen is not installed: run tools/install-deps";
   // trace changes nothing: it shows which calls Mitogen makes, on which fds.
   std::string out = mitogen_round(dir,
                                   "accept-like -> trace; connect -> trace; "
