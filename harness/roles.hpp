@@ -48,7 +48,8 @@ struct worker_options {
 // in order, 1 when the workload failed, 3 when it could not connect.
 int run_worker(const worker_options& o);
 
-// The built-in smoke workload: a mux, an echo worker and load workers.
+// The built-in smoke workload: a mux, an echo worker, load workers and call
+// workloads into a context.
 int run_smoke(const std::string& self, int verbosity);
 
 }  // namespace faultmux

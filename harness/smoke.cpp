@@ -1,6 +1,7 @@
 // The built-in smoke workload `faultmux suite` runs: one mux, one echo
-// worker, eight load workers through it; every reply checked, the mux shut
-// down cleanly and its socket removed.
+// worker, eight load workers through it, four call workloads into a context
+// the mux starts; every reply checked, the mux shut down cleanly and its
+// socket removed.
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -55,6 +56,15 @@ int run_smoke(const std::string& self, int verbosity) {
            "--size", std::to_string(64 << (i % 6)), "--in-flight", "8"},
           true));
     }
+    // Call workloads into one context the mux starts on the first request.
+    std::vector<child_process> callers;
+    const char* functions[] = {"echo", "checksum", "make_bytes", "getpid"};
+    for (const char* fn : functions) {
+      callers.push_back(child_process::spawn({self, "worker", "--connect", sock, "--context", "smoke",
+                                              "--function", fn, "--count", "200", "--size", "4096",
+                                              "--in-flight", "4"},
+                                             true));
+    }
     int ok = 0;
     for (auto& w : load) {
       auto st = w.wait(60s);
@@ -63,6 +73,14 @@ int run_smoke(const std::string& self, int verbosity) {
     check(ok == workers,
           fmt::format("{} of {} load workers got every reply back, correct and in order", ok,
                       workers));
+    int calls_ok = 0;
+    for (auto& w : callers) {
+      auto st = w.wait(60s);
+      if (st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) ++calls_ok;
+    }
+    check(calls_ok == static_cast<int>(callers.size()),
+          fmt::format("{} of {} call workloads into context 'smoke' got every result right", calls_ok,
+                      callers.size()));
 
     mux.signal(SIGTERM);
     auto mst = mux.wait(15s);
