@@ -1,0 +1,429 @@
+#include "bench/bench_support.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+#include "mux/connect.hpp"
+
+namespace faultmux::bench {
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+std::map<std::string, double>& results() {
+  static std::map<std::string, double> r;
+  return r;
+}
+
+// Waits for a line starting with `prefix` on the child's stdout.
+std::optional<std::string> line_starting(child_process& p, std::string_view prefix,
+                                         std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    auto line = p.read_line(left);
+    if (!line) return std::nullopt;
+    if (line->starts_with(prefix)) return line;
+  }
+}
+
+// SIGTERM, then a bounded wait; a child still running after that is
+// SIGKILLed and reaped by child_process's destructor.
+void terminate(child_process& p, std::chrono::milliseconds grace) {
+  if (!p.running()) return;
+  p.signal(SIGTERM);
+  p.wait(grace);
+}
+
+}  // namespace
+
+temp_dir::temp_dir() {
+  char tmpl[] = "/tmp/faultmux-bench-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw_errno("mkdtemp /tmp/faultmux-bench-XXXXXX");
+  path_ = tmpl;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void raise_fd_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max) return;
+  rl.rlim_cur = rl.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+double now_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+cpu_usage cpu_of(pid_t pid) {
+  cpu_usage u;
+  std::string proc = "/proc/" + std::to_string(pid);
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(proc + "/task", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::ifstream in(it->path() / "schedstat");
+    double ns = 0;
+    if (in >> ns) u.run_s += ns * 1e-9;
+  }
+  std::ifstream in(proc + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto paren = stat.rfind(')');
+  if (paren == std::string::npos) return u;
+  // After the command name: state is field 3, minflt 10, utime 14, stime 15.
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 10) u.minor_faults = std::stod(field);
+    if (i == 14) u.user_s = std::stod(field) / ticks;
+    if (i == 15) u.sys_s = std::stod(field) / ticks;
+  }
+  return u;
+}
+
+void report_cpu(benchmark::State& state, const std::string& prefix, pid_t pid,
+                const cpu_usage& before, double items) {
+  cpu_usage after = cpu_of(pid);
+  if (items > 0) {
+    state.counters[prefix + "_cpu_us"] = (after.run_s - before.run_s) / items * 1e6;
+    state.counters[prefix + "_faults"] = (after.minor_faults - before.minor_faults) / items;
+  }
+  double user = after.user_s - before.user_s, sys = after.sys_s - before.sys_s;
+  if (user + sys > 0) state.counters[prefix + "_sys_pct"] = 100 * sys / (user + sys);
+}
+
+const char* mux_name(mux_kind k) {
+  return k == mux_kind::faultmux ? "faultmux" : "mitogen";
+}
+
+child_process spawn_logged(const std::vector<std::string>& argv, const std::string& log,
+                           bool capture_stdout) {
+  // child_process has no stderr redirection: point our own fd 2 at the log
+  // for the moment of the spawn. The benchmark process is single-threaded.
+  int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) throw_errno("open " + log);
+  int saved = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (saved < 0) {
+    ::close(log_fd);
+    throw_errno("dup stderr");
+  }
+  ::fflush(stderr);
+  ::dup2(log_fd, STDERR_FILENO);
+  ::close(log_fd);
+  try {
+    auto p = child_process::spawn(argv, capture_stdout);
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    return p;
+  } catch (...) {
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    throw;
+  }
+}
+
+std::string log_tail(const std::string& log, std::size_t max_bytes) {
+  std::ifstream in(log, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  if (s.size() > max_bytes) s = "..." + s.substr(s.size() - max_bytes);
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s;
+}
+
+mux_process::mux_process(mux_kind kind, const temp_dir& dir, int backlog)
+    : kind_(kind),
+      path_(dir.file(std::string(mux_name(kind)) + ".sock")),
+      log_(dir.file(std::string(mux_name(kind)) + ".log")) {
+  std::vector<std::string> argv;
+  if (kind == mux_kind::faultmux) {
+    argv = {FAULTMUX_BINARY, "mux", "--listen", path_, "--backlog", std::to_string(backlog)};
+  } else {
+    // Debian's python3-mitogen is installed for /usr/bin/python3 only.
+    argv = {"/usr/bin/python3", std::string(FAULTMUX_SOURCE_DIR) + "/scenarios/mitogen_mux.py",
+            "--listen",         path_,
+            "--backlog",        std::to_string(backlog)};
+  }
+  proc_ = spawn_logged(argv, log_, true);
+  if (!line_starting(proc_, "listening ", 20s))
+    throw std::runtime_error(std::string(mux_name(kind)) +
+                             " mux did not print 'listening': " + log_tail(log_));
+}
+
+mux_process::~mux_process() {
+  if (proc_.running()) ::kill(proc_.pid(), SIGCONT);  // a stopped process cannot act on SIGTERM
+  terminate(proc_, 5s);
+}
+
+void mux_process::stop() {
+  proc_.signal(SIGSTOP);
+  std::string stat_path = "/proc/" + std::to_string(proc_.pid()) + "/stat";
+  auto end = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < end) {
+    std::ifstream in(stat_path);
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto paren = stat.rfind(')');  // the state follows the command name
+    if (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'T') return;
+    std::this_thread::sleep_for(100us);
+  }
+  throw std::runtime_error("mux did not stop within 5 s of SIGSTOP");
+}
+
+void mux_process::resume() {
+  proc_.signal(SIGCONT);
+}
+
+std::vector<std::string> mux_process::describe_fds() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it =
+           std::filesystem::directory_iterator("/proc/" + std::to_string(proc_.pid()) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::error_code link_ec;
+    auto target = std::filesystem::read_symlink(it->path(), link_ec);
+    out.push_back(it->path().filename().string() + " -> " + target.string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int mux_process::open_sockets() const {
+  auto fds = describe_fds();
+  return static_cast<int>(std::count_if(fds.begin(), fds.end(), [](const std::string& fd) {
+    return fd.find(" -> socket:") != std::string::npos;
+  }));
+}
+
+echo_worker::echo_worker(const std::string& socket, const std::string& log, bool ack_only) {
+  std::vector<std::string> argv{FAULTMUX_BINARY, "worker", "--connect", socket};
+  if (ack_only) argv.push_back("--ack-only");
+  proc_ = spawn_logged(argv, log, true);
+  auto line = line_starting(proc_, "context_id=", 20s);
+  unsigned id = 0;
+  if (!line || std::sscanf(line->c_str(), "context_id=%u", &id) != 1)
+    throw std::runtime_error("echo worker did not connect: " + log_tail(log));
+  context_id_ = id;
+}
+
+echo_worker::~echo_worker() {
+  terminate(proc_, 5s);
+}
+
+frame_client::frame_client(const std::string& socket) : buf_(256 * 1024) {
+  connection c = connect_unix(socket, 10s);
+  context_id_ = c.context_id;
+  fd_ = c.fd.release();
+  int flags = ::fcntl(fd_, F_GETFL);
+  ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);
+}
+
+frame_client::~frame_client() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string frame_client::frame(std::uint32_t dst, std::uint32_t handle, std::uint32_t reply_to,
+                                std::string body) const {
+  message m;
+  m.dst_id = dst;
+  m.src_id = m.auth_id = context_id_;
+  m.handle = handle;
+  m.reply_to = reply_to;
+  m.data = std::move(body);
+  return encode_frame(m);
+}
+
+void frame_client::send_all(std::string_view bytes) {
+  write_all(fd_, bytes.data(), bytes.size());
+}
+
+void frame_client::fill(bool block) {
+  for (;;) {
+    ssize_t n = ::recv(fd_, buf_.data(), buf_.size(), block ? 0 : MSG_DONTWAIT);
+    if (n > 0) {
+      if (next_ == ready_.size()) {
+        ready_.clear();
+        next_ = 0;
+      }
+      if (decoder_.feed({buf_.data(), static_cast<std::size_t>(n)}, ready_) != frame_error::none)
+        throw std::runtime_error("bad frame from the mux: " + decoder_.error_detail());
+      return;
+    }
+    if (n == 0) throw std::runtime_error("the mux closed the connection");
+    if (errno == EINTR) continue;
+    if (!block && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    throw_errno("recv from the mux");
+  }
+}
+
+message frame_client::read_reply(std::uint32_t handle) {
+  for (;;) {
+    while (next_ < ready_.size()) {
+      message& m = ready_[next_++];
+      if (m.handle != handle) continue;
+      if (m.is_dead()) throw std::runtime_error("dead reply from the mux: " + m.data);
+      return std::move(m);
+    }
+    fill(true);
+  }
+}
+
+int frame_client::poll_replies(std::uint32_t handle, bool block) {
+  auto count_ready = [&] {
+    int got = 0;
+    for (; next_ < ready_.size(); ++next_) {
+      const message& m = ready_[next_];
+      if (m.handle != handle) continue;
+      if (m.is_dead()) throw std::runtime_error("dead reply from the mux: " + m.data);
+      ++got;
+    }
+    return got;
+  };
+  int got = count_ready();
+  if (got > 0) return got;
+  do {
+    fill(block);
+    got += count_ready();
+  } while (block && got == 0);
+  return got;
+}
+
+void forked_peer::start() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
+  ::fflush(nullptr);  // the child must not write our buffered output again
+  pid_ = ::fork();
+  if (pid_ < 0) {
+    int err = errno;
+    ::close(sv[0]);
+    ::close(sv[1]);
+    throw std::system_error(err, std::generic_category(), "fork");
+  }
+  if (pid_ == 0) {
+    ::close(sv[0]);
+    child_fd_ = sv[1];
+    return;
+  }
+  ::close(sv[1]);
+  parent_fd_ = sv[0];
+}
+
+void forked_peer::run_exit() {
+  ::_exit(0);
+}
+
+forked_peer::~forked_peer() {
+  if (parent_fd_ >= 0) ::close(parent_fd_);  // the peer sees EOF and exits
+  if (pid_ <= 0) return;
+  // Bounded: EOF ends the peer at once; SIGKILL if it has not after 2 s.
+  int st = 0;
+  for (int i = 0; i < 2000; ++i) {
+    pid_t r = ::waitpid(pid_, &st, WNOHANG);
+    if (r == pid_ || (r < 0 && errno != EINTR)) return;
+    std::this_thread::sleep_for(1ms);
+  }
+  ::kill(pid_, SIGKILL);
+  while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+  }
+}
+
+void write_all(int fd, const void* data, std::size_t n) {
+  auto* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("send");
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+void read_exact(int fd, void* data, std::size_t n) {
+  auto* p = static_cast<char*>(data);
+  while (n > 0) {
+    ssize_t r = ::recv(fd, p, n, 0);
+    if (r == 0) throw std::runtime_error("peer closed the connection");
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("recv");
+    }
+    p += r;
+    n -= static_cast<std::size_t>(r);
+  }
+}
+
+void report_rtt(benchmark::State& state, const std::string& who, const std::vector<double>& rtts,
+                double elapsed) {
+  double p50 = quantile(rtts, 0.5) * 1e6, mean = elapsed / rtts.size() * 1e6;
+  state.SetItemsProcessed(state.iterations());
+  state.counters["p50_us"] = p50;
+  state.counters["p99_us"] = quantile(rtts, 0.99) * 1e6;
+  state.counters["mean_us"] = mean;
+  record(who + ".rtt_p50_us", p50);
+  record(who + ".rtt_mean_us", mean);
+  if (who == "raw") return;
+  if (auto raw = recorded("raw.rtt_p50_us")) state.counters["x_raw_p50"] = p50 / *raw;
+  if (auto raw = recorded("raw.rtt_mean_us")) state.counters["x_raw_mean"] = mean / *raw;
+  if (who == "mitogen")
+    if (auto fm = recorded("faultmux.rtt_p50_us")) state.counters["x_faultmux_p50"] = p50 / *fm;
+}
+
+void report_oneway(benchmark::State& state, const std::string& who, double elapsed) {
+  double bytes = static_cast<double>(state.iterations()) * big_batch * big_size;
+  double rate = bytes / elapsed;
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+  state.counters["GB_per_s"] = rate / 1e9;
+  record(who + ".oneway_Bps", rate);
+  if (who == "raw") return;
+  if (auto raw = recorded("raw.oneway_Bps")) state.counters["of_raw"] = rate / *raw;
+  if (who == "mitogen")
+    if (auto fm = recorded("faultmux.oneway_Bps")) state.counters["faultmux_x"] = *fm / rate;
+}
+
+void record(const std::string& key, double value) {
+  results()[key] = value;
+}
+
+std::optional<double> recorded(const std::string& key) {
+  auto it = results().find(key);
+  if (it == results().end()) return std::nullopt;
+  return it->second;
+}
+
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  auto k = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+}  // namespace faultmux::bench

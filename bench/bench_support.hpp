@@ -1,0 +1,239 @@
+// Shared pieces of the benchmarks: a private run directory, the muxes under
+// test (faultmux's and Mitogen 0.3.3's) and workers as owned child processes,
+// a blocking frame client for the benchmark process itself, and a registry of
+// results so each case can report its ratio to a baseline measured earlier in
+// the same run.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "harness/process.hpp"
+#include "mux/frame.hpp"
+#include "mux/message.hpp"
+
+namespace faultmux::bench {
+
+using namespace std::chrono_literals;
+
+// A fresh 0700 directory under /tmp, removed with everything in it.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Raises the soft RLIMIT_NOFILE to the hard limit; children started later
+// inherit it, which the handshake storm needs on both ends.
+void raise_fd_limit();
+
+double now_seconds();  // CLOCK_MONOTONIC
+
+// CPU a process has used so far, all threads: on-CPU time from schedstat
+// (nanoseconds), the user/system split and minor page faults from stat.
+struct cpu_usage {
+  double run_s = 0;
+  double user_s = 0;
+  double sys_s = 0;
+  double minor_faults = 0;
+};
+cpu_usage cpu_of(pid_t pid);
+// Sets "<prefix>_cpu_us" (on-CPU time per item), "<prefix>_sys_pct" and
+// "<prefix>_faults" (minor page faults per item) for what `pid` used between
+// `before` and now: where a message's time goes.
+void report_cpu(benchmark::State& state, const std::string& prefix, pid_t pid,
+                const cpu_usage& before, double items);
+
+enum class mux_kind { faultmux, mitogen };
+const char* mux_name(mux_kind k);
+
+// Starts argv with its stderr appended to `log`, so the children's log lines
+// stay out of the benchmark report but can be quoted when something fails.
+child_process spawn_logged(const std::vector<std::string>& argv, const std::string& log,
+                           bool capture_stdout);
+
+// The last lines of a log file, for error messages.
+std::string log_tail(const std::string& log, std::size_t max_bytes = 600);
+
+// A running mux listening in a temp_dir. The destructor sends SIGTERM, waits
+// a bounded time, and leaves SIGKILL and reaping to child_process.
+class mux_process {
+ public:
+  mux_process(mux_kind kind, const temp_dir& dir, int backlog);
+  ~mux_process();
+  mux_process(const mux_process&) = delete;
+  mux_process& operator=(const mux_process&) = delete;
+
+  mux_kind kind() const { return kind_; }
+  const std::string& path() const { return path_; }
+  pid_t pid() const { return proc_.pid(); }
+  const std::string& log() const { return log_; }
+
+  // SIGSTOP, returning once the kernel reports the process stopped.
+  void stop();
+  void resume();
+  // "fd -> target" for each open descriptor of the mux, e.g.
+  // "12 -> socket:[4711]", sorted.
+  std::vector<std::string> describe_fds() const;
+  // Its open sockets, to see when it has released every client of a
+  // finished storm. Only sockets: faultmux creates its signal pipe just
+  // after it says "listening".
+  int open_sockets() const;
+
+ private:
+  mux_kind kind_;
+  std::string path_;
+  std::string log_;
+  child_process proc_;
+};
+
+// A `faultmux worker` serving the echo handle (1000). With ack_only it
+// replies with an empty body. SIGTERM and a bounded wait on destruction.
+class echo_worker {
+ public:
+  echo_worker(const std::string& socket, const std::string& log, bool ack_only = false);
+  ~echo_worker();
+  echo_worker(echo_worker&&) = default;
+  std::uint32_t context_id() const { return context_id_; }
+  pid_t pid() const { return proc_.pid(); }
+
+ private:
+  child_process proc_;
+  std::uint32_t context_id_ = 0;
+};
+
+// The benchmark process as a worker: connected with connect_unix, switched to
+// blocking I/O because it only ever waits for one thing at a time.
+class frame_client {
+ public:
+  explicit frame_client(const std::string& socket);
+  ~frame_client();
+  frame_client(const frame_client&) = delete;
+  frame_client& operator=(const frame_client&) = delete;
+
+  std::uint32_t context_id() const { return context_id_; }
+  int fd() const { return fd_; }
+
+  // A frame from us to `dst`'s `handle`, replies to `reply_to`.
+  std::string frame(std::uint32_t dst, std::uint32_t handle, std::uint32_t reply_to,
+                    std::string body) const;
+  void send_all(std::string_view bytes);
+  // Blocks until a message for `handle` arrives; a dead one throws with its
+  // reason. Messages for other handles (route updates) are skipped.
+  message read_reply(std::uint32_t handle);
+  // Decodes whatever is readable right now (blocking only when `block`) and
+  // returns how many messages for `handle` arrived.
+  int poll_replies(std::uint32_t handle, bool block);
+
+ private:
+  void fill(bool block);
+
+  int fd_ = -1;
+  std::uint32_t context_id_ = 0;
+  frame_decoder decoder_;
+  std::vector<message> ready_;
+  std::size_t next_ = 0;
+  std::vector<std::uint8_t> buf_;
+};
+
+// A forked child running `body(fd)` on its end of a socketpair; killed and
+// reaped on destruction, so it never outlives the benchmark.
+class forked_peer {
+ public:
+  template <class F>
+  explicit forked_peer(F body) {
+    start();
+    if (pid_ == 0) {
+      try {
+        body(child_fd_);
+      } catch (...) {
+        // The parent sees EOF and reports the failure; nothing may unwind
+        // into the benchmark's own frames in this copy of the process.
+      }
+      run_exit();
+    }
+  }
+  ~forked_peer();
+  forked_peer(const forked_peer&) = delete;
+  forked_peer& operator=(const forked_peer&) = delete;
+  int fd() const { return parent_fd_; }
+
+ private:
+  void start();
+  [[noreturn]] static void run_exit();
+  pid_t pid_ = -1;
+  int parent_fd_ = -1;
+  int child_fd_ = -1;
+};
+
+void write_all(int fd, const void* data, std::size_t n);
+void read_exact(int fd, void* data, std::size_t n);
+
+// Sends `count` copies of `msg` with at most `window` unacknowledged, then
+// waits for the last acknowledgement. `acks(block)` returns how many arrived.
+template <class Acks>
+void send_windowed(int fd, std::string_view msg, int count, int window, Acks&& acks) {
+  int sent = 0, acked = 0;
+  while (acked < count) {
+    if (sent < count && sent - acked < window) {
+      write_all(fd, msg.data(), msg.size());
+      ++sent;
+      acked += acks(false);
+    } else {
+      acked += acks(true);
+    }
+  }
+}
+
+// Case parameters, kept modest so the whole run stays within a few minutes
+// on a shared two-core machine.
+inline constexpr std::size_t rtt_size = 64;
+inline constexpr int rtt_warmup = 500;
+inline constexpr int raw_rtt_iterations = 50000;
+inline constexpr int faultmux_rtt_iterations = 50000;
+inline constexpr int mitogen_rtt_iterations = 20000;
+inline constexpr std::size_t big_size = 1 << 20;
+inline constexpr int big_batch = 16;  // messages per iteration, all acknowledged
+inline constexpr int big_window = 8;  // unacknowledged messages at most
+inline constexpr int raw_oneway_iterations = 200;
+inline constexpr int faultmux_oneway_iterations = 100;
+inline constexpr int mitogen_oneway_iterations = 20;
+
+// Sets the latency counters (p50/p99/mean in us) and, for a mux, the ratios
+// to the raw socketpair; records "<who>.rtt_p50_us" and "<who>.rtt_mean_us".
+void report_rtt(benchmark::State& state, const std::string& who, const std::vector<double>& rtts,
+                double elapsed);
+// Sets bytes/s and GB/s (decimal) for big_batch * big_size bytes per
+// iteration and the ratio to the raw socketpair; records "<who>.oneway_Bps".
+void report_oneway(benchmark::State& state, const std::string& who, double elapsed);
+
+// Each file registers its cases; main() calls these in the order the
+// baselines must run.
+void register_raw_benchmarks();
+void register_routed_benchmarks();
+void register_storm_benchmarks();
+
+// Results shared between cases of one run, e.g. "raw.rtt_us".
+void record(const std::string& key, double value);
+std::optional<double> recorded(const std::string& key);
+
+// Sorted copy's q-quantile (0..1); 0 for an empty input.
+double quantile(std::vector<double> v, double q);
+
+}  // namespace faultmux::bench
