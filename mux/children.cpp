@@ -56,6 +56,10 @@ void children::launch(const std::string& name, std::uint32_t id, started_fn done
                                 "--max-message-size", std::to_string(rc.max_message_size)};
   if (!cfg_.events.empty()) argv.insert(argv.end(), {"--events", cfg_.events});
   for (int i = 0; i < cfg_.verbosity; ++i) argv.push_back("-v");
+  if (cfg_.extra_args) {
+    auto more = cfg_.extra_args(name);
+    argv.insert(argv.end(), more.begin(), more.end());
+  }
 
   auto e = std::make_shared<entry>();
   e->info = {id, name, -1};

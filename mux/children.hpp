@@ -26,6 +26,9 @@ struct children_config {
   std::string events;   // events file passed on ("" = none)
   std::chrono::milliseconds hello_timeout{10000};
   std::size_t line_limit = 64 * 1024;
+  // Optional: more command-line arguments for the child named `name`
+  // (appended after the standard ones).
+  std::function<std::vector<std::string>(const std::string& name)> extra_args;
 };
 
 struct context_info {

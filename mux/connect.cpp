@@ -40,7 +40,11 @@ connect_error::connect_error(std::string path, int err, const std::string& detai
       path_(std::move(path)),
       err_(err) {}
 
-connection connect_unix(const std::string& path, std::chrono::milliseconds deadline) {
+connection connect_unix(const std::string& path, std::chrono::milliseconds deadline,
+                        const std::function<void(connect_phase)>& on_phase) {
+  auto reached = [&](connect_phase p) {
+    if (on_phase) on_phase(p);
+  };
   auto end = clock::now() + deadline;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -64,6 +68,7 @@ connection connect_unix(const std::string& path, std::chrono::milliseconds deadl
                                       errno_text(EAGAIN), deadline.count()));
     std::this_thread::sleep_for(backoff);
   }
+  reached(connect_phase::connected);
 
   std::uint32_t pid = static_cast<std::uint32_t>(::getpid());
   std::uint8_t out[4] = {static_cast<std::uint8_t>(pid >> 24), static_cast<std::uint8_t>(pid >> 16),
@@ -81,6 +86,7 @@ connection connect_unix(const std::string& path, std::chrono::milliseconds deadl
     if (err == EAGAIN) err = ETIMEDOUT;
     throw connect_error(path, err, fmt::format("sending our pid: {}", errno_text(err)));
   }
+  reached(connect_phase::pid_sent);
 
   std::uint8_t in[12];
   std::size_t got = 0;
@@ -110,6 +116,7 @@ connection connect_unix(const std::string& path, std::chrono::milliseconds deadl
     return (std::uint32_t{in[at]} << 24) | (std::uint32_t{in[at + 1]} << 16) |
            (std::uint32_t{in[at + 2]} << 8) | in[at + 3];
   };
+  reached(connect_phase::identity_received);
   connection c;
   c.fd = std::move(fd);
   c.context_id = get32(0);

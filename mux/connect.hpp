@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -32,9 +33,19 @@ struct connection {
   std::uint32_t parent_pid = 0;
 };
 
+// The points of the client handshake, in order, for an observer.
+enum class connect_phase {
+  connected,          // connect() succeeded; nothing sent yet
+  pid_sent,           // our 4 pid bytes are written; the identity not yet read
+  identity_received,  // the 12 identity bytes are read
+};
+
 // Connects to the listener at `path`. A full backlog (EAGAIN on Linux) is
 // retried with backoff until `deadline`; so is a short read of the reply.
+// on_phase, when given, is called as each phase is reached (on this thread,
+// before the next step), so a caller can act at an exact point.
 connection connect_unix(const std::string& path,
-                        std::chrono::milliseconds deadline = std::chrono::seconds(10));
+                        std::chrono::milliseconds deadline = std::chrono::seconds(10),
+                        const std::function<void(connect_phase)>& on_phase = {});
 
 }  // namespace faultmux

@@ -85,6 +85,7 @@ void dispatcher::serve(message& m) {
     const function* fn = fns_.find(module->utf8, fname->utf8);
     if (!fn) throw std::invalid_argument("no function " + where + " in this context");
     spdlog::debug("calling {} for context {}", where, m.src_id);
+    if (on_call_start) on_call_start(where, m.src_id);
     result = (*fn)(*args, *kwargs);
   } catch (const std::exception& e) {
     spdlog::debug("call {} from context {} failed: {}", where, m.src_id, e.what());

@@ -51,6 +51,11 @@ class dispatcher {
   // Stops taking requests; the thread ends after the call it is running.
   void stop();
 
+  // Optional observer, called on the dispatcher's thread when a call starts
+  // running ("module.function", caller's context id), before its reply
+  // exists. Set it before start().
+  std::function<void(const std::string& function, std::uint32_t from)> on_call_start;
+
  private:
   void run();
   void serve(message& m);
