@@ -70,6 +70,7 @@ void call_workload::call_next() {
   calls_.start(
       std::move(spec), [this, seq, sent](call_outcome out) { on_outcome(seq, sent, std::move(out)); },
       std::chrono::milliseconds(o_.reply_timeout_ms));
+  if (seq == 0 && on_first_call_sent) on_first_call_sent();
 }
 
 std::string call_workload::check(int seq, const pickle::value& result) const {

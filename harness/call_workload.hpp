@@ -19,6 +19,11 @@ class call_workload {
   void start(std::function<void()> done);
   void on_parent_lost();
   bool ok() const { return finished_ && failed_ == 0 && ok_count_ == o_.count; }
+  // The first call has been sent and its outcome is not in yet.
+  bool awaiting_first_reply() const { return !finished_ && next_ > 0 && ok_count_ + failed_ == 0; }
+
+  // Called once, right after the first call is sent.
+  std::function<void()> on_first_call_sent;
 
  private:
   void got_context(std::uint32_t id);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "harness/builtins.hpp"
+#include "harness/phase_hook.hpp"
 #include "mux/call.hpp"
 #include "mux/children.hpp"
 #include "mux/dispatcher.hpp"
@@ -31,11 +32,17 @@ int run_context(const context_options& o) {
   forward_logs_to_parent(n);
   caller calls(n);
   id_allocator ids(n);
-  children kids(n, {o.self, o.verbosity, o.events, std::chrono::milliseconds(10000), 64 * 1024},
+  children kids(n, {o.self, o.verbosity, o.events, std::chrono::milliseconds(10000), 64 * 1024, {}},
                 [&ids](auto done) { ids.allocate(std::move(done)); });
   function_table fns;
   add_builtins(fns, n, calls, kids);
   dispatcher calls_served(n, fns);
+  // mid-call: on the dispatcher's thread, with the call started and its reply not yet made.
+  faults::phase_trigger trigger(o.fault_at);
+  if (trigger.armed())
+    calls_served.on_call_start = [&trigger](const std::string&, std::uint32_t) {
+      at_phase(trigger, faults::phase::mid_call);
+    };
 
   bool stopping = false;
   auto stop = [&](const char* why) {

@@ -5,8 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "faults/phase.hpp"
 
 namespace faultmux {
 
@@ -19,6 +22,8 @@ struct context_options {
   std::string events;
   int verbosity = 0;
   std::string self;  // this binary, for grandchildren
+  // A process fault at a phase of this context's life (only mid-call applies).
+  std::optional<faults::phase_fault> fault_at;
 };
 
 int run_context(const context_options& o);

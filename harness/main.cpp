@@ -4,12 +4,17 @@
 
 #include <climits>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "faults/hostile.hpp"
+#include "faults/phase.hpp"
 #include "harness/context_role.hpp"
+#include "harness/fault_command.hpp"
 #include "harness/roles.hpp"
 
 namespace {
@@ -19,6 +24,28 @@ std::string self_path(const char* argv0) {
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
   if (n <= 0) return argv0;
   return std::string(buf, static_cast<std::size_t>(n));
+}
+
+// Parses a --fault-at value for `role`; prints what is wrong and returns
+// nullopt on bad input.
+std::optional<faultmux::faults::phase_fault> parse_fault_at(const char* cmd, const char* option,
+                                                            const std::string& text,
+                                                            faultmux::faults::phase_role role) {
+  namespace f = faultmux::faults;
+  std::string why;
+  auto fault = f::parse_phase_fault(text, &why);
+  if (!fault) {
+    std::fprintf(stderr, "faultmux %s: %s \"%s\": %s\n", cmd, option, text.c_str(), why.c_str());
+    return std::nullopt;
+  }
+  if (f::role_of(fault->at) != role) {
+    const char* who = role == f::phase_role::worker ? "worker" : "context";
+    std::fprintf(
+        stderr, "faultmux %s: %s \"%s\": phase %s is not reached by a %s; a %s reaches %s\n", cmd,
+        option, text.c_str(), f::phase_name(fault->at), who, who, f::phases_of(role).c_str());
+    return std::nullopt;
+  }
+  return fault;
 }
 
 }  // namespace
@@ -56,6 +83,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   mux->add_option("--events", mo.events, "append JSON-lines events to this file");
   mux->add_flag("-v,--verbose", mo.verbosity, "more logging; -vv for every message")->take_all();
+  std::vector<std::string> context_faults;
+  mux->add_option("--context-fault-at", context_faults,
+                  "NAME=PHASE:ACTION: start the context NAME with --fault-at PHASE:ACTION "
+                  "(repeatable)");
 
   faultmux::worker_options wo;
   auto* worker = app.add_subcommand(
@@ -87,6 +118,32 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"echo", "checksum", "make_bytes", "getpid", "sleep"}))
       ->capture_default_str();
 
+  // Hostile peers and phase faults (faults/README.md).
+  std::string behave, fault_at;
+  faultmux::faults::hostile_options ho;
+  worker->add_option("--behave", behave,
+                     "misbehave instead of working: " + faultmux::faults::behaviour_names());
+  worker->add_option("--target", ho.target, "--behave: the context to message (an echo worker)");
+  worker->add_option("--spoof-id", ho.spoof_id,
+                     "--behave spoof-auth/spoof-src: the id to claim (default: --target)");
+  worker
+      ->add_option("--hold-ms", ho.hold_ms,
+                   "--behave: how long to hold, or to wait for the mux's reaction")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  worker
+      ->add_option("--max-message-size", ho.max_message_size,
+                   "--behave: the message size limit the oversize behaviours go past")
+      ->capture_default_str();
+  worker->add_option("--pid-bytes", ho.pid_bytes, "--behave short-pid: pid bytes sent (0-3)")
+      ->capture_default_str();
+  worker->add_option("--seed", ho.seed, "--behave: seed for garbage and message bodies")
+      ->capture_default_str();
+  worker->add_option("--fault-at", fault_at,
+                     "PHASE:ACTION: signal this worker at a phase (" +
+                         faultmux::faults::phases_of(faultmux::faults::phase_role::worker) +
+                         "; SIGKILL, SIGTERM or SIGSTOP)");
+
   faultmux::context_options co;
   std::string parent_ids;
   auto* context = app.add_subcommand("context", "a child context (started by a mux or another context)");
@@ -97,8 +154,44 @@ int main(int argc, char** argv) {
   context->add_option("--max-message-size", co.max_message_size, "largest body in bytes")->capture_default_str();
   context->add_option("--events", co.events, "append JSON-lines events to this file");
   context->add_flag("-v,--verbose", co.verbosity, "more logging; -vv for every message")->take_all();
+  std::string context_fault_at;
+  context->add_option("--fault-at", context_fault_at,
+                      "PHASE:ACTION: signal this context at a phase (mid-call; SIGKILL, SIGTERM or "
+                      "SIGSTOP)");
 
   auto* suite = app.add_subcommand("suite", "run the built-in suite against the built-in mux");
+
+  auto* fault = app.add_subcommand("fault", "apply a process or resource fault");
+  fault->require_subcommand(1);
+  faultmux::fault_signal_options fso;
+  auto* fsig = fault->add_subcommand("signal", "send a signal to a process, optionally later");
+  fsig->add_option("--pid", fso.pid, "the process")->required()->check(CLI::PositiveNumber);
+  fsig->add_option("--signal", fso.signal, "SIGKILL, SIGTERM, SIGSTOP, SIGCONT, ... or a number")
+      ->required();
+  fsig->add_option("--after-ms", fso.after_ms, "wait this long first")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  fsig->add_option("--resume-after-ms", fso.resume_after_ms,
+                   "with a stop signal: send SIGCONT this long after it")
+      ->check(CLI::NonNegativeNumber);
+  fsig->add_option("--events", fso.events, "append JSON-lines events to this file");
+  faultmux::fault_nofile_options fno;
+  auto* fnof = fault->add_subcommand(
+      "nofile", "lower a running process's soft RLIMIT_NOFILE (and restore it later)");
+  fnof->add_option("--pid", fno.pid, "the process")->required()->check(CLI::PositiveNumber);
+  fnof->add_option("--limit", fno.limit,
+                   "new soft limit, or `full`: its lowest free descriptor number, so the next "
+                   "accept() fails with EMFILE")
+      ->required();
+  fnof->add_option("--restore-after-ms", fno.restore_after_ms,
+                   "restore the previous soft limit this long after")
+      ->check(CLI::NonNegativeNumber);
+  fnof->add_option("--events", fno.events, "append JSON-lines events to this file");
+  faultmux::fault_run_options fro;
+  auto* frun = fault->add_subcommand("run", "run a command (same pid) with a low RLIMIT_NOFILE");
+  frun->add_option("--nofile", fro.nofile, "soft RLIMIT_NOFILE for the command")->required();
+  frun->add_option("--events", fro.events, "append JSON-lines events to this file");
+  frun->add_option("command", fro.command, "the command, after --")->required();
 
   try {
     app.parse(argc, argv);
@@ -111,7 +204,16 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (*fsig) return faultmux::run_fault_signal(fso);
+  if (*fnof) return faultmux::run_fault_nofile(fno);
+  if (*frun) return faultmux::run_fault_run(fro);
+
   if (*context) {
+    if (!context_fault_at.empty()) {
+      co.fault_at = parse_fault_at("context", "--fault-at", context_fault_at,
+                                   faultmux::faults::phase_role::context);
+      if (!co.fault_at) return 2;
+    }
     co.verbosity = std::max(co.verbosity, verbosity);
     co.self = self_path(argv[0]);
     std::stringstream ids(parent_ids);
@@ -126,11 +228,63 @@ int main(int argc, char** argv) {
     return faultmux::run_context(co);
   }
   if (*mux) {
+    for (const std::string& spec : context_faults) {
+      auto eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::fprintf(stderr,
+                     "faultmux mux: --context-fault-at \"%s\": expected NAME=PHASE:ACTION, e.g. "
+                     "--context-fault-at target=mid-call:SIGKILL\n",
+                     spec.c_str());
+        return 2;
+      }
+      std::string phase = spec.substr(eq + 1);
+      if (!parse_fault_at("mux", "--context-fault-at", phase,
+                          faultmux::faults::phase_role::context))
+        return 2;
+      mo.context_fault_at[spec.substr(0, eq)] = phase;
+    }
     mo.verbosity = std::max(mo.verbosity, verbosity);
     mo.self = self_path(argv[0]);
     return faultmux::run_mux(mo);
   }
   if (*worker) {
+    if (!behave.empty()) {
+      auto b = faultmux::faults::parse_behaviour(behave);
+      if (!b) {
+        std::fprintf(stderr, "faultmux worker: --behave %s: no such behaviour; use one of %s\n",
+                     behave.c_str(), faultmux::faults::behaviour_names().c_str());
+        return 2;
+      }
+      if (wo.peer || !wo.context.empty() || !fault_at.empty()) {
+        std::fprintf(stderr,
+                     "faultmux worker: --behave %s replaces the worker's own workload: drop "
+                     "--peer, --context and --fault-at (the hostile peer messages --target)\n",
+                     behave.c_str());
+        return 2;
+      }
+      ho.what = *b;
+      ho.connect = wo.connect;
+      ho.count = wo.count;
+      if (worker->count("--size") > 0) ho.size = wo.size;
+      ho.connect_timeout_ms = wo.connect_timeout_ms;
+      ho.events = wo.events;
+      return faultmux::faults::run_hostile(ho);
+    }
+    if (!fault_at.empty()) {
+      wo.fault_at =
+          parse_fault_at("worker", "--fault-at", fault_at, faultmux::faults::phase_role::worker);
+      if (!wo.fault_at) return 2;
+      // The cut frame is a header and --size bytes of body.
+      std::size_t frame = 26 + wo.size;
+      if (wo.fault_at->at == faultmux::faults::phase::mid_frame &&
+          wo.fault_at->frame_bytes >= frame) {
+        std::fprintf(stderr,
+                     "faultmux worker: --fault-at %s: K must be below the frame's length, %zu "
+                     "(26 header bytes + --size %zu): use K from 1 to %zu, or a larger --size\n",
+                     fault_at.c_str(), frame, wo.size, frame - 1);
+        return 2;
+      }
+    }
     wo.verbosity = std::max(wo.verbosity, verbosity);
     return faultmux::run_worker(wo);
   }

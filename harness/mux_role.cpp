@@ -24,8 +24,15 @@ int run_mux(const mux_options& o) {
   cfg.shutdown_grace = std::chrono::milliseconds(o.shutdown_grace_ms);
   node n(cfg);
   id_allocator ids(n);
-  children kids(n, {o.self, o.verbosity, o.events, std::chrono::milliseconds(10000), 64 * 1024},
-                [&ids](auto done) { ids.allocate(std::move(done)); });
+  children_config kids_cfg{o.self,    o.verbosity, o.events, std::chrono::milliseconds(10000),
+                           64 * 1024, {}};
+  if (!o.context_fault_at.empty())
+    kids_cfg.extra_args = [faults = o.context_fault_at](const std::string& name) {
+      auto it = faults.find(name);
+      return it == faults.end() ? std::vector<std::string>{}
+                                : std::vector<std::string>{"--fault-at", it->second};
+    };
+  children kids(n, kids_cfg, [&ids](auto done) { ids.allocate(std::move(done)); });
   context_service contexts(n, kids);
   try {
     n.listen({o.listen, o.backlog, std::chrono::milliseconds(o.handshake_timeout_ms), 0});

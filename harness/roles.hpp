@@ -2,8 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+
+#include "faults/phase.hpp"
 
 namespace faultmux {
 
@@ -18,6 +21,8 @@ struct mux_options {
   std::string events;
   int verbosity = 0;
   std::string self;  // this binary, re-executed for the contexts the mux starts
+  // Context name -> "PHASE:ACTION", passed as `--fault-at` to that context.
+  std::map<std::string, std::string> context_fault_at;
 };
 
 // Runs a mux until SIGTERM/SIGINT; 0 after a clean shutdown, 2 when it
@@ -42,6 +47,8 @@ struct worker_options {
   std::string function = "echo";
   std::string events;
   int verbosity = 0;
+  // A process fault at a phase of this worker's life (faults/phase.hpp).
+  std::optional<faults::phase_fault> fault_at;
 };
 
 // Connects and runs the workload: 0 when every reply came back correct and

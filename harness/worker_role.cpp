@@ -1,4 +1,6 @@
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,9 +10,11 @@
 
 #include "harness/call_workload.hpp"
 #include "harness/payload.hpp"
+#include "harness/phase_hook.hpp"
 #include "harness/roles.hpp"
 #include "mux/connect.hpp"
 #include "mux/events.hpp"
+#include "mux/frame.hpp"
 #include "mux/log.hpp"
 #include "mux/node.hpp"
 
@@ -39,6 +43,13 @@ class echo_workload {
   }
 
   bool ok() const { return failed_ == 0 && ok_count_ == o_.count; }
+  // The first request has been handed to the router and no reply is in yet.
+  bool awaiting_first_reply() const {
+    return !finished_ && next_ > 0 && ok_count_ + failed_ == 0 && !outstanding_.empty();
+  }
+
+  // Called once, right after the first request is routed.
+  std::function<void()> on_first_sent;
 
  private:
   void send_next() {
@@ -50,6 +61,7 @@ class echo_workload {
     outstanding_.push_back({next_, events::now()});
     ++next_;
     node_.get_router().route(std::move(m));
+    if (next_ == 1 && on_first_sent) on_first_sent();
   }
 
   void on_reply(message& m) {
@@ -143,6 +155,38 @@ class echo_workload {
   std::function<void()> done_;
 };
 
+// Writes bytes to a non-blocking socket, waiting (bounded) for room.
+bool write_all(int fd, std::string_view bytes, std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (!bytes.empty()) {
+    ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) return false;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLOUT, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  }
+  return true;
+}
+
+// The request a mid-frame fault cuts: an echo request to the peer (no reply
+// wanted, so a frame completed after SIGCONT changes no workload), or a
+// message to the mux when there is no peer.
+std::string mid_frame_request(const worker_options& o, const connection& c) {
+  message m;
+  m.dst_id = o.peer.value_or(c.parent_id);
+  m.src_id = c.context_id;
+  m.auth_id = c.context_id;
+  m.handle = o.peer ? worker_echo_handle : 0;
+  m.data = make_payload(0, o.size);
+  return encode_frame(m);
+}
+
 }  // namespace
 
 int run_worker(const worker_options& o) {
@@ -152,9 +196,11 @@ int run_worker(const worker_options& o) {
     spdlog::error("worker: --count needs --peer (a worker to message) or --context (a context to call)");
     return 2;
   }
+  faults::phase_trigger trigger(o.fault_at);
   connection c;
   try {
-    c = connect_unix(o.connect, std::chrono::milliseconds(o.connect_timeout_ms));
+    c = connect_unix(o.connect, std::chrono::milliseconds(o.connect_timeout_ms),
+                     [&](connect_phase p) { at_phase(trigger, phase_of(p)); });
   } catch (const connect_error& e) {
     spdlog::error("worker: {}", e.what());
     events::emit("connect_failed",
@@ -166,6 +212,22 @@ int run_worker(const worker_options& o) {
   std::printf("context_id=%u parent_id=%u\n", c.context_id, c.parent_id);
   std::fflush(stdout);
   events::emit("connected", {{"context_id", c.context_id}, {"parent_id", c.parent_id}});
+
+  if (trigger.due(faults::phase::mid_frame)) {
+    // K bytes of a request, the fault, then (if the process goes on) the rest.
+    std::string frame = mid_frame_request(o, c);
+    std::size_t k = std::min(trigger.fault()->frame_bytes, frame.size());
+    if (!write_all(c.fd.get(), std::string_view(frame).substr(0, k), std::chrono::seconds(10))) {
+      spdlog::error("worker: writing the first {} bytes of a frame: {}", k, errno_text(errno));
+      return 1;
+    }
+    events::emit("frame_part_sent", {{"bytes", k}, {"frame_bytes", frame.size()}});
+    at_phase(trigger, faults::phase::mid_frame);
+    if (!write_all(c.fd.get(), std::string_view(frame).substr(k), std::chrono::seconds(10))) {
+      spdlog::error("worker: writing the rest of a frame: {}", errno_text(errno));
+      return 1;
+    }
+  }
 
   node_config cfg;
   cfg.routing.context_id = c.context_id;
@@ -194,7 +256,21 @@ int run_worker(const worker_options& o) {
     calls.on_parent_lost();
     n.get_broker().stop();
   };
-  n.attach(std::move(c.fd), fmt::format("unix_listener.{}", c.parent_pid), c.parent_id);
+  std::shared_ptr<stream> to_mux =
+      n.attach(std::move(c.fd), fmt::format("unix_listener.{}", c.parent_pid), c.parent_id);
+  // awaiting-reply: the first request is on the wire (the stream's queue is
+  // empty, so the kernel has it) and its reply not yet read.
+  std::function<void()> first_request_sent = [&] {
+    bool waiting = calling ? calls.awaiting_first_reply() : load.awaiting_first_reply();
+    if (!trigger.due(faults::phase::awaiting_reply) || !waiting || to_mux->closed()) return;
+    if (to_mux->queued_bytes() > 0) {
+      n.get_broker().after(std::chrono::milliseconds(1), first_request_sent);
+      return;
+    }
+    at_phase(trigger, faults::phase::awaiting_reply);
+  };
+  load.on_first_sent = first_request_sent;
+  calls.on_first_call_sent = first_request_sent;
   n.on_signals({SIGTERM, SIGINT}, [&](int) { n.shutdown([&] { n.get_broker().stop(); }); });
   auto stop = [&] { n.shutdown([&] { n.get_broker().stop(); }); };
   if (calling)
