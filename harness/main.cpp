@@ -16,6 +16,7 @@
 #include "harness/context_role.hpp"
 #include "harness/fault_command.hpp"
 #include "harness/roles.hpp"
+#include "harness/scenario.hpp"
 
 namespace {
 
@@ -161,6 +162,10 @@ int main(int argc, char** argv) {
 
   auto* suite = app.add_subcommand("suite", "run the built-in suite against the built-in mux");
 
+  std::vector<std::string> scenario_files;
+  auto* validate = app.add_subcommand("validate", "check scenario files without running them");
+  validate->add_option("FILE", scenario_files, "scenario files (TOML)")->required();
+
   auto* fault = app.add_subcommand("fault", "apply a process or resource fault");
   fault->require_subcommand(1);
   faultmux::fault_signal_options fso;
@@ -289,5 +294,6 @@ int main(int argc, char** argv) {
     return faultmux::run_worker(wo);
   }
   if (*suite) return faultmux::run_smoke(self_path(argv[0]), verbosity);
+  if (*validate) return faultmux::validate_scenarios(scenario_files);
   return 2;
 }

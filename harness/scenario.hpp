@@ -1,0 +1,126 @@
+// A scenario: one field failure to reproduce, as loaded from
+// scenarios/<name>.toml. Plain data; harness/scenario_load.cpp reads it
+// strictly and the driver runs it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace faultmux {
+
+// A line of an external target's log that becomes an event.
+struct log_pattern {
+  std::string pattern;  // ECMAScript regex
+  std::string event;    // event name it stands for
+  std::string level = "error";
+};
+
+struct target_spec {
+  enum class kind_t { builtin, external };
+  kind_t kind = kind_t::builtin;
+  int backlog = 0;  // 0: the number of workers, as Ansible sets it to forks
+  std::uint64_t max_message_size = 128ull * 1024 * 1024;
+  std::uint64_t output_cap = 64ull * 1024 * 1024;
+  bool unidirectional = false;
+  int handshake_timeout_ms = 10000;
+  int shutdown_grace_ms = 5000;
+  // external: argv; "{socket}", "{backlog}", "{max_message_size}" and
+  // "{source}" (the checkout) are substituted.
+  std::vector<std::string> command;
+  std::vector<log_pattern> log;
+};
+
+// Workers that behave alike (Ansible's forks).
+struct worker_group {
+  enum class workload_t { connect, serve, echo, calls, hostile };
+  std::string name;
+  int count = 1;
+  workload_t workload = workload_t::connect;
+  std::string peer;  // echo: a group whose workload is serve
+  int messages = 0;  // echo, calls
+  std::uint64_t size = 64;
+  int in_flight = 1;
+  std::string context;  // calls
+  std::string function = "echo";
+  std::string behave;    // hostile: a faults/ behaviour name
+  std::string fault_at;  // PHASE:ACTION, hit by each worker of the group
+  int start_after_ms = 0;
+};
+
+struct fault_spec {
+  enum class kind_t { syscall, signal, nofile };
+  kind_t kind = kind_t::syscall;
+  std::string process = "mux";  // mux, or a worker group
+  std::string rule;             // syscall: a shim rule
+  std::string signal;           // signal: SIGKILL, SIGTERM, SIGSTOP, SIGCONT
+  bool before_workers = false;  // signal: sent before any worker starts
+  int at_ms = 0;                // after the workers started
+  int resume_after_ms = -1;     // SIGSTOP: SIGCONT after this long (-1: never)
+  int limit = 0;                // nofile: soft RLIMIT_NOFILE
+  int restore_after_ms = -1;    // nofile: restore after this long (-1: never)
+};
+
+struct error_expectation {
+  std::string process = "mux";
+  std::string pattern;  // ECMAScript regex over the error line
+  int min = 1;
+  int max = -1;  // -1: no upper bound
+};
+
+struct expectations {
+  std::vector<error_expectation> errors;
+  std::vector<std::string> allowed_errors;  // regexes of other error lines that are fine
+  bool no_unexpected_errors = true;
+  std::vector<std::string> disconnected_groups;  // exactly these groups' streams go
+  int disconnect_within_ms = 2000;
+  bool listener_alive = true;
+  bool nothing_lost = true;
+  bool resources = true;
+  int max_rss_mib = 512;
+  bool faults_fired = true;
+  bool clean_exit = true;
+};
+
+struct scenario {
+  std::string file;
+  std::string name;
+  std::string description;
+  std::string origin;
+  std::uint64_t seed = 1;
+  int timeout_ms = 60000;
+  std::vector<std::string> catches;  // legacy bugs it must catch
+  target_spec target;
+  std::vector<std::string> contexts;  // started up front by the mux's ContextService
+  std::vector<worker_group> workers;
+  std::vector<fault_spec> faults;
+  expectations expect;
+
+  int worker_count() const {
+    int n = 0;
+    for (const auto& g : workers) n += g.count;
+    return n;
+  }
+};
+
+// A scenario file that cannot be used: "FILE:LINE:COLUMN: what (expected ...)".
+class scenario_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads and checks a scenario file; throws scenario_error.
+scenario load_scenario(const std::string& path);
+// The same from text (for tests); `path` names it in errors.
+scenario parse_scenario(const std::string& text, const std::string& path);
+
+// `faultmux validate`: loads each file, prints one line per file (what it
+// holds, or the error); 0 when all load, 2 otherwise.
+int validate_scenarios(const std::vector<std::string>& files);
+
+const char* workload_name(worker_group::workload_t w);
+const char* fault_kind_name(fault_spec::kind_t k);
+
+}  // namespace faultmux

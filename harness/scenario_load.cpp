@@ -1,0 +1,479 @@
+// Strict loading of scenario files: an unknown key, a wrong type, a value
+// out of range or an impossible combination stops the load with the file,
+// line and column, and what was expected.
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "faults/rules.hpp"
+#include "harness/scenario.hpp"
+
+namespace faultmux {
+namespace {
+
+class reader {
+ public:
+  explicit reader(std::string path) : path_(std::move(path)) {}
+
+  [[noreturn]] void fail(const toml::source_region& at, const std::string& what) const {
+    throw scenario_error(fmt::format("{}:{}:{}: {}", path_, at.begin.line, at.begin.column, what));
+  }
+  [[noreturn]] void fail(const toml::node& n, const std::string& what) const {
+    fail(n.source(), what);
+  }
+
+  // Every key of t must be one of `allowed`.
+  void only_keys(const toml::table& t, std::string_view where,
+                 std::initializer_list<std::string_view> allowed) const {
+    for (const auto& [key, node] : t) {
+      if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
+      fail(key.source(), fmt::format("unknown key '{}' in {} (expected one of: {})", key.str(),
+                                     where, fmt::join(allowed, ", ")));
+    }
+  }
+
+  const toml::node* find(const toml::table& t, std::string_view key) const { return t.get(key); }
+
+  std::string text(const toml::table& t, std::string_view key, std::string_view where,
+                   bool required, std::string fallback = {}) const {
+    const toml::node* n = find(t, key);
+    if (!n) {
+      if (required) fail(t, fmt::format("{} needs '{}' (a string)", where, key));
+      return fallback;
+    }
+    if (!n->is_string())
+      fail(*n, fmt::format("'{}' in {} must be a string, not {}", key, where, type_of(*n)));
+    return std::string(*n->value<std::string_view>());
+  }
+
+  std::int64_t integer(const toml::table& t, std::string_view key, std::string_view where,
+                       std::int64_t fallback, std::int64_t lo, std::int64_t hi) const {
+    const toml::node* n = find(t, key);
+    if (!n) return fallback;
+    if (!n->is_integer())
+      fail(*n, fmt::format("'{}' in {} must be an integer, not {}", key, where, type_of(*n)));
+    std::int64_t v = *n->value<std::int64_t>();
+    if (v < lo || v > hi)
+      fail(*n, fmt::format("'{}' in {} must be {}..{}, got {}", key, where, lo, hi, v));
+    return v;
+  }
+
+  bool boolean(const toml::table& t, std::string_view key, std::string_view where,
+               bool fallback) const {
+    const toml::node* n = find(t, key);
+    if (!n) return fallback;
+    if (!n->is_boolean())
+      fail(*n, fmt::format("'{}' in {} must be true or false, not {}", key, where, type_of(*n)));
+    return *n->value<bool>();
+  }
+
+  std::vector<std::string> strings(const toml::table& t, std::string_view key,
+                                   std::string_view where) const {
+    std::vector<std::string> out;
+    const toml::node* n = find(t, key);
+    if (!n) return out;
+    const toml::array* a = n->as_array();
+    if (!a)
+      fail(*n,
+           fmt::format("'{}' in {} must be an array of strings, not {}", key, where, type_of(*n)));
+    for (const toml::node& e : *a) {
+      if (!e.is_string())
+        fail(e, fmt::format("'{}' in {} must hold strings only, not {}", key, where, type_of(e)));
+      out.emplace_back(*e.value<std::string_view>());
+    }
+    return out;
+  }
+
+  // An array of tables ([[key]]), or an empty list.
+  std::vector<const toml::table*> tables(const toml::table& t, std::string_view key) const {
+    std::vector<const toml::table*> out;
+    const toml::node* n = find(t, key);
+    if (!n) return out;
+    const toml::array* a = n->as_array();
+    if (!a)
+      fail(*n,
+           fmt::format("'{}' must be an array of tables ([[{}]]), not {}", key, key, type_of(*n)));
+    for (const toml::node& e : *a) {
+      if (!e.is_table())
+        fail(e, fmt::format("each entry of '{}' must be a table, not {}", key, type_of(e)));
+      out.push_back(e.as_table());
+    }
+    return out;
+  }
+
+  const toml::table* table(const toml::table& t, std::string_view key) const {
+    const toml::node* n = find(t, key);
+    if (!n) return nullptr;
+    if (!n->is_table())
+      fail(*n, fmt::format("'{}' must be a table ([{}]), not {}", key, key, type_of(*n)));
+    return n->as_table();
+  }
+
+  void check_regex(const toml::node& n, const std::string& re, std::string_view what) const {
+    try {
+      std::regex check(re);
+    } catch (const std::regex_error& e) {
+      fail(n, fmt::format("{} {:?} is not a valid regular expression: {}", what, re, e.what()));
+    }
+  }
+
+  static const char* type_of(const toml::node& n) {
+    switch (n.type()) {
+      case toml::node_type::string:
+        return "a string";
+      case toml::node_type::integer:
+        return "an integer";
+      case toml::node_type::floating_point:
+        return "a float";
+      case toml::node_type::boolean:
+        return "a boolean";
+      case toml::node_type::array:
+        return "an array";
+      case toml::node_type::table:
+        return "a table";
+      default:
+        return "a date or time";
+    }
+  }
+
+ private:
+  std::string path_;
+};
+
+constexpr std::int64_t max_ms = 3'600'000;
+
+int signal_number(std::string_view name) {
+  static const std::pair<std::string_view, int> known[] = {
+      {"SIGKILL", 9}, {"SIGTERM", 15}, {"SIGSTOP", 19}, {"SIGCONT", 18}, {"SIGINT", 2}};
+  for (auto [n, v] : known)
+    if (n == name) return v;
+  return 0;
+}
+
+target_spec read_target(const reader& r, const toml::table& t) {
+  r.only_keys(t, "[target]",
+              {"kind", "backlog", "max_message_size", "output_cap", "unidirectional",
+               "handshake_timeout_ms", "shutdown_grace_ms", "command", "log"});
+  target_spec s;
+  std::string kind = r.text(t, "kind", "[target]", false, "builtin");
+  if (kind == "external")
+    s.kind = target_spec::kind_t::external;
+  else if (kind != "builtin")
+    r.fail(*t.get("kind"),
+           fmt::format("[target] kind must be \"builtin\" or \"external\", got {:?}", kind));
+  s.backlog = static_cast<int>(r.integer(t, "backlog", "[target]", 0, 0, 65535));
+  s.max_message_size = static_cast<std::uint64_t>(
+      r.integer(t, "max_message_size", "[target]", static_cast<std::int64_t>(s.max_message_size),
+                64, 1ll << 32));
+  s.output_cap = static_cast<std::uint64_t>(r.integer(
+      t, "output_cap", "[target]", static_cast<std::int64_t>(s.output_cap), 4096, 1ll << 34));
+  s.unidirectional = r.boolean(t, "unidirectional", "[target]", false);
+  s.handshake_timeout_ms =
+      static_cast<int>(r.integer(t, "handshake_timeout_ms", "[target]", 10000, 1, max_ms));
+  s.shutdown_grace_ms =
+      static_cast<int>(r.integer(t, "shutdown_grace_ms", "[target]", 5000, 0, max_ms));
+  s.command = r.strings(t, "command", "[target]");
+  for (const toml::table* l : r.tables(t, "log")) {
+    r.only_keys(*l, "[[target.log]]", {"pattern", "event", "level"});
+    log_pattern p{r.text(*l, "pattern", "[[target.log]]", true),
+                  r.text(*l, "event", "[[target.log]]", true),
+                  r.text(*l, "level", "[[target.log]]", false, "error")};
+    r.check_regex(*l->get("pattern"), p.pattern, "pattern");
+    if (p.level != "error" && p.level != "warning" && p.level != "info")
+      r.fail(*l->get("level"),
+             fmt::format("level must be error, warning or info, got {:?}", p.level));
+    s.log.push_back(std::move(p));
+  }
+  if (s.kind == target_spec::kind_t::external && s.command.empty())
+    r.fail(t,
+           "an external [target] needs 'command', the argv that starts it (with {socket} for the "
+           "path)");
+  if (s.kind == target_spec::kind_t::builtin && (t.get("command") || t.get("log")))
+    r.fail(t.get("command") ? *t.get("command") : *t.get("log"),
+           "'command' and 'log' belong to an external [target]; set kind = \"external\" or remove "
+           "them");
+  return s;
+}
+
+worker_group read_group(const reader& r, const toml::table& t) {
+  const char* where = "[[workers]]";
+  r.only_keys(t, where,
+              {"name", "count", "workload", "peer", "messages", "size", "in_flight", "context",
+               "function", "behave", "fault_at", "start_after_ms"});
+  worker_group g;
+  g.name = r.text(t, "name", where, true);
+  g.count = static_cast<int>(r.integer(t, "count", where, 1, 1, 10000));
+  std::string w = r.text(t, "workload", where, false, "connect");
+  static const std::pair<std::string_view, worker_group::workload_t> workloads[] = {
+      {"connect", worker_group::workload_t::connect},
+      {"serve", worker_group::workload_t::serve},
+      {"echo", worker_group::workload_t::echo},
+      {"calls", worker_group::workload_t::calls},
+      {"hostile", worker_group::workload_t::hostile}};
+  auto it = std::find_if(std::begin(workloads), std::end(workloads),
+                         [&](auto& p) { return p.first == w; });
+  if (it == std::end(workloads))
+    r.fail(*t.get("workload"),
+           fmt::format("workload must be connect, serve, echo, calls or hostile, got {:?}", w));
+  g.workload = it->second;
+  g.peer = r.text(t, "peer", where, false);
+  g.messages = static_cast<int>(r.integer(t, "messages", where, 0, 0, 10'000'000));
+  g.size = static_cast<std::uint64_t>(r.integer(t, "size", where, 64, 0, 1ll << 30));
+  g.in_flight = static_cast<int>(r.integer(t, "in_flight", where, 1, 1, 4096));
+  g.context = r.text(t, "context", where, false);
+  g.function = r.text(t, "function", where, false, "echo");
+  g.behave = r.text(t, "behave", where, false);
+  g.fault_at = r.text(t, "fault_at", where, false);
+  g.start_after_ms = static_cast<int>(r.integer(t, "start_after_ms", where, 0, 0, max_ms));
+
+  auto needs = [&](bool ok, const char* what) {
+    if (!ok) r.fail(t, fmt::format("worker group '{}' with workload {} {}", g.name, w, what));
+  };
+  using wl = worker_group::workload_t;
+  needs(g.workload != wl::echo || !g.peer.empty(), "needs 'peer', a group whose workload is serve");
+  needs(g.workload != wl::echo || g.messages > 0, "needs 'messages' > 0");
+  needs(g.workload != wl::calls || !g.context.empty(), "needs 'context', the context to call");
+  needs(g.workload != wl::calls || g.messages > 0, "needs 'messages' > 0 (the number of calls)");
+  needs(g.workload != wl::hostile || !g.behave.empty(), "needs 'behave', the misbehaviour");
+  needs(g.workload == wl::hostile || g.behave.empty(),
+        "cannot have 'behave' (set workload = \"hostile\")");
+  needs(g.workload == wl::echo || g.peer.empty(),
+        "cannot have 'peer' (only echo workloads send to a peer)");
+  needs(g.workload == wl::calls || g.context.empty(),
+        "cannot have 'context' (only calls workloads call one)");
+  static const std::set<std::string> functions{"echo", "checksum", "make_bytes", "getpid", "sleep"};
+  if (!functions.count(g.function))
+    r.fail(*t.get("function"),
+           fmt::format("function must be echo, checksum, make_bytes, getpid or sleep, got {:?}",
+                       g.function));
+  return g;
+}
+
+fault_spec read_fault(const reader& r, const toml::table& t) {
+  const char* where = "[[faults]]";
+  r.only_keys(t, where,
+              {"kind", "process", "rule", "signal", "before_workers", "at_ms", "resume_after_ms",
+               "limit", "restore_after_ms"});
+  fault_spec f;
+  std::string kind = r.text(t, "kind", where, true);
+  f.process = r.text(t, "process", where, false, "mux");
+  if (kind == "syscall") {
+    f.kind = fault_spec::kind_t::syscall;
+    f.rule = r.text(t, "rule", where, true);
+    faults::rule parsed;
+    if (auto err = faults::parse_rule(f.rule, parsed))
+      r.fail(*t.get("rule"),
+             fmt::format("bad syscall rule: column {}: {}", err->column, err->message));
+  } else if (kind == "signal") {
+    f.kind = fault_spec::kind_t::signal;
+    f.signal = r.text(t, "signal", where, true);
+    if (!signal_number(f.signal))
+      r.fail(*t.get("signal"),
+             fmt::format("signal must be SIGKILL, SIGTERM, SIGSTOP, SIGCONT or SIGINT, got {:?}",
+                         f.signal));
+  } else if (kind == "nofile") {
+    f.kind = fault_spec::kind_t::nofile;
+    f.limit = static_cast<int>(r.integer(t, "limit", where, 0, 1, 1 << 20));
+    if (!t.get("limit")) r.fail(t, "a nofile fault needs 'limit', the soft RLIMIT_NOFILE to set");
+  } else {
+    r.fail(*t.get("kind"),
+           fmt::format("fault kind must be syscall, signal or nofile, got {:?}", kind));
+  }
+  f.before_workers = r.boolean(t, "before_workers", where, false);
+  f.at_ms = static_cast<int>(r.integer(t, "at_ms", where, 0, 0, max_ms));
+  f.resume_after_ms = static_cast<int>(r.integer(t, "resume_after_ms", where, -1, 0, max_ms));
+  f.restore_after_ms = static_cast<int>(r.integer(t, "restore_after_ms", where, -1, 0, max_ms));
+  auto only = [&](const char* key, bool allowed, const char* why) {
+    if (t.get(key) && !allowed) r.fail(*t.get(key), fmt::format("'{}' {}", key, why));
+  };
+  bool sig = f.kind == fault_spec::kind_t::signal;
+  only("rule", f.kind == fault_spec::kind_t::syscall, "belongs to a syscall fault");
+  only("signal", sig, "belongs to a signal fault");
+  only("limit", f.kind == fault_spec::kind_t::nofile, "belongs to a nofile fault");
+  only("restore_after_ms", f.kind == fault_spec::kind_t::nofile, "belongs to a nofile fault");
+  only("resume_after_ms", sig && f.signal == "SIGSTOP", "belongs to a SIGSTOP signal fault");
+  only("before_workers", sig, "belongs to a signal fault");
+  only("at_ms", f.kind != fault_spec::kind_t::syscall,
+       "belongs to signal and nofile faults (a syscall rule is addressed by its own selectors)");
+  if (f.kind != fault_spec::kind_t::signal && f.process != "mux")
+    r.fail(t.get("process") ? *t.get("process") : static_cast<const toml::node&>(t),
+           fmt::format("{} faults apply to the mux only, not {:?}", kind, f.process));
+  return f;
+}
+
+expectations read_expect(const reader& r, const toml::table& t) {
+  const char* where = "[expect]";
+  r.only_keys(t, where,
+              {"errors", "allowed_errors", "no_unexpected_errors", "disconnected_groups",
+               "disconnect_within_ms", "listener_alive", "nothing_lost", "resources", "max_rss_mib",
+               "faults_fired", "clean_exit"});
+  expectations e;
+  if (const toml::node* n = t.get("errors")) {
+    const toml::array* a = n->as_array();
+    if (!a)
+      r.fail(*n,
+             "'errors' must be an array of tables like { process = \"mux\", pattern = \"...\", min "
+             "= 1 }");
+    for (const toml::node& item : *a) {
+      const toml::table* et = item.as_table();
+      if (!et) r.fail(item, "each entry of 'errors' must be a table like { pattern = \"...\" }");
+      r.only_keys(*et, "an [expect] errors entry", {"process", "pattern", "min", "max"});
+      error_expectation x;
+      x.process = r.text(*et, "process", "an [expect] errors entry", false, "mux");
+      x.pattern = r.text(*et, "pattern", "an [expect] errors entry", true);
+      r.check_regex(*et->get("pattern"), x.pattern, "pattern");
+      x.min = static_cast<int>(r.integer(*et, "min", "an [expect] errors entry", 1, 0, 1'000'000));
+      x.max = static_cast<int>(r.integer(*et, "max", "an [expect] errors entry", -1, 0, 1'000'000));
+      if (x.max >= 0 && x.max < x.min)
+        r.fail(item, fmt::format("max ({}) is below min ({})", x.max, x.min));
+      e.errors.push_back(std::move(x));
+    }
+  }
+  e.allowed_errors = r.strings(t, "allowed_errors", where);
+  for (const auto& re : e.allowed_errors)
+    r.check_regex(*t.get("allowed_errors"), re, "allowed_errors entry");
+  e.no_unexpected_errors = r.boolean(t, "no_unexpected_errors", where, true);
+  e.disconnected_groups = r.strings(t, "disconnected_groups", where);
+  e.disconnect_within_ms =
+      static_cast<int>(r.integer(t, "disconnect_within_ms", where, 2000, 1, max_ms));
+  e.listener_alive = r.boolean(t, "listener_alive", where, true);
+  e.nothing_lost = r.boolean(t, "nothing_lost", where, true);
+  e.resources = r.boolean(t, "resources", where, true);
+  e.max_rss_mib = static_cast<int>(r.integer(t, "max_rss_mib", where, 512, 1, 1 << 20));
+  e.faults_fired = r.boolean(t, "faults_fired", where, true);
+  e.clean_exit = r.boolean(t, "clean_exit", where, true);
+  return e;
+}
+
+}  // namespace
+
+const char* workload_name(worker_group::workload_t w) {
+  switch (w) {
+    case worker_group::workload_t::connect:
+      return "connect";
+    case worker_group::workload_t::serve:
+      return "serve";
+    case worker_group::workload_t::echo:
+      return "echo";
+    case worker_group::workload_t::calls:
+      return "calls";
+    case worker_group::workload_t::hostile:
+      return "hostile";
+  }
+  return "?";
+}
+
+const char* fault_kind_name(fault_spec::kind_t k) {
+  switch (k) {
+    case fault_spec::kind_t::syscall:
+      return "syscall";
+    case fault_spec::kind_t::signal:
+      return "signal";
+    case fault_spec::kind_t::nofile:
+      return "nofile";
+  }
+  return "?";
+}
+
+scenario parse_scenario(const std::string& text, const std::string& path) {
+  reader r(path);
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    throw scenario_error(fmt::format("{}:{}:{}: {}", path, e.source().begin.line,
+                                     e.source().begin.column, e.description()));
+  }
+  r.only_keys(root, "the scenario",
+              {"name", "description", "origin", "seed", "timeout_ms", "catches", "target",
+               "contexts", "workers", "faults", "expect"});
+  scenario s;
+  s.file = path;
+  s.name = r.text(root, "name", "the scenario", true);
+  if (s.name.empty() || !std::all_of(s.name.begin(), s.name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+      }))
+    r.fail(*root.get("name"),
+           fmt::format("name must be lowercase letters, digits and '-', got {:?}", s.name));
+  s.description = r.text(root, "description", "the scenario", true);
+  s.origin = r.text(root, "origin", "the scenario", true);
+  s.seed = static_cast<std::uint64_t>(r.integer(root, "seed", "the scenario", 1, 0, INT64_MAX));
+  s.timeout_ms =
+      static_cast<int>(r.integer(root, "timeout_ms", "the scenario", 60000, 100, max_ms));
+  s.catches = r.strings(root, "catches", "the scenario");
+  if (const toml::table* t = r.table(root, "target")) s.target = read_target(r, *t);
+  s.contexts = r.strings(root, "contexts", "the scenario");
+  for (const toml::table* t : r.tables(root, "workers")) {
+    worker_group g = read_group(r, *t);
+    for (const auto& other : s.workers)
+      if (other.name == g.name)
+        r.fail(*t->get("name"), fmt::format("a second worker group named '{}'", g.name));
+    s.workers.push_back(std::move(g));
+  }
+  if (s.workers.empty()) r.fail(root, "a scenario needs at least one [[workers]] group");
+  // Cross-references, now that every group is known.
+  auto group = [&](const std::string& name) -> const worker_group* {
+    for (const auto& g : s.workers)
+      if (g.name == name) return &g;
+    return nullptr;
+  };
+  const auto groups = r.tables(root, "workers");
+  for (std::size_t i = 0; i < s.workers.size(); ++i) {
+    const worker_group& g = s.workers[i];
+    if (g.workload != worker_group::workload_t::echo) continue;
+    const worker_group* peer = group(g.peer);
+    if (!peer || peer->workload != worker_group::workload_t::serve)
+      r.fail(*groups[i]->get("peer"),
+             fmt::format("peer '{}' of group '{}' must name a group whose workload is serve",
+                         g.peer, g.name));
+  }
+  for (const toml::table* t : r.tables(root, "faults")) {
+    fault_spec f = read_fault(r, *t);
+    if (f.process != "mux" && !group(f.process))
+      r.fail(*t->get("process"),
+             fmt::format("process {:?} is neither \"mux\" nor a worker group", f.process));
+    s.faults.push_back(std::move(f));
+  }
+  if (const toml::table* t = r.table(root, "expect")) s.expect = read_expect(r, *t);
+  for (const auto& name : s.expect.disconnected_groups)
+    if (!group(name))
+      r.fail(*root["expect"]["disconnected_groups"].node(),
+             fmt::format("disconnected_groups names '{}', which is not a worker group", name));
+  return s;
+}
+
+int validate_scenarios(const std::vector<std::string>& files) {
+  int bad = 0;
+  for (const auto& f : files) {
+    try {
+      scenario s = load_scenario(f);
+      fmt::print("ok {}: {} ({} workers in {} groups, {} faults)\n", f, s.name, s.worker_count(),
+                 s.workers.size(), s.faults.size());
+    } catch (const scenario_error& e) {
+      ++bad;
+      fmt::print("error {}\n", e.what());
+    }
+  }
+  std::fflush(stdout);
+  return bad ? 2 : 0;
+}
+
+scenario load_scenario(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw scenario_error(
+        fmt::format("{}: cannot read the scenario file: {}", path, std::strerror(errno)));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_scenario(ss.str(), path);
+}
+
+}  // namespace faultmux
