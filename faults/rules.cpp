@@ -16,7 +16,8 @@ constexpr const char* calls_expected =
     "a call (accept, accept4, connect, recv, recvfrom, recvmsg, read, readv, send, sendto, "
     "sendmsg, write, writev) or a group (accept-like, recv-like, send-like)";
 constexpr const char* classes_expected = "an fd class (listener, accepted, connecting, other, any)";
-constexpr const char* qualifiers_expected = "'#N', '#N..M', 'every K', 'p=P', 'role=NAME' or '->'";
+constexpr const char* qualifiers_expected =
+    "'#N', '#N..M', 'every K', 'p=P', 'per-fd', 'role=NAME' or '->'";
 constexpr const char* effects_expected =
     "an effect (an errno such as EAGAIN, 'short K', 'bytewise', 'delay D' with D in us, ms or "
     "s, 'flip O' or 'trace')";
@@ -184,13 +185,14 @@ class parser {
   bool parse_qualifiers(rule& r) {
     bool have_occurrence = false;
     bool have_role = false;
+    std::size_t per_fd_at = 0;
     for (;;) {
       if (at_end()) {
         fail(pos_, std::string("expected ") + qualifiers_expected + ", got end of rule");
         return false;
       }
       std::size_t at = pos_;
-      if (eat("->")) return true;
+      if (eat("->")) return !r.per_fd || check_per_fd(r, per_fd_at);
       bool hash = eat("#");
       std::string_view w = hash ? std::string_view("#") : word();
       if (w == "#" || w == "every" || w == "p") {
@@ -217,6 +219,13 @@ class parser {
         }
         if (!probability(r.p)) return false;
         r.occ = occurrence::probability;
+      } else if (w == "per-fd") {
+        if (r.per_fd) {
+          fail(at, "a rule takes one 'per-fd'");
+          return false;
+        }
+        r.per_fd = true;
+        per_fd_at = at;
       } else if (w == "role") {
         if (have_role) {
           fail(at, "a rule takes one 'role='");
@@ -234,6 +243,27 @@ class parser {
         return false;
       }
     }
+  }
+
+  // per-fd counts the calls on each tracked socket separately: only accepted
+  // and connecting fds are tracked (by inode, so a reused number starts
+  // afresh), and only data calls happen more than once on one fd.
+  bool check_per_fd(const rule& r, std::size_t at) {
+    if (r.cls != fd_class::accepted && r.cls != fd_class::connecting) {
+      fail(at,
+           "per-fd counts the calls on each accepted or connecting fd: write @accepted or "
+           "@connecting");
+      return false;
+    }
+    if (r.calls & ~(recv_like | send_like)) {
+      fail(at, "per-fd applies to recv-like and send-like calls");
+      return false;
+    }
+    if (r.occ == occurrence::probability) {
+      fail(at, "per-fd takes '#N', '#N..M' or 'every K'; 'p=P' already decides each call");
+      return false;
+    }
+    return true;
   }
 
   // After '#': N, N..M or N.. (open end).

@@ -74,6 +74,8 @@ enum class effect : std::uint8_t {
 inline constexpr std::uint64_t open_end = UINT64_MAX;
 inline constexpr std::uint64_t max_flip_offset = 4095;
 inline constexpr std::uint64_t max_delay_us = 60'000'000;
+// per-fd rules keep a counter per fd each; the shim has room for this many.
+inline constexpr std::size_t max_per_fd_rules = 4;
 
 struct rule {
   std::string text;  // the rule as written, trimmed
@@ -86,6 +88,7 @@ struct rule {
   double p = 1.0;           // probability
   std::string role;         // empty: any role
   std::int64_t index = -1;  // -1: any index
+  bool per_fd = false;      // count each (accepted or connecting) fd's calls separately
   effect eff = effect::fail;
   int err = 0;               // fail
   std::uint64_t amount = 0;  // shorten: bytes, delay: microseconds, flip: offset

@@ -252,6 +252,31 @@ void copy_class(int from, int to) {
   g_fds[to].store(e, std::memory_order_relaxed);
 }
 
+// Per-fd counters of `per-fd` rules: entry (socket inode << 24) | count,
+// so a counter whose fd number was reused by another socket starts afresh.
+// Untouched pages of this table cost no memory.
+constexpr std::uint64_t per_fd_count_bits = 24;
+constexpr std::uint64_t per_fd_count_max = (std::uint64_t{1} << per_fd_count_bits) - 1;
+constinit std::atomic<std::uint64_t> g_fd_counts[max_per_fd_rules][fd_table_size] = {};
+// Rule i's row in g_fd_counts, or -1 when it counts per process.
+std::int8_t g_fd_slot[max_rules] = {};
+
+// Counts one call on fd for the per-fd rule in `slot`; 0 when the fd is not
+// a tracked socket (the rule then never fires on it).
+std::uint64_t count_per_fd(int slot, int fd) {
+  if (!in_table(fd)) return 0;
+  std::uint64_t ino = g_fds[fd].load(std::memory_order_relaxed) >> 3;
+  if (ino == 0) return 0;
+  std::atomic<std::uint64_t>& c = g_fd_counts[slot][fd];
+  std::uint64_t old = c.load(std::memory_order_relaxed), next;
+  do {
+    std::uint64_t n = (old >> per_fd_count_bits) == ino ? (old & per_fd_count_max) : 0;
+    if (n < per_fd_count_max) ++n;
+    next = (ino << per_fd_count_bits) | n;
+  } while (!c.compare_exchange_weak(old, next, std::memory_order_relaxed));
+  return next & per_fd_count_max;
+}
+
 fd_class classify(int fd) {
   if (in_table(fd)) {
     std::uint64_t e = g_fds[fd].load(std::memory_order_relaxed);
@@ -492,7 +517,8 @@ hit decide(call c, int fd, int flags, fd_class known) {
     }
     if (progress < 0) progress = makes_progress(c, fd, flags) ? 1 : 0;
     if (progress == 0) return hit{};
-    std::uint64_t n = g_counts[i].fetch_add(1, std::memory_order_relaxed) + 1;
+    std::uint64_t n = g_fd_slot[i] >= 0 ? count_per_fd(g_fd_slot[i], fd)
+                                        : g_counts[i].fetch_add(1, std::memory_order_relaxed) + 1;
     if (h.rule < 0 && fires(r, cfg.stream, i, n)) {
       h.rule = static_cast<int>(i);
       h.n = n;
@@ -895,6 +921,12 @@ void on_fork_child() {
   g_cfg->stream = child_stream(g_cfg->stream, ordinal);
   g_cfg->index += static_cast<std::int64_t>(ordinal);
   for (auto& c : g_counts) c.store(0, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < g_cfg->rules.size(); ++i) {
+    if (g_fd_slot[i] < 0) continue;
+    // Only rows in use, and only entries set: the rest stays untouched zero pages.
+    for (auto& c : g_fd_counts[g_fd_slot[i]])
+      if (c.load(std::memory_order_relaxed) != 0) c.store(0, std::memory_order_relaxed);
+  }
   g_forks.store(0, std::memory_order_relaxed);
   apply_process_filters();
 }
@@ -953,6 +985,13 @@ __attribute__((constructor)) void shim_init() {
         std::to_string(max_rules) + " are supported\n");
   }
   for (const rule& r : cfg->rules) cfg->effects.push_back(effect_text(r));
+  std::size_t per_fd = 0;
+  for (std::size_t i = 0; i < cfg->rules.size(); ++i)
+    g_fd_slot[i] = cfg->rules[i].per_fd ? static_cast<std::int8_t>(per_fd++) : -1;
+  if (per_fd > max_per_fd_rules) {
+    die("faultmux shim: " + std::to_string(per_fd) + " per-fd fault rules, at most " +
+        std::to_string(max_per_fd_rules) + " are supported\n");
+  }
 
   std::uint64_t seed = 0;
   if (const char* s = std::getenv("FAULTMUX_SEED"); s != nullptr && !parse_u64(s, seed)) {

@@ -158,6 +158,16 @@ TEST(FaultRules, SpacingIsFree) {
   EXPECT_EQ(parse_ok("recv role=mux->EIO").role, "mux");
 }
 
+TEST(FaultRules, PerFd) {
+  EXPECT_FALSE(parse_ok("recv@accepted#1 -> EAGAIN").per_fd);
+  rule r = parse_ok("recv@accepted#1 per-fd -> EAGAIN");
+  EXPECT_TRUE(r.per_fd);
+  EXPECT_EQ(r.occ, occurrence::range);
+  EXPECT_EQ(r.first, 1u);
+  EXPECT_TRUE(parse_ok("send-like@connecting per-fd every 2 role=worker -> short 1").per_fd);
+  EXPECT_TRUE(parse_ok("recv-like@accepted per-fd -> trace").per_fd);
+}
+
 struct bad_rule {
   const char* text;
   std::size_t column;  // 1-based
@@ -192,7 +202,13 @@ TEST(FaultRules, ErrorsNameTheColumnAndWhatWasExpected) {
       {"recv role=mux: -> EAGAIN", 16, "expected a process index after ':'"},
       {"recv role mux -> EAGAIN", 11, "expected '=' after 'role', got \"mux\""},
       {"recv #1 EAGAIN", 9,
-       "expected '#N', '#N..M', 'every K', 'p=P', 'role=NAME' or '->', got \"EAGAIN\""},
+       "expected '#N', '#N..M', 'every K', 'p=P', 'per-fd', 'role=NAME' or '->', got "
+       "\"EAGAIN\""},
+      {"recv per-fd #1 -> EAGAIN", 6, "write @accepted or @connecting"},
+      {"recv@other#1 per-fd -> EAGAIN", 14, "write @accepted or @connecting"},
+      {"connect@connecting#1 per-fd -> EIO", 22, "per-fd applies to recv-like and send-like"},
+      {"recv@accepted p=0.5 per-fd -> EAGAIN", 21, "'p=P' already decides each call"},
+      {"recv@accepted per-fd per-fd -> EAGAIN", 22, "a rule takes one 'per-fd'"},
       {"recv #1", 8, "got end of rule"},
       {"recv@accepted", 14, "got end of rule"},
       {"recv -> EAGIAN", 9, "expected an effect (an errno such as EAGAIN"},
