@@ -1,8 +1,13 @@
 // Shared pieces of the benchmarks: a private run directory, the muxes under
 // test (faultmux's and Mitogen 0.3.3's) and workers as owned child processes,
-// a blocking frame client for the benchmark process itself, and a registry of
-// results so each case can report its ratio to a baseline measured earlier in
-// the same run.
+// a blocking frame client for the benchmark process itself, raw socketpair
+// peers, and a registry of results for the summary at the end of a run.
+//
+// The machine is shared, and its load changes within seconds: a baseline
+// measured a few seconds before a case can be off by a factor of five. So
+// each routed case interleaves its baseline with its own iterations (paired
+// measurement) and reports the ratio of the two; the stand-alone baseline
+// cases remain for their absolute numbers.
 #pragma once
 
 #include <sys/types.h>
@@ -152,8 +157,9 @@ class frame_client {
   std::vector<std::uint8_t> buf_;
 };
 
-// A forked child running `body(fd)` on its end of a socketpair; killed and
-// reaped on destruction, so it never outlives the benchmark.
+// A forked child running `body(fd)` on its end of a socketpair and holding
+// no other descriptor (so it cannot keep a mux connection open); it exits
+// on EOF, is killed if it has not within 2 s, and is reaped on destruction.
 class forked_peer {
  public:
   template <class F>
@@ -181,6 +187,11 @@ class forked_peer {
   int parent_fd_ = -1;
   int child_fd_ = -1;
 };
+
+// Bodies for forked_peer: echo 64-byte pings until EOF; read big_size
+// messages and acknowledge each with one byte.
+void raw_echo_peer(int fd);
+void raw_sink_peer(int fd);
 
 void write_all(int fd, const void* data, std::size_t n);
 void read_exact(int fd, void* data, std::size_t n);
@@ -215,21 +226,32 @@ inline constexpr int raw_oneway_iterations = 200;
 inline constexpr int faultmux_oneway_iterations = 100;
 inline constexpr int mitogen_oneway_iterations = 20;
 
-// Sets the latency counters (p50/p99/mean in us) and, for a mux, the ratios
-// to the raw socketpair; records "<who>.rtt_p50_us" and "<who>.rtt_mean_us".
-void report_rtt(benchmark::State& state, const std::string& who, const std::vector<double>& rtts,
-                double elapsed);
-// Sets bytes/s and GB/s (decimal) for big_batch * big_size bytes per
-// iteration and the ratio to the raw socketpair; records "<who>.oneway_Bps".
-void report_oneway(benchmark::State& state, const std::string& who, double elapsed);
+// One 64-byte round trip with a raw_echo_peer, in seconds.
+double raw_round_trip(int fd);
+// One batch (big_batch messages of big_size, big_window unacknowledged) to
+// a raw_sink_peer.
+void raw_batch(int fd, std::string_view msg);
+// Every this many routed round trips, as many raw ones are interleaved.
+inline constexpr int paired_block = 64;
 
-// Each file registers its cases; main() calls these in the order the
-// baselines must run.
+// Sets the latency counters (p50/p99/mean in us) and, given the round trips
+// of a raw socketpair interleaved with them, the ratios to those; records
+// "<who>.rtt_p50_us" and "<who>.raw_p50_us".
+void report_rtt(benchmark::State& state, const std::string& who, const std::vector<double>& rtts,
+                const std::vector<double>& raw_rtts = {});
+// Sets bytes/s and GB/s (decimal) for big_batch * big_size bytes per
+// iteration taking `seconds` in all and, given the time the same batches
+// took over a raw socketpair interleaved with them, the ratio to that rate;
+// records "<who>.oneway_Bps" and "<who>.raw_Bps".
+void report_oneway(benchmark::State& state, const std::string& who, double seconds,
+                   double raw_seconds = 0);
+
+// Each file registers its cases; main() calls these in report order.
 void register_raw_benchmarks();
 void register_routed_benchmarks();
 void register_storm_benchmarks();
 
-// Results shared between cases of one run, e.g. "raw.rtt_us".
+// Results of the cases of one run for the summary, e.g. "faultmux.rtt_p50_us".
 void record(const std::string& key, double value);
 std::optional<double> recorded(const std::string& key);
 

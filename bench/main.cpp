@@ -25,43 +25,47 @@ std::string verdict(std::optional<double> ratio, bool met) {
   return met ? "met" : "MISSED";
 }
 
-// On stderr, so that --benchmark_format=json keeps stdout parseable.
+// On stderr, so that --benchmark_format=json keeps stdout parseable. Each
+// ratio is paired: the baseline was interleaved with the case it divides.
 void print_summary() {
-  auto raw_rtt = recorded("raw.rtt_p50_us"), fm_rtt = recorded("faultmux.rtt_p50_us"),
-       mi_rtt = recorded("mitogen.rtt_p50_us");
-  auto raw_bw = recorded("raw.oneway_Bps"), fm_bw = recorded("faultmux.oneway_Bps"),
-       mi_bw = recorded("mitogen.oneway_Bps");
+  auto fm_rtt = recorded("faultmux.rtt_p50_us"), fm_raw_rtt = recorded("faultmux.raw_p50_us");
+  auto mi_rtt = recorded("mitogen.rtt_p50_us"), mi_raw_rtt = recorded("mitogen.raw_p50_us");
+  auto fm_bw = recorded("faultmux.oneway_Bps"), fm_raw_bw = recorded("faultmux.raw_Bps");
+  auto mi_bw = recorded("mitogen.oneway_Bps"), mi_raw_bw = recorded("mitogen.raw_Bps");
   auto cap = recorded("faultmux.capacity_rt_per_s");
   auto fm_storm = recorded("faultmux.storm_median_ms"),
-       mi_storm = recorded("mitogen.storm_median_ms");
+       mi_storm = recorded("faultmux.storm_paired_ms");
 
-  std::optional<double> rtt_ratio, bw_ratio, storm_ratio;
-  if (fm_rtt && raw_rtt) rtt_ratio = *fm_rtt / *raw_rtt;
-  if (fm_bw && raw_bw) bw_ratio = *fm_bw / *raw_bw;
-  if (fm_storm && mi_storm) storm_ratio = *fm_storm / *mi_storm;
+  auto ratio = [](std::optional<double> a, std::optional<double> b) -> std::optional<double> {
+    if (a && b && *b > 0) return *a / *b;
+    return std::nullopt;
+  };
+  auto rtt_ratio = ratio(fm_rtt, fm_raw_rtt), mi_rtt_ratio = ratio(mi_rtt, mi_raw_rtt);
+  auto bw_ratio = ratio(fm_bw, fm_raw_bw), mi_bw_ratio = ratio(mi_bw, mi_raw_bw);
+  auto storm_ratio = ratio(fm_storm, mi_storm);
 
-  const char* row = "{:<26} {:<16} {:<34} {:<22} {}\n";
+  const char* row = "{:<28} {:<13} {:<44} {:<26} {}\n";
   std::string out =
-      "\nSummary (ratios within this run; the machine is shared, absolute numbers are "
-      "noisy)\n";
+      "\nSummary: each ratio is to a baseline interleaved with the case in this run (the "
+      "machine is shared; absolute numbers are noisy)\n";
   out += fmt::format(fmt::runtime(row), "case", "faultmux", "baseline(s)", "ratio", "target");
   out += fmt::format(
-      fmt::runtime(row), "routed RTT 64 B (p50)", fmt_opt(fm_rtt, "{:.1f} us"),
-      "raw " + fmt_opt(raw_rtt, "{:.1f} us") + ", mitogen " + fmt_opt(mi_rtt, "{:.1f} us"),
-      fmt_opt(rtt_ratio, "{:.2f}x raw") +
-          (mi_rtt && raw_rtt ? fmt::format(" (mitogen {:.2f}x)", *mi_rtt / *raw_rtt) : ""),
+      fmt::runtime(row), "routed RTT 64 B, p50", fmt_opt(fm_rtt, "{:.1f} us"),
+      "raw " + fmt_opt(fm_raw_rtt, "{:.1f} us") + "; mitogen " + fmt_opt(mi_rtt, "{:.1f} us") +
+          " (raw " + fmt_opt(mi_raw_rtt, "{:.1f} us") + ")",
+      fmt_opt(rtt_ratio, "{:.2f}x raw") + "; mitogen " + fmt_opt(mi_rtt_ratio, "{:.2f}x"),
       "<= 2.5x raw: " + verdict(rtt_ratio, rtt_ratio && *rtt_ratio <= 2.5));
-  out += fmt::format(fmt::runtime(row), "1 MiB one way", fmt_opt(fm_bw, "{:.2f} GB/s", 1e-9),
-                     "raw " + fmt_opt(raw_bw, "{:.2f} GB/s", 1e-9) + ", mitogen " +
-                         fmt_opt(mi_bw, "{:.3f} GB/s", 1e-9),
-                     fmt_opt(bw_ratio, "{:.2f} of raw") +
-                         (fm_bw && mi_bw ? fmt::format(" ({:.0f}x mitogen)", *fm_bw / *mi_bw) : ""),
-                     ">= 1.5 GB/s: " + verdict(fm_bw, fm_bw && *fm_bw >= 1.5e9));
-  out +=
-      fmt::format(fmt::runtime(row), "capacity 16 x 64 in flight", fmt_opt(cap, "{:.0f} rt/s"),
-                  cap ? fmt::format("= {:.0f} msgs/s via the mux", 2 * *cap) : "", "", "none set");
   out += fmt::format(
-      fmt::runtime(row), "storm 1000 clients (p50)", fmt_opt(fm_storm, "{:.1f} ms"),
+      fmt::runtime(row), "1 MiB one way, window 8", fmt_opt(fm_bw, "{:.2f} GB/s", 1e-9),
+      "raw " + fmt_opt(fm_raw_bw, "{:.2f} GB/s", 1e-9) + "; mitogen " +
+          fmt_opt(mi_bw, "{:.2f} GB/s", 1e-9) + " (raw " + fmt_opt(mi_raw_bw, "{:.2f}", 1e-9) + ")",
+      fmt_opt(bw_ratio, "{:.2f} of raw") + "; mitogen " + fmt_opt(mi_bw_ratio, "{:.2f}"),
+      ">= 1.5 GB/s: " + verdict(fm_bw, fm_bw && *fm_bw >= 1.5e9));
+  out += fmt::format(fmt::runtime(row), "capacity 16 x 64 in flight", fmt_opt(cap, "{:.0f} rt/s"),
+                     cap ? fmt::format("= {:.0f} msgs/s through the mux", 2 * *cap) : "", "",
+                     "none set");
+  out += fmt::format(
+      fmt::runtime(row), "storm 1000 clients, median", fmt_opt(fm_storm, "{:.1f} ms"),
       "mitogen " + fmt_opt(mi_storm, "{:.1f} ms"), fmt_opt(storm_ratio, "{:.2f}x mitogen"),
       "<= 0.5x mitogen: " + verdict(storm_ratio, storm_ratio && *storm_ratio <= 0.5));
   std::fputs(out.c_str(), stderr);

@@ -21,23 +21,27 @@ namespace {
 
 constexpr std::uint32_t reply_handle = 1001;  // any dynamic handle of ours
 
-// bench process -> mux -> echo worker -> mux -> bench process, 64 B each way.
+// bench process -> mux -> echo worker -> mux -> bench process, 64 B each
+// way, with blocks of raw socketpair round trips interleaved (untimed) as
+// the paired baseline.
 void routed_rtt(benchmark::State& state, mux_kind kind) {
   try {
     temp_dir dir;
     mux_process mux(kind, dir, 16);
     echo_worker echo(mux.path(), dir.file("echo.log"));
     frame_client client(mux.path());
+    forked_peer raw(raw_echo_peer);
     std::string frame = client.frame(echo.context_id(), worker_echo_handle, reply_handle,
                                      std::string(rtt_size, 'p'));
     for (int i = 0; i < rtt_warmup; ++i) {
       client.send_all(frame);
       client.read_reply(reply_handle);
+      raw_round_trip(raw.fd());
     }
-    std::vector<double> rtts;
+    std::vector<double> rtts, raw_rtts;
     rtts.reserve(static_cast<std::size_t>(state.max_iterations));
+    raw_rtts.reserve(static_cast<std::size_t>(state.max_iterations));
     cpu_usage mux_cpu = cpu_of(mux.pid()), echo_cpu = cpu_of(echo.pid());
-    double start = now_seconds();
     for (auto _ : state) {
       double t0 = now_seconds();
       client.send_all(frame);
@@ -47,12 +51,18 @@ void routed_rtt(benchmark::State& state, mux_kind kind) {
         state.SkipWithError("echo reply has the wrong size");
         break;
       }
+      if (rtts.size() % paired_block == 0) {
+        state.PauseTiming();
+        for (int i = 0; i < paired_block; ++i) raw_rtts.push_back(raw_round_trip(raw.fd()));
+        state.ResumeTiming();
+      }
     }
     if (state.error_occurred()) return;
-    report_rtt(state, mux_name(kind), rtts, now_seconds() - start);
-    // The mux's CPU per round trip covers two passes (request and reply).
+    // The mux's CPU per round trip covers two passes (request and reply);
+    // raw round trips in between cost it nothing.
     report_cpu(state, "mux", mux.pid(), mux_cpu, static_cast<double>(state.iterations()));
     report_cpu(state, "echo", echo.pid(), echo_cpu, static_cast<double>(state.iterations()));
+    report_rtt(state, mux_name(kind), rtts, raw_rtts);
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }
@@ -60,26 +70,41 @@ void routed_rtt(benchmark::State& state, mux_kind kind) {
 
 // bench process -> mux -> worker, 1 MiB bodies, at most big_window
 // unacknowledged; the worker acknowledges each with an empty body, so the
-// bytes go one way and the route back carries 26-byte frames.
+// bytes go one way and the route back carries 26-byte frames. Each
+// iteration ends with the same batch over a raw socketpair (untimed), the
+// paired baseline.
 void routed_oneway(benchmark::State& state, mux_kind kind) {
   try {
     temp_dir dir;
     mux_process mux(kind, dir, 16);
     echo_worker sink(mux.path(), dir.file("sink.log"), /*ack_only=*/true);
     frame_client client(mux.path());
+    forked_peer raw(raw_sink_peer);
     std::string frame = client.frame(sink.context_id(), worker_echo_handle, reply_handle,
                                      std::string(big_size, 'x'));
+    std::string raw_msg(big_size, 'x');
     auto acks = [&](bool block) { return client.poll_replies(reply_handle, block); };
     send_windowed(client.fd(), frame, big_batch, big_window, acks);  // warm up
+    raw_batch(raw.fd(), raw_msg);
+    double routed_s = 0, raw_s = 0;
     cpu_usage mux_cpu = cpu_of(mux.pid());
-    double start = now_seconds();
-    for (auto _ : state) send_windowed(client.fd(), frame, big_batch, big_window, acks);
-    double elapsed = now_seconds() - start;
-    report_oneway(state, mux_name(kind), elapsed);
-    // Per MiB forwarded; mux_busy near 1 would mean the mux thread is the bottleneck.
+    for (auto _ : state) {
+      double t0 = now_seconds();
+      send_windowed(client.fd(), frame, big_batch, big_window, acks);
+      double t1 = now_seconds();
+      state.PauseTiming();
+      raw_batch(raw.fd(), raw_msg);
+      raw_s += now_seconds() - t1;
+      state.ResumeTiming();
+      routed_s += t1 - t0;
+    }
+    // Per MiB forwarded; mux_busy near 1 would mean the mux thread is the
+    // bottleneck.
     double mib = static_cast<double>(state.iterations()) * big_batch;
+    cpu_usage mux_after = cpu_of(mux.pid());
     report_cpu(state, "mux", mux.pid(), mux_cpu, mib);
-    state.counters["mux_busy"] = (cpu_of(mux.pid()).run_s - mux_cpu.run_s) / elapsed;
+    state.counters["mux_busy"] = (mux_after.run_s - mux_cpu.run_s) / routed_s;
+    report_oneway(state, mux_name(kind), routed_s, raw_s);
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }
@@ -92,8 +117,8 @@ constexpr int capacity_count = 10000;  // round trips per load worker per iterat
 // 16 load workers, each keeping 64 round trips in flight to its own echo
 // worker, all through one mux. Each iteration starts the load workers anew
 // (a worker runs one workload) and is timed from the first spawn until the
-// last one prints its result line; the exit statuses are checked after.
-// Manual time, because reaping must not count.
+// last one prints its result line; the exit statuses are checked after,
+// untimed.
 void routed_capacity(benchmark::State& state) {
   try {
     temp_dir dir;
@@ -137,15 +162,15 @@ void routed_capacity(benchmark::State& state) {
           break;
         }
       }
-      double elapsed = now_seconds() - t0;
-      state.SetIterationTime(elapsed);
-      timed += elapsed;
+      timed += now_seconds() - t0;
+      state.PauseTiming();
       for (std::size_t i = 0; i < load.size() && failure.empty(); ++i) {
         auto st = load[i].wait(10s);
         if (!st || !WIFEXITED(*st) || WEXITSTATUS(*st) != 0)
           failure = "load worker " + (st ? describe_status(*st) : std::string("still running")) +
                     ": " + log_tail(logs[i]);
       }
+      state.ResumeTiming();
       if (!failure.empty()) {
         state.SkipWithError(failure.c_str());
         break;
@@ -156,8 +181,7 @@ void routed_capacity(benchmark::State& state) {
     double round_trips = static_cast<double>(state.iterations()) * capacity_pairs * capacity_count;
     state.SetItemsProcessed(static_cast<std::int64_t>(round_trips));
     // Each round trip is two messages through the mux: request and reply.
-    state.counters["routed_msgs_per_s"] =
-        benchmark::Counter(2 * round_trips, benchmark::Counter::kIsRate);
+    state.counters["routed_msgs_per_s"] = 2 * round_trips / timed;
     state.counters["worker_s_max"] = worker_seconds_max;
     // Per routed message; mux_busy (over the whole loop, reaping included)
     // near 1 means the single mux thread is the bottleneck rather than the
@@ -192,7 +216,7 @@ void register_routed_benchmarks() {
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("capacity_16x64/faultmux", routed_capacity)
       ->Iterations(3)
-      ->UseManualTime()
+      ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
 }
 
