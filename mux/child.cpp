@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <system_error>
 
 #include <boost/asio/readable_pipe.hpp>
+#include <boost/process/v2/posix/default_launcher.hpp>
 #include <boost/process/v2/process.hpp>
 #include <boost/process/v2/stdio.hpp>
 
@@ -83,10 +85,26 @@ struct pass_fd {
   }
 };
 
+// Boost 1.81's launcher, when exec fails in the forked child, ends that
+// child with exit() (our atexit handlers and stdio buffers copied from us
+// run in it) and never reaps it. So the child ends with _exit here, and
+// launch() reaps it. Boost detects this hook with a five-argument call and
+// makes a four-argument one, hence the variadic signature.
+struct exit_quietly_on_exec_error {
+  template <class... A>
+  void on_exec_error(bp::posix::default_launcher&, A&&...) {
+    ::_exit(127);
+  }
+};
+
 class child_impl final : public child, public std::enable_shared_from_this<child_impl> {
  public:
   child_impl(broker& b, child_options opts, exit_fn on_exit)
-      : broker_(b), opts_(std::move(opts)), on_exit_(std::move(on_exit)), out_(b.io()), err_(b.io()) {}
+      : broker_(b),
+        opts_(std::move(opts)),
+        on_exit_(std::move(on_exit)),
+        out_(b.io()),
+        err_(b.io()) {}
 
   void launch() {
     int sv[2];
@@ -96,15 +114,27 @@ class child_impl final : public child, public std::enable_shared_from_this<child
     unique_fd theirs(sv[1]);
     std::vector<std::string> args(opts_.argv.begin() + 1, opts_.argv.end());
     bp::error_code ec;
-    proc_ = std::make_unique<bp::process>(broker_.io(), opts_.argv[0], args,
-                                          bp::process_stdio{nullptr, out_, err_},
-                                          pass_fd{3, theirs.get()});
+    bp::posix::default_launcher launcher;
+    bp::process proc = launcher(boost::asio::any_io_executor(broker_.io().get_executor()), ec,
+                                opts_.argv[0], args, bp::process_stdio{nullptr, out_, err_},
+                                pass_fd{3, theirs.get()}, exit_quietly_on_exec_error{});
+    if (ec) {
+      // A child forked before the failure (exec failed in it) is ours to reap.
+      if (launcher.pid > 0) {
+        int status;
+        while (::waitpid(launcher.pid, &status, 0) < 0 && errno == EINTR) {
+        }
+      }
+      throw std::system_error(ec.value(), std::generic_category(), opts_.argv[0]);
+    }
+    proc_ = std::make_unique<bp::process>(std::move(proc));
     pid_ = proc_->id();
     events::emit("child_start", {{"child", opts_.name}, {"child_pid", pid_}});
     spdlog::debug("{}: started as PID {}", opts_.name, pid_);
     read(out_, out_buf_, out_lines_, "stdout");
     read(err_, err_buf_, err_lines_, "stderr");
-    proc_->async_wait([self = shared_from_this()](bp::error_code ec, int code) { self->on_wait(ec); });
+    proc_->async_wait(
+        [self = shared_from_this()](bp::error_code ec, int code) { self->on_wait(ec); });
   }
 
   unique_fd take_stream_fd() override { return std::move(ours_); }
@@ -134,9 +164,11 @@ class child_impl final : public child, public std::enable_shared_from_this<child
  private:
   using pipe = boost::asio::readable_pipe;
 
-  void read(pipe& p, std::array<char, 4096>& buf, std::unique_ptr<line_splitter>& lines, const char* which) {
+  void read(pipe& p, std::array<char, 4096>& buf, std::unique_ptr<line_splitter>& lines,
+            const char* which) {
     if (!lines) {
-      lines = std::make_unique<line_splitter>(opts_.line_limit, [this, which](std::string_view line, bool cut) {
+      lines = std::make_unique<line_splitter>(opts_.line_limit, [this, which](std::string_view line,
+                                                                              bool cut) {
         std::string text = latin1_to_utf8(line);
         if (cut) text += fmt::format(" [line cut at {} bytes]", opts_.line_limit);
         spdlog::info("{}: {}", opts_.name, text);
@@ -145,15 +177,15 @@ class child_impl final : public child, public std::enable_shared_from_this<child
         if (recent_.size() > 10) recent_.pop_front();
       });
     }
-    p.async_read_some(boost::asio::buffer(buf),
-                      [self = shared_from_this(), &p, &buf, &lines, which](bp::error_code ec, std::size_t n) {
-                        if (n) lines->feed(std::string_view(buf.data(), n));
-                        if (ec) {
-                          lines->finish();
-                          return;
-                        }
-                        self->read(p, buf, lines, which);
-                      });
+    p.async_read_some(boost::asio::buffer(buf), [self = shared_from_this(), &p, &buf, &lines,
+                                                 which](bp::error_code ec, std::size_t n) {
+      if (n) lines->feed(std::string_view(buf.data(), n));
+      if (ec) {
+        lines->finish();
+        return;
+      }
+      self->read(p, buf, lines, which);
+    });
   }
 
   void on_wait(bp::error_code ec) {
