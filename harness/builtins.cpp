@@ -2,13 +2,16 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <future>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
-#include <boost/crc.hpp>
 #include <fmt/format.h>
+#include <boost/crc.hpp>
 
 #include "harness/payload.hpp"
 #include "mux/log.hpp"
@@ -20,7 +23,8 @@ using pickle::value;
 
 const value& arg(const pickle::tuple& args, std::size_t i, const char* fn) {
   if (args.items.size() <= i)
-    throw std::invalid_argument(fmt::format("{}() takes at least {} arguments, got {}", fn, i + 1, args.items.size()));
+    throw std::invalid_argument(
+        fmt::format("{}() takes at least {} arguments, got {}", fn, i + 1, args.items.size()));
   return args.items[i];
 }
 
@@ -34,7 +38,17 @@ std::string bytes_arg(const pickle::tuple& args, std::size_t i, const char* fn) 
   const value& v = arg(args, i, fn);
   if (const auto* b = v.get<pickle::bytes>()) return b->data;
   if (const auto* b = v.get<pickle::blob>()) return b->data;
-  throw std::invalid_argument(fmt::format("{}(): argument {} must be bytes, got {}", fn, i + 1, v.type_name()));
+  throw std::invalid_argument(
+      fmt::format("{}(): argument {} must be bytes, got {}", fn, i + 1, v.type_name()));
+}
+
+void write_all(int fd, std::string_view b) {
+  while (!b.empty()) {
+    ssize_t n = ::write(fd, b.data(), b.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::system_error(errno, std::generic_category(), "write");
+    b.remove_prefix(static_cast<std::size_t>(n));
+  }
 }
 
 }  // namespace
@@ -59,8 +73,10 @@ void add_builtins(function_table& t, node& n, caller& calls, children& kids) {
   });
   t.add(m, "make_bytes", [](const pickle::tuple& a, const pickle::kwargs&) {
     std::int64_t size = int_arg(a, 0, "make_bytes");
-    if (size < 0 || size > (std::int64_t{1} << 30)) throw std::invalid_argument("make_bytes(): n must be 0..2^30");
-    return value(pickle::bytes{make_payload(static_cast<std::uint64_t>(size), static_cast<std::size_t>(size))});
+    if (size < 0 || size > (std::int64_t{1} << 30))
+      throw std::invalid_argument("make_bytes(): n must be 0..2^30");
+    return value(pickle::bytes{
+        make_payload(static_cast<std::uint64_t>(size), static_cast<std::size_t>(size))});
   });
   t.add(m, "getpid", [](const pickle::tuple&, const pickle::kwargs&) { return value(::getpid()); });
   t.add(m, "exit", [](const pickle::tuple& a, const pickle::kwargs&) -> value {
@@ -74,10 +90,48 @@ void add_builtins(function_table& t, node& n, caller& calls, children& kids) {
     const auto* msg = a.items.empty() ? nullptr : a.items[0].get<pickle::text>();
     throw std::runtime_error(msg ? msg->utf8 : "failed on purpose");
   });
+  t.add(m, "echo_all", [](const pickle::tuple& a, const pickle::kwargs& kw) {
+    // Every argument back, positional and keyword, so a peer can check how
+    // each of its argument types arrived.
+    return value(pickle::tuple{{a, pickle::dict{kw.items}}});
+  });
+  // Test aids for a context's output: bytes as they are on its stderr, and
+  // a long write without a newline, which its parent must read in bounded memory.
+  t.add(m, "write_stderr", [](const pickle::tuple& a, const pickle::kwargs&) {
+    std::string b = bytes_arg(a, 0, "write_stderr");
+    write_all(STDERR_FILENO, b);
+    return value(static_cast<std::int64_t>(b.size()));
+  });
+  t.add(m, "spew", [](const pickle::tuple& a, const pickle::kwargs&) {
+    std::int64_t n = int_arg(a, 0, "spew");
+    if (n < 0 || n > (std::int64_t{1} << 30))
+      throw std::invalid_argument("spew(): n must be 0..2^30");
+    std::string chunk(64 * 1024, 'A');
+    for (std::int64_t left = n; left > 0; left -= static_cast<std::int64_t>(chunk.size()))
+      write_all(STDERR_FILENO,
+                std::string_view(chunk).substr(
+                    0, static_cast<std::size_t>(std::min<std::int64_t>(left, chunk.size()))));
+    return value(n);
+  });
+  t.add(m, "log", [](const pickle::tuple& a, const pickle::kwargs&) {
+    // A record at a Python level number, which the parent re-emits under our name.
+    std::int64_t levelno = int_arg(a, 0, "log");
+    const auto* msg = arg(a, 1, "log").get<pickle::text>();
+    if (!msg) throw std::invalid_argument("log(): message must be str");
+    auto level = levelno >= 50   ? spdlog::level::critical
+                 : levelno >= 40 ? spdlog::level::err
+                 : levelno >= 30 ? spdlog::level::warn
+                 : levelno >= 20 ? spdlog::level::info
+                 : levelno >= 10 ? spdlog::level::debug
+                                 : spdlog::level::trace;
+    spdlog::log(level, "{}", msg->utf8);
+    return value(pickle::none);
+  });
   t.add(m, "start_child", [&n, &kids](const pickle::tuple& a, const pickle::kwargs&) {
     const auto* name = arg(a, 0, "start_child").get<pickle::text>();
     if (!name) throw std::invalid_argument("start_child(): name must be str");
-    auto result = std::make_shared<std::promise<std::pair<std::optional<context_info>, std::string>>>();
+    auto result =
+        std::make_shared<std::promise<std::pair<std::optional<context_info>, std::string>>>();
     auto fut = result->get_future();
     n.get_broker().defer([&kids, name = name->utf8, result] {
       kids.start(name, [result](std::optional<context_info> info, const std::string& err) {

@@ -16,7 +16,9 @@ inline constexpr const char* builtins_module = "faultmux.builtins";
 
 // echo(x) -> x; sleep(ms); checksum(bytes) -> crc32; make_bytes(n) -> bytes;
 // getpid(); exit(code) and crash() on purpose; start_child(name) -> id;
-// call_child(id, function, args) -> its result.
+// call_child(id, function, args) -> its result; echo_all(*args, **kwargs)
+// -> (args, kwargs); for tests of a context's output: write_stderr(bytes),
+// spew(n) (n bytes, no newline, on stderr) and log(levelno, text).
 void add_builtins(function_table& t, node& n, caller& calls, children& kids);
 
 // The payload and checks a call workload uses: deterministic bytes.
