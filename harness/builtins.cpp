@@ -15,6 +15,7 @@
 
 #include "harness/payload.hpp"
 #include "mux/log.hpp"
+#include "mux/log_forward.hpp"
 
 namespace faultmux {
 namespace {
@@ -79,10 +80,11 @@ void add_builtins(function_table& t, node& n, caller& calls, children& kids) {
         make_payload(static_cast<std::uint64_t>(size), static_cast<std::size_t>(size))});
   });
   t.add(m, "getpid", [](const pickle::tuple&, const pickle::kwargs&) { return value(::getpid()); });
-  t.add(m, "exit", [](const pickle::tuple& a, const pickle::kwargs&) -> value {
+  t.add(m, "exit", [&n](const pickle::tuple& a, const pickle::kwargs&) -> value {
     int code = static_cast<int>(int_arg(a, 0, "exit"));
     spdlog::warn("exit({}) called: exiting now", code);
     spdlog::default_logger()->flush();
+    flush_forwarded_logs(n, std::chrono::seconds(1));
     std::_Exit(code);
   });
   t.add(m, "crash", [](const pickle::tuple&, const pickle::kwargs&) -> value { std::abort(); });

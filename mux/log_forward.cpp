@@ -1,5 +1,7 @@
 #include "mux/log_forward.hpp"
 
+#include <future>
+#include <memory>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -14,12 +16,18 @@ namespace {
 
 int python_levelno(spdlog::level::level_enum l) {
   switch (l) {
-    case spdlog::level::trace: return 5;
-    case spdlog::level::debug: return 10;
-    case spdlog::level::info: return 20;
-    case spdlog::level::warn: return 30;
-    case spdlog::level::err: return 40;
-    default: return 50;
+    case spdlog::level::trace:
+      return 5;
+    case spdlog::level::debug:
+      return 10;
+    case spdlog::level::info:
+      return 20;
+    case spdlog::level::warn:
+      return 30;
+    case spdlog::level::err:
+      return 40;
+    default:
+      return 50;
   }
 }
 
@@ -61,8 +69,19 @@ void forward_logs_to_parent(node& n) {
   // Replace the stderr sink log::init made; keep the events sink.
   auto& sinks = spdlog::default_logger()->sinks();
   for (auto& sink : sinks) {
-    if (std::dynamic_pointer_cast<spdlog::sinks::stderr_sink_mt>(sink)) sink = std::make_shared<forward_sink>(n);
+    if (std::dynamic_pointer_cast<spdlog::sinks::stderr_sink_mt>(sink))
+      sink = std::make_shared<forward_sink>(n);
   }
+}
+
+void flush_forwarded_logs(node& n, std::chrono::milliseconds timeout) {
+  if (n.get_broker().on_broker_thread()) return;
+  // The sink hands records to the broker thread in order: once a task queued
+  // now has run, every earlier record has been routed.
+  auto done = std::make_shared<std::promise<void>>();
+  auto f = done->get_future();
+  n.get_broker().defer([done] { done->set_value(); });
+  f.wait_for(timeout);
 }
 
 }  // namespace faultmux

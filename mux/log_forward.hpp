@@ -3,6 +3,7 @@
 // no parent stream is up.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -13,5 +14,10 @@ class node;
 // Makes the default logger forward to the parent of `n`'s router. Records
 // from any thread are queued to the broker thread, in order.
 void forward_logs_to_parent(node& n);
+
+// Waits, at most `timeout`, until every record logged before the call has
+// been handed to the parent's stream: a context that ends itself on purpose
+// says why first. Any thread but the broker's.
+void flush_forwarded_logs(node& n, std::chrono::milliseconds timeout);
 
 }  // namespace faultmux
