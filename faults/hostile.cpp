@@ -480,7 +480,7 @@ class hostile_run {
     std::string frame = wire::encode(
         request(*o_.target, echo_handle, reply_handle, wire::pattern(o_.seed, 0, o_.size)));
     did("sending " + std::to_string(n) + " echo requests of " + std::to_string(o_.size) +
-            " bytes, never reading",
+            " bytes, each once the mux has read the last, never reading",
         {{"requests", n}, {"size", o_.size}, {"target", *o_.target}});
     auto end = hold_end();
     for (int i = 0; i < n; ++i) {
@@ -497,6 +497,11 @@ class hostile_run {
                       "the mux stopped reading us after " + std::to_string(i) + " requests");
       }
       if (err != 0) return finish(hostile_status::unexpected, "writing failed: " + err_name(err));
+      // Paced at the mux's reading speed: the replies, not our requests, are
+      // to pile up in the mux (a flood of requests would fill the echo
+      // worker's queue first and make it the slow reader).
+      while (c_.unread_by_peer() > 0 && clock::now() < end)
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
     if (c_.wait_hangup(end)) {
       saw("the mux closed the connection after all " + std::to_string(n) + " requests",
