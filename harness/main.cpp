@@ -1,4 +1,5 @@
 // faultmux: one binary, one role per subcommand.
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -54,6 +55,10 @@ std::optional<faultmux::faults::phase_fault> parse_fault_at(const char* cmd, con
 int main(int argc, char** argv) {
   // A peer that vanishes must be an EPIPE we handle, never a signal.
   ::signal(SIGPIPE, SIG_IGN);
+  // Message bodies of up to a few MiB come and go all the time: keep them in
+  // the heap rather than mapping and unmapping (and faulting in) each one.
+  ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
   CLI::App app{"faultmux: reliability harness for Mitogen-style connection multiplexers"};
   app.require_subcommand(1);

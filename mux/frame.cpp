@@ -76,12 +76,12 @@ frame_error frame_decoder::parse_header() {
   return frame_error::none;
 }
 
-// The body grows as its bytes arrive (doubling), so a header that claims a
-// large body costs memory only once the bytes are really sent.
+// The body grows as its bytes arrive (1 MiB, then doubling), so a header
+// that claims a large body costs at most 1 MiB until the bytes are sent.
 void frame_decoder::grow_body(std::size_t need) {
   std::size_t have = current_.data.size();
   if (need <= have) return;
-  std::size_t next = std::max({need, have * 2, std::size_t{256} * 1024});
+  std::size_t next = std::max({need, have * 2, std::size_t{1} << 20});
   current_.data.resize(std::min(next, body_target_));
 }
 

@@ -180,6 +180,7 @@ class listener_impl final : public listener {
     timer_handle deadline;
     double started = 0;
     int spurious = 0;
+    bool registered = false;  // with the event loop, pending_ and a deadline
   };
 
   void wait_acceptable() {
@@ -256,10 +257,10 @@ class listener_impl final : public listener {
                     errno_text(errno));
       return;
     }
-    if (cred.uid != ::geteuid()) {
+    if (cred.uid != own_uid_) {
       spdlog::error(
           "listener {}: refusing connection from PID {}: it runs as uid {}, the mux as uid {}",
-          opts_.path, cred.pid, cred.uid, ::geteuid());
+          opts_.path, cred.pid, cred.uid, own_uid_);
       events::emit("handshake_failed",
                    {{"pid", cred.pid}, {"why", "uid mismatch"}, {"uid", cred.uid}});
       return;
@@ -267,18 +268,32 @@ class listener_impl final : public listener {
     auto p = std::make_shared<pending>(broker_.io());
     p->id = next_pending_++;
     p->cred_pid = cred.pid;
-    p->fd = fd.get();
+    p->fd = fd.release();
     p->started = events::now();
-    p->sd.assign(fd.release());
-    pending_[p->id] = p;
-    std::weak_ptr<pending> weak = p;
-    p->deadline = broker_.after(opts_.handshake_timeout, [this, alive = alive_, weak] {
-      auto hs = weak.lock();
-      if (!*alive || !hs) return;
-      fail(*hs, ETIMEDOUT,
-           fmt::format("handshake timed out after {} ms", opts_.handshake_timeout.count()));
-    });
+    // Most clients have sent their pid by now: finish at once, and touch the
+    // event loop and the timers only for those that have not.
     step(p);
+  }
+
+  // The client must wait for its socket: register it, with its deadline.
+  void wait(const std::shared_ptr<pending>& p, boost::asio::posix::descriptor_base::wait_type type) {
+    if (!p->registered) {
+      p->registered = true;
+      p->sd.assign(p->fd);
+      pending_[p->id] = p;
+      std::weak_ptr<pending> weak = p;
+      p->deadline = broker_.after(opts_.handshake_timeout, [this, alive = alive_, weak] {
+        auto hs = weak.lock();
+        if (!*alive || !hs) return;
+        fail(*hs, ETIMEDOUT, fmt::format("handshake timed out after {} ms", opts_.handshake_timeout.count()));
+      });
+    }
+    std::weak_ptr<pending> weak = p;
+    p->sd.async_wait(type, [this, alive = alive_, weak](const boost::system::error_code& ec) {
+      auto hs = weak.lock();
+      if (!*alive || !hs || ec) return;
+      step(hs);
+    });
   }
 
   void fail(pending& p, int err, const std::string& detail) {
@@ -300,19 +315,13 @@ class listener_impl final : public listener {
 
   void finish(pending& p) {
     p.deadline.cancel();
+    if (!p.registered) {
+      ::close(p.fd);
+      return;
+    }
     boost::system::error_code ignored;
     p.sd.close(ignored);
     pending_.erase(p.id);  // may free p
-  }
-
-  void wait(const std::shared_ptr<pending>& p,
-            boost::asio::posix::descriptor_base::wait_type type) {
-    std::weak_ptr<pending> weak = p;
-    p->sd.async_wait(type, [this, alive = alive_, weak](const boost::system::error_code& ec) {
-      auto hs = weak.lock();
-      if (!*alive || !hs || ec) return;
-      step(hs);
-    });
   }
 
   // Advances one client's handshake as far as its socket allows.
@@ -323,8 +332,7 @@ class listener_impl final : public listener {
       if (n > 0) {
         if (p->hs.pid_received(static_cast<std::size_t>(n))) {
           p->context_id = allocate_();
-          p->hs.set_identity(p->context_id, opts_.context_id,
-                             static_cast<std::uint32_t>(::getpid()));
+          p->hs.set_identity(p->context_id, opts_.context_id, own_pid_);
         }
         continue;
       }
@@ -354,12 +362,12 @@ class listener_impl final : public listener {
     }
     // Done: hand the socket over.
     p->deadline.cancel();
-    int fd = p->sd.release();
+    int fd = p->registered ? p->sd.release() : p->fd;
     accepted_client c{unique_fd(fd), p->hs.client_pid(), p->context_id};
     double ms = (events::now() - p->started) * 1000;
     spdlog::debug("listener: accepted PID {} as context {} in {:.2f} ms", c.pid, c.context_id, ms);
     events::emit("handshake", {{"pid", c.pid}, {"context_id", c.context_id}, {"ms", ms}});
-    pending_.erase(p->id);
+    if (p->registered) pending_.erase(p->id);
     on_client_(std::move(c));
   }
 
@@ -379,6 +387,8 @@ class listener_impl final : public listener {
   std::map<std::uint64_t, std::shared_ptr<pending>> pending_;
   std::uint64_t next_pending_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  const uid_t own_uid_ = ::geteuid();
+  const std::uint32_t own_pid_ = static_cast<std::uint32_t>(::getpid());
 };
 
 }  // namespace

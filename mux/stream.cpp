@@ -48,7 +48,7 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
         opts_(opts),
         decoder_(opts.max_message_size) {
     int flags = ::fcntl(fd.get(), F_GETFL);
-    ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK);
+    if (!(flags & O_NONBLOCK)) ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK);
     fd_ = fd.get();
     sd_.assign(fd.release());
   }
@@ -61,7 +61,8 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   void start(message_fn on_message, close_fn on_close) override {
     on_message_ = std::move(on_message);
     on_close_ = std::move(on_close);
-    read_some();
+    // Registering reports data that is already there: no read needed yet.
+    wait_readable();
   }
 
   // Never closes synchronously: send() is called from inside the router,
@@ -211,11 +212,15 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
                             : ::recv(fd_, buffer_.data(), buffer_.size(), 0);
       if (n > 0) {
         read_spurious_ = 0;
+        std::size_t asked = into_body ? direct.size() : buffer_.size();
         if (into_body)
           decoder_.commit_body(static_cast<std::size_t>(n), received_);
         else
           decoder_.feed({buffer_.data(), static_cast<std::size_t>(n)}, received_);
         deliver();
+        // A short read drained the socket: wait rather than read again for
+        // an EAGAIN (re-arming the wait reports data that came meanwhile).
+        if (static_cast<std::size_t>(n) < asked) break;
         continue;
       }
       if (n == 0) return on_eof();
