@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -480,9 +481,10 @@ class hostile_run {
     std::string frame = wire::encode(
         request(*o_.target, echo_handle, reply_handle, wire::pattern(o_.seed, 0, o_.size)));
     did("sending " + std::to_string(n) + " echo requests of " + std::to_string(o_.size) +
-            " bytes, each once the mux has read the last, never reading",
+            " bytes, each after the last one's echo, never reading",
         {{"requests", n}, {"size", o_.size}, {"target", *o_.target}});
     auto end = hold_end();
+    int waiting = 0;  // bytes of echoes in our socket, unread
     for (int i = 0; i < n; ++i) {
       int err = c_.send_all(frame, end);
       if (is_disconnect(err)) {
@@ -497,11 +499,15 @@ class hostile_run {
                       "the mux stopped reading us after " + std::to_string(i) + " requests");
       }
       if (err != 0) return finish(hostile_status::unexpected, "writing failed: " + err_name(err));
-      // Paced at the mux's reading speed: the replies, not our requests, are
-      // to pile up in the mux (a flood of requests would fill the echo
-      // worker's queue first and make it the slow reader).
-      while (c_.unread_by_peer() > 0 && clock::now() < end)
+      // Paced by the echoes: the replies, not our requests, are to pile up
+      // in the mux (a flood of requests would fill the echo worker's queue
+      // first and make it the slow reader). While our socket has room the
+      // echo shows up in it; once it is full, a short wait per request
+      // stands in.
+      auto echo_end = std::min(end, clock::now() + std::chrono::milliseconds(20));
+      while (c_.unread_here() <= waiting && clock::now() < echo_end)
         std::this_thread::sleep_for(std::chrono::microseconds(100));
+      waiting = std::max(waiting, c_.unread_here());
     }
     if (c_.wait_hangup(end)) {
       saw("the mux closed the connection after all " + std::to_string(n) + " requests",

@@ -209,6 +209,12 @@ int client::unread_by_peer() const {
   return queued;
 }
 
+int client::unread_here() const {
+  int queued = 0;
+  if (::ioctl(fd_, SIOCINQ, &queued) != 0) return -1;
+  return queued;
+}
+
 bool client::wait_hangup(clock::time_point deadline) const {
   // No POLLIN: whatever the peer sent stays unread; POLLHUP is always reported.
   short revents = 0;

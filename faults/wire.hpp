@@ -73,6 +73,8 @@ class client {
   std::optional<frame> read_frame(clock::time_point deadline, int* err = nullptr);
   // Bytes written but not yet read by the peer (SIOCOUTQ); -1 on error.
   int unread_by_peer() const;
+  // Bytes received and waiting for us to read (SIOCINQ); -1 on error.
+  int unread_here() const;
   // True once the peer has closed, without reading anything (POLLHUP);
   // waits until the deadline.
   bool wait_hangup(clock::time_point deadline) const;
