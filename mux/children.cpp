@@ -7,6 +7,7 @@
 
 #include "mux/events.hpp"
 #include "mux/log.hpp"
+#include "mux/value.hpp"
 
 namespace faultmux {
 namespace {
@@ -18,6 +19,25 @@ spdlog::level::level_enum level_from_python(int levelno) {
   if (levelno >= 20) return spdlog::level::info;
   if (levelno >= 10) return spdlog::level::debug;
   return spdlog::level::trace;
+}
+
+// Python's bytes.decode('utf-8', 'replace'), as Mitogen reads a record: any
+// byte sequence decodes, each bad byte becoming U+FFFD.
+std::string utf8_lenient(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t pos = 0; pos < s.size();) {
+    char32_t cp = 0;
+    std::size_t n = pickle::utf8::decode(s, pos, cp, false);
+    if (n == 0) {
+      out += "\xef\xbf\xbd";
+      ++pos;
+      continue;
+    }
+    out.append(s.substr(pos, n));
+    pos += n;
+  }
+  return out;
 }
 
 std::string describe_exit(int status) {
@@ -193,8 +213,8 @@ void children::on_forward_log(message& m) {
     return;
   }
   int levelno = std::atoi(std::string(body.substr(a + 1, b - a - 1)).c_str());
-  std::string logger = latin1_to_utf8(body.substr(0, a));
-  std::string text(body.substr(b + 1));
+  std::string logger = utf8_lenient(body.substr(0, a));
+  std::string text = utf8_lenient(body.substr(b + 1));
   spdlog::log(level_from_python(levelno), "{}: {}: {}", name, logger, text);
 }
 
