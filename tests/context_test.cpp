@@ -1109,6 +1109,14 @@ TEST_F(contexts, forwarded_log_records_appear_under_the_senders_name) {
   std::string err = mux.stderr_text();
   EXPECT_NE(err.find("warning: a: faultmux: warning from a \xc3\xbc"), std::string::npos) << err;
   EXPECT_NE(err.find("error: a: faultmux: b: faultmux: error from b"), std::string::npos) << err;
+  // Any bytes in a record are decoded so that no sequence can fail: a lone
+  // surrogate (CESU bytes ED A0 80, which str allows) arrives as U+FFFD.
+  c.call(a, "log", {30, pickle::text{"odd \xed\xa0\x80 text"}});
+  ASSERT_TRUE(text_appears([&] { return mux.stderr_text(); }, "a: faultmux: odd "));
+  err = mux.stderr_text();
+  EXPECT_TRUE(pickle::utf8::check(err, false).ok)
+      << "the mux wrote invalid UTF-8 at " << pickle::utf8::check(err, false).bad_offset;
+  EXPECT_NE(err.find("a: faultmux: odd \xef\xbf\xbd"), std::string::npos) << err;
   // Without -v, a's debug records are not even sent.
   EXPECT_EQ(err.find("debug from a"), std::string::npos) << err;
   // Warnings and errors are events as well, under the sender's name.
