@@ -307,13 +307,15 @@ std::optional<pickle::context_ref> context_in(const message& reply) {
 // A client of a mux in the test process, connected as a worker is.
 class client_node {
  public:
-  explicit client_node(const std::string& socket) {
+  explicit client_node(const std::string& socket,
+                       std::uint64_t max_message_size = default_max_message_size) {
     connection c = connect_unix(socket, 10s);
     id_ = c.context_id;
     mux_id_ = c.parent_id;
     node_config cfg;
     cfg.routing.context_id = c.context_id;
     cfg.routing.parent_ids = {c.parent_id};
+    cfg.routing.max_message_size = cfg.streams.max_message_size = max_message_size;
     n_ = std::make_unique<node>(cfg);
     calls_ = std::make_unique<caller>(*n_);
     n_->attach(std::move(c.fd), fmt::format("unix_listener.{}", c.parent_pid), c.parent_id);
@@ -871,6 +873,32 @@ TEST_F(contexts, killing_the_target_ends_a_workers_pending_calls_at_once) {
   stop_mux(mux);
 }
 
+// worker -> mux -> x: the mux is the hop on the way. Killing it ends the
+// worker's pending calls at once, and x, whose parent is gone, exits.
+TEST_F(contexts, killing_the_mux_ends_a_workers_pending_calls_at_once) {
+  test::mux_process mux(dir_, {"-v"});
+  auto w = start_call_worker(dir_, mux.socket_path(), "worker", "x", "sleep", 3, 20000, 3);
+  ASSERT_TRUE(read_target(w)) << test::slurp(w.stderr_path);
+  auto pid = pid_of_child(mux.events_path(), "x");
+  ASSERT_TRUE(pid);
+  ASSERT_TRUE(text_appears([&] { return mux.stderr_text(); },
+                           "x: faultmux: calling faultmux.builtins.sleep"))
+      << mux.stderr_text();
+
+  double killed_at = events::now();
+  mux.proc().signal(SIGKILL);
+  auto st = w.proc.wait(10s);
+  EXPECT_TRUE(exited_with(st, 1)) << (st ? describe_status(*st) : "still running");
+  auto calls = events_named(w.events, "call");
+  ASSERT_EQ(calls.size(), 3u) << test::slurp(w.stderr_path);
+  for (const auto& c : calls) {
+    EXPECT_EQ(c.value("outcome", ""), "disconnected") << c.dump();
+    EXPECT_EQ(c.value("error", ""), disconnected) << c.dump();
+    EXPECT_LT(c.value("t", 0.0) - killed_at, end_within_s) << c.dump();
+  }
+  EXPECT_TRUE(eventually([&] { return process_gone(*pid); }, 5s)) << "x outlived the mux";
+}
+
 // worker -> mux -> a -> b: killing a (on the way) or b (the target) ends
 // the pending calls at once, and b does not outlive a.
 TEST_F(contexts, killing_a_context_on_the_way_or_the_grandchild_ends_pending_calls_at_once) {
@@ -1045,6 +1073,46 @@ TEST_F(contexts, context_service_starts_each_name_once_and_again_after_it_died) 
     EXPECT_NE(v->get<pickle::call_error>()->message.find(want), std::string::npos)
         << v->get<pickle::call_error>()->message;
   }
+  stop_mux(mux);
+}
+
+// A request or a result over the size limit is never delivered: the call
+// ends at once with a dead reply, and the context serves on.
+TEST_F(contexts, oversized_arguments_and_results_end_the_call_with_a_dead_reply) {
+  constexpr std::int64_t limit = 1 << 20;
+  test::mux_process mux(dir_, {"--max-message-size", std::to_string(limit)});
+  const std::string too_large = fmt::format("message too large (max {} bytes)", limit);
+  auto outcome_of = [&](client_node& c, std::uint32_t x, const std::string& fn,
+                        std::vector<pickle::value> args) {
+    auto o = c.start(x, fn, std::move(args))->wait(30s);
+    if (!o) return std::string("no outcome within 30 s");
+    return o->what == call_outcome::kind::dead ? o->error : "not dead: " + describe(o);
+  };
+  {
+    // A caller configured with the mux's limit: its own router refuses.
+    client_node c(mux.socket_path(), limit);
+    std::uint32_t x = c.context("x");
+    // The result: x's router refuses to send it.
+    EXPECT_EQ(outcome_of(c, x, "make_bytes", {2 * limit}), too_large);
+    EXPECT_EQ(outcome_of(c, x, "echo", {pickle::bytes{std::string(2 * limit, 'a')}}), too_large);
+    // Just under the limit still works, both ways.
+    auto fits = pickle::bytes{std::string(limit - 200, 'b')};
+    EXPECT_EQ(c.call(x, "echo", {fits}), pickle::value(fits));
+  }
+  {
+    // A caller that sends the frame anyway: the mux cuts that connection
+    // (Mitogen's rule for an oversized frame) and the call ends with it.
+    client_node c(mux.socket_path());
+    std::uint32_t x = c.context("x");
+    EXPECT_EQ(outcome_of(c, x, "echo", {pickle::bytes{std::string(2 * limit, 'a')}}), disconnected);
+    EXPECT_TRUE(text_appears(
+        [&] { return mux.stderr_text(); },
+        fmt::format("Maximum message size exceeded (got {}, max {})", 2 * limit + 97, limit)))
+        << mux.stderr_text();
+  }
+  client_node c(mux.socket_path());
+  EXPECT_EQ(c.call(c.context("x"), "echo", {1}), pickle::value(1));
+  EXPECT_EQ(mux.events("child_start").size(), 1u);
   stop_mux(mux);
 }
 
