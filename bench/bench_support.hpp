@@ -250,6 +250,7 @@ void report_oneway(benchmark::State& state, const std::string& who, double secon
 void register_raw_benchmarks();
 void register_routed_benchmarks();
 void register_storm_benchmarks();
+void register_call_benchmarks();
 
 // Results of the cases of one run for the summary, e.g. "faultmux.rtt_p50_us".
 void record(const std::string& key, double value);

@@ -68,6 +68,18 @@ void print_summary() {
       fmt::runtime(row), "storm 1000 clients, median", fmt_opt(fm_storm, "{:.1f} ms"),
       "mitogen " + fmt_opt(mi_storm, "{:.1f} ms"), fmt_opt(storm_ratio, "{:.2f}x mitogen"),
       "<= 0.5x mitogen: " + verdict(storm_ratio, storm_ratio && *storm_ratio <= 0.5));
+  for (const auto& [label, key] : {std::pair{"call RTT 64 B echo, p50", "call64"},
+                                   std::pair{"call RTT 1 MiB echo, p50", "call1MiB"}}) {
+    auto call = recorded(std::string(key) + ".rtt_p50_us"),
+         call_raw = recorded(std::string(key) + ".raw_p50_us");
+    auto call_ratio = ratio(call, call_raw);
+    bool small = std::string(key) == "call64";
+    out += fmt::format(fmt::runtime(row), label, fmt_opt(call, "{:.1f} us"),
+                       "raw same size " + fmt_opt(call_raw, "{:.1f} us"),
+                       fmt_opt(call_ratio, "{:.2f}x raw"),
+                       small ? "<= 3x raw: " + verdict(call_ratio, call_ratio && *call_ratio <= 3)
+                             : std::string("none set"));
+  }
   std::fputs(out.c_str(), stderr);
 }
 
@@ -82,6 +94,7 @@ int main(int argc, char** argv) {
   faultmux::bench::register_raw_benchmarks();
   faultmux::bench::register_routed_benchmarks();
   faultmux::bench::register_storm_benchmarks();
+  faultmux::bench::register_call_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   print_summary();
   benchmark::Shutdown();
