@@ -366,6 +366,23 @@ TEST_F(Phase, AwaitingReplySigstopThenResumed) {
   EXPECT_LT(cont_ev[0].value("t", 0.0), done[0].value("t", 0.0));
 }
 
+TEST_F(Phase, AwaitingReplyOfTheFirstCall) {
+  start();
+  finished w = fault::run_faultmux(
+      dir, {"worker", "--connect", mux->socket_path(), "--events", wev, "--context", "target",
+            "--function", "echo", "--count", "3", "--fault-at", "awaiting-reply:SIGKILL"});
+  ASSERT_TRUE(w.killed_by(SIGKILL)) << w.describe();
+  // The context got the first call and answered it; the worker, dead with
+  // the call on the wire, never saw the answer.
+  auto served = mux->wait_event("call_served", 5s);
+  ASSERT_TRUE(served) << mux->stderr_text();
+  auto evs = read_events(wev);
+  EXPECT_EQ(fault::named(evs, "fault").size(), 1u);
+  EXPECT_EQ(fault::named(evs, "got_context").size(), 1u);
+  EXPECT_TRUE(fault::named(evs, "call").empty());
+  EXPECT_EQ(fault::named(mux->events(), "call_served").size(), 1u) << "one call only";
+}
+
 TEST_F(Phase, MidCallSigkillEndsTheCallWithin100ms) {
   start({"--context-fault-at", "victim=mid-call:SIGKILL"});
   finished w =

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 
 #include "tests/support/mux_process.hpp"
@@ -97,7 +98,13 @@ std::vector<json> from_pid(const std::vector<json>& events, pid_t pid) {
 std::vector<std::string> shim_prefix(const std::string& shim, const std::string& rules,
                                      const std::string& log, const std::string& role,
                                      std::uint64_t seed) {
+  // In ASan builds the shim comes before the ASan runtime in the load
+  // order, which ASan refuses unless told that is intended.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  std::string asan_options = std::string(asan && *asan ? asan : "") + (asan && *asan ? ":" : "") +
+                             "verify_asan_link_order=0";
   return {"/usr/bin/env",
+          "ASAN_OPTIONS=" + asan_options,
           "LD_PRELOAD=" + shim,
           "FAULTMUX_FAULTS=" + rules,
           "FAULTMUX_FAULT_LOG=" + log,
