@@ -62,16 +62,23 @@ std::uint32_t crc32_of(std::string_view bytes) {
 
 void add_builtins(function_table& t, node& n, caller& calls, children& kids) {
   const std::string m = builtins_module;
-  t.add(m, "echo", [](const pickle::tuple& a, const pickle::kwargs&) { return arg(a, 0, "echo"); });
+  // Quick (see function_table): no blocking, work bounded by the request.
+  const bool quick = true;
+  t.add(
+      m, "echo", [](const pickle::tuple& a, const pickle::kwargs&) { return arg(a, 0, "echo"); },
+      quick);
   t.add(m, "sleep", [](const pickle::tuple& a, const pickle::kwargs&) {
     std::int64_t ms = int_arg(a, 0, "sleep");
     if (ms < 0 || ms > 600000) throw std::invalid_argument("sleep(): ms must be 0..600000");
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     return value(pickle::none);
   });
-  t.add(m, "checksum", [](const pickle::tuple& a, const pickle::kwargs&) {
-    return value(static_cast<std::int64_t>(crc32_of(bytes_arg(a, 0, "checksum"))));
-  });
+  t.add(
+      m, "checksum",
+      [](const pickle::tuple& a, const pickle::kwargs&) {
+        return value(static_cast<std::int64_t>(crc32_of(bytes_arg(a, 0, "checksum"))));
+      },
+      quick);
   t.add(m, "make_bytes", [](const pickle::tuple& a, const pickle::kwargs&) {
     std::int64_t size = int_arg(a, 0, "make_bytes");
     if (size < 0 || size > (std::int64_t{1} << 30))
@@ -79,7 +86,9 @@ void add_builtins(function_table& t, node& n, caller& calls, children& kids) {
     return value(pickle::bytes{
         make_payload(static_cast<std::uint64_t>(size), static_cast<std::size_t>(size))});
   });
-  t.add(m, "getpid", [](const pickle::tuple&, const pickle::kwargs&) { return value(::getpid()); });
+  t.add(
+      m, "getpid", [](const pickle::tuple&, const pickle::kwargs&) { return value(::getpid()); },
+      quick);
   t.add(m, "exit", [&n](const pickle::tuple& a, const pickle::kwargs&) -> value {
     int code = static_cast<int>(int_arg(a, 0, "exit"));
     spdlog::warn("exit({}) called: exiting now", code);
@@ -88,15 +97,21 @@ void add_builtins(function_table& t, node& n, caller& calls, children& kids) {
     std::_Exit(code);
   });
   t.add(m, "crash", [](const pickle::tuple&, const pickle::kwargs&) -> value { std::abort(); });
-  t.add(m, "fail", [](const pickle::tuple& a, const pickle::kwargs&) -> value {
-    const auto* msg = a.items.empty() ? nullptr : a.items[0].get<pickle::text>();
-    throw std::runtime_error(msg ? msg->utf8 : "failed on purpose");
-  });
-  t.add(m, "echo_all", [](const pickle::tuple& a, const pickle::kwargs& kw) {
-    // Every argument back, positional and keyword, so a peer can check how
-    // each of its argument types arrived.
-    return value(pickle::tuple{{a, pickle::dict{kw.items}}});
-  });
+  t.add(
+      m, "fail",
+      [](const pickle::tuple& a, const pickle::kwargs&) -> value {
+        const auto* msg = a.items.empty() ? nullptr : a.items[0].get<pickle::text>();
+        throw std::runtime_error(msg ? msg->utf8 : "failed on purpose");
+      },
+      quick);
+  t.add(
+      m, "echo_all",
+      [](const pickle::tuple& a, const pickle::kwargs& kw) {
+        // Every argument back, positional and keyword, so a peer can check how
+        // each of its argument types arrived.
+        return value(pickle::tuple{{a, pickle::dict{kw.items}}});
+      },
+      quick);
   // Test aids for a context's output: bytes as they are on its stderr, and
   // a long write without a newline, which its parent must read in bounded memory.
   t.add(m, "write_stderr", [](const pickle::tuple& a, const pickle::kwargs&) {

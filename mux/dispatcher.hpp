@@ -1,6 +1,9 @@
 // Serves CALL_FUNCTION in a context: requests from the parent's authority
-// are run one at a time on the dispatcher's own thread (as Mitogen runs them
-// on its main thread), and each gets its pickled result or CallError.
+// are run one at a time, in order, on the dispatcher's own thread (as Mitogen
+// runs them on its main thread), and each gets its pickled result or
+// CallError. A small request for a quick function that arrives while nothing
+// else is running or waiting is run at once on the broker thread instead:
+// the same order and result, without two thread hand-offs per call.
 #pragma once
 
 #include <condition_variable>
@@ -8,10 +11,12 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "mux/message.hpp"
+#include "mux/pickle.hpp"
 #include "mux/value.hpp"
 
 namespace faultmux {
@@ -23,19 +28,29 @@ class node;
 using function =
     std::function<pickle::value(const pickle::tuple& args, const pickle::kwargs& kwargs)>;
 
-// Functions by "module.name", as Mitogen addresses them.
+// Functions by "module.name", as Mitogen addresses them. A quick function
+// never blocks and does work in proportion to its request's size: the
+// dispatcher may run it on the broker thread (see dispatcher).
 class function_table {
  public:
-  void add(const std::string& module, const std::string& name, function fn) {
-    fns_[module + "." + name] = std::move(fn);
+  void add(const std::string& module, const std::string& name, function fn, bool quick = false) {
+    fns_[module + "." + name] = {std::move(fn), quick};
   }
   const function* find(const std::string& module, const std::string& name) const {
     auto it = fns_.find(module + "." + name);
-    return it == fns_.end() ? nullptr : &it->second;
+    return it == fns_.end() ? nullptr : &it->second.fn;
+  }
+  bool quick(const std::string& module, const std::string& name) const {
+    auto it = fns_.find(module + "." + name);
+    return it != fns_.end() && it->second.quick;
   }
 
  private:
-  std::map<std::string, function> fns_;
+  struct entry {
+    function fn;
+    bool quick = false;
+  };
+  std::map<std::string, entry> fns_;
 };
 
 class dispatcher {
@@ -51,21 +66,29 @@ class dispatcher {
   // Stops taking requests; the thread ends after the call it is running.
   void stop();
 
-  // Optional observer, called on the dispatcher's thread when a call starts
+  // Optional observer, called on the thread that runs the call when it starts
   // running ("module.function", caller's context id), before its reply
   // exists. Set it before start().
   std::function<void(const std::string& function, std::uint32_t from)> on_call_start;
 
  private:
+  // A request and, when the broker thread already decoded it, its value.
+  struct job {
+    message m;
+    std::optional<pickle::result<pickle::value>> decoded;
+  };
   void run();
-  void serve(message& m);
+  // Runs the call; its reply, when one is wanted, for the caller to route.
+  std::optional<message> serve(job& j);
+  bool is_quick(const pickle::result<pickle::value>& req) const;
 
   node& node_;
   const function_table& fns_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<message> queue_;
+  std::deque<job> queue_;
   bool stopping_ = false;
+  int unanswered_ = 0;  // calls taken by the dispatcher thread, their replies not yet routed
   std::thread thread_;
 };
 
