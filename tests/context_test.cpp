@@ -656,6 +656,42 @@ TEST_F(contexts, every_builtin_answers_through_a_real_context) {
   EXPECT_EQ(root.call(id, "echo", {pickle::text{"still here"}}), pickle::value("still here"));
 }
 
+// Calls to one context run one at a time and are answered in the order they
+// were sent, however they are run (a quick function may run on the broker
+// thread, sleep runs on the dispatcher's).
+TEST_F(contexts, pipelined_calls_are_answered_in_order) {
+  root_node root(faultmux_children(dir_));
+  auto a = root.start("a");
+  ASSERT_TRUE(a.info) << a.error;
+  const std::uint32_t id = a.info->id;
+  std::vector<std::pair<std::string, std::vector<pickle::value>>> plan;
+  for (int round = 0; round < 5; ++round) {
+    plan.push_back({"echo", {round}});
+    plan.push_back({"sleep", {20}});
+    for (int i = 0; i < 5; ++i)
+      plan.push_back({"echo", {pickle::text{fmt::format("{}.{}", round, i)}}});
+    plan.push_back({"getpid", {}});
+    plan.push_back({"checksum", {pickle::bytes{"123456789"}}});
+  }
+  std::vector<std::shared_ptr<pending_call>> calls;
+  for (const auto& [fn, args] : plan)
+    calls.push_back(start_call(root.get(), root.calls(), spec_of(id, fn, args)));
+  double previous = 0;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    auto o = calls[i]->wait(30s);
+    ASSERT_TRUE(o && o->what == call_outcome::kind::result) << i << ": " << describe(o);
+    const auto& [fn, args] = plan[i];
+    pickle::value want = pickle::none;
+    if (fn == "echo") want = args[0];
+    if (fn == "getpid") want = a.info->pid;
+    if (fn == "checksum") want = 0xcbf43926u;
+    EXPECT_EQ(o->result, want) << i << ": " << fn;
+    EXPECT_GE(calls[i]->at, previous)
+        << "call " << i << " (" << fn << ") answered before call " << i - 1;
+    previous = calls[i]->at;
+  }
+}
+
 TEST_F(contexts, a_grandchild_answers_through_two_hops) {
   root_node root(faultmux_children(dir_));
   auto a = root.start("a");
