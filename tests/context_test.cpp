@@ -217,15 +217,20 @@ struct pending_call {
   }
 };
 
-std::shared_ptr<pending_call> start_call(node& n, caller& c, call_spec spec) {
+std::shared_ptr<pending_call> start_call(node& n, caller& c, call_spec spec,
+                                         std::optional<ms> deadline = std::nullopt) {
   auto p = std::make_shared<pending_call>();
-  n.get_broker().defer([&c, spec = std::move(spec), p]() mutable {
-    c.start(std::move(spec), [p](call_outcome o) {
-      std::lock_guard lock(p->mu);
-      p->at = events::now();
-      p->outcome = std::move(o);
-      p->cv.notify_all();
-    });
+  n.get_broker().defer([&c, spec = std::move(spec), p, deadline]() mutable {
+    c.start(
+        std::move(spec),
+        [p](call_outcome o) {
+          std::lock_guard lock(p->mu);
+          EXPECT_FALSE(p->outcome) << "a second outcome for one call";
+          p->at = events::now();
+          p->outcome = std::move(o);
+          p->cv.notify_all();
+        },
+        deadline);
   });
   return p;
 }
@@ -690,6 +695,34 @@ TEST_F(contexts, pipelined_calls_are_answered_in_order) {
         << "call " << i << " (" << fn << ") answered before call " << i - 1;
     previous = calls[i]->at;
   }
+}
+
+// A deadline ends a call that takes longer, once; its late reply is dropped
+// and the context serves on.
+TEST_F(contexts, a_call_past_its_deadline_ends_as_a_timeout) {
+  root_node root(faultmux_children(dir_));
+  auto a = root.start("a");
+  ASSERT_TRUE(a.info) << a.error;
+  double t0 = events::now();
+  auto slow = start_call(root.get(), root.calls(), spec_of(a.info->id, "sleep", {400}), 100ms);
+  auto o = slow->wait(5s);
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->what, call_outcome::kind::timeout) << describe(o);
+  EXPECT_EQ(o->error, "no reply within 100 ms");
+  EXPECT_GE(slow->at - t0, 0.1);
+  EXPECT_LT(slow->at - t0, 0.4);
+  // The next call waits for the sleep to end, then is answered; the sleep's
+  // own reply, arriving in between, goes nowhere.
+  EXPECT_EQ(root.call(a.info->id, "echo", {pickle::text{"after"}}), pickle::value("after"));
+  EXPECT_GE(events::now() - t0, 0.4);
+  // The receiver side of the API: call_timeout, and the call still ends.
+  try {
+    root.call(a.info->id, "sleep", {300}, 50ms);
+    ADD_FAILURE() << "no call_timeout";
+  } catch (const call_timeout& e) {
+    EXPECT_EQ(std::string(e.what()), "no reply within 50 ms");
+  }
+  EXPECT_EQ(root.call(a.info->id, "getpid"), pickle::value(a.info->pid));
 }
 
 TEST_F(contexts, a_grandchild_answers_through_two_hops) {
@@ -1188,6 +1221,8 @@ TEST_F(contexts, ten_megabytes_without_a_newline_cost_the_parent_one_line) {
   ASSERT_TRUE(text_appears([&] { return mux.stderr_text(); }, "x: after the spew", 30s));
   long after = peak_rss_kib(mux.pid());
   ASSERT_GT(before, 0);
+  RecordProperty("mux_peak_rss_kib_before", std::to_string(before));
+  RecordProperty("mux_peak_rss_kib_after", std::to_string(after));
   // The line limit is 64 KiB: the parent may hold a few copies of one line
   // (buffer, log line, event), never the 10 MiB.
   EXPECT_LT(after - before, 2048) << "peak RSS grew from " << before << " to " << after << " KiB";
@@ -1221,6 +1256,15 @@ TEST_F(contexts, forwarded_log_records_appear_under_the_senders_name) {
   EXPECT_TRUE(pickle::utf8::check(err, false).ok)
       << "the mux wrote invalid UTF-8 at " << pickle::utf8::check(err, false).bad_offset;
   EXPECT_NE(err.find("a: faultmux: odd \xef\xbf\xbd"), std::string::npos) << err;
+  // A call nobody waits for that fails is logged where it ran, and so at the mux.
+  c.calls().call_no_reply(spec_of(a, "fail", {pickle::text{"nobody hears"}}));
+  EXPECT_TRUE(text_appears(
+      [&] { return mux.stderr_text(); },
+      fmt::format("error: a: faultmux: call faultmux.builtins.fail from context {} (no reply "
+                  "wanted) failed: faultmux.CallFailed: faultmux.builtins.fail: nobody hears",
+                  c.id())))
+      << mux.stderr_text();
+  err = mux.stderr_text();
   // Without -v, a's debug records are not even sent.
   EXPECT_EQ(err.find("debug from a"), std::string::npos) << err;
   // Warnings and errors are events as well, under the sender's name.
