@@ -18,6 +18,7 @@
 #include "mux/frame.hpp"
 #include "mux/protocol.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sanitizers.hpp"
 #include "tests/support/stream_support.hpp"
 
 namespace faultmux::test::streams {
@@ -247,8 +248,9 @@ TEST_F(frame_receive, oversized_data_len_disconnects_without_allocating) {
   // Allocating either body would show: 1 MiB or 4 GiB.
   long rss_after = mux_->rss_kib(), peak_after = mux_->peak_rss_kib();
   RecordProperty("peak_rss_growth_kib", static_cast<int>(peak_after - peak_before));
-  EXPECT_LT(rss_after - rss_before, 512) << "VmRSS " << rss_before << " -> " << rss_after << " KiB";
-  EXPECT_LT(peak_after - peak_before, 512)
+  EXPECT_LT(rss_after - rss_before, 512 * memory_slack)
+      << "VmRSS " << rss_before << " -> " << rss_after << " KiB";
+  EXPECT_LT(peak_after - peak_before, 512 * memory_slack)
       << "VmHWM " << peak_before << " -> " << peak_after << " KiB";
   expect_others_fine(2);
 }
@@ -337,13 +339,7 @@ TEST(slow_reader, is_disconnected_at_the_output_cap_with_memory_bounded) {
   // have held all 64 MiB at its peak; with it, about the cap (plus buffers).
   long peak_after = mux.peak_rss_kib();
   RecordProperty("peak_rss_growth_kib", static_cast<int>(peak_after - peak_before));
-#if defined(__SANITIZE_ADDRESS__)
-  // ASan's redzones and quarantine hold freed bodies a while longer.
-  const long slack = 16;
-#else
-  const long slack = 4;
-#endif
-  EXPECT_LT(peak_after - peak_before, static_cast<long>(slack * cap / 1024))
+  EXPECT_LT(peak_after - peak_before, static_cast<long>(4 * memory_slack * cap / 1024))
       << "VmHWM " << peak_before << " -> " << peak_after << " KiB with a " << cap << "-byte cap";
 
   auto cap_event = mux.wait_event(
