@@ -15,6 +15,7 @@
 #include "faults/hostile.hpp"
 #include "faults/phase.hpp"
 #include "harness/context_role.hpp"
+#include "harness/driver.hpp"
 #include "harness/fault_command.hpp"
 #include "harness/roles.hpp"
 #include "harness/scenario.hpp"
@@ -171,6 +172,16 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "check scenario files without running them");
   validate->add_option("FILE", scenario_files, "scenario files (TOML)")->required();
 
+  faultmux::driver_options dro;
+  std::optional<std::uint64_t> run_seed;
+  auto* run = app.add_subcommand("run", "run scenarios against the built-in mux and judge them");
+  run->add_option("PATH", dro.paths, "scenario files, or directories of *.toml")->required();
+  run->add_option("--seed", run_seed, "use this seed instead of each scenario's own");
+  run->add_option("--filter", dro.filter, "only scenarios whose name matches this glob");
+  run->add_flag("-v,--verbose", dro.verbosity,
+                "every oracle's evidence; keep a failed run's directory")
+      ->take_all();
+
   auto* fault = app.add_subcommand("fault", "apply a process or resource fault");
   fault->require_subcommand(1);
   faultmux::fault_signal_options fso;
@@ -300,5 +311,11 @@ int main(int argc, char** argv) {
   }
   if (*suite) return faultmux::run_smoke(self_path(argv[0]), verbosity);
   if (*validate) return faultmux::validate_scenarios(scenario_files);
+  if (*run) {
+    dro.seed = run_seed;
+    dro.verbosity = std::max(dro.verbosity, verbosity);
+    dro.self = self_path(argv[0]);
+    return faultmux::run_driver(dro);
+  }
   return 2;
 }

@@ -19,7 +19,8 @@ extern char** environ;
 
 namespace faultmux {
 
-child_process child_process::spawn(const std::vector<std::string>& argv, bool capture_stdout) {
+child_process child_process::spawn(const std::vector<std::string>& argv, bool capture_stdout,
+                                   const std::string& stderr_path) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -31,6 +32,9 @@ child_process child_process::spawn(const std::vector<std::string>& argv, bool ca
       throw std::system_error(errno, std::generic_category(), "pipe2");
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
   }
+  if (!stderr_path.empty())
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, stderr_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
   // Children get stdin, stdout and stderr only, whatever the parent holds.
   posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   child_process c;

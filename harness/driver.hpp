@@ -1,0 +1,54 @@
+// `faultmux run`: runs scenarios against the built-in mux. For each one it
+// makes a run directory, starts the mux (under the syscall shim when the
+// scenario has syscall faults) and the worker groups, drives the timed
+// faults, probes the listener, stops the mux, reaps every process (a hang is
+// a failure with a diagnosis, never a hung driver), merges the events into a
+// timeline and judges it with the oracles.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/oracles.hpp"
+#include "harness/scenario.hpp"
+
+namespace faultmux {
+
+struct driver_options {
+  std::vector<std::string> paths;  // scenario files, or directories of *.toml
+  std::optional<std::uint64_t> seed;
+  std::string filter;  // glob over scenario names; empty: all
+  int verbosity = 0;   // -v: every oracle's evidence, and keep a failed run's directory
+  std::string self;    // the faultmux binary, re-executed for the mux and workers
+  std::string shim;    // libfaultmux_shim.so; empty: default_shim_path(self)
+};
+
+struct scenario_result {
+  std::string name;
+  std::string file;
+  std::uint64_t seed = 0;
+  bool passed = false;
+  bool interrupted = false;
+  double seconds = 0;
+  double start_ms = 0;  // from the first worker spawned to the last
+  std::vector<oracle_result> oracles;
+  std::string kept_dir;  // the run directory when it was kept (failed, -v)
+};
+
+// The shim named at build time when it exists, else the one next to `self`.
+std::string default_shim_path(const std::string& self);
+
+// Scenario files of the paths: files as given, each directory's *.toml in
+// name order. Throws scenario_error naming a path that is neither.
+std::vector<std::string> scenario_files(const std::vector<std::string>& paths);
+
+// Runs one scenario with `seed`.
+scenario_result run_scenario(const scenario& s, std::uint64_t seed, const driver_options& o);
+
+// The CLI: one line per scenario, "rerun: ..." for each failure. Exit status
+// 0 all passed, 1 some failed, 2 bad input, 130 interrupted (SIGINT).
+int run_driver(const driver_options& o);
+
+}  // namespace faultmux

@@ -1,0 +1,387 @@
+#include "harness/oracles.hpp"
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+#include <map>
+#include <regex>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "harness/process.hpp"
+
+namespace faultmux {
+namespace {
+
+constexpr std::size_t max_evidence = 10;
+
+const process_record* mux_of(const run_outcome& o) {
+  for (const auto& p : o.processes)
+    if (p.group.empty()) return &p;
+  return nullptr;
+}
+
+std::vector<const process_record*> members(const run_outcome& o, const std::string& group) {
+  std::vector<const process_record*> out;
+  for (const auto& p : o.processes)
+    if (!group.empty() && p.group == group) out.push_back(&p);
+  return out;
+}
+
+const process_record* by_pid(const run_outcome& o, pid_t pid) {
+  for (const auto& p : o.processes)
+    if (p.pid == pid) return &p;
+  return nullptr;
+}
+
+const worker_group* group_named(const scenario& s, const std::string& name) {
+  for (const auto& g : s.workers)
+    if (g.name == name) return &g;
+  return nullptr;
+}
+
+// `needle` followed by something other than a digit (so PID 12 is not PID 123).
+bool names_number(const std::string& msg, const std::string& needle) {
+  for (auto at = msg.find(needle); at != std::string::npos; at = msg.find(needle, at + 1)) {
+    auto end = at + needle.size();
+    if (end >= msg.size() || !std::isdigit(static_cast<unsigned char>(msg[end]))) return true;
+  }
+  return false;
+}
+
+// A mux line about the client with this pid: its stream, or its handshake.
+bool about_client(const std::string& msg, pid_t pid) {
+  return names_number(msg, fmt::format("unix_client.{}", pid)) ||
+         names_number(msg, fmt::format("PID {}", pid));
+}
+
+bool line_of(const scenario& s, const run_outcome& o, const timeline_event& e,
+             const std::string& process) {
+  (void)s;
+  if (process == "mux") {
+    const process_record* m = mux_of(o);
+    return m && e.pid() == m->pid;
+  }
+  const process_record* p = by_pid(o, e.pid());
+  return p && p->group == process;
+}
+
+std::string describe_line(const timeline_event& e, double t0) {
+  return fmt::format("+{:.3f}s {} (pid {}): {}", e.t - t0, e.source, e.pid(), e.str("msg"));
+}
+
+double start_of(const timeline& tl) {
+  return tl.empty() ? 0.0 : tl.front().t;
+}
+
+std::string status_text(const process_record& p) {
+  return p.status ? describe_status(*p.status) : std::string("never reaped");
+}
+
+oracle_result make(const char* name, verdict v, std::vector<std::string> evidence = {}) {
+  return oracle_result{name, v, std::move(evidence)};
+}
+
+// Caps the evidence, saying how much was left out.
+void add_capped(std::vector<std::string>& out, const std::vector<std::string>& lines) {
+  for (std::size_t i = 0; i < lines.size() && i < max_evidence; ++i) out.push_back(lines[i]);
+  if (lines.size() > max_evidence)
+    out.push_back(fmt::format("... and {} more", lines.size() - max_evidence));
+}
+
+}  // namespace
+
+const char* verdict_name(verdict v) {
+  switch (v) {
+    case verdict::pass:
+      return "pass";
+    case verdict::fail:
+      return "fail";
+    default:
+      return "not applicable";
+  }
+}
+
+bool group_is_faulted(const scenario& s, const std::string& group) {
+  const worker_group* g = group_named(s, group);
+  if (!g) return false;
+  if (g->workload == worker_group::workload_t::hostile || !g->fault_at.empty()) return true;
+  return std::any_of(s.faults.begin(), s.faults.end(), [&](const fault_spec& f) {
+    return f.kind == fault_spec::kind_t::signal && f.process == group;
+  });
+}
+
+oracle_result oracle_finished(const scenario& s, const timeline&, const run_outcome& o) {
+  if (o.hang.empty()) return make("finished", verdict::pass);
+  std::vector<std::string> ev{fmt::format("still running after the {} ms timeout:", s.timeout_ms)};
+  ev.insert(ev.end(), o.hang.begin(), o.hang.end());
+  return make("finished", verdict::fail, std::move(ev));
+}
+
+oracle_result oracle_errors_logged(const scenario& s, const timeline& tl, const run_outcome& o) {
+  if (s.expect.errors.empty()) return make("errors logged", verdict::not_applicable);
+  oracle_result r = make("errors logged", verdict::pass);
+  const double t0 = start_of(tl);
+  for (const auto& x : s.expect.errors) {
+    std::regex re(x.pattern);
+    std::vector<std::string> lines;
+    for (const auto& e : tl)
+      if (is_error_line(e) && line_of(s, o, e, x.process) && std::regex_search(e.str("msg"), re))
+        lines.push_back(describe_line(e, t0));
+    const int n = static_cast<int>(lines.size());
+    const bool ok = n >= x.min && (x.max < 0 || n <= x.max);
+    std::string want = x.max < 0 ? fmt::format("at least {}", x.min)
+                                 : (x.min == x.max ? fmt::format("{}", x.min)
+                                                   : fmt::format("{} to {}", x.min, x.max));
+    r.evidence.push_back(
+        fmt::format("{}: {} error line(s) match /{}/, expected {}", x.process, n, x.pattern, want));
+    if (!ok) r.v = verdict::fail;
+    for (std::size_t i = 0; i < lines.size() && i < 3; ++i) r.evidence.push_back("  " + lines[i]);
+  }
+  // The failing expectations first: the one-line summary shows the first line.
+  if (r.v == verdict::fail)
+    std::stable_partition(r.evidence.begin(), r.evidence.end(), [](const std::string& l) {
+      return l.find("expected") != std::string::npos && l.rfind("  ", 0) != 0;
+    });
+  return r;
+}
+
+oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
+                                          const run_outcome& o) {
+  if (!s.expect.no_unexpected_errors) return make("no unexpected errors", verdict::not_applicable);
+  std::vector<std::pair<std::string, std::regex>> expected;
+  for (const auto& x : s.expect.errors) expected.emplace_back(x.process, std::regex(x.pattern));
+  std::vector<std::regex> allowed;
+  for (const auto& a : s.expect.allowed_errors) allowed.emplace_back(a);
+  std::vector<pid_t> faulted;
+  for (const auto& p : o.processes)
+    if (!p.group.empty() && group_is_faulted(s, p.group)) faulted.push_back(p.pid);
+  // The probe clients close as soon as their round trip is done: whatever the
+  // mux still had for them is its own business, not the scenario's.
+  if (o.probe_pid > 0) faulted.push_back(o.probe_pid);
+
+  const double t0 = start_of(tl);
+  std::vector<std::string> unexpected;
+  for (const auto& e : tl) {
+    if (!is_error_line(e)) continue;
+    const std::string msg = e.str("msg");
+    if (std::any_of(expected.begin(), expected.end(), [&](const auto& x) {
+          return line_of(s, o, e, x.first) && std::regex_search(msg, x.second);
+        }))
+      continue;
+    if (std::any_of(allowed.begin(), allowed.end(),
+                    [&](const std::regex& re) { return std::regex_search(msg, re); }))
+      continue;
+    // A faulted worker's own lines, and the mux's lines about its stream.
+    if (std::find(faulted.begin(), faulted.end(), e.pid()) != faulted.end()) continue;
+    if (std::any_of(faulted.begin(), faulted.end(), [&](pid_t p) { return about_client(msg, p); }))
+      continue;
+    unexpected.push_back(describe_line(e, t0));
+  }
+  if (unexpected.empty()) return make("no unexpected errors", verdict::pass);
+  oracle_result r =
+      make("no unexpected errors", verdict::fail,
+           {fmt::format("{} error line(s) no expectation explains:", unexpected.size())});
+  add_capped(r.evidence, unexpected);
+  return r;
+}
+
+oracle_result oracle_nothing_lost(const scenario& s, const timeline& tl, const run_outcome& o) {
+  if (!s.expect.nothing_lost) return make("nothing lost", verdict::not_applicable);
+  std::vector<std::string> bad;
+  int checked = 0;
+  for (const auto& g : s.workers) {
+    if (group_is_faulted(s, g.name)) continue;
+    const bool has_workload = g.workload == worker_group::workload_t::echo ||
+                              g.workload == worker_group::workload_t::calls;
+    for (const process_record* p : members(o, g.name)) {
+      ++checked;
+      if (!p->status || !WIFEXITED(*p->status) || WEXITSTATUS(*p->status) != 0)
+        bad.push_back(fmt::format("{} (pid {}): {}", p->name, p->pid, status_text(*p)));
+      const char* needed = has_workload ? "workload_done" : "connected";
+      const timeline_event* found = nullptr;
+      for (const auto& e : tl)
+        if (e.pid() == p->pid && e.event() == needed) found = &e;
+      if (!found) {
+        bad.push_back(fmt::format("{} (pid {}): no {} event", p->name, p->pid, needed));
+      } else if (has_workload && found->num("failed", 0) != 0) {
+        bad.push_back(fmt::format("{} (pid {}): workload_done failed={} ok={} of {}", p->name,
+                                  p->pid, found->num("failed", 0), found->num("ok", 0),
+                                  found->num("count", 0)));
+      }
+    }
+  }
+  if (checked == 0) return make("nothing lost", verdict::not_applicable);
+  if (bad.empty())
+    return make("nothing lost", verdict::pass,
+                {fmt::format("{} unaffected workers completed", checked)});
+  oracle_result r = make("nothing lost", verdict::fail);
+  add_capped(r.evidence, bad);
+  return r;
+}
+
+oracle_result oracle_listener_alive(const scenario& s, const timeline&, const run_outcome& o) {
+  if (!s.expect.listener_alive) return make("listener alive", verdict::not_applicable);
+  return make("listener alive", o.probe_ok ? verdict::pass : verdict::fail, {o.probe_detail});
+}
+
+oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const run_outcome& o) {
+  if (!s.expect.faults_fired) return make("faults fired", verdict::not_applicable);
+  std::vector<std::string> ok, bad;
+  int syscall_rule = 0;
+  for (std::size_t i = 0; i < s.faults.size(); ++i) {
+    const fault_spec& f = s.faults[i];
+    if (f.kind == fault_spec::kind_t::syscall) {
+      // Syscall rules go to the shim in scenario order, numbered from 1.
+      const int rule = ++syscall_rule;
+      int n = 0;
+      for (const auto& e : tl)
+        if (e.source == "faults" && e.event() == "fault" && e.num("rule") == rule) ++n;
+      (n > 0 ? ok : bad).push_back(fmt::format("syscall fault '{}' fired {} time(s)", f.rule, n));
+      continue;
+    }
+    const char* kind = f.kind == fault_spec::kind_t::signal ? "signal" : "nofile";
+    int n = 0;
+    for (const auto& e : tl)
+      if (e.source == "driver" && e.event() == "fault" && e.str("kind") == kind &&
+          e.num("fault") == static_cast<long long>(i))
+        ++n;
+    std::string what = f.kind == fault_spec::kind_t::signal
+                           ? fmt::format("{} to {}", f.signal, f.process)
+                           : fmt::format("RLIMIT_NOFILE {} on the mux", f.limit);
+    (n > 0 ? ok : bad)
+        .push_back(fmt::format("{} fault #{} ({}): applied {} time(s)", kind, i + 1, what, n));
+  }
+  for (const auto& g : s.workers) {
+    if (g.workload == worker_group::workload_t::hostile) {
+      for (const process_record* p : members(o, g.name)) {
+        bool ran = std::any_of(tl.begin(), tl.end(), [&](const timeline_event& e) {
+          return e.pid() == p->pid && e.event() == "hostile_done";
+        });
+        if (!ran)
+          bad.push_back(fmt::format("hostile {} (pid {}, {}) did not finish its behaviour {}",
+                                    p->name, p->pid, status_text(*p), g.behave));
+      }
+      ok.push_back(fmt::format("hostile group {} ({}) ran", g.name, g.behave));
+    }
+    if (!g.fault_at.empty()) {
+      int n = 0;
+      for (const process_record* p : members(o, g.name))
+        for (const auto& e : tl)
+          if (e.pid() == p->pid && e.event() == "fault" && e.str("kind") == "phase") ++n;
+      (n > 0 ? ok : bad)
+          .push_back(
+              fmt::format("group {} fault_at {} fired in {} worker(s)", g.name, g.fault_at, n));
+    }
+  }
+  if (ok.empty() && bad.empty()) return make("faults fired", verdict::not_applicable);
+  oracle_result r = make("faults fired", bad.empty() ? verdict::pass : verdict::fail);
+  add_capped(r.evidence, bad);
+  add_capped(r.evidence, ok);
+  return r;
+}
+
+oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
+                                         const run_outcome& o) {
+  const double t0 = start_of(tl);
+  // Where each client's connection went at the mux, by pid.
+  const process_record* mux = mux_of(o);
+  std::map<pid_t, const timeline_event*> gone;
+  double mux_stop = std::numeric_limits<double>::infinity();
+  for (const auto& e : tl) {
+    if (e.source == "driver" && e.event() == "mux_stop") mux_stop = std::min(mux_stop, e.t);
+    // Not by pid: handshake_failed's own "pid" field is the client's.
+    if (!mux || e.source != "mux" || e.str("role") != "mux") continue;
+    pid_t client = -1;
+    if (e.event() == "disconnect") {
+      std::string stream = e.str("stream");
+      const std::string prefix = "unix_client.";
+      if (stream.rfind(prefix, 0) == 0) client = std::atoi(stream.c_str() + prefix.size());
+    } else if (e.event() == "handshake_failed") {
+      client = static_cast<pid_t>(e.num("pid"));
+    }
+    if (client > 0 && !gone.count(client)) gone[client] = &e;
+  }
+  std::vector<std::string> bad, ok;
+  const auto& named = s.expect.disconnected_groups;
+  for (const auto& g : s.workers) {
+    const bool expected = std::find(named.begin(), named.end(), g.name) != named.end();
+    for (const process_record* p : members(o, g.name)) {
+      auto it = gone.find(p->pid);
+      if (expected) {
+        if (it == gone.end())
+          bad.push_back(
+              fmt::format("{} (pid {}): its connection never went at the mux", p->name, p->pid));
+        continue;
+      }
+      if (it == gone.end()) continue;
+      // Before its workload ended: before its workload_done, or for a worker
+      // that only serves, before the driver stopped the mux.
+      double end = mux_stop;
+      for (const auto& e : tl)
+        if (e.pid() == p->pid && e.event() == "workload_done") end = std::min(end, e.t);
+      if (it->second->t < end)
+        bad.push_back(
+            fmt::format("{} (pid {}, group {} not in disconnected_groups): {} at +{:.3f}s "
+                        "before its workload ended ({})",
+                        p->name, p->pid, g.name, it->second->event(), it->second->t - t0,
+                        it->second->str("why")));
+    }
+    if (expected) ok.push_back(fmt::format("group {}: every connection went", g.name));
+  }
+  oracle_result r = make("disconnected groups", bad.empty() ? verdict::pass : verdict::fail);
+  add_capped(r.evidence, bad);
+  add_capped(r.evidence, ok);
+  return r;
+}
+
+oracle_result oracle_clean_exit(const scenario& s, const timeline&, const run_outcome& o) {
+  if (!s.expect.clean_exit) return make("clean exit", verdict::not_applicable);
+  std::vector<std::string> bad;
+  const process_record* mux = mux_of(o);
+  if (!mux || !mux->status || !WIFEXITED(*mux->status) || WEXITSTATUS(*mux->status) != 0)
+    bad.push_back(fmt::format("mux (pid {}): {}", mux ? mux->pid : -1,
+                              mux ? status_text(*mux) : std::string("not started")));
+  if (o.socket_left) bad.push_back("the mux's socket file is still there after its exit");
+  if (bad.empty()) return make("clean exit", verdict::pass, {"mux exit 0, socket file removed"});
+  return make("clean exit", verdict::fail, std::move(bad));
+}
+
+oracle_result oracle_resources(const scenario& s, const timeline&, const run_outcome& o) {
+  if (!s.expect.resources) return make("resources", verdict::not_applicable);
+  std::vector<std::string> bad;
+  for (const auto& l : o.leftovers) bad.push_back("left over: " + l);
+  if (o.socket_left) bad.push_back("socket file left");
+  if (o.mux_peak_rss_kib > static_cast<long>(s.expect.max_rss_mib) * 1024)
+    bad.push_back(fmt::format("mux peak RSS {} MiB over the {} MiB bound",
+                              o.mux_peak_rss_kib / 1024, s.expect.max_rss_mib));
+  if (bad.empty())
+    return make("resources", verdict::pass,
+                {fmt::format("no leftovers; mux peak RSS {} KiB", o.mux_peak_rss_kib)});
+  oracle_result r = make("resources", verdict::fail);
+  add_capped(r.evidence, bad);
+  return r;
+}
+
+std::vector<oracle_result> judge(const scenario& s, const timeline& tl, const run_outcome& o) {
+  return {oracle_finished(s, tl, o),
+          oracle_errors_logged(s, tl, o),
+          oracle_no_unexpected_errors(s, tl, o),
+          oracle_nothing_lost(s, tl, o),
+          oracle_listener_alive(s, tl, o),
+          oracle_faults_fired(s, tl, o),
+          oracle_disconnected_groups(s, tl, o),
+          oracle_clean_exit(s, tl, o),
+          oracle_resources(s, tl, o)};
+}
+
+const oracle_result* first_failure(const std::vector<oracle_result>& results) {
+  for (const auto& r : results)
+    if (r.v == verdict::fail) return &r;
+  return nullptr;
+}
+
+}  // namespace faultmux

@@ -1,0 +1,72 @@
+// Oracles: what a scenario requires of a run, each a pure function of the
+// scenario, the run's timeline and what the driver saw of its processes
+// (exit statuses, the probe, what was left behind). Each gives a verdict and
+// the evidence lines a person needs to see why.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/scenario.hpp"
+#include "harness/timeline.hpp"
+
+namespace faultmux {
+
+enum class verdict { pass, fail, not_applicable };
+const char* verdict_name(verdict v);
+
+struct oracle_result {
+  std::string name;
+  verdict v = verdict::pass;
+  std::vector<std::string> evidence;
+};
+
+// One process the driver started.
+struct process_record {
+  std::string name;   // "mux", "worker-good-3": its events file is <name>.events
+  std::string group;  // the worker group; "" for the mux
+  pid_t pid = -1;
+  std::optional<int> status;  // wait status; nullopt when it was never reaped
+};
+
+// What the driver saw besides the timeline.
+struct run_outcome {
+  std::vector<process_record> processes;  // the mux first
+  bool probe_ok = false;
+  std::string probe_detail;  // what the probe did or where it failed
+  pid_t probe_pid = -1;      // the pid the probe clients sent (the driver's)
+  bool socket_left = false;  // the mux's socket file exists after its exit
+  // Processes of the run alive or unreaped at the end, with their state.
+  std::vector<std::string> leftovers;
+  // Set when the scenario's timeout hit: what was still running, its
+  // /proc state and wchan (the driver then killed and reaped it).
+  std::vector<std::string> hang;
+  long mux_peak_rss_kib = -1;  // VmHWM just before SIGTERM; -1 unknown
+};
+
+// Oracles, in the order a failure is reported.
+oracle_result oracle_finished(const scenario& s, const timeline& tl, const run_outcome& o);
+oracle_result oracle_errors_logged(const scenario& s, const timeline& tl, const run_outcome& o);
+oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
+                                          const run_outcome& o);
+oracle_result oracle_nothing_lost(const scenario& s, const timeline& tl, const run_outcome& o);
+oracle_result oracle_listener_alive(const scenario& s, const timeline& tl, const run_outcome& o);
+oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const run_outcome& o);
+oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
+                                         const run_outcome& o);
+oracle_result oracle_clean_exit(const scenario& s, const timeline& tl, const run_outcome& o);
+oracle_result oracle_resources(const scenario& s, const timeline& tl, const run_outcome& o);
+
+// Every oracle above, in that order.
+std::vector<oracle_result> judge(const scenario& s, const timeline& tl, const run_outcome& o);
+// The first failed oracle, or nullptr when none failed.
+const oracle_result* first_failure(const std::vector<oracle_result>& results);
+
+// Groups whose own processes are meant to misbehave or be hit: hostile
+// groups, groups with fault_at, groups a signal fault targets.
+bool group_is_faulted(const scenario& s, const std::string& group);
+
+}  // namespace faultmux
