@@ -1,0 +1,393 @@
+// faultmux run: every built-in scenario passes; each oracle passes on a good
+// timeline and fails on a planted failure; a hung worker is a failure with a
+// diagnosis within the timeout, never a hung driver; nothing is left behind;
+// exit statuses 0, 1 and 2.
+#include "harness/driver.hpp"
+
+#include <dirent.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "harness/oracles.hpp"
+#include "harness/process.hpp"
+#include "harness/timeline.hpp"
+#include "tests/support/run_dir.hpp"
+
+namespace faultmux {
+namespace {
+
+using json = nlohmann::json;
+using ms = std::chrono::milliseconds;
+using clock = std::chrono::steady_clock;
+using test::binary;
+using test::run_dir;
+
+// --- oracles on hand-made timelines -----------------------------------------
+
+const char* base = R"(name = "t"
+description = "a hand-made run"
+origin = "driver_test"
+timeout_ms = 5000
+
+[[workers]]
+name = "servers"
+workload = "serve"
+
+[[workers]]
+name = "good"
+workload = "echo"
+peer = "servers"
+messages = 10
+
+[[workers]]
+name = "bad"
+workload = "hostile"
+behave = "bad-magic"
+
+[[faults]]
+kind = "syscall"
+rule = "recv@accepted#1 per-fd -> EAGAIN"
+
+[expect]
+errors = [{ pattern = "frame signature incorrect", min = 1, max = 1 }]
+disconnected_groups = ["bad"]
+)";
+
+constexpr pid_t mux_pid = 100, server_pid = 101, good_pid = 102, bad_pid = 103;
+
+timeline_event ev(double t, const std::string& source, json fields) {
+  timeline_event e;
+  e.t = t;
+  e.source = source;
+  e.data = std::move(fields);
+  e.data["t"] = t;
+  return e;
+}
+
+json log_line(pid_t pid, const std::string& role, const std::string& msg) {
+  return {{"pid", pid}, {"role", role}, {"event", "log"}, {"level", "error"}, {"msg", msg}};
+}
+
+// A run where everything went right.
+struct fixture {
+  scenario s = parse_scenario(base, "t.toml");
+  timeline tl;
+  run_outcome o;
+
+  fixture() {
+    o.processes = {{"mux", "", mux_pid, 0},
+                   {"worker-servers-0", "servers", server_pid, 0},
+                   {"worker-good-0", "good", good_pid, 0},
+                   {"worker-bad-0", "bad", bad_pid, 0}};
+    o.probe_ok = true;
+    o.probe_detail = "probe: round trip";
+    o.mux_peak_rss_kib = 8000;
+    tl = {ev(1.0, "faults", {{"pid", mux_pid}, {"event", "fault"}, {"rule", 1}}),
+          ev(1.1, "worker-servers-0", {{"pid", server_pid}, {"event", "connected"}}),
+          ev(1.2, "worker-bad-0", {{"pid", bad_pid}, {"event", "hostile_start"}}),
+          ev(1.3, "mux",
+             log_line(mux_pid, "mux",
+                      "stream unix_client.103: Corruption detected: frame signature incorrect")),
+          ev(1.31, "mux",
+             {{"pid", mux_pid},
+              {"role", "mux"},
+              {"event", "disconnect"},
+              {"stream", "unix_client.103"},
+              {"why", "bad magic"}}),
+          ev(1.32, "worker-bad-0", {{"pid", bad_pid}, {"event", "hostile_done"}, {"status", 0}}),
+          ev(1.5, "worker-good-0",
+             {{"pid", good_pid},
+              {"event", "workload_done"},
+              {"count", 10},
+              {"ok", 10},
+              {"failed", 0}}),
+          ev(1.6, "driver", {{"pid", 1}, {"event", "mux_stop"}}),
+          ev(1.7, "mux",
+             {{"pid", mux_pid},
+              {"role", "mux"},
+              {"event", "disconnect"},
+              {"stream", "unix_client.101"},
+              {"why", "EOF"}})};
+  }
+  oracle_result run(oracle_result (*f)(const scenario&, const timeline&, const run_outcome&)) {
+    sort_timeline(tl);
+    return f(s, tl, o);
+  }
+};
+
+std::string evidence(const oracle_result& r) {
+  std::string out;
+  for (const auto& l : r.evidence) out += l + "\n";
+  return out;
+}
+
+TEST(Oracles, AllPassOnAGoodRun) {
+  fixture f;
+  for (const auto& r : judge(f.s, f.tl, f.o))
+    EXPECT_NE(r.v, verdict::fail) << r.name << ":\n" << evidence(r);
+  EXPECT_EQ(first_failure(judge(f.s, f.tl, f.o)), nullptr);
+}
+
+TEST(Oracles, FinishedFailsWithTheHangDiagnosis) {
+  fixture f;
+  f.o.hang = {"worker-good-0 (pid 102): state T (stopped), wchan do_signal_stop"};
+  auto r = f.run(oracle_finished);
+  EXPECT_EQ(r.v, verdict::fail);
+  EXPECT_NE(evidence(r).find("do_signal_stop"), std::string::npos);
+}
+
+TEST(Oracles, ErrorsLoggedCountsPerProcess) {
+  fixture f;
+  f.tl.push_back(ev(1.4, "mux", log_line(mux_pid, "mux", "frame signature incorrect again")));
+  auto r = f.run(oracle_errors_logged);
+  EXPECT_EQ(r.v, verdict::fail) << evidence(r);  // 2 lines, max 1
+  EXPECT_NE(r.evidence.front().find("2 error line(s)"), std::string::npos) << evidence(r);
+
+  fixture none;
+  none.tl.erase(none.tl.begin() + 3);  // the mux's corruption line
+  EXPECT_EQ(none.run(oracle_errors_logged).v, verdict::fail);
+
+  // The same line from a worker is not the mux's.
+  fixture worker;
+  worker.tl[3].data["pid"] = good_pid;
+  EXPECT_EQ(worker.run(oracle_errors_logged).v, verdict::fail);
+}
+
+TEST(Oracles, UnexpectedErrorsAreListedAndFaultedStreamsExcused) {
+  fixture f;
+  // The hostile worker's own stream and its own lines are excused.
+  f.tl.push_back(ev(1.33, "mux", log_line(mux_pid, "mux", "stream unix_client.103: EOF")));
+  f.tl.push_back(ev(1.34, "worker-bad-0", log_line(bad_pid, "worker", "whatever it says")));
+  EXPECT_EQ(f.run(oracle_no_unexpected_errors).v, verdict::pass);
+  // A good worker's stream is not (unix_client.1031 is not unix_client.103).
+  f.tl.push_back(ev(1.35, "mux", log_line(mux_pid, "mux", "stream unix_client.1031: EPIPE")));
+  auto r = f.run(oracle_no_unexpected_errors);
+  EXPECT_EQ(r.v, verdict::fail);
+  EXPECT_NE(evidence(r).find("unix_client.1031: EPIPE"), std::string::npos) << evidence(r);
+  // allowed_errors covers it.
+  f.s.expect.allowed_errors = {"EPIPE"};
+  EXPECT_EQ(f.run(oracle_no_unexpected_errors).v, verdict::pass);
+}
+
+TEST(Oracles, NothingLostNeedsExitZeroAndNoFailedMessages) {
+  fixture f;
+  EXPECT_EQ(f.run(oracle_nothing_lost).v, verdict::pass);
+  f.tl[6].data["failed"] = 3;
+  auto r = f.run(oracle_nothing_lost);
+  EXPECT_EQ(r.v, verdict::fail);
+  EXPECT_NE(evidence(r).find("failed=3"), std::string::npos) << evidence(r);
+  fixture status;
+  status.o.processes[1].status = SIGKILL;  // a wait status: killed
+  EXPECT_EQ(status.run(oracle_nothing_lost).v, verdict::fail);
+  // The hostile worker's exit status is not a loss.
+  fixture hostile;
+  hostile.o.processes[3].status = 1 << 8;
+  EXPECT_EQ(hostile.run(oracle_nothing_lost).v, verdict::pass);
+}
+
+TEST(Oracles, ListenerAliveIsTheProbe) {
+  fixture f;
+  EXPECT_EQ(f.run(oracle_listener_alive).v, verdict::pass);
+  f.o.probe_ok = false;
+  f.o.probe_detail = "probe: ECONNREFUSED";
+  auto r = f.run(oracle_listener_alive);
+  EXPECT_EQ(r.v, verdict::fail);
+  EXPECT_EQ(r.evidence.front(), "probe: ECONNREFUSED");
+  f.s.expect.listener_alive = false;
+  EXPECT_EQ(f.run(oracle_listener_alive).v, verdict::not_applicable);
+}
+
+TEST(Oracles, FaultsFiredNeedsEveryFault) {
+  fixture f;
+  EXPECT_EQ(f.run(oracle_faults_fired).v, verdict::pass);
+  fixture never;
+  never.tl.erase(never.tl.begin());  // no fault-log line
+  auto r = never.run(oracle_faults_fired);
+  EXPECT_EQ(r.v, verdict::fail);
+  EXPECT_NE(evidence(r).find("fired 0 time(s)"), std::string::npos) << evidence(r);
+  fixture no_hostile;
+  no_hostile.tl.erase(no_hostile.tl.begin() + 5);  // hostile_done
+  EXPECT_EQ(no_hostile.run(oracle_faults_fired).v, verdict::fail);
+}
+
+TEST(Oracles, DisconnectedGroupsExactlyTheNamedOnes) {
+  fixture f;
+  EXPECT_EQ(f.run(oracle_disconnected_groups).v, verdict::pass);
+  fixture missing;
+  missing.tl.erase(missing.tl.begin() + 4);  // the bad stream's disconnect
+  EXPECT_EQ(missing.run(oracle_disconnected_groups).v, verdict::fail);
+  // A handshake that failed counts as gone (exit-after-pid).
+  missing.tl.push_back(
+      ev(1.31, "mux", {{"pid", bad_pid}, {"role", "mux"}, {"event", "handshake_failed"}}));
+  EXPECT_EQ(missing.run(oracle_disconnected_groups).v, verdict::pass);
+  // A server's stream going before the mux was stopped.
+  fixture early;
+  early.tl.back().t = early.tl.back().data["t"] = 1.45;
+  auto r = early.run(oracle_disconnected_groups);
+  EXPECT_EQ(r.v, verdict::fail);
+  EXPECT_NE(evidence(r).find("worker-servers-0"), std::string::npos) << evidence(r);
+}
+
+TEST(Oracles, CleanExitAndResources) {
+  fixture f;
+  EXPECT_EQ(f.run(oracle_clean_exit).v, verdict::pass);
+  EXPECT_EQ(f.run(oracle_resources).v, verdict::pass);
+  f.o.processes[0].status = SIGSEGV;
+  EXPECT_EQ(f.run(oracle_clean_exit).v, verdict::fail);
+  fixture sock;
+  sock.o.socket_left = true;
+  EXPECT_EQ(sock.run(oracle_clean_exit).v, verdict::fail);
+  EXPECT_EQ(sock.run(oracle_resources).v, verdict::fail);
+  fixture left;
+  left.o.leftovers = {"context A (pid 7): state S"};
+  EXPECT_EQ(left.run(oracle_resources).v, verdict::fail);
+  fixture rss;
+  rss.o.mux_peak_rss_kib = 600 * 1024;
+  EXPECT_EQ(rss.run(oracle_resources).v, verdict::fail);
+}
+
+TEST(Timeline, MergesFilesByTime) {
+  run_dir dir;
+  std::ofstream(dir.file("mux.events")) << R"({"t":2.0,"pid":1,"event":"b"})"
+                                           "\n"
+                                        << R"({"t":3.0,"pid":1,"event":"d"})"
+                                           "\n"
+                                        << R"({"t":9.0,"pid":1,"ev)";  // being written
+  std::ofstream(dir.file("worker-g-0.events")) << R"({"t":1.0,"pid":2,"event":"a"})"
+                                                  "\n";
+  std::ofstream(dir.file("faults.log")) << R"({"t":2.5,"pid":1,"event":"fault"})"
+                                           "\n";
+  timeline tl = load_timeline(dir.path());
+  ASSERT_EQ(tl.size(), 4u);
+  EXPECT_EQ(tl[0].event(), "a");
+  EXPECT_EQ(tl[0].source, "worker-g-0");
+  EXPECT_EQ(tl[2].source, "faults");
+  EXPECT_EQ(tl[3].event(), "d");
+}
+
+// --- faultmux run, end to end -------------------------------------------------
+
+struct ran {
+  std::optional<int> status;
+  std::string out;
+  double seconds = 0;
+};
+
+// `faultmux run args...` with TMPDIR=tmp, to its end (SIGKILLed after timeout).
+ran run_cli(const std::string& tmp, std::vector<std::string> args, ms timeout = ms(40000)) {
+  std::vector<std::string> argv{"/usr/bin/env", "TMPDIR=" + tmp, binary(), "run"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto start = clock::now();
+  child_process p = child_process::spawn(argv, true);
+  ran r;
+  auto end = start + timeout;
+  while (auto line =
+             p.read_line(std::max(ms(1), std::chrono::duration_cast<ms>(end - clock::now()))))
+    r.out += *line + "\n";
+  r.status = p.wait(std::max(ms(1), std::chrono::duration_cast<ms>(end - clock::now())));
+  r.seconds = std::chrono::duration<double>(clock::now() - start).count();
+  return r;
+}
+
+int exit_code(const ran& r) {
+  return r.status && WIFEXITED(*r.status) ? WEXITSTATUS(*r.status) : -1;
+}
+
+bool empty_dir(const std::string& path) {
+  return std::filesystem::is_empty(path);
+}
+
+// Processes whose command line mentions `needle` (the run's directory).
+std::vector<std::string> processes_mentioning(const std::string& needle) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::string cmd = test::slurp(e.path().string() + "/cmdline");
+    for (auto& c : cmd)
+      if (c == '\0') c = ' ';
+    if (cmd.find(needle) != std::string::npos)
+      out.push_back(e.path().filename().string() + ": " + cmd);
+  }
+  return out;
+}
+
+TEST(DriverRun, EveryBuiltInScenarioPasses) {
+  run_dir tmp;
+  ran r = run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios"});
+  EXPECT_EQ(exit_code(r), 0) << r.out;
+  for (const char* name :
+       {"exit-after-pid", "eagain-first-recv", "backlog-while-stopped", "bad-magic"})
+    EXPECT_NE(r.out.find(std::string("PASS ") + name + " ("), std::string::npos) << name << "\n"
+                                                                                 << r.out;
+  EXPECT_TRUE(empty_dir(tmp.path())) << "a run directory was left in " << tmp.path();
+  EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
+}
+
+TEST(DriverRun, FilterAndSeed) {
+  run_dir tmp;
+  ran r =
+      run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios", "--filter", "bad-*", "--seed", "9"});
+  EXPECT_EQ(exit_code(r), 0) << r.out;
+  EXPECT_NE(r.out.find("PASS bad-magic"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("exit-after-pid"), std::string::npos) << r.out;
+}
+
+const char* hung_scenario = R"(name = "hung"
+description = "a worker stops itself once connected and nobody resumes it"
+origin = "driver_test"
+timeout_ms = 1500
+
+[[workers]]
+name = "stuck"
+workload = "connect"
+fault_at = "connected:SIGSTOP"
+)";
+
+TEST(DriverRun, AHungWorkerIsAFailureWithADiagnosisNotAHang) {
+  run_dir tmp, files;
+  std::ofstream(files.file("hung.toml")) << hung_scenario;
+  ran r = run_cli(tmp.path(), {files.file("hung.toml")}, ms(20000));
+  EXPECT_EQ(exit_code(r), 1) << r.out;
+  EXPECT_NE(r.out.find("FAIL hung: finished: still running after the 1500 ms timeout"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("worker-stuck-0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("state T (stopped)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rerun: faultmux run " + files.file("hung.toml") + " --seed 1"),
+            std::string::npos)
+      << r.out;
+  // The timeout, then the probe, the mux's shutdown and the reaping: bounded.
+  EXPECT_LT(r.seconds, 10.0) << r.out;
+  EXPECT_TRUE(empty_dir(tmp.path()));
+  EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
+}
+
+TEST(DriverRun, VerboseKeepsAFailedRunsDirectory) {
+  run_dir tmp, files;
+  std::ofstream(files.file("hung.toml")) << hung_scenario;
+  ran r = run_cli(tmp.path(), {files.file("hung.toml"), "-v"}, ms(20000));
+  EXPECT_EQ(exit_code(r), 1) << r.out;
+  EXPECT_NE(r.out.find("run directory kept: " + tmp.path()), std::string::npos) << r.out;
+  EXPECT_FALSE(empty_dir(tmp.path()));
+  EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
+}
+
+TEST(DriverRun, BadInputExitsTwo) {
+  run_dir tmp, files;
+  std::ofstream(files.file("bad.toml")) << "name = 3\n";
+  ran r = run_cli(tmp.path(), {files.file("bad.toml")});
+  EXPECT_EQ(exit_code(r), 2) << r.out;
+  EXPECT_EQ(exit_code(run_cli(tmp.path(), {files.file("missing.toml")})), 2);
+  EXPECT_EQ(exit_code(run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios", "--filter", "nope"})),
+            2);
+  EXPECT_TRUE(empty_dir(tmp.path()));
+}
+
+}  // namespace
+}  // namespace faultmux
