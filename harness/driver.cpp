@@ -382,6 +382,8 @@ class scenario_run {
              "--max-message-size", std::to_string(s_.target.max_message_size), "--seed",
              std::to_string(seed_ + static_cast<std::uint64_t>(index))});
         if (g.messages > 0) add({"--count", std::to_string(g.messages)});
+        // short-pid: worker i sends i % 4 pid bytes, so a group covers 0 to 3.
+        if (g.behave == "short-pid") add({"--pid-bytes", std::to_string(index % 4)});
         if (auto id = peer_id()) add({"--target", std::to_string(*id)});
         break;
     }

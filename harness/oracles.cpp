@@ -81,6 +81,13 @@ std::string status_text(const process_record& p) {
   return p.status ? describe_status(*p.status) : std::string("never reaped");
 }
 
+// What a hostile worker said it saw: its hostile_done outcome.
+std::string hostile_outcome(const timeline& tl, pid_t pid) {
+  for (const auto& e : tl)
+    if (e.pid() == pid && e.event() == "hostile_done") return e.str("outcome");
+  return "no hostile_done event";
+}
+
 oracle_result make(const char* name, verdict v, std::vector<std::string> evidence = {}) {
   return oracle_result{name, v, std::move(evidence)};
 }
@@ -194,6 +201,17 @@ oracle_result oracle_nothing_lost(const scenario& s, const timeline& tl, const r
   std::vector<std::string> bad;
   int checked = 0;
   for (const auto& g : s.workers) {
+    if (g.workload == worker_group::workload_t::hostile) {
+      // A hostile worker's exit 1 says the mux reacted wrongly to it
+      // (faults/README.md): a lost answer, not the worker's own fault.
+      for (const process_record* p : members(o, g.name)) {
+        ++checked;
+        if (p->status && WIFEXITED(*p->status) && WEXITSTATUS(*p->status) == 1)
+          bad.push_back(fmt::format("{} (pid {}, {}): exit 1, the mux reacted wrongly: {}", p->name,
+                                    p->pid, g.behave, hostile_outcome(tl, p->pid)));
+      }
+      continue;
+    }
     if (group_is_faulted(s, g.name)) continue;
     const bool has_workload = g.workload == worker_group::workload_t::echo ||
                               g.workload == worker_group::workload_t::calls;
@@ -318,11 +336,13 @@ oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
         continue;
       }
       if (it == gone.end()) continue;
-      // Before its workload ended: before its workload_done, or for a worker
-      // that only serves, before the driver stopped the mux.
+      // Before its workload ended: before its workload_done (a hostile
+      // worker's hostile_done: it closes when its behaviour is done), or for
+      // a worker that only serves, before the driver stopped the mux.
       double end = mux_stop;
       for (const auto& e : tl)
-        if (e.pid() == p->pid && e.event() == "workload_done") end = std::min(end, e.t);
+        if (e.pid() == p->pid && (e.event() == "workload_done" || e.event() == "hostile_done"))
+          end = std::min(end, e.t);
       if (it->second->t < end)
         bad.push_back(
             fmt::format("{} (pid {}, group {} not in disconnected_groups): {} at +{:.3f}s "

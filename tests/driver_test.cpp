@@ -186,10 +186,23 @@ TEST(Oracles, NothingLostNeedsExitZeroAndNoFailedMessages) {
   fixture status;
   status.o.processes[1].status = SIGKILL;  // a wait status: killed
   EXPECT_EQ(status.run(oracle_nothing_lost).v, verdict::fail);
-  // The hostile worker's exit status is not a loss.
-  fixture hostile;
-  hostile.o.processes[3].status = 1 << 8;
-  EXPECT_EQ(hostile.run(oracle_nothing_lost).v, verdict::pass);
+  // A hostile worker's cannot-connect exit (3) is its own business, not a loss.
+  fixture cannot;
+  cannot.o.processes[3].status = 3 << 8;
+  EXPECT_EQ(cannot.run(oracle_nothing_lost).v, verdict::pass);
+}
+
+TEST(Oracles, NothingLostFailsOnAHostileWorkersExitOne) {
+  // Exit 1 is the hostile worker saying the mux reacted wrongly to it.
+  fixture f;
+  f.o.processes[3].status = 1 << 8;
+  f.tl[5].data["outcome"] = "no disconnect within 5000 ms after the bad frame";
+  auto r = f.run(oracle_nothing_lost);
+  EXPECT_EQ(r.v, verdict::fail) << evidence(r);
+  EXPECT_NE(evidence(r).find("worker-bad-0 (pid 103, bad-magic): exit 1, the mux reacted wrongly: "
+                             "no disconnect within 5000 ms"),
+            std::string::npos)
+      << evidence(r);
 }
 
 TEST(Oracles, ListenerAliveIsTheProbe) {
@@ -227,6 +240,20 @@ TEST(Oracles, DisconnectedGroupsExactlyTheNamedOnes) {
   missing.tl.push_back(
       ev(1.31, "mux", {{"pid", bad_pid}, {"role", "mux"}, {"event", "handshake_failed"}}));
   EXPECT_EQ(missing.run(oracle_disconnected_groups).v, verdict::pass);
+  // A hostile worker that is not expected to be disconnected closes its
+  // stream once its behaviour is done (many-frames): that is its end.
+  fixture done;
+  done.s.expect.disconnected_groups.clear();
+  done.tl.erase(done.tl.begin() + 4);  // the bad-magic disconnect
+  done.tl.push_back(ev(1.33, "mux",
+                       {{"pid", mux_pid},
+                        {"role", "mux"},
+                        {"event", "disconnect"},
+                        {"stream", "unix_client.103"},
+                        {"why", "EOF"}}));
+  EXPECT_EQ(done.run(oracle_disconnected_groups).v, verdict::pass);
+  done.tl.back().t = done.tl.back().data["t"] = 1.25;  // before its hostile_done
+  EXPECT_EQ(done.run(oracle_disconnected_groups).v, verdict::fail);
   // A server's stream going before the mux was stopped.
   fixture early;
   early.tl.back().t = early.tl.back().data["t"] = 1.45;
@@ -321,8 +348,28 @@ TEST(DriverRun, EveryBuiltInScenarioPasses) {
   run_dir tmp;
   ran r = run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios"});
   EXPECT_EQ(exit_code(r), 0) << r.out;
-  for (const char* name :
-       {"exit-after-pid", "eagain-first-recv", "backlog-while-stopped", "bad-magic"})
+  for (const char* name : {"exit-after-pid",
+                           "eagain-first-recv",
+                           "backlog-while-stopped",
+                           "bad-magic",
+                           "stall-during-storm",
+                           "short-pid",
+                           "kill-pid-sent",
+                           "kill-mid-frame",
+                           "kill-awaiting-reply",
+                           "backlog-equal-stopped",
+                           "backlog-far-above-stopped",
+                           "eagain-on-send",
+                           "short-writes",
+                           "fd-exhaustion-accept",
+                           "oversize-length",
+                           "single-byte-frames",
+                           "many-frames-per-write",
+                           "spoofed-ids",
+                           "oversize-body",
+                           "slow-reader",
+                           "caller-killed-pending-call",
+                           "random-mixed-faults"})
     EXPECT_NE(r.out.find(std::string("PASS ") + name + " ("), std::string::npos) << name << "\n"
                                                                                  << r.out;
   EXPECT_TRUE(empty_dir(tmp.path())) << "a run directory was left in " << tmp.path();
