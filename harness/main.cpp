@@ -95,6 +95,12 @@ int main(int argc, char** argv) {
                   "NAME=PHASE:ACTION: start the context NAME with --fault-at PHASE:ACTION "
                   "(repeatable)");
 
+  std::vector<std::string> legacy_names;
+  mux->add_option("--legacy-bug", legacy_names,
+                  "NAME: re-enable one historical Mitogen failure on purpose, to prove the "
+                  "suite catches it (repeatable): " +
+                      faultmux::legacy_bugs::known_names());
+
   faultmux::worker_options wo;
   auto* worker = app.add_subcommand(
       "worker", "connect to a mux, serve echo, optionally run a message workload");
@@ -263,6 +269,13 @@ int main(int argc, char** argv) {
                           faultmux::faults::phase_role::context))
         return 2;
       mo.context_fault_at[spec.substr(0, eq)] = phase;
+    }
+    for (const std::string& name : legacy_names) {
+      if (!mo.legacy.enable(name)) {
+        std::fprintf(stderr, "faultmux mux: --legacy-bug %s: no such bug; known: %s\n",
+                     name.c_str(), faultmux::legacy_bugs::known_names().c_str());
+        return 2;
+      }
     }
     mo.verbosity = std::max(mo.verbosity, verbosity);
     mo.self = self_path(argv[0]);

@@ -15,10 +15,14 @@ namespace faultmux {
 int run_mux(const mux_options& o) {
   log::init("mux", o.verbosity);
   events::open(o.events, "mux");
+  if (o.legacy.any())
+    spdlog::warn("mux: legacy bugs enabled on purpose, this mux fails like old Mitogen: {}",
+                 o.legacy.enabled_names());
   node_config cfg;
   cfg.routing.context_id = 0;
   cfg.routing.max_message_size = o.max_message_size;
   cfg.routing.unidirectional = o.unidirectional;
+  cfg.routing.legacy = o.legacy;
   cfg.streams.max_message_size = o.max_message_size;
   cfg.streams.output_cap = o.output_cap;
   cfg.shutdown_grace = std::chrono::milliseconds(o.shutdown_grace_ms);
@@ -35,7 +39,7 @@ int run_mux(const mux_options& o) {
   children kids(n, kids_cfg, [&ids](auto done) { ids.allocate(std::move(done)); });
   context_service contexts(n, kids);
   try {
-    n.listen({o.listen, o.backlog, std::chrono::milliseconds(o.handshake_timeout_ms), 0});
+    n.listen({o.listen, o.backlog, std::chrono::milliseconds(o.handshake_timeout_ms), 0, o.legacy});
   } catch (const listen_error& e) {
     spdlog::error("mux: {}", e.what());
     events::emit("exit", {{"code", 2}});

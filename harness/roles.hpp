@@ -7,6 +7,7 @@
 #include <string>
 
 #include "faults/phase.hpp"
+#include "mux/legacy.hpp"
 
 namespace faultmux {
 
@@ -23,6 +24,7 @@ struct mux_options {
   std::string self;  // this binary, re-executed for the contexts the mux starts
   // Context name -> "PHASE:ACTION", passed as `--fault-at` to that context.
   std::map<std::string, std::string> context_fault_at;
+  legacy_bugs legacy;  // --legacy-bug: historical Mitogen failures, on purpose
 };
 
 // Runs a mux until SIGTERM/SIGINT; 0 after a clean shutdown, 2 when it

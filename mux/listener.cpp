@@ -119,6 +119,10 @@ class listener_impl final : public listener {
       cleanup_stage();
       throw listen_error(fmt::format("socket(AF_UNIX) for {}: {}", opts_.path, errno_text(err)));
     }
+    // legacy small-backlog: Mitogen listened with a fixed backlog of 30, so
+    // more workers than that connecting while the mux was not scheduled got
+    // EAGAIN (2647f735 made it follow the number of workers).
+    if (opts_.legacy.small_backlog) opts_.backlog = 30;
     sockaddr_un addr = unix_address(bind_path);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
         ::chmod(staged.c_str(), 0600) != 0 || ::listen(fd.get(), opts_.backlog) != 0 ||
@@ -144,11 +148,10 @@ class listener_impl final : public listener {
   std::size_t handshakes_in_progress() const override { return pending_.size(); }
 
   void close() override {
-    if (closed_) return;
-    closed_ = true;
-    retry_.cancel();
+    if (removed_) return;
+    removed_ = true;
+    stop_accepting();
     boost::system::error_code ignored;
-    sd_.close(ignored);
     for (auto& [id, hs] : pending_) {
       hs->deadline.cancel();
       hs->sd.close(ignored);
@@ -183,6 +186,27 @@ class listener_impl final : public listener {
     bool registered = false;  // with the event loop, pending_ and a deadline
   };
 
+  void stop_accepting() {
+    closed_ = true;
+    retry_.cancel();
+    boost::system::error_code ignored;
+    sd_.close(ignored);
+  }
+
+  // What an exception escaping Mitogen's accept handler did: the broker
+  // disconnected the listener's stream, closing the listening socket. The
+  // socket file stays, so every later client gets ECONNREFUSED. Only the
+  // legacy bugs come here.
+  void legacy_crash(const char* bug, int err, const std::string& what) {
+    if (closed_) return;
+    spdlog::error("listener {}: {}: {}: the listener is closed (--legacy-bug {})", opts_.path, what,
+                  err ? errno_text(err) : std::string("EOF"), bug);
+    events::emit(
+        "listener_crashed",
+        {{"bug", bug}, {"errno", err && strerrorname_np(err) ? strerrorname_np(err) : "EOF"}});
+    stop_accepting();
+  }
+
   void wait_acceptable() {
     if (closed_ || waiting_) return;
     waiting_ = true;
@@ -216,6 +240,11 @@ class listener_impl final : public listener {
         continue;
       }
       int err = errno;
+      // legacy accept-crash: Mitogen's Listener.on_receive let an accept()
+      // error (EMFILE above all) escape, and the broker closed the listener
+      // (#866; SCENARIOS.md row 6).
+      if (opts_.legacy.accept_crash && err != EAGAIN && err != EWOULDBLOCK)
+        return legacy_crash("accept-crash", err, "accept() failed");
       switch (err) {
         case EINTR:
         case ECONNABORTED:
@@ -270,6 +299,14 @@ class listener_impl final : public listener {
     p->cred_pid = cred.pid;
     p->fd = fd.release();
     p->started = events::now();
+    // legacy blocking-handshake: Mitogen 0.3.3's on_accept_client calls
+    // sock.setblocking(True) and reads the pid with a blocking recv on the
+    // broker thread, so a client that sends nothing stalls every other
+    // client until it closes (SCENARIOS.md row 3, 017e8105). The blocking
+    // recv below has no deadline: the handshake timer is never armed. The
+    // stream sets O_NONBLOCK again when it takes the socket over.
+    if (opts_.legacy.blocking_handshake)
+      ::fcntl(p->fd, F_SETFL, ::fcntl(p->fd, F_GETFL) & ~O_NONBLOCK);
     // Most clients have sent their pid by now: finish at once, and touch the
     // event loop and the timers only for those that have not.
     step(p);
@@ -329,6 +366,15 @@ class listener_impl final : public listener {
     while (p->hs.current() == handshake::state::reading_pid) {
       auto space = p->hs.pid_space();
       ssize_t n = ::recv(p->fd, space.data(), space.size(), 0);
+      // legacy crash-on-eagain: Mitogen read the pid with one recv on an
+      // accepted socket that was non-blocking; a short read dropped the
+      // client and an error (EAGAIN when the pid was not there yet) escaped
+      // the accept handler and closed the listener (#131).
+      if (opts_.legacy.crash_on_eagain && n != static_cast<ssize_t>(space.size())) {
+        int err = n < 0 ? errno : 0;
+        if (n < 0) legacy_crash("crash-on-eagain", err, "recv() of the remote identity failed");
+        return fail(*p, err, n < 0 ? errno_text(err) : "short read");
+      }
       if (n > 0) {
         if (p->hs.pid_received(static_cast<std::size_t>(n))) {
           p->context_id = allocate_();
@@ -358,6 +404,12 @@ class listener_impl final : public listener {
         if (ready_now(p->fd, POLLOUT) && p->spurious++ < 1000) continue;
         return wait(p, boost::asio::posix::descriptor_base::wait_write);
       }
+      // legacy epipe-crash: an error sending the identity (EPIPE from a
+      // client that left after its pid) escaped Mitogen's accept handler and
+      // closed the listener (870bbe0e; SCENARIOS.md row 1).
+      if (opts_.legacy.epipe_crash)
+        legacy_crash("epipe-crash", err,
+                     fmt::format("send() of the identity to PID {} failed", p->hs.client_pid()));
       return fail(*p, err, errno_text(err));
     }
     // Done: hand the socket over.
@@ -380,7 +432,8 @@ class listener_impl final : public listener {
   dev_t dev_ = 0;
   ino_t ino_ = 0;
   std::string own_dir_;
-  bool closed_ = false;
+  bool closed_ = false;   // no longer accepting
+  bool removed_ = false;  // close() ran: socket file and directory removed
   bool waiting_ = false;
   int accept_failures_ = 0;
   timer_handle retry_;

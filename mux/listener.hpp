@@ -13,6 +13,7 @@
 #include <string>
 
 #include "mux/fd.hpp"
+#include "mux/legacy.hpp"
 
 namespace faultmux {
 
@@ -23,6 +24,7 @@ struct listener_options {
   int backlog = 100;
   std::chrono::milliseconds handshake_timeout{10000};
   std::uint32_t context_id = 0;  // the listener's own context id, sent to clients
+  legacy_bugs legacy;            // historical failures re-enabled on purpose (mux/legacy.hpp)
 };
 
 // A client that completed the handshake.

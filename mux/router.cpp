@@ -246,6 +246,9 @@ void router::dispatch(message& m, peer* in) {
     if (peer_state* st = in ? state_of(in) : nullptr;
         st && !st->waiting.empty() && route_to(m.src_id) == in)
       settle(*st, m);
+    // legacy no-dead-message: Mitogen dropped an oversize body with only a
+    // log line, so whoever waited for the reply waited forever (#405, #615).
+    if (cfg_.legacy.no_dead_message) return;
     // A dead message made here that is itself over the limit (a limit below
     // the length of a reason) would answer itself forever: drop it instead.
     maybe_send_dead(!in && m.is_dead(), m, fmt::format(reason::too_large, cfg_.max_message_size));

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "mux/legacy.hpp"
 #include "mux/message.hpp"
 
 namespace faultmux {
@@ -33,6 +34,7 @@ struct router_config {
   std::vector<std::uint32_t> parent_ids;  // nearest first; empty in the root
   std::uint64_t max_message_size = default_max_message_size;
   bool unidirectional = false;
+  legacy_bugs legacy;  // historical failures re-enabled on purpose (mux/legacy.hpp)
 };
 
 using handler_fn = std::function<void(message&)>;
