@@ -204,6 +204,7 @@ class scenario_run {
     scenario_result r;
     r.name = s_.name;
     r.file = s_.file;
+    r.origin = s_.origin;
     r.seed = seed_;
     auto started = clock::now();
     make_dir();
@@ -218,6 +219,8 @@ class scenario_run {
       r.oracles = judge(s_, tl, out_);
     }
     r.passed = !r.interrupted && !first_failure(r.oracles) && setup_error_.empty();
+    r.error = r.interrupted || !setup_error_.empty();
+    r.faults = faults_of(tl);
     r.seconds = std::chrono::duration<double>(clock::now() - started).count();
     if (!dir_.empty()) {
       if (!r.passed && o_.verbosity > 0) {
@@ -697,6 +700,50 @@ std::vector<std::string> scenario_files(const std::vector<std::string>& paths) {
   return out;
 }
 
+std::vector<reports::fault_entry> faults_of(const timeline& tl) {
+  std::vector<reports::fault_entry> out;
+  const double t0 = tl.empty() ? 0.0 : tl.front().t;
+  for (const auto& e : tl) {
+    if (e.event() != "fault") continue;
+    reports::fault_entry f;
+    f.at_s = e.t - t0;
+    f.source = e.source;
+    f.pid = e.pid();
+    if (e.source == "faults") {
+      // The shim's log line: the call, its fd and the rule that fired.
+      f.kind = "syscall";
+      f.what = fmt::format("{} on {} fd {} (rule {} '{}', call {}) -> {}", e.str("call"),
+                           e.str("fd_class"), e.num("fd"), e.num("rule"), e.str("rule_text"),
+                           e.num("n"), e.str("effect"));
+    } else if (e.str("kind") == "phase") {
+      f.kind = "phase";
+      f.what = fmt::format("{} at phase {}", e.str("action"), e.str("spec"));
+    } else {
+      // The driver's timed signals and RLIMIT_NOFILE changes.
+      f.kind = e.str("kind");
+      std::string err = e.str("errno");
+      f.what = fmt::format("{} (pid {}){}", e.str("what"), e.num("target_pid"),
+                           err.empty() ? "" : ": " + err);
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+reports::scenario_entry report_entry(const scenario_result& r) {
+  reports::scenario_entry e;
+  e.file = r.file;
+  e.name = r.name;
+  e.origin = r.origin;
+  e.verdict = r.error ? "error" : r.passed ? "pass" : "fail";
+  e.seed = r.seed;
+  e.duration_s = r.seconds;
+  for (const auto& o : r.oracles) e.oracles.push_back({o.name, verdict_name(o.v), o.evidence});
+  e.faults = r.faults;
+  e.rerun = fmt::format("faultmux run {} --seed {}", r.file, r.seed);
+  return e;
+}
+
 scenario_result run_scenario(const scenario& s, std::uint64_t seed, const driver_options& o) {
   return scenario_run(s, seed, o).go();
 }
@@ -725,12 +772,20 @@ int run_driver(const driver_options& o) {
   ::sigaction(SIGINT, &sa, nullptr);
   const bool tty = ::isatty(STDERR_FILENO);
   int passed = 0, failed = 0;
+  reports::results report;
+  report.run.seed = o.seed;
+  report.run.command_line = o.command_line;
+  report.run.started = reports::utc_now();
+  report.run.host = reports::collect_host_info();
+  report.scenarios = o.prelude;
+  const auto run_start = clock::now();
   for (std::size_t i = 0; i < chosen.size() && !interrupted.load(); ++i) {
     const scenario& s = *chosen[i];
     if (tty) std::fprintf(stderr, "\r\033[K[%zu/%zu] %s ...", i + 1, chosen.size(), s.name.c_str());
     std::uint64_t seed = o.seed.value_or(s.seed);
     scenario_result r = run_scenario(s, seed, o);
     if (tty) std::fprintf(stderr, "\r\033[K");
+    if (!r.interrupted) report.scenarios.push_back(report_entry(r));
     if (r.interrupted) {
       std::printf("INTERRUPTED %s (%.1f s): its processes were killed and reaped\n", r.name.c_str(),
                   r.seconds);
@@ -760,6 +815,17 @@ int run_driver(const driver_options& o) {
   }
   std::printf("%d passed, %d failed%s\n", passed, failed,
               interrupted.load() ? ", interrupted" : "");
+  if (!o.report_dir.empty()) {
+    report.run.duration_s = std::chrono::duration<double>(clock::now() - run_start).count();
+    std::string err = reports::write_reports(report, o.report_dir);
+    if (!err.empty()) {
+      std::fprintf(stderr, "faultmux run: report: %s\n", err.c_str());
+      std::fflush(stdout);
+      return 2;
+    }
+    std::printf("report: %s/results.json, %s/junit.xml\n", o.report_dir.c_str(),
+                o.report_dir.c_str());
+  }
   std::fflush(stdout);
   if (interrupted.load()) return 130;
   return failed ? 1 : 0;

@@ -13,28 +13,37 @@
 
 #include "harness/oracles.hpp"
 #include "harness/scenario.hpp"
+#include "harness/timeline.hpp"
+#include "reports/results.hpp"
 
 namespace faultmux {
 
 struct driver_options {
   std::vector<std::string> paths;  // scenario files, or directories of *.toml
   std::optional<std::uint64_t> seed;
-  std::string filter;  // glob over scenario names; empty: all
-  int verbosity = 0;   // -v: every oracle's evidence, and keep a failed run's directory
-  std::string self;    // the faultmux binary, re-executed for the mux and workers
-  std::string shim;    // libfaultmux_shim.so; empty: default_shim_path(self)
+  std::string filter;        // glob over scenario names; empty: all
+  int verbosity = 0;         // -v: every oracle's evidence, and keep a failed run's directory
+  std::string self;          // the faultmux binary, re-executed for the mux and workers
+  std::string shim;          // libfaultmux_shim.so; empty: default_shim_path(self)
+  std::string report_dir;    // --report: results.json and junit.xml go here; empty: none
+  std::string command_line;  // for the report
+  // Entries the report lists before the scenarios (the suite's smoke run).
+  std::vector<reports::scenario_entry> prelude;
 };
 
 struct scenario_result {
   std::string name;
   std::string file;
+  std::string origin;
   std::uint64_t seed = 0;
   bool passed = false;
+  bool error = false;  // could not be run (setup failed, or interrupted)
   bool interrupted = false;
   double seconds = 0;
   double start_ms = 0;  // from the first worker spawned to the last
   std::vector<oracle_result> oracles;
-  std::string kept_dir;  // the run directory when it was kept (failed, -v)
+  std::vector<reports::fault_entry> faults;  // every injected fault, from the timeline
+  std::string kept_dir;                      // the run directory when it was kept (failed, -v)
 };
 
 // The shim named at build time when it exists, else the one next to `self`.
@@ -43,6 +52,12 @@ std::string default_shim_path(const std::string& self);
 // Scenario files of the paths: files as given, each directory's *.toml in
 // name order. Throws scenario_error naming a path that is neither.
 std::vector<std::string> scenario_files(const std::vector<std::string>& paths);
+
+// Every injected fault of a run's timeline, timed from its first event.
+std::vector<reports::fault_entry> faults_of(const timeline& tl);
+
+// The report entry of one result: verdict, oracles, faults, rerun command.
+reports::scenario_entry report_entry(const scenario_result& r);
 
 // Runs one scenario with `seed`.
 scenario_result run_scenario(const scenario& s, std::uint64_t seed, const driver_options& o);

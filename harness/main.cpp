@@ -19,6 +19,7 @@
 #include "harness/fault_command.hpp"
 #include "harness/roles.hpp"
 #include "harness/scenario.hpp"
+#include "harness/suite.hpp"
 
 namespace {
 
@@ -184,6 +185,7 @@ int main(int argc, char** argv) {
   run->add_option("PATH", dro.paths, "scenario files, or directories of *.toml")->required();
   run->add_option("--seed", run_seed, "use this seed instead of each scenario's own");
   run->add_option("--filter", dro.filter, "only scenarios whose name matches this glob");
+  run->add_option("--report", dro.report_dir, "write DIR/results.json and DIR/junit.xml");
   run->add_flag("-v,--verbose", dro.verbosity,
                 "every oracle's evidence; keep a failed run's directory")
       ->take_all();
@@ -322,12 +324,16 @@ int main(int argc, char** argv) {
     wo.verbosity = std::max(wo.verbosity, verbosity);
     return faultmux::run_worker(wo);
   }
-  if (*suite) return faultmux::run_smoke(self_path(argv[0]), verbosity);
+  // The command line as given, for the reports.
+  std::string command_line = "faultmux";
+  for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
+  if (*suite) return faultmux::run_suite(self_path(argv[0]), verbosity, command_line);
   if (*validate) return faultmux::validate_scenarios(scenario_files);
   if (*run) {
     dro.seed = run_seed;
     dro.verbosity = std::max(dro.verbosity, verbosity);
     dro.self = self_path(argv[0]);
+    dro.command_line = command_line;
     return faultmux::run_driver(dro);
   }
   return 2;

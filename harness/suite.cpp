@@ -1,0 +1,47 @@
+#include "harness/suite.hpp"
+
+#include <chrono>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "harness/driver.hpp"
+#include "harness/roles.hpp"
+
+namespace faultmux {
+
+int run_suite(const std::string& self, int verbosity, const std::string& command_line) {
+  const std::string root = FAULTMUX_SOURCE_DIR;
+  std::printf("smoke workload:\n");
+  std::fflush(stdout);
+  auto start = std::chrono::steady_clock::now();
+  const int smoke = run_smoke(self, verbosity);
+  // The smoke run is the report's first entry, so a CI reader sees it too.
+  reports::scenario_entry e;
+  e.file = "harness/smoke.cpp";
+  e.name = "smoke";
+  e.origin = "the built-in smoke workload (echo, load and call workers through one mux)";
+  e.verdict = smoke == 0 ? "pass" : "fail";
+  e.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  e.oracles.push_back({"smoke checks",
+                       smoke == 0 ? "pass" : "fail",
+                       {fmt::format("run_smoke exit status {} (its checks are printed by faultmux "
+                                    "suite)",
+                                    smoke)}});
+  e.rerun = "faultmux suite";
+
+  driver_options o;
+  o.paths = {root + "/scenarios"};
+  o.verbosity = verbosity;
+  o.self = self;
+  o.report_dir = root + "/reports/latest";
+  o.command_line = command_line;
+  o.prelude = {e};
+  std::printf("scenarios in %s/scenarios:\n", root.c_str());
+  std::fflush(stdout);
+  const int rc = run_driver(o);
+  if (rc == 0 && smoke != 0) return 1;
+  return rc;
+}
+
+}  // namespace faultmux

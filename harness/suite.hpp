@@ -1,0 +1,13 @@
+// `faultmux suite`: the smoke workload, then every scenario of the checkout's
+// scenarios/ against the built-in mux, reported in reports/latest/.
+#pragma once
+
+#include <string>
+
+namespace faultmux {
+
+// 0 only when the smoke workload and every scenario passed; 1 otherwise, 2
+// on bad input, 130 when interrupted.
+int run_suite(const std::string& self, int verbosity, const std::string& command_line);
+
+}  // namespace faultmux

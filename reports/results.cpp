@@ -1,0 +1,296 @@
+#include "reports/results.hpp"
+
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace faultmux::reports {
+namespace {
+
+std::string first_line_of(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// The checkout's HEAD, read from .git without running git (no process, no
+// dependency on git being installed): a detached HEAD or a ref, loose or packed.
+std::string git_revision(const std::string& root) {
+  const std::string git = root + "/.git";
+  std::string head = first_line_of(git + "/HEAD");
+  if (head.rfind("ref: ", 0) != 0) return head;
+  const std::string ref = head.substr(5);
+  if (std::string rev = first_line_of(git + "/" + ref); !rev.empty()) return rev;
+  std::ifstream packed(git + "/packed-refs");
+  for (std::string line; std::getline(packed, line);) {
+    auto sp = line.find(' ');
+    if (sp != std::string::npos && line.substr(sp + 1) == ref) return line.substr(0, sp);
+  }
+  return "";
+}
+
+// Appends one code point as UTF-8.
+void put_utf8(std::string& out, char32_t c) {
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
+// Decodes one UTF-8 sequence at `i`; U+FFFD and one byte for a bad one.
+char32_t next_code_point(std::string_view s, std::size_t& i) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  int len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+  if (len == 1) {
+    ++i;
+    return b;
+  }
+  if (len == 0 || i + static_cast<std::size_t>(len) > s.size()) {
+    ++i;
+    return 0xFFFD;
+  }
+  char32_t c = b & (0x7F >> len);
+  for (int k = 1; k < len; ++k) {
+    auto cb = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
+    if ((cb & 0xC0) != 0x80) {
+      ++i;
+      return 0xFFFD;
+    }
+    c = (c << 6) | (cb & 0x3F);
+  }
+  // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+  static constexpr char32_t min_of[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (c < min_of[len] || (c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF) {
+    ++i;
+    return 0xFFFD;
+  }
+  i += static_cast<std::size_t>(len);
+  return c;
+}
+
+nlohmann::json oracle_json(const oracle_entry& o) {
+  return {{"name", o.name}, {"verdict", o.verdict}, {"evidence", o.evidence}};
+}
+
+nlohmann::json fault_json(const fault_entry& f) {
+  return {
+      {"at_s", f.at_s}, {"source", f.source}, {"pid", f.pid}, {"kind", f.kind}, {"what", f.what}};
+}
+
+}  // namespace
+
+host_info collect_host_info() {
+  host_info h;
+  utsname u{};
+  if (::uname(&u) == 0)
+    h.kernel = fmt::format("{} {} {} {}", u.sysname, u.release, u.version, u.machine);
+  h.cores = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
+  std::string s = first_line_of("/proc/sys/net/core/somaxconn");
+  if (!s.empty()) h.somaxconn = std::atol(s.c_str());
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    h.nofile_soft = rl.rlim_cur == RLIM_INFINITY ? -1 : static_cast<long long>(rl.rlim_cur);
+    h.nofile_hard = rl.rlim_max == RLIM_INFINITY ? -1 : static_cast<long long>(rl.rlim_max);
+  }
+#if defined(__clang__)
+  h.compiler = "clang " __clang_version__;
+#elif defined(__GNUC__)
+  h.compiler = "g++ " __VERSION__;
+#else
+  h.compiler = "unknown";
+#endif
+  h.git_revision = git_revision(FAULTMUX_SOURCE_DIR);
+  return h;
+}
+
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+nlohmann::json to_json(const results& r) {
+  const host_info& h = r.run.host;
+  nlohmann::json host = {{"kernel", h.kernel},
+                         {"cores", h.cores},
+                         {"somaxconn", h.somaxconn},
+                         {"rlimit_nofile", {{"soft", h.nofile_soft}, {"hard", h.nofile_hard}}},
+                         {"compiler", h.compiler},
+                         {"git_revision", h.git_revision}};
+  nlohmann::json run = {{"seed", r.run.seed ? nlohmann::json(*r.run.seed) : nlohmann::json()},
+                        {"command_line", r.run.command_line},
+                        {"started", r.run.started},
+                        {"duration_s", r.run.duration_s},
+                        {"host", host}};
+  nlohmann::json scenarios = nlohmann::json::array();
+  int passed = 0, failed = 0, errors = 0;
+  for (const auto& s : r.scenarios) {
+    (s.verdict == "pass" ? passed : s.verdict == "fail" ? failed : errors)++;
+    nlohmann::json oracles = nlohmann::json::array(), faults = nlohmann::json::array();
+    for (const auto& o : s.oracles) oracles.push_back(oracle_json(o));
+    for (const auto& f : s.faults) faults.push_back(fault_json(f));
+    scenarios.push_back({{"file", s.file},
+                         {"name", s.name},
+                         {"origin", s.origin},
+                         {"target", s.target},
+                         {"verdict", s.verdict},
+                         {"seed", s.seed},
+                         {"duration_s", s.duration_s},
+                         {"oracles", oracles},
+                         {"faults", faults},
+                         {"rerun", s.rerun}});
+  }
+  return {{"schema", schema_version},
+          {"run", run},
+          {"summary", {{"passed", passed}, {"failed", failed}, {"errors", errors}}},
+          {"scenarios", scenarios}};
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    char32_t c = next_code_point(text, i);
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        continue;
+      case '<':
+        out += "&lt;";
+        continue;
+      case '>':
+        out += "&gt;";
+        continue;
+      case '"':
+        out += "&quot;";
+        continue;
+      case '\'':
+        out += "&apos;";
+        continue;
+      default:
+        break;
+    }
+    // XML 1.0 has no way to write other control characters, escaped or not.
+    const bool allowed =
+        c == '\t' || c == '\n' || c == '\r' || (c >= 0x20 && c < 0xFFFE && c != 0x7F);
+    put_utf8(out, allowed || c >= 0x10000 ? c : 0xFFFD);
+  }
+  return out;
+}
+
+std::string to_junit(const results& r) {
+  // One testsuite per scenario file, one testcase per scenario and target.
+  std::vector<std::string> files;
+  for (const auto& s : r.scenarios)
+    if (std::find(files.begin(), files.end(), s.file) == files.end()) files.push_back(s.file);
+  int tests = 0, failures = 0, errors = 0;
+  double total = 0;
+  std::ostringstream body;
+  for (const auto& file : files) {
+    int t = 0, f = 0, e = 0;
+    double secs = 0;
+    std::ostringstream cases;
+    for (const auto& s : r.scenarios) {
+      if (s.file != file) continue;
+      ++t;
+      secs += s.duration_s;
+      cases << fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\">\n",
+                           xml_escape(s.name), xml_escape(s.name + " [" + s.target + "]"),
+                           s.duration_s);
+      const oracle_entry* first = nullptr;
+      for (const auto& o : s.oracles)
+        if (o.verdict == "fail") {
+          first = &o;
+          break;
+        }
+      if (s.verdict != "pass") {
+        const bool error = s.verdict == "error";
+        (error ? e : f)++;
+        std::string message =
+            first ? first->name + (first->evidence.empty() ? "" : ": " + first->evidence.front())
+                  : s.verdict;
+        std::string detail;
+        if (first)
+          for (const auto& l : first->evidence) detail += l + "\n";
+        cases << fmt::format("      <{} message=\"{}\" type=\"{}\">{}</{}>\n",
+                             error ? "error" : "failure", xml_escape(message),
+                             xml_escape(first ? first->name : s.verdict), xml_escape(detail),
+                             error ? "error" : "failure");
+      }
+      std::string out = fmt::format("seed: {}\nrerun: {}\norigin: {}\n", s.seed, s.rerun, s.origin);
+      for (const auto& o : s.oracles) {
+        out += fmt::format("{}: {}\n", o.name, o.verdict);
+        for (const auto& l : o.evidence) out += "  " + l + "\n";
+      }
+      for (const auto& fl : s.faults)
+        out += fmt::format("fault +{:.3f}s {} (pid {}): {} {}\n", fl.at_s, fl.source, fl.pid,
+                           fl.kind, fl.what);
+      cases << "      <system-out>" << xml_escape(out) << "</system-out>\n";
+      cases << "    </testcase>\n";
+    }
+    tests += t;
+    failures += f;
+    errors += e;
+    total += secs;
+    body << fmt::format(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" "
+        "time=\"{:.3f}\">\n",
+        xml_escape(file), t, f, e, secs);
+    body << cases.str() << "  </testsuite>\n";
+  }
+  return fmt::format(
+             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+             "<testsuites name=\"faultmux\" tests=\"{}\" failures=\"{}\" errors=\"{}\" "
+             "time=\"{:.3f}\">\n",
+             tests, failures, errors, total) +
+         body.str() + "</testsuites>\n";
+}
+
+std::string write_reports(const results& r, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return fmt::format("cannot make {}: {}", dir, ec.message());
+  // Evidence holds log lines from any process: bytes that are not UTF-8
+  // become U+FFFD rather than a failed report.
+  const std::string json =
+      to_json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  for (const auto& [name, text] :
+       {std::pair<std::string, std::string>{"results.json", json}, {"junit.xml", to_junit(r)}}) {
+    // Written beside and renamed, so a reader never sees half a report.
+    const std::string path = dir + "/" + name, tmp = path + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out << text;
+      if (!out.flush()) return fmt::format("cannot write {}", tmp);
+    }
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) return fmt::format("cannot rename {} to {}: {}", tmp, path, ec.message());
+  }
+  return "";
+}
+
+}  // namespace faultmux::reports
