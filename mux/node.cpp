@@ -15,8 +15,9 @@ node::~node() {
   // Streams and the listener hold the broker's io_context: release them
   // before it goes.
   listener_.reset();
-  for (auto& [p, s] : streams_) s->close(0, "node destroyed");
+  auto open = std::move(streams_);  // closing a stream erases it from streams_
   streams_.clear();
+  for (auto& [p, s] : open) s->close(0, "node destroyed");
   signals_.reset();
 }
 
