@@ -206,6 +206,7 @@ class scenario_run {
     r.file = s_.file;
     r.origin = s_.origin;
     r.seed = seed_;
+    r.legacy_bugs = o_.legacy_bugs;
     auto started = clock::now();
     make_dir();
     if (setup_error_.empty()) start_and_drive();
@@ -324,6 +325,7 @@ class scenario_run {
                                  "--shutdown-grace-ms",
                                  std::to_string(t.shutdown_grace_ms)};
     if (t.unidirectional) mux.push_back("--unidirectional");
+    for (const auto& bug : o_.legacy_bugs) mux.insert(mux.end(), {"--legacy-bug", bug});
     argv.insert(argv.end(), mux.begin(), mux.end());
     try {
       mux_ = child_process::spawn(argv, true, dir_ + "/mux.stderr");
@@ -730,6 +732,12 @@ std::vector<reports::fault_entry> faults_of(const timeline& tl) {
   return out;
 }
 
+std::string rerun_command(const scenario_result& r) {
+  std::string out = fmt::format("faultmux run {} --seed {}", r.file, r.seed);
+  for (const auto& bug : r.legacy_bugs) out += " --legacy-bug " + bug;
+  return out;
+}
+
 reports::scenario_entry report_entry(const scenario_result& r) {
   reports::scenario_entry e;
   e.file = r.file;
@@ -740,7 +748,7 @@ reports::scenario_entry report_entry(const scenario_result& r) {
   e.duration_s = r.seconds;
   for (const auto& o : r.oracles) e.oracles.push_back({o.name, verdict_name(o.v), o.evidence});
   e.faults = r.faults;
-  e.rerun = fmt::format("faultmux run {} --seed {}", r.file, r.seed);
+  e.rerun = rerun_command(r);
   return e;
 }
 
@@ -799,8 +807,7 @@ int run_driver(const driver_options& o) {
       const oracle_result* f = first_failure(r.oracles);
       std::printf("FAIL %s: %s: %s\n", r.name.c_str(), f ? f->name.c_str() : "?",
                   f && !f->evidence.empty() ? f->evidence.front().c_str() : "");
-      std::printf("  rerun: faultmux run %s --seed %llu\n", r.file.c_str(),
-                  static_cast<unsigned long long>(r.seed));
+      std::printf("  rerun: %s\n", rerun_command(r).c_str());
       if (!r.kept_dir.empty()) std::printf("  run directory kept: %s\n", r.kept_dir.c_str());
     }
     if (o.verbosity > 0 || !r.passed) {

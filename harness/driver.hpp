@@ -27,6 +27,8 @@ struct driver_options {
   std::string shim;          // libfaultmux_shim.so; empty: default_shim_path(self)
   std::string report_dir;    // --report: results.json and junit.xml go here; empty: none
   std::string command_line;  // for the report
+  // --legacy-bug: passed to the built-in mux, so it fails like old Mitogen.
+  std::vector<std::string> legacy_bugs;
   // Entries the report lists before the scenarios (the suite's smoke run).
   std::vector<reports::scenario_entry> prelude;
 };
@@ -44,7 +46,11 @@ struct scenario_result {
   std::vector<oracle_result> oracles;
   std::vector<reports::fault_entry> faults;  // every injected fault, from the timeline
   std::string kept_dir;                      // the run directory when it was kept (failed, -v)
+  std::vector<std::string> legacy_bugs;      // enabled in the mux for this run
 };
+
+// "faultmux run FILE --seed N [--legacy-bug NAME...]": repeats one result.
+std::string rerun_command(const scenario_result& r);
 
 // The shim named at build time when it exists, else the one next to `self`.
 std::string default_shim_path(const std::string& self);

@@ -17,6 +17,7 @@
 #include "harness/context_role.hpp"
 #include "harness/driver.hpp"
 #include "harness/fault_command.hpp"
+#include "harness/mutants.hpp"
 #include "harness/roles.hpp"
 #include "harness/scenario.hpp"
 #include "harness/suite.hpp"
@@ -186,9 +187,21 @@ int main(int argc, char** argv) {
   run->add_option("--seed", run_seed, "use this seed instead of each scenario's own");
   run->add_option("--filter", dro.filter, "only scenarios whose name matches this glob");
   run->add_option("--report", dro.report_dir, "write DIR/results.json and DIR/junit.xml");
+  run->add_option("--legacy-bug", dro.legacy_bugs,
+                  "NAME: run the mux with this legacy bug enabled (repeatable): " +
+                      faultmux::legacy_bugs::known_names());
   run->add_flag("-v,--verbose", dro.verbosity,
                 "every oracle's evidence; keep a failed run's directory")
       ->take_all();
+
+  faultmux::mutants_options muo;
+  auto* mutants = app.add_subcommand(
+      "mutants", "prove the scenarios catch each --legacy-bug of the built-in mux");
+  mutants->add_option("PATH", muo.paths,
+                      "scenario files, or directories of *.toml (default: the checkout's "
+                      "scenarios/)");
+  mutants->add_option("--bug", muo.bugs, "only this legacy bug (repeatable; default: all)");
+  mutants->add_flag("-v,--verbose", muo.verbosity, "keep a failed run's directory")->take_all();
 
   auto* fault = app.add_subcommand("fault", "apply a process or resource fault");
   fault->require_subcommand(1);
@@ -329,7 +342,19 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
   if (*suite) return faultmux::run_suite(self_path(argv[0]), verbosity, command_line);
   if (*validate) return faultmux::validate_scenarios(scenario_files);
+  if (*mutants) {
+    muo.verbosity = std::max(muo.verbosity, verbosity);
+    muo.self = self_path(argv[0]);
+    return faultmux::run_mutants(muo);
+  }
   if (*run) {
+    for (const std::string& name : dro.legacy_bugs) {
+      if (!faultmux::legacy_bugs{}.enable(name)) {
+        std::fprintf(stderr, "faultmux run: --legacy-bug %s: no such bug; known: %s\n",
+                     name.c_str(), faultmux::legacy_bugs::known_names().c_str());
+        return 2;
+      }
+    }
     dro.seed = run_seed;
     dro.verbosity = std::max(dro.verbosity, verbosity);
     dro.self = self_path(argv[0]);

@@ -1,0 +1,138 @@
+// faultmux mutants: a scenario that fails with a legacy bug (and passes
+// without) catches it; a scenario that declares a bug it does not catch
+// fails the run with exit 1 and a line naming it; faultmux run --legacy-bug
+// reaches the mux (its start warning) and the rerun line.
+#include <stdlib.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/fault_support.hpp"
+#include "tests/support/run_dir.hpp"
+
+namespace faultmux::test {
+namespace {
+
+using testing::HasSubstr;
+
+// Small: EAGAIN on every accepted socket's first recv; the legacy listener
+// dies on it, so the echo workers never get their peers.
+const char* catcher = R"(name = "catcher"
+description = "EAGAIN on the first recv of each accepted socket"
+origin = "mutants_test"
+timeout_ms = 8000
+catches = ["crash-on-eagain"]
+
+[[workers]]
+name = "servers"
+count = 2
+workload = "serve"
+
+[[workers]]
+name = "good"
+count = 4
+workload = "echo"
+peer = "servers"
+messages = 5
+
+[[faults]]
+kind = "syscall"
+rule = "recv@accepted#1 per-fd -> EAGAIN"
+)";
+
+// Planted: a plain echo run claims a bug it cannot see.
+const char* planted = R"(name = "planted"
+description = "a plain echo run that claims the small backlog"
+origin = "mutants_test"
+timeout_ms = 8000
+catches = ["small-backlog"]
+
+[[workers]]
+name = "servers"
+count = 2
+workload = "serve"
+
+[[workers]]
+name = "good"
+count = 2
+workload = "echo"
+peer = "servers"
+messages = 5
+)";
+
+std::string write(const run_dir& dir, const std::string& name, const char* text) {
+  std::string path = dir.file(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Mutants, ACaughtBugPasses) {
+  run_dir dir;
+  auto f = fault::run_faultmux(
+      dir, {"mutants", write(dir, "catcher.toml", catcher), "--bug", "crash-on-eagain"},
+      fault::ms(60000));
+  EXPECT_TRUE(f.exited(0)) << f.describe();
+  EXPECT_THAT(f.out, HasSubstr("catcher without bugs: pass"));
+  EXPECT_THAT(f.out, HasSubstr("catcher with crash-on-eagain: fails, caught"));
+  EXPECT_THAT(f.out, HasSubstr("ok   crash-on-eagain: caught by catcher"));
+}
+
+TEST(Mutants, DeclaredButNotCaughtFails) {
+  run_dir dir;
+  auto f = fault::run_faultmux(
+      dir,
+      {"mutants", write(dir, "catcher.toml", catcher), write(dir, "planted.toml", planted), "--bug",
+       "crash-on-eagain", "--bug", "small-backlog"},
+      fault::ms(90000));
+  EXPECT_TRUE(f.exited(1)) << f.describe();
+  EXPECT_THAT(f.out, HasSubstr("ok   crash-on-eagain: caught by catcher"));
+  EXPECT_THAT(f.out, HasSubstr("FAIL planted declares catches = \"small-backlog\" but does not "
+                               "catch it (it passes with --legacy-bug small-backlog)"));
+  EXPECT_THAT(f.out, HasSubstr("FAIL small-backlog: caught by no scenario"));
+  // The matrix: the planted row shows its declared bug missed.
+  EXPECT_THAT(f.out, testing::ContainsRegex("planted +- +missed \\(declared\\)"));
+}
+
+TEST(Mutants, UnknownBugInCatchesIsBadInput) {
+  run_dir dir;
+  std::string text = std::string(planted);
+  text.replace(text.find("small-backlog"), 13, "no-such-bug");
+  auto f = fault::run_faultmux(dir, {"mutants", write(dir, "bad.toml", text.c_str())});
+  EXPECT_TRUE(f.exited(2)) << f.describe();
+  EXPECT_THAT(f.err, HasSubstr("catches \"no-such-bug\": no such bug"));
+}
+
+// -v keeps the failed run's directory (under TMPDIR, here the test's own),
+// where the mux's stderr holds its start warning naming the bug.
+TEST(Mutants, RunPassesLegacyBugToTheMux) {
+  run_dir dir;
+  std::string file = write(dir, "catcher.toml", catcher);
+  const char* old = ::getenv("TMPDIR");
+  std::string saved = old ? old : "";
+  ::setenv("TMPDIR", dir.path().c_str(), 1);
+  auto f = fault::run_faultmux(dir, {"run", file, "--legacy-bug", "crash-on-eagain", "-v"});
+  if (old)
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  else
+    ::unsetenv("TMPDIR");
+  EXPECT_TRUE(f.exited(1)) << f.describe();
+  EXPECT_THAT(f.out,
+              HasSubstr("rerun: faultmux run " + file + " --seed 1 --legacy-bug crash-on-eagain"));
+  auto at = f.out.find("run directory kept: ");
+  ASSERT_NE(at, std::string::npos) << f.out;
+  std::string kept = f.out.substr(at + 20, f.out.find('\n', at) - at - 20);
+  EXPECT_THAT(slurp(kept + "/mux.stderr"),
+              HasSubstr("legacy bugs enabled on purpose, this mux fails like old Mitogen: "
+                        "crash-on-eagain"));
+
+  auto bad = fault::run_faultmux(dir, {"run", file, "--legacy-bug", "nope"});
+  EXPECT_TRUE(bad.exited(2)) << bad.describe();
+  EXPECT_THAT(bad.err, HasSubstr("--legacy-bug nope: no such bug"));
+}
+
+}  // namespace
+}  // namespace faultmux::test
