@@ -27,6 +27,7 @@
 #include "faults/event_log.hpp"
 #include "faults/nofile.hpp"
 #include "faults/signal_fault.hpp"
+#include "harness/external_target.hpp"
 #include "harness/process.hpp"
 #include "harness/roles.hpp"
 #include "harness/timeline.hpp"
@@ -198,7 +199,15 @@ bool is_serve(const worker_group& g) {
 class scenario_run {
  public:
   scenario_run(const scenario& s, std::uint64_t seed, const driver_options& o)
-      : s_(s), seed_(seed), o_(o) {}
+      : s_(s), seed_(seed), o_(o) {
+    if (o.target == "mitogen") {
+      t_ = mitogen_target(s.target);
+      target_name_ = "mitogen";
+    } else {
+      t_ = s.target;
+      target_name_ = t_.kind == target_spec::kind_t::external ? "external" : "builtin";
+    }
+  }
 
   scenario_result go() {
     scenario_result r;
@@ -206,6 +215,7 @@ class scenario_run {
     r.file = s_.file;
     r.origin = s_.origin;
     r.seed = seed_;
+    r.target = target_name_;
     r.legacy_bugs = o_.legacy_bugs;
     auto started = clock::now();
     make_dir();
@@ -306,7 +316,7 @@ class scenario_run {
               "FAULTMUX_ROLE=mux",
               "FAULTMUX_INDEX=0"};
     }
-    const target_spec& t = s_.target;
+    const target_spec& t = t_;
     int backlog = t.backlog > 0 ? t.backlog : std::max(1, s_.worker_count());
     std::vector<std::string> mux{o_.self,
                                  "mux",
@@ -326,6 +336,8 @@ class scenario_run {
                                  std::to_string(t.shutdown_grace_ms)};
     if (t.unidirectional) mux.push_back("--unidirectional");
     for (const auto& bug : o_.legacy_bugs) mux.insert(mux.end(), {"--legacy-bug", bug});
+    // An external target writes no events: its stderr becomes them in finish().
+    if (t.kind == target_spec::kind_t::external) mux = external_argv(t, sock_, backlog);
     argv.insert(argv.end(), mux.begin(), mux.end());
     try {
       mux_ = child_process::spawn(argv, true, dir_ + "/mux.stderr");
@@ -405,6 +417,13 @@ class scenario_run {
 
   void spawn_group(const worker_group& g) {
     if (g.workload == worker_group::workload_t::echo && ids_of(g.peer).empty()) {
+      // Against an external target this is what the target did to the peer
+      // group (its workers' failures are judged), not a broken scenario.
+      if (t_.kind == target_spec::kind_t::external) {
+        log_.emit("group_not_started",
+                  {{"group", g.name}, {"why", "no worker of its peer group said its context id"}});
+        return;
+      }
       setup_error_ =
           fmt::format("group {} not started: no worker of its peer group {} said its context id",
                       g.name, g.peer);
@@ -636,6 +655,12 @@ class scenario_run {
   void finish() {
     for (auto& w : workers_) kill_and_reap(w.proc);
     kill_and_reap(mux_);
+    out_.external_target = t_.kind == target_spec::kind_t::external;
+    out_.target_name = target_name_;
+    if (out_.external_target && !dir_.empty() && mux_.pid() > 0 &&
+        log_to_events(dir_ + "/mux.stderr", dir_ + "/mux.events", mux_.pid(), t_.log,
+                      faults::monotonic_seconds()) < 0)
+      out_.leftovers.push_back(fmt::format("cannot write {}/mux.events", dir_));
     if (!dir_.empty()) {
       // Contexts the mux started must have gone with it.
       for (const auto& e : read_events_file(dir_ + "/mux.events", "mux")) {
@@ -661,6 +686,8 @@ class scenario_run {
   const scenario& s_;
   std::uint64_t seed_;
   const driver_options& o_;
+  target_spec t_;            // the scenario's, or Mitogen's for --target mitogen
+  std::string target_name_;  // for the report: builtin, mitogen, external
   std::string dir_, sock_, setup_error_;
   faults::event_log log_;
   child_process mux_;
@@ -735,6 +762,7 @@ std::vector<reports::fault_entry> faults_of(const timeline& tl) {
 std::string rerun_command(const scenario_result& r) {
   std::string out = fmt::format("faultmux run {} --seed {}", r.file, r.seed);
   for (const auto& bug : r.legacy_bugs) out += " --legacy-bug " + bug;
+  if (r.target == "mitogen") out += " --target mitogen";
   return out;
 }
 
@@ -743,6 +771,7 @@ reports::scenario_entry report_entry(const scenario_result& r) {
   e.file = r.file;
   e.name = r.name;
   e.origin = r.origin;
+  e.target = r.target;
   e.verdict = r.error ? "error" : r.passed ? "pass" : "fail";
   e.seed = r.seed;
   e.duration_s = r.seconds;
@@ -750,6 +779,11 @@ reports::scenario_entry report_entry(const scenario_result& r) {
   e.faults = r.faults;
   e.rerun = rerun_command(r);
   return e;
+}
+
+// " [mitogen]" after a scenario's name; nothing for the built-in mux.
+std::string target_label(const scenario_result& r) {
+  return r.target == "builtin" ? std::string() : " [" + r.target + "]";
 }
 
 scenario_result run_scenario(const scenario& s, std::uint64_t seed, const driver_options& o) {
@@ -801,11 +835,12 @@ int run_driver(const driver_options& o) {
     }
     if (r.passed) {
       ++passed;
-      std::printf("PASS %s (%.1f s)\n", r.name.c_str(), r.seconds);
+      std::printf("PASS %s%s (%.1f s)\n", r.name.c_str(), target_label(r).c_str(), r.seconds);
     } else {
       ++failed;
       const oracle_result* f = first_failure(r.oracles);
-      std::printf("FAIL %s: %s: %s\n", r.name.c_str(), f ? f->name.c_str() : "?",
+      std::printf("FAIL %s%s: %s: %s\n", r.name.c_str(), target_label(r).c_str(),
+                  f ? f->name.c_str() : "?",
                   f && !f->evidence.empty() ? f->evidence.front().c_str() : "");
       std::printf("  rerun: %s\n", rerun_command(r).c_str());
       if (!r.kept_dir.empty()) std::printf("  run directory kept: %s\n", r.kept_dir.c_str());

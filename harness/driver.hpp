@@ -27,6 +27,9 @@ struct driver_options {
   std::string shim;          // libfaultmux_shim.so; empty: default_shim_path(self)
   std::string report_dir;    // --report: results.json and junit.xml go here; empty: none
   std::string command_line;  // for the report
+  // --target: "builtin" (each scenario's own [target]) or "mitogen" (every
+  // scenario against Mitogen 0.3.3 through scenarios/mitogen_mux.py).
+  std::string target = "builtin";
   // --legacy-bug: passed to the built-in mux, so it fails like old Mitogen.
   std::vector<std::string> legacy_bugs;
   // Entries the report lists before the scenarios (the suite's smoke run).
@@ -37,6 +40,7 @@ struct scenario_result {
   std::string name;
   std::string file;
   std::string origin;
+  std::string target = "builtin";  // builtin, mitogen, or external (the scenario's own command)
   std::uint64_t seed = 0;
   bool passed = false;
   bool error = false;  // could not be run (setup failed, or interrupted)

@@ -186,6 +186,10 @@ int main(int argc, char** argv) {
   run->add_option("PATH", dro.paths, "scenario files, or directories of *.toml")->required();
   run->add_option("--seed", run_seed, "use this seed instead of each scenario's own");
   run->add_option("--filter", dro.filter, "only scenarios whose name matches this glob");
+  run->add_option("--target", dro.target,
+                  "builtin: each scenario's own target (default); mitogen: Mitogen 0.3.3 "
+                  "through scenarios/mitogen_mux.py")
+      ->check(CLI::IsMember({"builtin", "mitogen"}));
   run->add_option("--report", dro.report_dir, "write DIR/results.json and DIR/junit.xml");
   run->add_option("--legacy-bug", dro.legacy_bugs,
                   "NAME: run the mux with this legacy bug enabled (repeatable): " +

@@ -45,6 +45,11 @@ struct run_outcome {
   // /proc state and wchan (the driver then killed and reaped it).
   std::vector<std::string> hang;
   long mux_peak_rss_kib = -1;  // VmHWM just before SIGTERM; -1 unknown
+  // The mux is an external target (Mitogen): its events come from its log
+  // lines, so what only faultmux's mux records ("disconnect" events, the
+  // ContextService) cannot be judged and is reported not applicable.
+  bool external_target = false;
+  std::string target_name = "builtin";  // "builtin", "mitogen", "external"
 };
 
 // Oracles, in the order a failure is reported.

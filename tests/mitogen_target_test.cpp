@@ -1,0 +1,212 @@
+// `faultmux run --target mitogen` and external targets: Mitogen 0.3.3's log
+// lines become events the oracles read, what only faultmux's mux records is
+// reported not applicable, Mitogen's verdicts are findings (exit 1, never a
+// driver error), and nothing is left behind.
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "harness/external_target.hpp"
+#include "harness/process.hpp"
+#include "harness/timeline.hpp"
+#include "tests/support/run_dir.hpp"
+
+namespace faultmux {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using ms = std::chrono::milliseconds;
+using test::binary;
+using test::run_dir;
+
+struct ran {
+  std::optional<int> status;
+  std::string out;
+};
+
+// `faultmux run args...` with TMPDIR=tmp, to its end (SIGKILLed after timeout).
+ran run_cli(const std::string& tmp, std::vector<std::string> args, ms timeout = ms(60000)) {
+  std::vector<std::string> argv{"/usr/bin/env", "TMPDIR=" + tmp, binary(), "run"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  child_process p = child_process::spawn(argv, true);
+  ran r;
+  auto end = clock::now() + timeout;
+  while (auto line =
+             p.read_line(std::max(ms(1), std::chrono::duration_cast<ms>(end - clock::now()))))
+    r.out += *line + "\n";
+  r.status = p.wait(std::max(ms(1), std::chrono::duration_cast<ms>(end - clock::now())));
+  return r;
+}
+
+int exit_code(const ran& r) {
+  return r.status && WIFEXITED(*r.status) ? WEXITSTATUS(*r.status) : -1;
+}
+
+// Processes whose command line mentions `needle` (the run's directory).
+std::vector<std::string> processes_mentioning(const std::string& needle) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::string cmd = test::slurp(e.path().string() + "/cmdline");
+    for (auto& c : cmd)
+      if (c == '\0') c = ' ';
+    if (cmd.find(needle) != std::string::npos)
+      out.push_back(e.path().filename().string() + ": " + cmd);
+  }
+  return out;
+}
+
+bool mitogen_installed() {
+  return std::filesystem::exists("/usr/lib/python3/dist-packages/mitogen/core.py");
+}
+
+TEST(ExternalTarget, LogLinesBecomeEvents) {
+  run_dir dir;
+  std::ofstream(dir.file("mux.stderr"))
+      << "2024-05-01 12:00:00,100 mitogen_mux[42] INFO mitogen: started\n"
+         "2024-05-01 12:00:00,200 mitogen_mux[42] ERROR mitogen.unix: listener: failed to read "
+         "remote identity: [Errno 11] Resource temporarily unavailable\n"
+         "2024-05-01 12:00:00,300 mitogen_mux[42] ERROR mitogen: unix_client.7: exception\n"
+         "Traceback (most recent call last):\n"
+         "  File \"core.py\", line 1, in f\n"
+         "OSError: [Errno 32] Broken pipe\n"
+         "2024-05-01 12:00:00,400 mitogen_mux[42] WARNING mitogen: slow\n"
+         "mitogen_mux.py: the Mitogen broker thread died\n";
+  int n = log_to_events(dir.file("mux.stderr"), dir.file("mux.events"), 42, mitogen_log_patterns(),
+                        1.0);
+  ASSERT_EQ(n, 6);
+  timeline tl = read_events_file(dir.file("mux.events"), "mux");
+  ASSERT_EQ(tl.size(), 6u);
+  // The INFO line is no event; the identity error is a log line and its event.
+  EXPECT_EQ(tl[0].event(), "log");
+  EXPECT_TRUE(is_error_line(tl[0]));
+  EXPECT_EQ(tl[0].pid(), 42);
+  EXPECT_EQ(tl[0].str("role"), "mux");
+  EXPECT_EQ(tl[1].event(), "identity_failed");
+  // A traceback's exception is kept with the line that logged it.
+  EXPECT_EQ(tl[2].str("msg"), "mitogen: unix_client.7: exception: OSError: [Errno 32] Broken pipe");
+  EXPECT_EQ(tl[3].str("level"), "warning");
+  // Lines carry their own times, 100 ms apart.
+  EXPECT_NEAR(tl[3].t - tl[0].t, 0.2, 0.01);
+  // A line outside the logging format becomes an error through its pattern.
+  EXPECT_EQ(tl[4].str("level"), "critical");
+  EXPECT_EQ(tl[5].event(), "broker_died");
+}
+
+TEST(ExternalTarget, CommandIsSubstituted) {
+  target_spec base;
+  base.max_message_size = 4096;
+  target_spec t = mitogen_target(base);
+  EXPECT_EQ(t.kind, target_spec::kind_t::external);
+  auto argv = external_argv(t, "/tmp/x.sock", 7);
+  std::vector<std::string> want{"/usr/bin/python3",   source_dir() + "/scenarios/mitogen_mux.py",
+                                "--listen",           "/tmp/x.sock",
+                                "--backlog",          "7",
+                                "--max-message-size", "4096"};
+  EXPECT_EQ(argv, want);
+}
+
+// Hostile workers alone close their own connections, so Mitogen shuts down
+// with no client attached: a run Mitogen passes.
+const char* bad_magic_alone = R"(name = "bad-magic-alone"
+description = "two workers send a frame with the wrong magic"
+origin = "mitogen_target_test"
+timeout_ms = 20000
+
+[[workers]]
+name = "bad"
+count = 2
+workload = "hostile"
+behave = "bad-magic"
+
+[expect]
+errors = [{ pattern = "Corruption detected", min = 2, max = 2 }]
+disconnected_groups = ["bad"]
+)";
+
+TEST(MitogenTarget, AScenarioMitogenPasses) {
+  if (!mitogen_installed()) GTEST_SKIP() << "python3-mitogen is not installed";
+  run_dir tmp, files, report;
+  std::ofstream(files.file("bad-magic-alone.toml")) << bad_magic_alone;
+  ran r = run_cli(tmp.path(), {files.file("bad-magic-alone.toml"), "--target", "mitogen", "-v",
+                               "--report", report.path()});
+  EXPECT_EQ(exit_code(r), 0) << r.out;
+  EXPECT_NE(r.out.find("PASS bad-magic-alone [mitogen]"), std::string::npos) << r.out;
+  // Mitogen's own "Corruption detected" lines, read from its stderr.
+  EXPECT_NE(r.out.find("mux: 2 error line(s) match /Corruption detected/"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("disconnected groups: not applicable\n    not applicable: the mitogen "
+                       "target records no per-stream disconnect events"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("mitogen target exit 0 on SIGTERM"), std::string::npos) << r.out;
+  auto results = nlohmann::json::parse(test::slurp(report.file("results.json")));
+  ASSERT_EQ(results["scenarios"].size(), 1u);
+  EXPECT_EQ(results["scenarios"][0]["target"], "mitogen");
+  EXPECT_EQ(results["scenarios"][0]["verdict"], "pass");
+  EXPECT_NE(test::slurp(report.file("junit.xml")).find("bad-magic-alone [mitogen]"),
+            std::string::npos);
+  EXPECT_TRUE(std::filesystem::is_empty(tmp.path()));
+  EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
+}
+
+TEST(MitogenTarget, EagainOnTheFirstRecvIsAFindingNotAnError) {
+  if (!mitogen_installed()) GTEST_SKIP() << "python3-mitogen is not installed";
+  run_dir tmp, report;
+  ran r = run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios/eagain-first-recv.toml", "--target",
+                               "mitogen", "--report", report.path()});
+  // Mitogen 0.3.3 reads the pid with one plain recv: EAGAIN drops the client
+  // with "failed to read remote identity", so the serve workers never connect.
+  EXPECT_EQ(exit_code(r), 1) << r.out;
+  EXPECT_NE(r.out.find("FAIL eagain-first-recv [mitogen]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("failed to read remote identity: [Errno 11]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("worker-servers-0"), std::string::npos) << r.out;
+  auto results = nlohmann::json::parse(test::slurp(report.file("results.json")));
+  EXPECT_EQ(results["scenarios"][0]["target"], "mitogen");
+  EXPECT_EQ(results["scenarios"][0]["verdict"], "fail");
+  EXPECT_TRUE(std::filesystem::is_empty(tmp.path()));
+  EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
+}
+
+// A scenario's own external [target], under the default --target builtin.
+const char* own_external = R"(name = "own-external"
+description = "a scenario that names its own external target and a log pattern"
+origin = "mitogen_target_test"
+timeout_ms = 20000
+
+[target]
+kind = "external"
+command = ["/usr/bin/python3", "{source}/scenarios/mitogen_mux.py", "--listen", "{socket}",
+           "--backlog", "{backlog}", "--max-message-size", "{max_message_size}"]
+log = [{ pattern = "frame signature incorrect", event = "bad_magic" }]
+
+[[workers]]
+name = "bad"
+count = 1
+workload = "hostile"
+behave = "bad-magic"
+
+[expect]
+errors = [{ pattern = "frame signature incorrect", min = 1, max = 1 }]
+)";
+
+TEST(MitogenTarget, AScenariosOwnExternalTargetIsHonoured) {
+  if (!mitogen_installed()) GTEST_SKIP() << "python3-mitogen is not installed";
+  run_dir tmp, files;
+  std::ofstream(files.file("own.toml")) << own_external;
+  ran r = run_cli(tmp.path(), {files.file("own.toml"), "-v"});
+  EXPECT_EQ(exit_code(r), 0) << r.out;
+  EXPECT_NE(r.out.find("PASS own-external [external]"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::is_empty(tmp.path()));
+  EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
+}
+
+}  // namespace
+}  // namespace faultmux
