@@ -252,6 +252,12 @@ void copy_class(int from, int to) {
   g_fds[to].store(e, std::memory_order_relaxed);
 }
 
+// A successful dup (r >= 0) of `from` keeps its class, when classes are kept.
+void note_dup(int from, int r) {
+  if (r >= 0 && r != from && (g_active.load(std::memory_order_relaxed) & tracking_bit) && own_memory())
+    copy_class(from, r);
+}
+
 // Per-fd counters of `per-fd` rules: entry (socket inode << 24) | count,
 // so a counter whose fd number was reused by another socket starts afresh.
 // Untouched pages of this table cost no memory.
@@ -1193,28 +1199,19 @@ FAULTMUX_EXPORT int close(int fd) {
 
 FAULTMUX_EXPORT int dup(int fd) {
   int r = ff::real_dup()(fd);
-  if (r >= 0 && (ff::g_active.load(std::memory_order_relaxed) & ff::tracking_bit) &&
-      ff::own_memory()) {
-    ff::copy_class(fd, r);
-  }
+  ff::note_dup(fd, r);
   return r;
 }
 
 FAULTMUX_EXPORT int dup2(int from, int to) {
   int r = ff::real_dup2()(from, to);
-  if (r >= 0 && from != to && (ff::g_active.load(std::memory_order_relaxed) & ff::tracking_bit) &&
-      ff::own_memory()) {
-    ff::copy_class(from, r);
-  }
+  ff::note_dup(from, r);
   return r;
 }
 
 FAULTMUX_EXPORT int dup3(int from, int to, int flags) {
   int r = ff::real_dup3()(from, to, flags);
-  if (r >= 0 && (ff::g_active.load(std::memory_order_relaxed) & ff::tracking_bit) &&
-      ff::own_memory()) {
-    ff::copy_class(from, r);
-  }
+  ff::note_dup(from, r);
   return r;
 }
 
@@ -1226,10 +1223,7 @@ FAULTMUX_EXPORT int fcntl(int fd, int cmd, ...) {
   void* arg = va_arg(ap, void*);
   va_end(ap);
   int r = ff::real_fcntl()(fd, cmd, arg);
-  if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
-      (ff::g_active.load(std::memory_order_relaxed) & ff::tracking_bit) && ff::own_memory()) {
-    ff::copy_class(fd, r);
-  }
+  if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) ff::note_dup(fd, r);
   return r;
 }
 
@@ -1239,10 +1233,7 @@ FAULTMUX_EXPORT int fcntl64(int fd, int cmd, ...) {
   void* arg = va_arg(ap, void*);
   va_end(ap);
   int r = ff::real_fcntl64()(fd, cmd, arg);
-  if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
-      (ff::g_active.load(std::memory_order_relaxed) & ff::tracking_bit) && ff::own_memory()) {
-    ff::copy_class(fd, r);
-  }
+  if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) ff::note_dup(fd, r);
   return r;
 }
 
