@@ -361,14 +361,18 @@ class scenario_run {
   }
 
   std::vector<std::string> worker_argv(const worker_group& g, int index) {
-    std::vector<std::string> a{o_.self,
-                               "worker",
-                               "--connect",
-                               sock_,
-                               "--events",
-                               fmt::format("{}/worker-{}-{}.events", dir_, g.name, index),
-                               "--connect-timeout-ms",
-                               std::to_string(std::min(10000, s_.timeout_ms))};
+    std::vector<std::string> a{
+        o_.self,
+        "worker",
+        "--connect",
+        sock_,
+        "--events",
+        fmt::format("{}/worker-{}-{}.events", dir_, g.name, index),
+        "--connect-timeout-ms",
+        std::to_string(g.connect_timeout_ms > 0 ? g.connect_timeout_ms
+                                                : std::min(10000, s_.timeout_ms))};
+    if (g.backlog_wait_ms >= 0)
+      a.insert(a.end(), {"--backlog-wait-ms", std::to_string(g.backlog_wait_ms)});
     auto peer_id = [&]() -> std::optional<std::uint32_t> {
       if (serve_ids_.empty()) return std::nullopt;
       return serve_ids_[static_cast<std::size_t>(index) % serve_ids_.size()];

@@ -121,6 +121,11 @@ int main(int argc, char** argv) {
                    "give up connecting after this long")
       ->capture_default_str();
   worker
+      ->add_option("--backlog-wait-ms", wo.backlog_wait_ms,
+                   "retry a full listen backlog (EAGAIN) this long; 0: fail at once "
+                   "(default: the whole connect timeout)")
+      ->check(CLI::Range(-1, 3600000));
+  worker
       ->add_option("--reply-timeout-ms", wo.reply_timeout_ms,
                    "fail when no reply comes for this long")
       ->capture_default_str();
@@ -161,14 +166,18 @@ int main(int argc, char** argv) {
 
   faultmux::context_options co;
   std::string parent_ids;
-  auto* context = app.add_subcommand("context", "a child context (started by a mux or another context)");
+  auto* context =
+      app.add_subcommand("context", "a child context (started by a mux or another context)");
   context->add_option("--fd", co.fd, "the stream to the parent")->capture_default_str();
   context->add_option("--context-id", co.context_id, "this context's id")->required();
-  context->add_option("--parent-ids", parent_ids, "ancestor ids, nearest first, comma-separated")->required();
+  context->add_option("--parent-ids", parent_ids, "ancestor ids, nearest first, comma-separated")
+      ->required();
   context->add_option("--name", co.name, "this context's name")->required();
-  context->add_option("--max-message-size", co.max_message_size, "largest body in bytes")->capture_default_str();
+  context->add_option("--max-message-size", co.max_message_size, "largest body in bytes")
+      ->capture_default_str();
   context->add_option("--events", co.events, "append JSON-lines events to this file");
-  context->add_flag("-v,--verbose", co.verbosity, "more logging; -vv for every message")->take_all();
+  context->add_flag("-v,--verbose", co.verbosity, "more logging; -vv for every message")
+      ->take_all();
   std::string context_fault_at;
   context->add_option("--fault-at", context_fault_at,
                       "PHASE:ACTION: signal this context at a phase (mid-call; SIGKILL, SIGTERM or "
@@ -267,7 +276,8 @@ int main(int argc, char** argv) {
       try {
         co.parent_ids.push_back(static_cast<std::uint32_t>(std::stoul(id)));
       } catch (const std::exception&) {
-        std::fprintf(stderr, "faultmux context: --parent-ids: %s is not a context id\n", id.c_str());
+        std::fprintf(stderr, "faultmux context: --parent-ids: %s is not a context id\n",
+                     id.c_str());
         return 2;
       }
     }

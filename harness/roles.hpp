@@ -42,6 +42,7 @@ struct worker_options {
   int in_flight = 1;
   bool ack_only = false;  // echo handle replies with an empty body (one-way throughput)
   int connect_timeout_ms = 10000;
+  int backlog_wait_ms = -1;      // retry a full backlog this long; -1: the whole connect timeout
   int reply_timeout_ms = 30000;  // no progress for this long fails the workload
   // Call workload: with a context name, the worker gets that context from the
   // mux's faultmux.ContextService and makes `count` calls of `function`.

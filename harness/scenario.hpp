@@ -48,6 +48,8 @@ struct worker_group {
   std::string behave;    // hostile: a faults/ behaviour name
   std::string fault_at;  // PHASE:ACTION, hit by each worker of the group
   int start_after_ms = 0;
+  int connect_timeout_ms = -1;  // -1: derived from the scenario's timeout
+  int backlog_wait_ms = -1;     // -1: retry a full backlog for the whole connect timeout
 };
 
 struct fault_spec {

@@ -205,9 +205,10 @@ target_spec read_target(const reader& r, const toml::table& t) {
 
 worker_group read_group(const reader& r, const toml::table& t) {
   const char* where = "[[workers]]";
-  r.only_keys(t, where,
-              {"name", "count", "workload", "peer", "messages", "size", "in_flight", "context",
-               "function", "behave", "fault_at", "start_after_ms"});
+  r.only_keys(
+      t, where,
+      {"name", "count", "workload", "peer", "messages", "size", "in_flight", "context", "function",
+       "behave", "fault_at", "start_after_ms", "connect_timeout_ms", "backlog_wait_ms"});
   worker_group g;
   g.name = r.text(t, "name", where, true);
   g.count = static_cast<int>(r.integer(t, "count", where, 1, 1, 10000));
@@ -233,6 +234,8 @@ worker_group read_group(const reader& r, const toml::table& t) {
   g.behave = r.text(t, "behave", where, false);
   g.fault_at = r.text(t, "fault_at", where, false);
   g.start_after_ms = static_cast<int>(r.integer(t, "start_after_ms", where, 0, 0, max_ms));
+  g.connect_timeout_ms = static_cast<int>(r.integer(t, "connect_timeout_ms", where, -1, 1, max_ms));
+  g.backlog_wait_ms = static_cast<int>(r.integer(t, "backlog_wait_ms", where, -1, 0, max_ms));
 
   auto needs = [&](bool ok, const char* what) {
     if (!ok) r.fail(t, fmt::format("worker group '{}' with workload {} {}", g.name, w, what));

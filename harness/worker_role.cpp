@@ -193,14 +193,18 @@ int run_worker(const worker_options& o) {
   log::init("worker", o.verbosity);
   events::open(o.events, "worker");
   if (o.count > 0 && !o.peer && o.context.empty()) {
-    spdlog::error("worker: --count needs --peer (a worker to message) or --context (a context to call)");
+    spdlog::error(
+        "worker: --count needs --peer (a worker to message) or --context (a context to call)");
     return 2;
   }
   faults::phase_trigger trigger(o.fault_at);
   connection c;
   try {
-    c = connect_unix(o.connect, std::chrono::milliseconds(o.connect_timeout_ms),
-                     [&](connect_phase p) { at_phase(trigger, phase_of(p)); });
+    std::optional<std::chrono::milliseconds> backlog_wait;
+    if (o.backlog_wait_ms >= 0) backlog_wait = std::chrono::milliseconds(o.backlog_wait_ms);
+    c = connect_unix(
+        o.connect, std::chrono::milliseconds(o.connect_timeout_ms),
+        [&](connect_phase p) { at_phase(trigger, phase_of(p)); }, backlog_wait);
   } catch (const connect_error& e) {
     spdlog::error("worker: {}", e.what());
     events::emit("connect_failed",

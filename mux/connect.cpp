@@ -41,7 +41,8 @@ connect_error::connect_error(std::string path, int err, const std::string& detai
       err_(err) {}
 
 connection connect_unix(const std::string& path, std::chrono::milliseconds deadline,
-                        const std::function<void(connect_phase)>& on_phase) {
+                        const std::function<void(connect_phase)>& on_phase,
+                        std::optional<std::chrono::milliseconds> backlog_wait) {
   auto reached = [&](connect_phase p) {
     if (on_phase) on_phase(p);
   };
@@ -52,6 +53,7 @@ connection connect_unix(const std::string& path, std::chrono::milliseconds deadl
     throw connect_error(path, ENAMETOOLONG, errno_text(ENAMETOOLONG));
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
 
+  const auto backlog_end = std::min(end, clock::now() + backlog_wait.value_or(deadline));
   unique_fd fd;
   // The raw call: Asio reports a connect to a full backlog as success.
   for (auto backoff = std::chrono::milliseconds(1);;
@@ -62,10 +64,10 @@ connection connect_unix(const std::string& path, std::chrono::milliseconds deadl
     int err = errno;
     if (err == EINTR) continue;
     if (err != EAGAIN) throw connect_error(path, err, errno_text(err));
-    if (clock::now() + backoff >= end)
+    if (clock::now() + backoff >= backlog_end)
       throw connect_error(path, EAGAIN,
                           fmt::format("{}: the listen backlog stayed full for {} ms",
-                                      errno_text(EAGAIN), deadline.count()));
+                                      errno_text(EAGAIN), backlog_wait.value_or(deadline).count()));
     std::this_thread::sleep_for(backoff);
   }
   reached(connect_phase::connected);

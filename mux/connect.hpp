@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -41,11 +42,13 @@ enum class connect_phase {
 };
 
 // Connects to the listener at `path`. A full backlog (EAGAIN on Linux) is
-// retried with backoff until `deadline`; so is a short read of the reply.
-// on_phase, when given, is called as each phase is reached (on this thread,
-// before the next step), so a caller can act at an exact point.
+// retried with backoff for `backlog_wait` (default: until `deadline`); a
+// short read of the reply is waited for until `deadline`. on_phase, when
+// given, is called as each phase is reached (on this thread, before the next
+// step), so a caller can act at an exact point.
 connection connect_unix(const std::string& path,
                         std::chrono::milliseconds deadline = std::chrono::seconds(10),
-                        const std::function<void(connect_phase)>& on_phase = {});
+                        const std::function<void(connect_phase)>& on_phase = {},
+                        std::optional<std::chrono::milliseconds> backlog_wait = std::nullopt);
 
 }  // namespace faultmux

@@ -369,7 +369,9 @@ TEST(DriverRun, EveryBuiltInScenarioPasses) {
                            "oversize-body",
                            "slow-reader",
                            "caller-killed-pending-call",
-                           "random-mixed-faults"})
+                           "random-mixed-faults",
+                           "backlog-at-forks-no-retry",
+                           "stall-blocks-nobody"})
     EXPECT_NE(r.out.find(std::string("PASS ") + name + " ("), std::string::npos) << name << "\n"
                                                                                  << r.out;
   EXPECT_TRUE(empty_dir(tmp.path())) << "a run directory was left in " << tmp.path();

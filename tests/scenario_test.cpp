@@ -42,6 +42,8 @@ in_flight = 4
 [[workers]]
 name = "callers"
 workload = "calls"
+connect_timeout_ms = 1500
+backlog_wait_ms = 0
 context = "A"
 function = "checksum"
 messages = 10
@@ -107,6 +109,9 @@ TEST(Scenario, GoodFileLoadsEveryField) {
   EXPECT_EQ(s.workers[1].count, 50);
   EXPECT_EQ(s.workers[1].in_flight, 4);
   EXPECT_EQ(s.workers[2].function, "checksum");
+  EXPECT_EQ(s.workers[2].connect_timeout_ms, 1500);
+  EXPECT_EQ(s.workers[2].backlog_wait_ms, 0);
+  EXPECT_EQ(s.workers[1].backlog_wait_ms, -1);
   EXPECT_EQ(s.workers[3].behave, "exit-after-pid");
   EXPECT_EQ(s.worker_count(), 53);
   ASSERT_EQ(s.faults.size(), 3u);
