@@ -254,7 +254,8 @@ void copy_class(int from, int to) {
 
 // A successful dup (r >= 0) of `from` keeps its class, when classes are kept.
 void note_dup(int from, int r) {
-  if (r >= 0 && r != from && (g_active.load(std::memory_order_relaxed) & tracking_bit) && own_memory())
+  if (r >= 0 && r != from && (g_active.load(std::memory_order_relaxed) & tracking_bit) &&
+      own_memory())
     copy_class(from, r);
 }
 

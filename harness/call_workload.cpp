@@ -18,8 +18,9 @@ void call_workload::start(std::function<void()> done) {
   started_ = events::now();
   router& r = node_.get_router();
   std::uint32_t mux = *r.parent_id();
-  pickle::value req = pickle::tuple{{pickle::text{"faultmux.ContextService"}, pickle::text{"get"},
-                                     pickle::kwargs{{{pickle::text{"name"}, pickle::text{o_.context}}}}}};
+  pickle::value req =
+      pickle::tuple{{pickle::text{"faultmux.ContextService"}, pickle::text{"get"},
+                     pickle::kwargs{{{pickle::text{"name"}, pickle::text{o_.context}}}}}};
   message m;
   m.dst_id = mux;
   m.handle = handle::call_service;
@@ -30,13 +31,15 @@ void call_workload::start(std::function<void()> done) {
         if (reply.is_dead()) return fail("the context service did not answer: " + reply.data);
         auto v = pickle::decode(reply.data);
         if (!v) return fail("undecodable context service reply: " + v.error());
-        if (const auto* e = v->get<pickle::call_error>()) return fail("the context service failed: " + e->message);
+        if (const auto* e = v->get<pickle::call_error>())
+          return fail("the context service failed: " + e->message);
         const auto* d = v->get<pickle::dict>();
         if (d) {
           for (const auto& [k, val] : d->items) {
             const auto* key = k.get<pickle::text>();
             const auto* ctx = val.get<pickle::context_ref>();
-            if (key && key->utf8 == "context" && ctx) return got_context(static_cast<std::uint32_t>(ctx->id));
+            if (key && key->utf8 == "context" && ctx)
+              return got_context(static_cast<std::uint32_t>(ctx->id));
           }
         }
         fail("the context service reply has no 'context': " + pickle::to_string(*v));
@@ -61,14 +64,16 @@ void call_workload::call_next() {
   spec.context_id = target_;
   spec.function = o_.function;
   if (o_.function == "echo" || o_.function == "checksum")
-    spec.args.items.push_back(pickle::bytes{make_payload(static_cast<std::uint64_t>(seq), o_.size)});
+    spec.args.items.push_back(
+        pickle::bytes{make_payload(static_cast<std::uint64_t>(seq), o_.size)});
   else if (o_.function == "make_bytes")
     spec.args.items.push_back(static_cast<std::int64_t>(o_.size));
   else if (o_.function == "sleep")
     spec.args.items.push_back(static_cast<std::int64_t>(o_.size));  // --size is the ms here
   double sent = events::now();
   calls_.start(
-      std::move(spec), [this, seq, sent](call_outcome out) { on_outcome(seq, sent, std::move(out)); },
+      std::move(spec),
+      [this, seq, sent](call_outcome out) { on_outcome(seq, sent, std::move(out)); },
       std::chrono::milliseconds(o_.reply_timeout_ms));
   if (seq == 0 && on_first_call_sent) on_first_call_sent();
 }
@@ -77,10 +82,12 @@ std::string call_workload::check(int seq, const pickle::value& result) const {
   const std::string& f = o_.function;
   if (f == "echo") {
     const auto* b = result.get<pickle::bytes>();
-    if (!b || b->data != make_payload(static_cast<std::uint64_t>(seq), o_.size)) return "echo returned other bytes";
+    if (!b || b->data != make_payload(static_cast<std::uint64_t>(seq), o_.size))
+      return "echo returned other bytes";
   } else if (f == "checksum") {
     const auto* i = result.get<std::int64_t>();
-    if (!i || *i != crc32_of(make_payload(static_cast<std::uint64_t>(seq), o_.size))) return "wrong crc32";
+    if (!i || *i != crc32_of(make_payload(static_cast<std::uint64_t>(seq), o_.size)))
+      return "wrong crc32";
   } else if (f == "make_bytes") {
     const auto* b = result.get<pickle::bytes>();
     if (!b || b->data != make_payload(o_.size, o_.size)) return "make_bytes returned other bytes";
@@ -104,19 +111,35 @@ void call_workload::on_outcome(int seq, double sent, call_outcome out) {
       problem = check(seq, out.result);
       if (!problem.empty()) outcome = "wrong";
       break;
-    case call_outcome::kind::remote_error: outcome = "call_error"; problem = out.error; break;
-    case call_outcome::kind::dead: outcome = "disconnected"; problem = out.error; break;
-    case call_outcome::kind::timeout: outcome = "timeout"; problem = out.error; break;
-    case call_outcome::kind::bad_reply: outcome = "bad_reply"; problem = out.error; break;
+    case call_outcome::kind::remote_error:
+      outcome = "call_error";
+      problem = out.error;
+      break;
+    case call_outcome::kind::dead:
+      outcome = "disconnected";
+      problem = out.error;
+      break;
+    case call_outcome::kind::timeout:
+      outcome = "timeout";
+      problem = out.error;
+      break;
+    case call_outcome::kind::bad_reply:
+      outcome = "bad_reply";
+      problem = out.error;
+      break;
   }
-  events::emit("call", {{"seq", seq}, {"function", o_.function}, {"outcome", outcome}, {"ms", ms},
+  events::emit("call", {{"seq", seq},
+                        {"function", o_.function},
+                        {"outcome", outcome},
+                        {"ms", ms},
                         {"error", problem}});
   if (problem.empty()) {
     ++ok_count_;
     latencies_.push_back(ms);
   } else {
     ++failed_;
-    spdlog::error("worker: call {} of {} in context {} failed ({}): {}", seq, o_.function, target_, outcome, problem);
+    spdlog::error("worker: call {} of {} in context {} failed ({}): {}", seq, o_.function, target_,
+                  outcome, problem);
   }
   if (next_ < o_.count) return call_next();
   if (in_flight_ == 0) finish();
@@ -139,11 +162,17 @@ void call_workload::finish() {
   finished_ = true;
   std::sort(latencies_.begin(), latencies_.end());
   auto pct = [&](double q) {
-    return latencies_.empty() ? 0.0 : latencies_[static_cast<std::size_t>(q * (latencies_.size() - 1))];
+    return latencies_.empty() ? 0.0
+                              : latencies_[static_cast<std::size_t>(q * (latencies_.size() - 1))];
   };
-  events::emit("workload_done", {{"count", o_.count}, {"ok", ok_count_}, {"failed", failed_},
-                                 {"seconds", events::now() - started_}, {"p50_ms", pct(0.5)}, {"p99_ms", pct(0.99)}});
-  std::printf("done ok=%d failed=%d p50_ms=%.3f p99_ms=%.3f\n", ok_count_, failed_, pct(0.5), pct(0.99));
+  events::emit("workload_done", {{"count", o_.count},
+                                 {"ok", ok_count_},
+                                 {"failed", failed_},
+                                 {"seconds", events::now() - started_},
+                                 {"p50_ms", pct(0.5)},
+                                 {"p99_ms", pct(0.99)}});
+  std::printf("done ok=%d failed=%d p50_ms=%.3f p99_ms=%.3f\n", ok_count_, failed_, pct(0.5),
+              pct(0.99));
   std::fflush(stdout);
   if (done_) std::exchange(done_, nullptr)();
 }

@@ -50,7 +50,8 @@ int run_context(const context_options& o) {
     stopping = true;
     spdlog::debug("context {}: {}: shutting down", o.name, why);
     calls_served.stop();
-    kids.shutdown(std::chrono::milliseconds(2000), [&] { n.shutdown([&] { n.get_broker().stop(); }); });
+    kids.shutdown(std::chrono::milliseconds(2000),
+                  [&] { n.shutdown([&] { n.get_broker().stop(); }); });
   };
 
   router& r = n.get_router();
@@ -59,13 +60,15 @@ int run_context(const context_options& o) {
       [&](message& m) {
         if (!m.is_dead()) stop("SHUTDOWN from the parent");
       },
-                {.handle = handle::shutdown,
-                 .persist = true,
-                 .policy = [&](const message& m, peer*) { return has_parent_authority(m, o.context_id, o.parent_ids); },
-                 .respondent = {}});
-  n.attach(unique_fd(o.fd), "parent", parent, {.stamp_auth_id = {}, .on_first_message = {}, .on_closed = [&](int) {
-                                                  stop("the parent went away");
-                                                }});
+      {.handle = handle::shutdown,
+       .persist = true,
+       .policy = [&](const message& m,
+                     peer*) { return has_parent_authority(m, o.context_id, o.parent_ids); },
+       .respondent = {}});
+  n.attach(unique_fd(o.fd), "parent", parent,
+           {.stamp_auth_id = {}, .on_first_message = {}, .on_closed = [&](int) {
+              stop("the parent went away");
+            }});
   n.on_signals({SIGTERM, SIGINT}, [&](int) { stop("signal"); });
   calls_served.start();
   // The hello: announce ourselves, as a Mitogen child's route monitor does.
@@ -74,7 +77,8 @@ int run_context(const context_options& o) {
   hello.handle = handle::add_route;
   hello.data = fmt::format("{}:{}", o.context_id, o.name);
   r.route(std::move(hello));
-  spdlog::debug("context {} (id {}) up, parents {}", o.name, o.context_id, fmt::join(o.parent_ids, ","));
+  spdlog::debug("context {} (id {}) up, parents {}", o.name, o.context_id,
+                fmt::join(o.parent_ids, ","));
 
   n.get_broker().run();
   events::emit("exit", {{"code", 0}});

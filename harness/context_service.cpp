@@ -21,9 +21,8 @@ context_service::context_service(node& n, children& kids) : node_(n), kids_(kids
       [this](message& m) { on_request(m); },
       {.handle = handle::call_service,
        .persist = true,
-       .policy = [self = cfg.context_id, parents = cfg.parent_ids](const message& m, peer*) {
-         return has_parent_authority(m, self, parents);
-       },
+       .policy = [self = cfg.context_id, parents = cfg.parent_ids](
+                     const message& m, peer*) { return has_parent_authority(m, self, parents); },
        .respondent = {}});
   auto previous = kids_.on_gone;
   kids_.on_gone = [this, previous](const context_info& info) {
@@ -46,22 +45,28 @@ void context_service::on_request(message& m) {
   waiter w{m.src_id, m.reply_to};
   auto req = pickle::decode(m.data);
   const auto* t = req ? req->get<pickle::tuple>() : nullptr;
-  const pickle::text* service = t && t->items.size() == 3 ? t->items[0].get<pickle::text>() : nullptr;
-  const pickle::text* method = t && t->items.size() == 3 ? t->items[1].get<pickle::text>() : nullptr;
-  const pickle::kwargs* kw = t && t->items.size() == 3 ? t->items[2].get<pickle::kwargs>() : nullptr;
+  const pickle::text* service =
+      t && t->items.size() == 3 ? t->items[0].get<pickle::text>() : nullptr;
+  const pickle::text* method =
+      t && t->items.size() == 3 ? t->items[1].get<pickle::text>() : nullptr;
+  const pickle::kwargs* kw =
+      t && t->items.size() == 3 ? t->items[2].get<pickle::kwargs>() : nullptr;
   const pickle::text* name = nullptr;
   if (kw) {
     for (const auto& [k, v] : kw->items) {
-      if (const auto* key = k.get<pickle::text>(); key && key->utf8 == "name") name = v.get<pickle::text>();
+      if (const auto* key = k.get<pickle::text>(); key && key->utf8 == "name")
+        name = v.get<pickle::text>();
     }
   }
   std::string problem;
   if (!service || !method || !kw)
     problem = "mitogen.core.CallError: a CALL_SERVICE body must be (service, method, Kwargs)";
   else if (service->utf8 != service_name)
-    problem = fmt::format("mitogen.core.CallError: no service {} here (only {})", service->utf8, service_name);
+    problem = fmt::format("mitogen.core.CallError: no service {} here (only {})", service->utf8,
+                          service_name);
   else if (method->utf8 != "get")
-    problem = fmt::format("mitogen.core.CallError: {} has no method {}", service_name, method->utf8);
+    problem =
+        fmt::format("mitogen.core.CallError: {} has no method {}", service_name, method->utf8);
   else if (!name || name->utf8.empty())
     problem = fmt::format("mitogen.core.CallError: {}.get() needs name=<str>", service_name);
   if (!problem.empty()) {
@@ -72,7 +77,8 @@ void context_service::on_request(message& m) {
   const std::string key = name->utf8;
   if (auto it = live_.find(key); it != live_.end()) {
     if (m.reply_to)
-      reply(w, *pickle::encode(pickle::dict{{{"context", pickle::context_ref{it->second.id, it->second.name}}}}));
+      reply(w, *pickle::encode(pickle::dict{
+                   {{"context", pickle::context_ref{it->second.id, it->second.name}}}}));
     return;
   }
   auto& queue = starting_[key];
@@ -84,7 +90,8 @@ void context_service::on_request(message& m) {
     std::string body;
     if (info) {
       live_[key] = *info;
-      body = *pickle::encode(pickle::dict{{{"context", pickle::context_ref{info->id, info->name}}}});
+      body =
+          *pickle::encode(pickle::dict{{{"context", pickle::context_ref{info->id, info->name}}}});
     } else {
       body = pickled_error("faultmux.ContextStartFailed: " + err);
     }

@@ -5,8 +5,8 @@
 #include "harness/context_service.hpp"
 #include "harness/roles.hpp"
 #include "mux/children.hpp"
-#include "mux/id_allocator.hpp"
 #include "mux/events.hpp"
+#include "mux/id_allocator.hpp"
 #include "mux/log.hpp"
 #include "mux/node.hpp"
 

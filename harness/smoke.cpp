@@ -60,10 +60,10 @@ int run_smoke(const std::string& self, int verbosity) {
     std::vector<child_process> callers;
     const char* functions[] = {"echo", "checksum", "make_bytes", "getpid"};
     for (const char* fn : functions) {
-      callers.push_back(child_process::spawn({self, "worker", "--connect", sock, "--context", "smoke",
-                                              "--function", fn, "--count", "200", "--size", "4096",
-                                              "--in-flight", "4"},
-                                             true));
+      callers.push_back(child_process::spawn(
+          {self, "worker", "--connect", sock, "--context", "smoke", "--function", fn, "--count",
+           "200", "--size", "4096", "--in-flight", "4"},
+          true));
     }
     int ok = 0;
     for (auto& w : load) {
@@ -79,8 +79,8 @@ int run_smoke(const std::string& self, int verbosity) {
       if (st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) ++calls_ok;
     }
     check(calls_ok == static_cast<int>(callers.size()),
-          fmt::format("{} of {} call workloads into context 'smoke' got every result right", calls_ok,
-                      callers.size()));
+          fmt::format("{} of {} call workloads into context 'smoke' got every result right",
+                      calls_ok, callers.size()));
 
     mux.signal(SIGTERM);
     auto mst = mux.wait(15s);

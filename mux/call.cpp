@@ -10,7 +10,8 @@ std::string encode_call(const call_spec& spec) {
   pickle::value body = pickle::tuple{{pickle::none, pickle::text{spec.module}, pickle::none,
                                       pickle::text{spec.function}, spec.args, spec.kwargs}};
   auto bytes = pickle::encode(body);
-  if (!bytes) throw std::invalid_argument("cannot pickle call to " + spec.function + ": " + bytes.error());
+  if (!bytes)
+    throw std::invalid_argument("cannot pickle call to " + spec.function + ": " + bytes.error());
   return *bytes;
 }
 
@@ -61,8 +62,10 @@ void caller::start(call_spec spec, std::function<void(call_outcome)> done,
     *timer = node_.get_broker().after(*deadline, [this, h, finished, deadline] {
       node_.get_router().del_handler(h);
       if (*finished)
-        std::exchange(*finished, nullptr)(
-            {call_outcome::kind::timeout, {}, fmt::format("no reply within {} ms", deadline->count())});
+        std::exchange(*finished,
+                      nullptr)({call_outcome::kind::timeout,
+                                {},
+                                fmt::format("no reply within {} ms", deadline->count())});
     });
   }
   m.dst_id = spec.context_id;
@@ -95,24 +98,31 @@ void caller::call_no_reply(call_spec spec) {
   m.dst_id = spec.context_id;
   m.handle = handle::call_function;
   m.data = encode_call(spec);
-  node_.get_broker().defer([this, m = std::move(m)]() mutable { node_.get_router().route(std::move(m)); });
+  node_.get_broker().defer(
+      [this, m = std::move(m)]() mutable { node_.get_router().route(std::move(m)); });
 }
 
 call_outcome call_receiver::wait(std::chrono::milliseconds deadline) {
   std::unique_lock lock(state_->mu);
   if (!state_->cv.wait_for(lock, deadline, [&] { return state_->outcome.has_value(); }))
-    return {call_outcome::kind::timeout, {}, fmt::format("no reply within {} ms", deadline.count())};
+    return {
+        call_outcome::kind::timeout, {}, fmt::format("no reply within {} ms", deadline.count())};
   return *state_->outcome;
 }
 
 pickle::value call_receiver::get(std::chrono::milliseconds deadline) {
   call_outcome o = wait(deadline);
   switch (o.what) {
-    case call_outcome::kind::result: return std::move(o.result);
-    case call_outcome::kind::remote_error: throw call_error(o.error);
-    case call_outcome::kind::dead: throw channel_error(o.error);
-    case call_outcome::kind::timeout: throw call_timeout(o.error);
-    case call_outcome::kind::bad_reply: break;
+    case call_outcome::kind::result:
+      return std::move(o.result);
+    case call_outcome::kind::remote_error:
+      throw call_error(o.error);
+    case call_outcome::kind::dead:
+      throw channel_error(o.error);
+    case call_outcome::kind::timeout:
+      throw call_timeout(o.error);
+    case call_outcome::kind::bad_reply:
+      break;
   }
   throw channel_error(o.error);
 }

@@ -49,8 +49,9 @@ std::string describe_exit(int status) {
 
 children::children(node& n, children_config cfg, allocate_fn allocate)
     : node_(n), cfg_(std::move(cfg)), allocate_(std::move(allocate)) {
-  node_.get_router().add_handler([this](message& m) { on_forward_log(m); },
-                                 {.handle = handle::forward_log, .persist = true, .policy = {}, .respondent = {}});
+  node_.get_router().add_handler(
+      [this](message& m) { on_forward_log(m); },
+      {.handle = handle::forward_log, .persist = true, .policy = {}, .respondent = {}});
 }
 
 children::~children() {
@@ -62,7 +63,9 @@ children::~children() {
 
 void children::start(const std::string& name, started_fn done) {
   allocate_([this, name, done = std::move(done)](std::optional<std::uint32_t> id) {
-    if (!id) return done(std::nullopt, fmt::format("cannot start context {}: no context id available", name));
+    if (!id)
+      return done(std::nullopt,
+                  fmt::format("cannot start context {}: no context id available", name));
     launch(name, *id, done);
   });
 }
@@ -71,9 +74,18 @@ void children::launch(const std::string& name, std::uint32_t id, started_fn done
   const router_config& rc = node_.get_router().config();
   std::string parents = std::to_string(rc.context_id);
   for (std::uint32_t p : rc.parent_ids) parents += "," + std::to_string(p);
-  std::vector<std::string> argv{cfg_.program, "context",       "--fd",   "3", "--context-id",
-                                std::to_string(id), "--parent-ids", parents, "--name", name,
-                                "--max-message-size", std::to_string(rc.max_message_size)};
+  std::vector<std::string> argv{cfg_.program,
+                                "context",
+                                "--fd",
+                                "3",
+                                "--context-id",
+                                std::to_string(id),
+                                "--parent-ids",
+                                parents,
+                                "--name",
+                                name,
+                                "--max-message-size",
+                                std::to_string(rc.max_message_size)};
   if (!cfg_.events.empty()) argv.insert(argv.end(), {"--events", cfg_.events});
   for (int i = 0; i < cfg_.verbosity; ++i) argv.push_back("-v");
   if (cfg_.extra_args) {
@@ -85,50 +97,52 @@ void children::launch(const std::string& name, std::uint32_t id, started_fn done
   e->info = {id, name, -1};
   e->done = std::move(done);
   try {
-    e->proc = child::start(node_.get_broker(), {name, argv, cfg_.line_limit}, [this, id](int status) {
-      auto it = by_id_.find(id);
-      if (it == by_id_.end()) return;
-      it->second->exited = true;
-      it->second->status = status;
-      if (it->second->done) {
-        // Let the pipes drain so the error carries the child's last words.
-        node_.get_broker().after(std::chrono::milliseconds(50), [this, id, status] {
-          fail_start(id, "it " + describe_exit(status) + " before it said hello");
+    e->proc =
+        child::start(node_.get_broker(), {name, argv, cfg_.line_limit}, [this, id](int status) {
+          auto it = by_id_.find(id);
+          if (it == by_id_.end()) return;
+          it->second->exited = true;
+          it->second->status = status;
+          if (it->second->done) {
+            // Let the pipes drain so the error carries the child's last words.
+            node_.get_broker().after(std::chrono::milliseconds(50), [this, id, status] {
+              fail_start(id, "it " + describe_exit(status) + " before it said hello");
+            });
+            return;
+          }
+          maybe_forget(id);
         });
-        return;
-      }
-      maybe_forget(id);
-    });
   } catch (const std::exception& ex) {
     spdlog::error("cannot start context {}: {}", name, ex.what());
     return e->done(std::nullopt, fmt::format("cannot start context {}: {}", name, ex.what()));
   }
   e->info.pid = e->proc->pid();
   by_id_[id] = e;
-  e->strm = node_.attach(e->proc->take_stream_fd(), name, id,
-                         {.stamp_auth_id = {},
-                          .on_first_message =
-                              [this, id] {
-                                auto it = by_id_.find(id);
-                                if (it == by_id_.end() || !it->second->done) return;
-                                it->second->hello_timer.cancel();
-                                events::emit("context_ready", {{"context", it->second->info.name},
-                                                               {"context_id", id},
-                                                               {"child_pid", it->second->info.pid}});
-                                std::exchange(it->second->done, nullptr)(it->second->info, "");
-                              },
-                          .on_closed =
-                              [this, id](int) {
-                                auto it = by_id_.find(id);
-                                if (it == by_id_.end()) return;
-                                it->second->stream_closed = true;
-                                if (!it->second->done) {
-                                  if (on_gone) on_gone(it->second->info);
-                                  // A child whose stream is gone has no reason to live.
-                                  if (!it->second->exited) it->second->proc->signal(SIGTERM);
-                                }
-                                maybe_forget(id);
-                              }});
+  e->strm =
+      node_.attach(e->proc->take_stream_fd(), name, id,
+                   {.stamp_auth_id = {},
+                    .on_first_message =
+                        [this, id] {
+                          auto it = by_id_.find(id);
+                          if (it == by_id_.end() || !it->second->done) return;
+                          it->second->hello_timer.cancel();
+                          events::emit("context_ready", {{"context", it->second->info.name},
+                                                         {"context_id", id},
+                                                         {"child_pid", it->second->info.pid}});
+                          std::exchange(it->second->done, nullptr)(it->second->info, "");
+                        },
+                    .on_closed =
+                        [this, id](int) {
+                          auto it = by_id_.find(id);
+                          if (it == by_id_.end()) return;
+                          it->second->stream_closed = true;
+                          if (!it->second->done) {
+                            if (on_gone) on_gone(it->second->info);
+                            // A child whose stream is gone has no reason to live.
+                            if (!it->second->exited) it->second->proc->signal(SIGTERM);
+                          }
+                          maybe_forget(id);
+                        }});
   e->hello_timer = node_.get_broker().after(cfg_.hello_timeout, [this, id] {
     fail_start(id, fmt::format("it said nothing within {} ms", cfg_.hello_timeout.count()));
   });
@@ -141,8 +155,8 @@ void children::fail_start(std::uint32_t id, const std::string& why) {
   e->hello_timer.cancel();
   auto done = std::exchange(e->done, nullptr);
   std::string out = e->proc->last_output();
-  std::string error = fmt::format("context {} (PID {}) failed to start: {}{}{}", e->info.name, e->info.pid, why,
-                                  out.empty() ? "" : "; its last output:\n", out);
+  std::string error = fmt::format("context {} (PID {}) failed to start: {}{}{}", e->info.name,
+                                  e->info.pid, why, out.empty() ? "" : "; its last output:\n", out);
   spdlog::error("{}", error);
   events::emit("context_start_failed", {{"context", e->info.name}, {"why", why}});
   if (!e->exited) e->proc->signal(SIGKILL);
@@ -186,8 +200,8 @@ void children::shutdown(std::chrono::milliseconds grace, std::function<void()> d
   node_.get_broker().after(grace, [this] {
     for (auto& [id, e] : by_id_) {
       if (e->exited) continue;
-      spdlog::error("context {} (PID {}) did not exit within the shutdown grace period: killing it", e->info.name,
-                    e->info.pid);
+      spdlog::error("context {} (PID {}) did not exit within the shutdown grace period: killing it",
+                    e->info.name, e->info.pid);
       e->proc->signal(SIGKILL);
     }
   });

@@ -16,7 +16,8 @@ constexpr std::size_t quick_request_limit = 64 * 1024;
 
 }  // namespace
 
-bool has_parent_authority(const message& m, std::uint32_t self, const std::vector<std::uint32_t>& parents) {
+bool has_parent_authority(const message& m, std::uint32_t self,
+                          const std::vector<std::uint32_t>& parents) {
   return m.auth_id == self || std::find(parents.begin(), parents.end(), m.auth_id) != parents.end();
 }
 
@@ -51,9 +52,8 @@ void dispatcher::start() {
       },
       {.handle = handle::call_function,
        .persist = true,
-       .policy = [self = cfg.context_id, parents = cfg.parent_ids](const message& m, peer*) {
-         return has_parent_authority(m, self, parents);
-       },
+       .policy = [self = cfg.context_id, parents = cfg.parent_ids](
+                     const message& m, peer*) { return has_parent_authority(m, self, parents); },
        .respondent = {}});
   thread_ = std::thread([this] { run(); });
 }
@@ -122,7 +122,8 @@ std::optional<message> dispatcher::serve(job& j) {
       kwargs = &no_kwargs;
     }
     if (!module || !fname || !args || !kwargs)
-      throw std::invalid_argument("the request's module, function, args or kwargs has the wrong type");
+      throw std::invalid_argument(
+          "the request's module, function, args or kwargs has the wrong type");
     where = module->utf8 + "." + fname->utf8;
     const function* fn = fns_.find(module->utf8, fname->utf8);
     if (!fn) throw std::invalid_argument("no function " + where + " in this context");
@@ -133,16 +134,20 @@ std::optional<message> dispatcher::serve(job& j) {
     spdlog::debug("call {} from context {} failed: {}", where, m.src_id, e.what());
     result = pickle::call_error{fmt::format("faultmux.CallFailed: {}: {}", where, e.what())};
   }
-  events::emit("call_served",
-               {{"function", where}, {"from", m.src_id}, {"ms", (events::now() - started) * 1000},
-                {"ok", !result.is<pickle::call_error>()}});
+  events::emit("call_served", {{"function", where},
+                               {"from", m.src_id},
+                               {"ms", (events::now() - started) * 1000},
+                               {"ok", !result.is<pickle::call_error>()}});
   if (!m.reply_to) {
     if (const auto* e = result.get<pickle::call_error>())
-      spdlog::error("call {} from context {} (no reply wanted) failed: {}", where, m.src_id, e->message);
+      spdlog::error("call {} from context {} (no reply wanted) failed: {}", where, m.src_id,
+                    e->message);
     return std::nullopt;
   }
   auto body = pickle::encode(result);
-  if (!body) body = pickle::encode(pickle::call_error{"faultmux.CallFailed: cannot pickle the result: " + body.error()});
+  if (!body)
+    body = pickle::encode(
+        pickle::call_error{"faultmux.CallFailed: cannot pickle the result: " + body.error()});
   message reply;
   reply.dst_id = m.src_id;
   reply.handle = m.reply_to;

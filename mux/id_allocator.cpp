@@ -40,8 +40,10 @@ void id_allocator::allocate(std::function<void(std::optional<std::uint32_t>)> do
         asking_ = false;
         auto v = reply.is_dead() ? decltype(pickle::decode("")){} : pickle::decode(reply.data);
         const auto* t = v && v.has_value() ? v->get<pickle::tuple>() : nullptr;
-        const std::int64_t* first = t && t->items.size() == 2 ? t->items[0].get<std::int64_t>() : nullptr;
-        const std::int64_t* end = t && t->items.size() == 2 ? t->items[1].get<std::int64_t>() : nullptr;
+        const std::int64_t* first =
+            t && t->items.size() == 2 ? t->items[0].get<std::int64_t>() : nullptr;
+        const std::int64_t* end =
+            t && t->items.size() == 2 ? t->items[1].get<std::int64_t>() : nullptr;
         auto waiting = std::move(waiting_);
         waiting_.clear();
         if (!first || !end || *first >= *end) {

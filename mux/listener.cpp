@@ -313,7 +313,8 @@ class listener_impl final : public listener {
   }
 
   // The client must wait for its socket: register it, with its deadline.
-  void wait(const std::shared_ptr<pending>& p, boost::asio::posix::descriptor_base::wait_type type) {
+  void wait(const std::shared_ptr<pending>& p,
+            boost::asio::posix::descriptor_base::wait_type type) {
     if (!p->registered) {
       p->registered = true;
       p->sd.assign(p->fd);
@@ -322,7 +323,8 @@ class listener_impl final : public listener {
       p->deadline = broker_.after(opts_.handshake_timeout, [this, alive = alive_, weak] {
         auto hs = weak.lock();
         if (!*alive || !hs) return;
-        fail(*hs, ETIMEDOUT, fmt::format("handshake timed out after {} ms", opts_.handshake_timeout.count()));
+        fail(*hs, ETIMEDOUT,
+             fmt::format("handshake timed out after {} ms", opts_.handshake_timeout.count()));
       });
     }
     std::weak_ptr<pending> weak = p;

@@ -271,7 +271,8 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
 
   void close_later(int err, std::string why) {
     failing_ = true;
-    broker_.defer([self = shared_from_this(), err, why = std::move(why)] { self->close(err, why); });
+    broker_.defer(
+        [self = shared_from_this(), err, why = std::move(why)] { self->close(err, why); });
   }
 
   void flush(bool from_send = false) {

@@ -16,9 +16,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/support/sanitizers.hpp"
 #include "tests/support/fault_support.hpp"
 #include "tests/support/mux_process.hpp"
+#include "tests/support/sanitizers.hpp"
 #include "tests/support/stream_support.hpp"
 
 namespace faultmux::test {

@@ -132,7 +132,7 @@ disconnected_groups = ["bad"]
 )";
 
 TEST(MitogenTarget, AScenarioMitogenPasses) {
-  if (!mitogen_installed()) GTEST_SKIP() << "python3-mitogen is not installed";
+  ASSERT_TRUE(mitogen_installed()) << "python3-mitogen is not installed: run tools/install-deps";
   run_dir tmp, files, report;
   std::ofstream(files.file("bad-magic-alone.toml")) << bad_magic_alone;
   ran r = run_cli(tmp.path(), {files.file("bad-magic-alone.toml"), "--target", "mitogen", "-v",
@@ -158,7 +158,7 @@ TEST(MitogenTarget, AScenarioMitogenPasses) {
 }
 
 TEST(MitogenTarget, EagainOnTheFirstRecvIsAFindingNotAnError) {
-  if (!mitogen_installed()) GTEST_SKIP() << "python3-mitogen is not installed";
+  ASSERT_TRUE(mitogen_installed()) << "python3-mitogen is not installed: run tools/install-deps";
   run_dir tmp, report;
   ran r = run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios/eagain-first-recv.toml", "--target",
                                "mitogen", "--report", report.path()});
@@ -198,7 +198,7 @@ errors = [{ pattern = "frame signature incorrect", min = 1, max = 1 }]
 )";
 
 TEST(MitogenTarget, AScenariosOwnExternalTargetIsHonoured) {
-  if (!mitogen_installed()) GTEST_SKIP() << "python3-mitogen is not installed";
+  ASSERT_TRUE(mitogen_installed()) << "python3-mitogen is not installed: run tools/install-deps";
   run_dir tmp, files;
   std::ofstream(files.file("own.toml")) << own_external;
   ran r = run_cli(tmp.path(), {files.file("own.toml"), "-v"});
