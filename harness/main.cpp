@@ -20,6 +20,7 @@
 #include "harness/mutants.hpp"
 #include "harness/roles.hpp"
 #include "harness/scenario.hpp"
+#include "harness/shrink.hpp"
 #include "harness/suite.hpp"
 
 namespace {
@@ -216,6 +217,21 @@ int main(int argc, char** argv) {
   mutants->add_option("--bug", muo.bugs, "only this legacy bug (repeatable; default: all)");
   mutants->add_flag("-v,--verbose", muo.verbosity, "keep a failed run's directory")->take_all();
 
+  faultmux::shrink_options sho;
+  auto* shrink = app.add_subcommand(
+      "shrink", "reduce a failing scenario to fewer faults and workers that still fail");
+  shrink->add_option("FILE", sho.file, "the failing scenario file")->required();
+  shrink->add_option("--seed", sho.seed, "use this seed instead of the scenario's own");
+  shrink->add_option("--legacy-bug", sho.legacy_bugs,
+                     "NAME: run the mux with this legacy bug enabled (repeatable): " +
+                         faultmux::legacy_bugs::known_names());
+  shrink
+      ->add_option("--target", sho.target,
+                   "builtin: the scenario's own target (default); mitogen: Mitogen 0.3.3")
+      ->check(CLI::IsMember({"builtin", "mitogen"}));
+  shrink->add_option("--out", sho.out, "write the result here (default: <FILE stem>.shrunk.toml)");
+  shrink->add_flag("-v,--verbose", sho.verbosity, "keep a failed run's directory")->take_all();
+
   auto* fault = app.add_subcommand("fault", "apply a process or resource fault");
   fault->require_subcommand(1);
   faultmux::fault_signal_options fso;
@@ -360,6 +376,11 @@ int main(int argc, char** argv) {
     muo.verbosity = std::max(muo.verbosity, verbosity);
     muo.self = self_path(argv[0]);
     return faultmux::run_mutants(muo);
+  }
+  if (*shrink) {
+    sho.verbosity = std::max(sho.verbosity, verbosity);
+    sho.self = self_path(argv[0]);
+    return faultmux::run_shrink(sho);
   }
   if (*run) {
     for (const std::string& name : dro.legacy_bugs) {

@@ -1,0 +1,216 @@
+#include "harness/shrink.hpp"
+
+#include <stdlib.h>
+
+#include <cerrno>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "harness/driver.hpp"
+#include "harness/scenario.hpp"
+#include "mux/legacy.hpp"
+
+namespace faultmux {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string toml_text(const toml::table& t) {
+  std::ostringstream out;
+  out << t << "\n";
+  return out.str();
+}
+
+class shrinker {
+ public:
+  shrinker(const shrink_options& o, std::uint64_t seed, std::string tmp)
+      : o_(o), seed_(seed), tmp_(std::move(tmp)) {
+    d_.self = o.self;
+    d_.verbosity = o.verbosity;
+    d_.target = o.target;
+    d_.legacy_bugs = o.legacy_bugs;
+  }
+
+  int runs() const { return runs_; }
+  bool out_of_runs() const { return runs_ >= o_.max_runs; }
+  bool interrupted() const { return interrupted_; }
+
+  // Runs a candidate from its own file, as `faultmux run` would read it.
+  // A candidate that does not load (the smaller value breaks a constraint
+  // of the loader) does not fail the way the original did, and costs no run.
+  bool fails(const toml::table& candidate, const std::string& what) {
+    if (out_of_runs() || interrupted_) return false;
+    std::string path = fmt::format("{}/candidate-{}.toml", tmp_, runs_ + 1);
+    std::ofstream(path) << toml_text(candidate);
+    scenario s;
+    try {
+      s = load_scenario(path);
+    } catch (const scenario_error& e) {
+      std::printf("shrink: skip %s: %s\n", what.c_str(), e.what());
+      std::fflush(stdout);
+      return false;
+    }
+    ++runs_;
+    scenario_result r = run_scenario(s, seed_, d_);
+    if (r.interrupted) interrupted_ = true;
+    // Any failure counts, as in `faultmux mutants`: the user asked for the
+    // smallest scenario that still fails with these options.
+    bool failed = !r.passed && !r.interrupted;
+    std::string why;
+    if (failed)
+      if (const oracle_result* f = first_failure(r.oracles))
+        why = ": " + f->name + (f->evidence.empty() ? "" : ": " + f->evidence.front());
+    std::printf("shrink run %d/%d: %s: %s (%.1f s)%s\n", runs_, o_.max_runs, what.c_str(),
+                r.interrupted ? "interrupted"
+                : failed      ? "fails"
+                              : "passes",
+                r.seconds, why.c_str());
+    std::fflush(stdout);
+    return failed;
+  }
+
+ private:
+  const shrink_options& o_;
+  std::uint64_t seed_;
+  std::string tmp_;
+  driver_options d_;
+  int runs_ = 0;
+  bool interrupted_ = false;
+};
+
+// Drops each [[faults]] entry in turn, keeping the drop when it still fails.
+void drop_faults(toml::table& cur, shrinker& sh) {
+  std::size_t i = 0;
+  while (true) {
+    const toml::array* faults = cur["faults"].as_array();
+    if (!faults || i >= faults->size() || sh.out_of_runs() || sh.interrupted()) return;
+    toml::table cand = cur;
+    toml::array& arr = *cand["faults"].as_array();
+    std::string what = "without fault " + std::to_string(i + 1);
+    if (const toml::table* f = arr[i].as_table()) {
+      if (auto rule = (*f)["rule"].value<std::string>()) what += " (" + *rule + ")";
+      if (auto sig = (*f)["signal"].value<std::string>()) what += " (" + *sig + ")";
+    }
+    arr.erase(arr.begin() + static_cast<std::ptrdiff_t>(i));
+    // No faults at all is written as no [[faults]], not an empty array.
+    if (arr.empty()) cand.erase("faults");
+    if (sh.fails(cand, what))
+      cur = std::move(cand);  // the next entry moved into slot i
+    else
+      ++i;
+  }
+}
+
+// Halves `key` of the workers group at `g` while the scenario still fails.
+void halve(toml::table& cur, std::size_t g, const char* key, shrinker& sh) {
+  while (!sh.out_of_runs() && !sh.interrupted()) {
+    toml::table* group = cur["workers"].as_array()->get(g)->as_table();
+    auto value = (*group)[key].value<std::int64_t>();
+    if (!value || *value <= 1) return;
+    std::int64_t half = *value / 2;
+    toml::table cand = cur;
+    cand["workers"].as_array()->get(g)->as_table()->insert_or_assign(key, half);
+    std::string name = (*group)["name"].value_or(std::string("?"));
+    if (!sh.fails(cand, fmt::format("workers {}: {} {} -> {}", name, key, *value, half))) return;
+    cur = std::move(cand);
+  }
+}
+
+void halve_workers(toml::table& cur, shrinker& sh) {
+  // Each kept halving replaces `cur`, so the array is looked up afresh.
+  for (std::size_t g = 0;; ++g) {
+    const toml::array* groups = cur["workers"].as_array();
+    if (!groups || g >= groups->size()) return;
+    if (!groups->get(g)->is_table()) continue;
+    halve(cur, g, "count", sh);
+    halve(cur, g, "messages", sh);
+  }
+}
+
+std::string rerun_line(const shrink_options& o, const std::string& path, std::uint64_t seed) {
+  std::string out = fmt::format("faultmux run {} --seed {}", path, seed);
+  for (const auto& b : o.legacy_bugs) out += " --legacy-bug " + b;
+  if (o.target != "builtin") out += " --target " + o.target;
+  return out;
+}
+
+}  // namespace
+
+int run_shrink(const shrink_options& o) {
+  for (const auto& b : o.legacy_bugs)
+    if (!legacy_bugs{}.enable(b)) {
+      std::fprintf(stderr, "faultmux shrink: --legacy-bug %s: no such bug; known: %s\n", b.c_str(),
+                   legacy_bugs::known_names().c_str());
+      return 2;
+    }
+  // The strict loader first, so a bad file is reported as `faultmux
+  // validate` would; the table is what gets edited, so every key not shrunk
+  // is written back as the user wrote it.
+  scenario original;
+  toml::table cur;
+  try {
+    original = load_scenario(o.file);
+    cur = toml::parse_file(o.file);
+  } catch (const scenario_error& e) {
+    std::fprintf(stderr, "faultmux shrink: %s\n", e.what());
+    return 2;
+  } catch (const toml::parse_error& e) {
+    std::fprintf(stderr, "faultmux shrink: %s: %s\n", o.file.c_str(), e.what());
+    return 2;
+  }
+  const std::uint64_t seed = o.seed.value_or(original.seed);
+
+  std::string tmpl = (fs::temp_directory_path() / "faultmux-shrink-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) {
+    std::fprintf(stderr, "faultmux shrink: cannot make a temporary directory: %s\n",
+                 std::strerror(errno));
+    return 2;
+  }
+  const std::string tmp = tmpl;
+  struct cleanup {
+    std::string dir;
+    ~cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup_tmp{tmp};
+
+  shrinker sh(o, seed, tmp);
+  if (!sh.fails(cur, "as given")) {
+    if (sh.interrupted()) return 130;
+    std::fprintf(stderr, "faultmux shrink: %s passes with seed %llu: nothing to shrink\n",
+                 o.file.c_str(), static_cast<unsigned long long>(seed));
+    return 2;
+  }
+  drop_faults(cur, sh);
+  halve_workers(cur, sh);
+  if (sh.interrupted()) return 130;
+  if (sh.out_of_runs())
+    std::printf("shrink: stopped after %d runs; the scenario may shrink further\n", sh.runs());
+
+  std::string out = o.out;
+  if (out.empty()) out = fs::path(o.file).stem().string() + ".shrunk.toml";
+  std::string text = toml_text(cur);
+  {
+    std::ofstream f(out);
+    f << text;
+    if (!f.flush()) {
+      std::fprintf(stderr, "faultmux shrink: cannot write %s\n", out.c_str());
+      return 2;
+    }
+  }
+  std::printf("\n%s\n", text.c_str());
+  std::printf("shrunk in %d runs, written to %s\nrerun: %s\n", sh.runs(), out.c_str(),
+              rerun_line(o, out, seed).c_str());
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace faultmux

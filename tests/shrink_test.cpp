@@ -1,0 +1,134 @@
+// faultmux shrink: a planted failure (a SIGKILL of the mux, next to a
+// harmless SIGCONT and 8 echo workers) shrinks to the one fault it needs
+// and fewer workers, still fails, and loads with `faultmux validate`; a
+// passing scenario is bad input; --legacy-bug reaches the runs and the
+// rerun line. (EAGAIN on the first recv with --legacy-bug crash-on-eagain
+// would not do as the needed fault: the legacy listener meets a natural
+// EAGAIN on an identity not sent yet, so it fails without the fault too.)
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "harness/scenario.hpp"
+#include "tests/support/fault_support.hpp"
+#include "tests/support/run_dir.hpp"
+
+namespace faultmux::test {
+namespace {
+
+using testing::HasSubstr;
+using testing::Not;
+
+// The SIGCONT comes first, so the shrinker also has to keep trying after a
+// drop that worked.
+const char* planted = R"(name = "planted"
+description = "the mux killed, plus a harmless SIGCONT"
+origin = "shrink_test"
+timeout_ms = 8000
+
+[[workers]]
+name = "servers"
+count = 2
+workload = "serve"
+
+[[workers]]
+name = "good"
+count = 8
+workload = "echo"
+peer = "servers"
+messages = 4
+
+[[faults]]
+kind = "signal"
+signal = "SIGCONT"
+at_ms = 50
+
+[[faults]]
+kind = "signal"
+signal = "SIGKILL"
+at_ms = 100
+)";
+
+std::string without_kill() {
+  std::string text = planted;
+  return text.substr(0, text.rfind("[[faults]]"));
+}
+
+std::string write(const run_dir& dir, const std::string& name, const std::string& text) {
+  std::string path = dir.file(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Shrink, PlantedFailureShrinksToTheFaultItNeeds) {
+  run_dir dir;
+  std::string file = write(dir, "planted.toml", planted);
+  std::string out = dir.file("min.toml");
+  auto f =
+      fault::run_faultmux(dir, {"shrink", file, "--seed", "3", "--out", out}, fault::ms(180000));
+  ASSERT_TRUE(f.exited(0)) << f.describe();
+  EXPECT_THAT(f.out, HasSubstr("shrink run 1/40: as given: fails"));
+  EXPECT_THAT(f.out, HasSubstr("without fault 1 (SIGCONT): fails"));
+  EXPECT_THAT(f.out, HasSubstr("without fault 1 (SIGKILL): passes"));
+  EXPECT_THAT(f.out, HasSubstr("rerun: faultmux run " + out + " --seed 3\n"));
+
+  scenario s = load_scenario(out);
+  ASSERT_EQ(s.faults.size(), 1u);
+  EXPECT_EQ(s.faults[0].signal, "SIGKILL");
+  EXPECT_EQ(s.faults[0].at_ms, 100);
+  EXPECT_LT(s.worker_count(), 10);
+  // Keys not shrunk stay as written.
+  EXPECT_EQ(s.name, "planted");
+  EXPECT_EQ(s.timeout_ms, 8000);
+  // The printed scenario is the written one.
+  EXPECT_THAT(f.out, HasSubstr(slurp(out)));
+
+  auto v = fault::run_faultmux(dir, {"validate", out});
+  EXPECT_TRUE(v.exited(0)) << v.describe();
+
+  // The rerun command still fails.
+  auto r = fault::run_faultmux(dir, {"run", out, "--seed", "3"}, fault::ms(60000));
+  EXPECT_TRUE(r.exited(1)) << r.describe();
+}
+
+// Also: --legacy-bug reaches every run and the rerun line.
+TEST(Shrink, DefaultOutputIsTheStemInTheCurrentDirectory) {
+  run_dir dir;
+  std::string file = write(dir, "planted.toml", planted);
+  char old[4096];
+  ASSERT_NE(::getcwd(old, sizeof(old)), nullptr);
+  ASSERT_EQ(::chdir(dir.path().c_str()), 0);
+  auto f = fault::run_faultmux(dir, {"shrink", file, "--legacy-bug", "crash-on-eagain"},
+                               fault::ms(180000));
+  ASSERT_EQ(::chdir(old), 0);
+  ASSERT_TRUE(f.exited(0)) << f.describe();
+  EXPECT_THAT(f.out, HasSubstr("written to planted.shrunk.toml"));
+  EXPECT_THAT(f.out, HasSubstr("rerun: faultmux run planted.shrunk.toml --seed 1 --legacy-bug "
+                               "crash-on-eagain"));
+  auto v = fault::run_faultmux(dir, {"validate", dir.file("planted.shrunk.toml")});
+  EXPECT_TRUE(v.exited(0)) << v.describe();
+}
+
+TEST(Shrink, PassingScenarioIsBadInput) {
+  run_dir dir;
+  std::string file = write(dir, "passing.toml", without_kill());
+  std::string out = dir.file("min.toml");
+  auto f =
+      fault::run_faultmux(dir, {"shrink", file, "--seed", "5", "--out", out}, fault::ms(60000));
+  EXPECT_TRUE(f.exited(2)) << f.describe();
+  EXPECT_THAT(f.err, HasSubstr(file + " passes with seed 5: nothing to shrink"));
+  EXPECT_THAT(f.out, Not(HasSubstr("rerun:")));
+  EXPECT_TRUE(slurp(out).empty());
+
+  auto bad = fault::run_faultmux(dir, {"shrink", file, "--legacy-bug", "nope"});
+  EXPECT_TRUE(bad.exited(2)) << bad.describe();
+  EXPECT_THAT(bad.err, HasSubstr("--legacy-bug nope: no such bug"));
+}
+
+}  // namespace
+}  // namespace faultmux::test
