@@ -38,16 +38,8 @@ int run_mux(const mux_options& o) {
     };
   children kids(n, kids_cfg, [&ids](auto done) { ids.allocate(std::move(done)); });
   context_service contexts(n, kids);
-  try {
-    n.listen({o.listen, o.backlog, std::chrono::milliseconds(o.handshake_timeout_ms), 0, o.legacy});
-  } catch (const listen_error& e) {
-    spdlog::error("mux: {}", e.what());
-    events::emit("exit", {{"code", 2}});
-    return 2;
-  }
-  std::printf("listening %s\n", n.get_listener()->path().c_str());
-  std::fflush(stdout);
-
+  // Everything that needs a descriptor is set up before "listening" tells
+  // the world the mux is ready: a fault may take the fd table away from then on.
   bool stopping = false;
   n.on_signals({SIGTERM, SIGINT}, [&](int sig) {
     if (stopping) {
@@ -60,6 +52,16 @@ int run_mux(const mux_options& o) {
     kids.shutdown(std::chrono::milliseconds(o.shutdown_grace_ms),
                   [&] { n.shutdown([&] { n.get_broker().stop(); }); });
   });
+  try {
+    n.listen({o.listen, o.backlog, std::chrono::milliseconds(o.handshake_timeout_ms), 0, o.legacy});
+  } catch (const listen_error& e) {
+    spdlog::error("mux: {}", e.what());
+    events::emit("exit", {{"code", 2}});
+    return 2;
+  }
+  std::printf("listening %s\n", n.get_listener()->path().c_str());
+  std::fflush(stdout);
+
   n.get_broker().run();
   spdlog::info("mux: exited cleanly");
   events::emit("exit", {{"code", 0}});

@@ -15,6 +15,8 @@
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 #include "tests/support/fault_support.hpp"
@@ -139,7 +141,8 @@ TEST_F(RunningMux, RestoredByTheSameCommandAfterADelay) {
   ASSERT_TRUE(before) << *line;
   unique_fd waiting;
   EXPECT_FALSE(probe_handshake(mux.socket_path(), 100ms, &waiting));
-  ASSERT_TRUE(waiting);
+  ASSERT_TRUE(waiting) << "could not connect and send a pid: " << std::strerror(errno) << "\n"
+                       << mux.stderr_text() << "alive: " << mux.alive();
   EXPECT_TRUE(accept_emfile(mux));
   EXPECT_TRUE(read_identity(waiting.get(), 5s)) << mux.stderr_text();
   finished f = fault::finish(cmd, dir, "nofile", 5s);
