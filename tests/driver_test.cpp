@@ -19,6 +19,7 @@
 #include "harness/process.hpp"
 #include "harness/timeline.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sanitizers.hpp"
 
 namespace faultmux {
 namespace {
@@ -308,7 +309,8 @@ struct ran {
 };
 
 // `faultmux run args...` with TMPDIR=tmp, to its end (SIGKILLed after timeout).
-ran run_cli(const std::string& tmp, std::vector<std::string> args, ms timeout = ms(40000)) {
+ran run_cli(const std::string& tmp, std::vector<std::string> args,
+            ms timeout = ms(40000 * test::time_slack)) {
   std::vector<std::string> argv{"/usr/bin/env", "TMPDIR=" + tmp, binary(), "run"};
   argv.insert(argv.end(), args.begin(), args.end());
   auto start = clock::now();

@@ -1,15 +1,19 @@
 // Sanitizer builds (the asan and tsan presets) add their own memory on top of
-// what faultmux uses (shadow memory, redzones, quarantine): memory bounds in
-// tests are multiplied by this, so they stay bounds of faultmux, not of the
-// sanitizer.
+// what faultmux uses (shadow memory, redzones, quarantine) and run slower:
+// memory bounds and racing deadlines in tests are multiplied by these, so
+// they stay bounds of faultmux, not of the sanitizer.
 #pragma once
 
 namespace faultmux::test {
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 inline constexpr long memory_slack = 8;
+// Instrumented code runs several times slower: deadlines that race real
+// work (not those that bound a wait) are stretched by this.
+inline constexpr int time_slack = 4;
 #else
 inline constexpr long memory_slack = 1;
+inline constexpr int time_slack = 1;
 #endif
 
 }  // namespace faultmux::test
