@@ -121,7 +121,9 @@ class forked_child {
 // only its own connection. Mitogen 0.3.3 blocks its whole broker here.
 TEST(Listener, StalledClientTimesOutAloneWhileOthersAreServed) {
   run_dir dir;
-  const int deadline_ms = 300 * time_slack;
+  // Long enough that 20 handshakes and a routed workload fit before it even
+  // on a loaded machine: the point is that they do not wait for it.
+  const int deadline_ms = 1000 * time_slack;
   mux_process mux(dir, {"--handshake-timeout-ms", std::to_string(deadline_ms)});
   const double stalled_at = events::now();
   unique_fd stalled = raw_connect(mux.socket_path());
@@ -163,7 +165,8 @@ TEST(Listener, StalledClientTimesOutAloneWhileOthersAreServed) {
   EXPECT_EQ((*done)["failed"], 0);
 
   // Then, and only then, the stalled client is dropped: with nothing sent to it.
-  ASSERT_TRUE(wait_peer_closed(stalled.get(), 3s)) << "the stalled client was never closed";
+  ASSERT_TRUE(wait_peer_closed(stalled.get(), std::chrono::milliseconds(deadline_ms) + 3s))
+      << "the stalled client was never closed";
   auto failed = mux.wait_event("handshake_failed", 1s);
   ASSERT_TRUE(failed);
   EXPECT_EQ((*failed)["errno"], "ETIMEDOUT");
@@ -352,11 +355,12 @@ TEST(Listener, PidInTwoPiecesCompletesTheHandshake) {
   const auto pid = be32(self_pid());
   ASSERT_TRUE(send_all(slow.get(), pid.data(), 2));
   const auto gap_start = std::chrono::steady_clock::now();
-  auto other = probe_handshake(mux.socket_path(), 90ms);
+  auto other = probe_handshake(mux.socket_path(), 5s);
   const auto other_took = std::chrono::steady_clock::now() - gap_start;
-  std::this_thread::sleep_for(100ms - other_took);  // the scenario: 100 ms apart
+  if (other_took < 100ms) std::this_thread::sleep_for(100ms - other_took);  // 100 ms apart
   EXPECT_TRUE(other) << "a client was kept waiting by a half-sent pid";
   EXPECT_TRUE(stays_quiet(slow.get(), 0ms)) << "a reply before the whole pid arrived";
+  const double second_piece_at = events::now();
   ASSERT_TRUE(send_all(slow.get(), pid.data() + 2, 2));
 
   auto id = read_identity(slow.get(), 3s);
@@ -366,7 +370,8 @@ TEST(Listener, PidInTwoPiecesCompletesTheHandshake) {
       [&](const json& e) { return is(e, "handshake") && e["context_id"] == id->context_id; }, 3s);
   ASSERT_TRUE(hs);
   EXPECT_EQ((*hs)["pid"], self_pid());
-  EXPECT_GE((*hs)["ms"].get<double>(), 95.0) << "completed before the second piece was sent";
+  EXPECT_GE((*hs)["t"].get<double>(), second_piece_at)
+      << "completed before the second piece was sent";
   EXPECT_TRUE(mux.events("handshake_failed").empty()) << mux.stderr_text();
   EXPECT_TRUE(mux.alive());
 }
