@@ -259,6 +259,14 @@ void note_dup(int from, int r) {
     copy_class(from, r);
 }
 
+// fcntl and fcntl64 alike: F_DUPFD and F_DUPFD_CLOEXEC are dups too.
+template <class Real>
+int fcntl_keeping_class(Real real, int fd, int cmd, void* arg) {
+  int r = real(fd, cmd, arg);
+  if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) note_dup(fd, r);
+  return r;
+}
+
 // Per-fd counters of `per-fd` rules: entry (socket inode << 24) | count,
 // so a counter whose fd number was reused by another socket starts afresh.
 // Untouched pages of this table cost no memory.
@@ -1223,9 +1231,7 @@ FAULTMUX_EXPORT int fcntl(int fd, int cmd, ...) {
   va_start(ap, cmd);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  int r = ff::real_fcntl()(fd, cmd, arg);
-  if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) ff::note_dup(fd, r);
-  return r;
+  return ff::fcntl_keeping_class(ff::real_fcntl(), fd, cmd, arg);
 }
 
 FAULTMUX_EXPORT int fcntl64(int fd, int cmd, ...) {
@@ -1233,9 +1239,7 @@ FAULTMUX_EXPORT int fcntl64(int fd, int cmd, ...) {
   va_start(ap, cmd);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  int r = ff::real_fcntl64()(fd, cmd, arg);
-  if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) ff::note_dup(fd, r);
-  return r;
+  return ff::fcntl_keeping_class(ff::real_fcntl64(), fd, cmd, arg);
 }
 
 }  // extern "C"

@@ -398,8 +398,8 @@ oracle_result oracle_resources(const scenario& s, const timeline&, const run_out
   std::vector<std::string> bad;
   for (const auto& l : o.leftovers) bad.push_back("left over: " + l);
   if (o.socket_left) bad.push_back("socket file left");
-  // A sanitizer build of faultmux (this binary, and so the mux it runs) holds
-  // shadow memory and quarantine of its own: the bound is faultmux's.
+    // A sanitizer build of faultmux (this binary, and so the mux it runs) holds
+    // shadow memory and quarantine of its own: the bound is faultmux's.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   const long rss_bound_mib = static_cast<long>(s.expect.max_rss_mib) * 8;
 #else
