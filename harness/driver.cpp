@@ -678,8 +678,11 @@ class scenario_run {
       out_.socket_left = ::access(sock_.c_str(), F_OK) == 0;
     }
     // A child nobody waited for (should be none: every process is reaped above).
-    for (int st; pid_t pid = ::waitpid(-1, &st, WNOHANG);) {
-      if (pid < 0) break;
+    // With --jobs the other scenarios' children are the driver's too, so only
+    // a driver running one scenario at a time can look.
+    for (int st; o_.jobs == 1;) {
+      pid_t pid = ::waitpid(-1, &st, WNOHANG);
+      if (pid <= 0) break;
       out_.leftovers.push_back(fmt::format("unreaped child pid {} ({})", pid, describe_status(st)));
     }
     if (mux_.pid() > 0) out_.processes.push_back({"mux", "", mux_.pid(), mux_.status()});
@@ -785,96 +788,19 @@ reports::scenario_entry report_entry(const scenario_result& r) {
   return e;
 }
 
-// " [mitogen]" after a scenario's name; nothing for the built-in mux.
-std::string target_label(const scenario_result& r) {
-  return r.target == "builtin" ? std::string() : " [" + r.target + "]";
-}
-
 scenario_result run_scenario(const scenario& s, std::uint64_t seed, const driver_options& o) {
   return scenario_run(s, seed, o).go();
 }
 
-int run_driver(const driver_options& o) {
-  std::vector<scenario> all;
-  try {
-    for (const auto& f : scenario_files(o.paths)) all.push_back(load_scenario(f));
-  } catch (const scenario_error& e) {
-    std::fprintf(stderr, "faultmux run: %s\n", e.what());
-    return 2;
-  }
-  std::vector<const scenario*> chosen;
-  for (const auto& s : all)
-    if (o.filter.empty() || ::fnmatch(o.filter.c_str(), s.name.c_str(), 0) == 0)
-      chosen.push_back(&s);
-  if (chosen.empty()) {
-    std::fprintf(stderr, "faultmux run: no scenario%s%s\n",
-                 o.filter.empty() ? " in the given paths" : " matches --filter ", o.filter.c_str());
-    return 2;
-  }
-  // Ctrl-C ends the current scenario: its processes are killed and reaped.
+void stop_on_sigint() {
   struct sigaction sa {};
   sa.sa_handler = on_sigint;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);
-  const bool tty = ::isatty(STDERR_FILENO);
-  int passed = 0, failed = 0;
-  reports::results report;
-  report.run.seed = o.seed;
-  report.run.command_line = o.command_line;
-  report.run.started = reports::utc_now();
-  report.run.host = reports::collect_host_info();
-  report.scenarios = o.prelude;
-  const auto run_start = clock::now();
-  for (std::size_t i = 0; i < chosen.size() && !interrupted.load(); ++i) {
-    const scenario& s = *chosen[i];
-    if (tty) std::fprintf(stderr, "\r\033[K[%zu/%zu] %s ...", i + 1, chosen.size(), s.name.c_str());
-    std::uint64_t seed = o.seed.value_or(s.seed);
-    scenario_result r = run_scenario(s, seed, o);
-    if (tty) std::fprintf(stderr, "\r\033[K");
-    if (!r.interrupted) report.scenarios.push_back(report_entry(r));
-    if (r.interrupted) {
-      std::printf("INTERRUPTED %s (%.1f s): its processes were killed and reaped\n", r.name.c_str(),
-                  r.seconds);
-      break;
-    }
-    if (r.passed) {
-      ++passed;
-      std::printf("PASS %s%s (%.1f s)\n", r.name.c_str(), target_label(r).c_str(), r.seconds);
-    } else {
-      ++failed;
-      const oracle_result* f = first_failure(r.oracles);
-      std::printf("FAIL %s%s: %s: %s\n", r.name.c_str(), target_label(r).c_str(),
-                  f ? f->name.c_str() : "?",
-                  f && !f->evidence.empty() ? f->evidence.front().c_str() : "");
-      std::printf("  rerun: %s\n", rerun_command(r).c_str());
-      if (!r.kept_dir.empty()) std::printf("  run directory kept: %s\n", r.kept_dir.c_str());
-    }
-    if (o.verbosity > 0 || !r.passed) {
-      for (const auto& orc : r.oracles) {
-        if (o.verbosity == 0 && orc.v != verdict::fail) continue;
-        std::printf("  %s: %s\n", orc.name.c_str(), verdict_name(orc.v));
-        for (const auto& l : orc.evidence) std::printf("    %s\n", l.c_str());
-      }
-      if (o.verbosity > 0) std::printf("  workers started in %.1f ms\n", r.start_ms);
-    }
-    std::fflush(stdout);
-  }
-  std::printf("%d passed, %d failed%s\n", passed, failed,
-              interrupted.load() ? ", interrupted" : "");
-  if (!o.report_dir.empty()) {
-    report.run.duration_s = std::chrono::duration<double>(clock::now() - run_start).count();
-    std::string err = reports::write_reports(report, o.report_dir);
-    if (!err.empty()) {
-      std::fprintf(stderr, "faultmux run: report: %s\n", err.c_str());
-      std::fflush(stdout);
-      return 2;
-    }
-    std::printf("report: %s/results.json, %s/junit.xml\n", o.report_dir.c_str(),
-                o.report_dir.c_str());
-  }
-  std::fflush(stdout);
-  if (interrupted.load()) return 130;
-  return failed ? 1 : 0;
+}
+
+bool interrupt_requested() {
+  return interrupted.load();
 }
 
 }  // namespace faultmux

@@ -32,6 +32,8 @@ struct driver_options {
   std::string target = "builtin";
   // --legacy-bug: passed to the built-in mux, so it fails like old Mitogen.
   std::vector<std::string> legacy_bugs;
+  int repeat = 1;  // --repeat: run each scenario this many times, with the same seed
+  int jobs = 1;    // --jobs: scenarios run at once
   // Entries the report lists before the scenarios (the suite's smoke run).
   std::vector<reports::scenario_entry> prelude;
 };
@@ -42,6 +44,7 @@ struct scenario_result {
   std::string origin;
   std::string target = "builtin";  // builtin, mitogen, or external (the scenario's own command)
   std::uint64_t seed = 0;
+  int repeat = 1;  // which repetition of --repeat, from 1
   bool passed = false;
   bool error = false;  // could not be run (setup failed, or interrupted)
   bool interrupted = false;
@@ -71,6 +74,11 @@ reports::scenario_entry report_entry(const scenario_result& r);
 
 // Runs one scenario with `seed`.
 scenario_result run_scenario(const scenario& s, std::uint64_t seed, const driver_options& o);
+
+// SIGINT ends the scenarios in progress (their processes killed and reaped)
+// and starts no new one.
+void stop_on_sigint();
+bool interrupt_requested();
 
 // The CLI: one line per scenario, "rerun: ..." for each failure. Exit status
 // 0 all passed, 1 some failed, 2 bad input, 130 interrupted (SIGINT).

@@ -200,6 +200,13 @@ int main(int argc, char** argv) {
                   "builtin: each scenario's own target (default); mitogen: Mitogen 0.3.3 "
                   "through scenarios/mitogen_mux.py")
       ->check(CLI::IsMember({"builtin", "mitogen"}));
+  run->add_option("--repeat", dro.repeat,
+                  "run each scenario N times with the same seed, to find flaky ones")
+      ->check(CLI::Range(1, 10000));
+  run->add_option("--jobs", dro.jobs,
+                  "run N scenarios at once (each in its own run directory; timing-sensitive "
+                  "scenarios may then fail on a small machine)")
+      ->check(CLI::Range(1, 256));
   run->add_option("--report", dro.report_dir, "write DIR/results.json and DIR/junit.xml");
   run->add_option("--legacy-bug", dro.legacy_bugs,
                   "NAME: run the mux with this legacy bug enabled (repeatable): " +

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -429,6 +430,121 @@ TEST(DriverRun, VerboseKeepsAFailedRunsDirectory) {
   EXPECT_FALSE(empty_dir(tmp.path()));
   EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
 }
+
+// Run directories (faultmux-run-*) in `tmp` right now.
+int run_dirs_in(const std::string& tmp) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(tmp))
+    n += e.path().filename().string().rfind("faultmux-run-", 0) == 0 ? 1 : 0;
+  return n;
+}
+
+TEST(DriverRun, RepeatRunsEachScenarioTimesWithOneSeed) {
+  run_dir tmp, report;
+  ran r = run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios/bad-magic.toml", "--repeat", "3",
+                               "--report", report.path()});
+  EXPECT_EQ(exit_code(r), 0) << r.out;
+  for (const char* k : {"PASS bad-magic #1 (", "PASS bad-magic #2 (", "PASS bad-magic #3 ("})
+    EXPECT_NE(r.out.find(k), std::string::npos) << k << "\n" << r.out;
+  EXPECT_NE(r.out.find("3 passed, 0 failed"), std::string::npos) << r.out;
+  json j = json::parse(test::slurp(report.file("results.json")));
+  ASSERT_EQ(j["scenarios"].size(), 3u);
+  for (const auto& e : j["scenarios"]) {
+    EXPECT_EQ(e["name"], "bad-magic");
+    EXPECT_EQ(e["seed"], j["scenarios"][0]["seed"]);
+  }
+}
+
+TEST(DriverRun, RepeatNamesAFlakyScenario) {
+  // A scenario that passes or fails by the seed cannot be flaky under one
+  // seed; a hung one fails every time: "0 of 2", not flaky.
+  run_dir tmp, files;
+  std::ofstream(files.file("hung.toml")) << hung_scenario;
+  ran r = run_cli(tmp.path(), {files.file("hung.toml"), "--repeat", "2", "--jobs", "2"}, ms(30000));
+  EXPECT_EQ(exit_code(r), 1) << r.out;
+  EXPECT_NE(r.out.find("hung: 0 of 2 runs passed\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("(flaky)"), std::string::npos) << r.out;
+}
+
+TEST(DriverRun, JobsRunScenariosAtOnceAndReportInFileOrder) {
+  run_dir tmp, files;
+  std::ofstream(files.file("a-hung.toml")) << hung_scenario;
+  std::string second = hung_scenario;
+  second.replace(second.find("\"hung\""), 6, "\"b-hung\"");
+  std::ofstream(files.file("b-hung.toml")) << second;
+  std::vector<std::string> argv{
+      "/usr/bin/env", "TMPDIR=" + tmp.path(), binary(), "run", files.path(), "--jobs", "2"};
+  child_process p = child_process::spawn(argv, true);
+  // Both scenarios hang for their 1.5 s timeout: with --jobs 2 their run
+  // directories exist at the same time.
+  int most = 0;
+  for (auto end = clock::now() + ms(20000); most < 2 && p.running() && clock::now() < end;) {
+    most = std::max(most, run_dirs_in(tmp.path()));
+    std::this_thread::sleep_for(ms(5));
+  }
+  std::string out;
+  while (auto line = p.read_line(ms(20000))) out += *line + "\n";
+  auto status = p.wait(ms(5000));
+  EXPECT_EQ(most, 2) << out;
+  ASSERT_TRUE(status && WIFEXITED(*status)) << out;
+  EXPECT_EQ(WEXITSTATUS(*status), 1) << out;
+  auto a = out.find("FAIL hung:"), b = out.find("FAIL b-hung:");
+  ASSERT_NE(a, std::string::npos) << out;
+  ASSERT_NE(b, std::string::npos) << out;
+  EXPECT_LT(a, b) << out;
+  EXPECT_TRUE(empty_dir(tmp.path()));
+  EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
+}
+
+class DriverInterrupt : public testing::TestWithParam<int> {};
+
+// Ctrl-C during the second scenario: it is stopped and reaped, the first
+// one's result is printed and written, the exit status says interrupted.
+TEST_P(DriverInterrupt, StopsCleanlyAndWritesWhatItHas) {
+  run_dir tmp, files, report;
+  std::ofstream(files.file("a.toml"))
+      << test::slurp(FAULTMUX_SOURCE_DIR "/scenarios/bad-magic.toml");
+  std::string slow = hung_scenario;
+  slow.replace(slow.find("1500"), 4, "60000");
+  std::ofstream(files.file("b.toml")) << slow;
+  std::vector<std::string> argv{"/usr/bin/env",
+                                "TMPDIR=" + tmp.path(),
+                                binary(),
+                                "run",
+                                files.path(),
+                                "--report",
+                                report.path(),
+                                "--jobs",
+                                std::to_string(GetParam())};
+  child_process p = child_process::spawn(argv, true);
+  std::string out;
+  // The hung scenario is under way once its worker has stopped itself.
+  bool hung_started = false;
+  for (auto end = clock::now() + ms(20000); !hung_started && clock::now() < end;) {
+    for (const auto& proc : processes_mentioning(tmp.path()))
+      hung_started |= proc.find("--fault-at connected:SIGSTOP") != std::string::npos;
+    std::this_thread::sleep_for(ms(20));
+  }
+  ASSERT_TRUE(hung_started);
+  std::this_thread::sleep_for(ms(200));
+  p.signal(SIGINT);
+  const auto sent = clock::now();
+  while (auto line = p.read_line(ms(20000))) out += *line + "\n";
+  auto status = p.wait(ms(20000));
+  ASSERT_TRUE(status && WIFEXITED(*status)) << out;
+  EXPECT_EQ(WEXITSTATUS(*status), 130) << out;
+  EXPECT_LT(std::chrono::duration<double>(clock::now() - sent).count(), 10.0);
+  EXPECT_NE(out.find("PASS bad-magic ("), std::string::npos) << out;
+  EXPECT_NE(out.find("INTERRUPTED hung"), std::string::npos) << out;
+  EXPECT_NE(out.find("1 passed, 0 failed, interrupted"), std::string::npos) << out;
+  json j = json::parse(test::slurp(report.file("results.json")));
+  ASSERT_EQ(j["scenarios"].size(), 1u);
+  EXPECT_EQ(j["scenarios"][0]["name"], "bad-magic");
+  EXPECT_TRUE(empty_dir(tmp.path()));
+  EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Jobs, DriverInterrupt, testing::Values(1, 2));
 
 TEST(DriverRun, BadInputExitsTwo) {
   run_dir tmp, files;

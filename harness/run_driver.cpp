@@ -1,0 +1,190 @@
+// `faultmux run` as a command: picks the scenarios, runs each --repeat times
+// on --jobs threads, prints one line per run in a fixed order (the order of
+// the files, then of the repetitions, whatever order they finish in), and
+// writes the report.
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "harness/driver.hpp"
+
+namespace faultmux {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+struct job {
+  const scenario* s;
+  int repeat;
+};
+
+// " [mitogen]" after a scenario's name, " #3" for a repetition.
+std::string label(const scenario_result& r, int repeats) {
+  std::string out = r.name;
+  if (r.target != "builtin") out += " [" + r.target + "]";
+  if (repeats > 1) out += " #" + std::to_string(r.repeat);
+  return out;
+}
+
+void print_result(const scenario_result& r, const driver_options& o) {
+  if (r.interrupted) {
+    std::printf("INTERRUPTED %s (%.1f s): its processes were killed and reaped\n",
+                label(r, o.repeat).c_str(), r.seconds);
+    return;
+  }
+  if (r.passed) {
+    std::printf("PASS %s (%.1f s)\n", label(r, o.repeat).c_str(), r.seconds);
+  } else {
+    const oracle_result* f = first_failure(r.oracles);
+    std::printf("FAIL %s: %s: %s\n", label(r, o.repeat).c_str(), f ? f->name.c_str() : "?",
+                f && !f->evidence.empty() ? f->evidence.front().c_str() : "");
+    std::printf("  rerun: %s\n", rerun_command(r).c_str());
+    if (!r.kept_dir.empty()) std::printf("  run directory kept: %s\n", r.kept_dir.c_str());
+  }
+  if (o.verbosity > 0 || !r.passed) {
+    for (const auto& orc : r.oracles) {
+      if (o.verbosity == 0 && orc.v != verdict::fail) continue;
+      std::printf("  %s: %s\n", orc.name.c_str(), verdict_name(orc.v));
+      for (const auto& l : orc.evidence) std::printf("    %s\n", l.c_str());
+    }
+    if (o.verbosity > 0) std::printf("  workers started in %.1f ms\n", r.start_ms);
+  }
+  std::fflush(stdout);
+}
+
+// Runs the jobs on `o.jobs` threads and hands each result to `done` in job
+// order, as soon as it and every job before it have finished. Stops taking
+// jobs once SIGINT came.
+void run_jobs(const std::vector<job>& jobs, const driver_options& o,
+              const std::function<void(std::size_t, scenario_result)>& done) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::optional<scenario_result>> results(jobs.size());
+  std::vector<std::string> running;  // names, for the progress line
+  std::size_t next = 0, workers_done = 0;
+  const std::size_t nthreads = std::min(static_cast<std::size_t>(std::max(1, o.jobs)), jobs.size());
+  const bool tty = ::isatty(STDERR_FILENO);
+  auto progress = [&](std::size_t finished) {
+    if (!tty) return;
+    std::string names;
+    for (const auto& n : running) names += (names.empty() ? "" : ", ") + n;
+    std::fprintf(stderr, "\r\033[K[%zu/%zu] %s ...", finished + 1, jobs.size(), names.c_str());
+  };
+  auto work = [&] {
+    std::unique_lock lock(m);
+    while (next < jobs.size() && !interrupt_requested()) {
+      const job j = jobs[next];
+      const std::size_t i = next++;
+      running.push_back(j.s->name);
+      lock.unlock();
+      scenario_result r = run_scenario(*j.s, o.seed.value_or(j.s->seed), o);
+      r.repeat = j.repeat;
+      lock.lock();
+      running.erase(std::find(running.begin(), running.end(), j.s->name));
+      results[i] = std::move(r);
+      cv.notify_all();
+    }
+    ++workers_done;
+    cv.notify_all();
+  };
+  if (nthreads <= 1) {
+    // One job at a time on this thread: no hand-off needed.
+    for (std::size_t i = 0; i < jobs.size() && !interrupt_requested(); ++i) {
+      running = {jobs[i].s->name};
+      progress(i);
+      scenario_result r = run_scenario(*jobs[i].s, o.seed.value_or(jobs[i].s->seed), o);
+      r.repeat = jobs[i].repeat;
+      if (tty) std::fprintf(stderr, "\r\033[K");
+      done(i, std::move(r));
+    }
+    return;
+  }
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < nthreads; ++t) threads.emplace_back(work);
+  std::unique_lock lock(m);
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    progress(i);
+    cv.wait(lock, [&] { return results[i].has_value() || workers_done == nthreads; });
+    if (!results[i]) break;  // interrupted before it started
+    scenario_result r = std::move(*results[i]);
+    lock.unlock();
+    if (tty) std::fprintf(stderr, "\r\033[K");
+    done(i, std::move(r));
+    lock.lock();
+  }
+  lock.unlock();
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace
+
+int run_driver(const driver_options& o) {
+  std::vector<scenario> all;
+  try {
+    for (const auto& f : scenario_files(o.paths)) all.push_back(load_scenario(f));
+  } catch (const scenario_error& e) {
+    std::fprintf(stderr, "faultmux run: %s\n", e.what());
+    return 2;
+  }
+  std::vector<job> jobs;
+  for (const auto& s : all)
+    if (o.filter.empty() || ::fnmatch(o.filter.c_str(), s.name.c_str(), 0) == 0)
+      for (int k = 1; k <= o.repeat; ++k) jobs.push_back({&s, k});
+  if (jobs.empty()) {
+    std::fprintf(stderr, "faultmux run: no scenario%s%s\n",
+                 o.filter.empty() ? " in the given paths" : " matches --filter ", o.filter.c_str());
+    return 2;
+  }
+  stop_on_sigint();
+  reports::results report;
+  report.run.seed = o.seed;
+  report.run.command_line = o.command_line;
+  report.run.started = reports::utc_now();
+  report.run.host = reports::collect_host_info();
+  report.scenarios = o.prelude;
+  const auto run_start = clock::now();
+  int passed = 0, failed = 0;
+  // Per scenario and target, how many of its repetitions passed.
+  std::map<std::string, std::pair<int, int>> tally;
+  run_jobs(jobs, o, [&](std::size_t, scenario_result r) {
+    print_result(r, o);
+    if (r.interrupted) return;
+    report.scenarios.push_back(report_entry(r));
+    (r.passed ? passed : failed)++;
+    auto& [ok, runs] = tally[label(r, 1)];
+    ok += r.passed ? 1 : 0;
+    ++runs;
+  });
+  if (o.repeat > 1)
+    for (const auto& [name, t] : tally)
+      if (t.first != t.second)
+        std::printf("%s: %d of %d runs passed%s\n", name.c_str(), t.first, t.second,
+                    t.first > 0 ? " (flaky)" : "");
+  std::printf("%d passed, %d failed%s\n", passed, failed,
+              interrupt_requested() ? ", interrupted" : "");
+  if (!o.report_dir.empty()) {
+    report.run.duration_s = std::chrono::duration<double>(clock::now() - run_start).count();
+    std::string err = reports::write_reports(report, o.report_dir);
+    if (!err.empty()) {
+      std::fprintf(stderr, "faultmux run: report: %s\n", err.c_str());
+      std::fflush(stdout);
+      return 2;
+    }
+    std::printf("report: %s/results.json, %s/junit.xml\n", o.report_dir.c_str(),
+                o.report_dir.c_str());
+  }
+  std::fflush(stdout);
+  if (interrupt_requested()) return 130;
+  return failed ? 1 : 0;
+}
+
+}  // namespace faultmux
