@@ -198,8 +198,9 @@ bool is_serve(const worker_group& g) {
 
 class scenario_run {
  public:
-  scenario_run(const scenario& s, std::uint64_t seed, const driver_options& o)
-      : s_(s), seed_(seed), o_(o) {
+  scenario_run(const scenario& s, std::uint64_t seed, const driver_options& o,
+               scenario_progress* progress)
+      : s_(s), seed_(seed), o_(o), progress_(progress) {
     if (o.target == "mitogen") {
       t_ = mitogen_target(s.target);
       target_name_ = "mitogen";
@@ -447,6 +448,7 @@ class scenario_run {
       first_spawn_ = first_spawn_.value_or(clock::now());
       last_spawn_ = clock::now();
       workers_.push_back(std::move(w));
+      if (progress_) progress_->workers_started.fetch_add(1, std::memory_order_relaxed);
     }
   }
 
@@ -693,8 +695,9 @@ class scenario_run {
   const scenario& s_;
   std::uint64_t seed_;
   const driver_options& o_;
-  target_spec t_;            // the scenario's, or Mitogen's for --target mitogen
-  std::string target_name_;  // for the report: builtin, mitogen, external
+  scenario_progress* progress_;  // may be null
+  target_spec t_;                // the scenario's, or Mitogen's for --target mitogen
+  std::string target_name_;      // for the report: builtin, mitogen, external
   std::string dir_, sock_, setup_error_;
   faults::event_log log_;
   child_process mux_;
@@ -788,8 +791,9 @@ reports::scenario_entry report_entry(const scenario_result& r) {
   return e;
 }
 
-scenario_result run_scenario(const scenario& s, std::uint64_t seed, const driver_options& o) {
-  return scenario_run(s, seed, o).go();
+scenario_result run_scenario(const scenario& s, std::uint64_t seed, const driver_options& o,
+                             scenario_progress* progress) {
+  return scenario_run(s, seed, o, progress).go();
 }
 
 void stop_on_sigint() {

@@ -6,6 +6,7 @@
 // timeline and judges it with the oracles.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -72,8 +73,14 @@ std::vector<reports::fault_entry> faults_of(const timeline& tl);
 // The report entry of one result: verdict, oracles, faults, rerun command.
 reports::scenario_entry report_entry(const scenario_result& r);
 
-// Runs one scenario with `seed`.
-scenario_result run_scenario(const scenario& s, std::uint64_t seed, const driver_options& o);
+// What a scenario under way has done so far, for a progress line.
+struct scenario_progress {
+  std::atomic<int> workers_started{0};
+};
+
+// Runs one scenario with `seed`; counts its workers into `progress` if given.
+scenario_result run_scenario(const scenario& s, std::uint64_t seed, const driver_options& o,
+                             scenario_progress* progress = nullptr);
 
 // SIGINT ends the scenarios in progress (their processes killed and reaped)
 // and starts no new one.

@@ -15,6 +15,8 @@
 #include <optional>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "harness/driver.hpp"
 
 namespace faultmux {
@@ -61,64 +63,69 @@ void print_result(const scenario_result& r, const driver_options& o) {
   std::fflush(stdout);
 }
 
+int workers_of(const scenario& s) {
+  int n = 0;
+  for (const auto& g : s.workers) n += g.count;
+  return n;
+}
+
 // Runs the jobs on `o.jobs` threads and hands each result to `done` in job
 // order, as soon as it and every job before it have finished. Stops taking
-// jobs once SIGINT came.
+// jobs once SIGINT came. On a terminal, a progress line says which scenarios
+// are under way, how many of their workers have started, and for how long.
 void run_jobs(const std::vector<job>& jobs, const driver_options& o,
-              const std::function<void(std::size_t, scenario_result)>& done) {
+              const std::function<void(scenario_result)>& done) {
+  struct slot {
+    std::optional<scenario_result> result;
+    scenario_progress progress;
+    std::optional<clock::time_point> started;
+  };
   std::mutex m;
   std::condition_variable cv;
-  std::vector<std::optional<scenario_result>> results(jobs.size());
-  std::vector<std::string> running;  // names, for the progress line
-  std::size_t next = 0, workers_done = 0;
+  std::vector<slot> slots(jobs.size());
+  std::size_t next = 0, threads_done = 0;
   const std::size_t nthreads = std::min(static_cast<std::size_t>(std::max(1, o.jobs)), jobs.size());
-  const bool tty = ::isatty(STDERR_FILENO);
-  auto progress = [&](std::size_t finished) {
-    if (!tty) return;
-    std::string names;
-    for (const auto& n : running) names += (names.empty() ? "" : ", ") + n;
-    std::fprintf(stderr, "\r\033[K[%zu/%zu] %s ...", finished + 1, jobs.size(), names.c_str());
-  };
   auto work = [&] {
     std::unique_lock lock(m);
     while (next < jobs.size() && !interrupt_requested()) {
-      const job j = jobs[next];
       const std::size_t i = next++;
-      running.push_back(j.s->name);
+      slots[i].started = clock::now();
       lock.unlock();
-      scenario_result r = run_scenario(*j.s, o.seed.value_or(j.s->seed), o);
-      r.repeat = j.repeat;
+      scenario_result r =
+          run_scenario(*jobs[i].s, o.seed.value_or(jobs[i].s->seed), o, &slots[i].progress);
+      r.repeat = jobs[i].repeat;
       lock.lock();
-      running.erase(std::find(running.begin(), running.end(), j.s->name));
-      results[i] = std::move(r);
+      slots[i].result = std::move(r);
       cv.notify_all();
     }
-    ++workers_done;
+    ++threads_done;
     cv.notify_all();
   };
-  if (nthreads <= 1) {
-    // One job at a time on this thread: no hand-off needed.
-    for (std::size_t i = 0; i < jobs.size() && !interrupt_requested(); ++i) {
-      running = {jobs[i].s->name};
-      progress(i);
-      scenario_result r = run_scenario(*jobs[i].s, o.seed.value_or(jobs[i].s->seed), o);
-      r.repeat = jobs[i].repeat;
-      if (tty) std::fprintf(stderr, "\r\033[K");
-      done(i, std::move(r));
+  const bool tty = ::isatty(STDERR_FILENO);
+  auto progress = [&](std::size_t i) {  // called with m held
+    std::string line = fmt::format("[{}/{}]", i + 1, jobs.size());
+    for (std::size_t k = i; k < slots.size(); ++k) {
+      if (!slots[k].started || slots[k].result) continue;
+      line += fmt::format(" {} ({}/{} workers, {:.1f} s)", jobs[k].s->name,
+                          slots[k].progress.workers_started.load(), workers_of(*jobs[k].s),
+                          std::chrono::duration<double>(clock::now() - *slots[k].started).count());
     }
-    return;
-  }
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+  };
   std::vector<std::thread> threads;
   for (std::size_t t = 0; t < nthreads; ++t) threads.emplace_back(work);
   std::unique_lock lock(m);
   for (std::size_t i = 0; i < jobs.size(); ++i) {
-    progress(i);
-    cv.wait(lock, [&] { return results[i].has_value() || workers_done == nthreads; });
-    if (!results[i]) break;  // interrupted before it started
-    scenario_result r = std::move(*results[i]);
+    auto ready = [&] { return slots[i].result.has_value() || threads_done == nthreads; };
+    while (!ready()) {
+      if (tty) progress(i);
+      cv.wait_for(lock, std::chrono::milliseconds(250), ready);
+    }
+    if (!slots[i].result) break;  // interrupted before it started
+    scenario_result r = std::move(*slots[i].result);
     lock.unlock();
     if (tty) std::fprintf(stderr, "\r\033[K");
-    done(i, std::move(r));
+    done(std::move(r));
     lock.lock();
   }
   lock.unlock();
@@ -155,7 +162,7 @@ int run_driver(const driver_options& o) {
   int passed = 0, failed = 0;
   // Per scenario and target, how many of its repetitions passed.
   std::map<std::string, std::pair<int, int>> tally;
-  run_jobs(jobs, o, [&](std::size_t, scenario_result r) {
+  run_jobs(jobs, o, [&](scenario_result r) {
     print_result(r, o);
     if (r.interrupted) return;
     report.scenarios.push_back(report_entry(r));
