@@ -16,73 +16,25 @@
 
 #include "harness/process.hpp"
 #include "tests/support/mux_process.hpp"
+#include "tests/support/python_program.hpp"
 #include "tests/support/run_dir.hpp"
 
 namespace faultmux {
 namespace {
 
 using namespace std::chrono_literals;
+using test::fields;
+using test::py_timeout;
+using test::python;
 using test::run_dir;
-
-const std::string python = "/usr/bin/python3";
-// The Python program's own deadline (s); the C++ side waits a little longer
-// so that a Python timeout is reported by Python.
-const std::string py_timeout = "60";
-constexpr auto wait_limit = 90s;
-
-std::string script(const std::string& name) {
-  return std::string(FAULTMUX_SOURCE_DIR) + "/tests/interop/" + name;
-}
-
-std::map<std::string, std::string> fields(const std::string& line) {
-  std::map<std::string, std::string> out;
-  std::istringstream in(line);
-  std::string word;
-  while (in >> word) {
-    auto eq = word.find('=');
-    if (eq != std::string::npos) out[word.substr(0, eq)] = word.substr(eq + 1);
-  }
-  return out;
-}
-
-struct finished {
-  std::optional<int> status;
-  std::vector<std::string> lines;
-  std::string describe(const std::string& stderr_text) const {
-    std::string s = status ? describe_status(*status) : "did not exit in time";
-    for (const auto& l : lines) s += "\n  stdout: " + l;
-    return s + "\n  stderr: " + stderr_text;
-  }
-};
-
-// Runs argv to its end (bounded), stdout lines kept, stderr to a file.
-finished run(const std::vector<std::string>& argv, const std::string& stderr_path) {
-  auto p = test::spawn_logged(argv, stderr_path);
-  finished r;
-  auto end = std::chrono::steady_clock::now() + wait_limit;
-  auto left = [&] {
-    return std::max(0ms, std::chrono::duration_cast<std::chrono::milliseconds>(
-                             end - std::chrono::steady_clock::now()));
-  };
-  while (auto line = p.read_line(left())) r.lines.push_back(*line);
-  r.status = p.wait(left());
-  return r;
-}
 
 class context_interop : public testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    run_dir d;
-    auto r =
-        run({python, "-B", "-c", "import mitogen.core, mitogen.unix; print(mitogen.__version__)"},
-            d.file("probe.stderr"));
-    mitogen_ok_ = r.status && WIFEXITED(*r.status) && WEXITSTATUS(*r.status) == 0;
-  }
   void SetUp() override {
     // tools/install-deps installs python3-mitogen: without it the setup is broken.
-    ASSERT_TRUE(mitogen_ok_) << python << " cannot import mitogen: run tools/install-deps";
+    ASSERT_TRUE(test::mitogen_version())
+        << test::python << " cannot import mitogen: run tools/install-deps";
   }
-  static inline bool mitogen_ok_ = false;
   run_dir dir_;
 };
 
@@ -91,8 +43,9 @@ class context_interop : public testing::Test {
 // context.call() expects; the service gives the same context twice.
 TEST_F(context_interop, mitogen_calls_cpp_builtins_in_a_context_from_the_service) {
   test::mux_process mux(dir_);
-  auto r = run({python, "-B", script("context_calls.py"), mux.socket_path(), "calls", py_timeout},
-               dir_.file("py.stderr"));
+  auto r = test::run_program({python, "-B", test::interop_script("context_calls.py"),
+                              mux.socket_path(), "calls", py_timeout},
+                             dir_.file("py.stderr"));
   std::string why = r.describe(test::slurp(dir_.file("py.stderr")));
   ASSERT_TRUE(r.status && WIFEXITED(*r.status) && WEXITSTATUS(*r.status) == 0) << why;
   ASSERT_EQ(r.lines.size(), 2u) << why;

@@ -18,76 +18,21 @@
 #include <gtest/gtest.h>
 
 #include "harness/process.hpp"
+#include "tests/support/python_program.hpp"
 #include "tests/support/run_dir.hpp"
 
 namespace faultmux {
 namespace {
 
 using namespace std::chrono_literals;
+using test::fields;
+using test::finished;
+using test::id_field;
+using test::py_timeout;
+using test::python;
 using test::run_dir;
-
-// Debian's python3, the one python3-mitogen is installed for; every run
-// passes -B so no __pycache__ is left in the source tree.
-const std::string python = "/usr/bin/python3";
-// What the Python programs get as their own deadline, in seconds; the C++
-// side waits a little longer so a Python timeout is reported by Python.
-const std::string py_timeout = "60";
-constexpr auto wait_limit = 90s;
-
-std::string script(const std::string& name) {
-  return std::string(FAULTMUX_SOURCE_DIR) + "/tests/interop/" + name;
-}
-
-// "a=1 b=two" -> {a: 1, b: two}
-std::map<std::string, std::string> fields(const std::string& line) {
-  std::map<std::string, std::string> out;
-  std::istringstream in(line);
-  std::string word;
-  while (in >> word) {
-    auto eq = word.find('=');
-    if (eq != std::string::npos) out[word.substr(0, eq)] = word.substr(eq + 1);
-  }
-  return out;
-}
-
-std::uint32_t id_field(const std::map<std::string, std::string>& f, const std::string& key) {
-  auto it = f.find(key);
-  if (it == f.end()) throw std::runtime_error("no field " + key);
-  return static_cast<std::uint32_t>(std::stoul(it->second));
-}
-
-// A program run to its end: its stdout lines and wait status (nullopt when
-// it did not finish in time; it is then killed and reaped).
-struct finished {
-  std::optional<int> status;
-  std::vector<std::string> lines;
-  std::string describe() const {
-    std::string s = status ? describe_status(*status) : "did not exit in time";
-    for (const auto& l : lines) s += "\n  stdout: " + l;
-    return s;
-  }
-};
-
-finished wait_end(child_process& p, std::chrono::milliseconds limit) {
-  finished r;
-  auto end = std::chrono::steady_clock::now() + limit;
-  auto left = [&] {
-    return std::max(0ms, std::chrono::duration_cast<std::chrono::milliseconds>(
-                             end - std::chrono::steady_clock::now()));
-  };
-  while (auto line = p.read_line(left())) r.lines.push_back(*line);
-  r.status = p.wait(left());
-  return r;
-}
-
-finished run(const std::vector<std::string>& argv, std::chrono::milliseconds limit = wait_limit) {
-  auto p = child_process::spawn(argv, true);
-  return wait_end(p, limit);
-}
-
-bool exited_zero(const finished& r) {
-  return r.status && WIFEXITED(*r.status) && WEXITSTATUS(*r.status) == 0;
-}
+using test::wait_end;
+using test::wait_limit;
 
 // Stops a server process with SIGTERM and expects a clean exit.
 void stop(child_process& p, const char* what) {
@@ -99,18 +44,12 @@ void stop(child_process& p, const char* what) {
 
 class Interop : public testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    auto r = run(
-        {python, "-B", "-c", "import mitogen.core, mitogen.unix; print(mitogen.__version__)"}, 30s);
-    mitogen_ok_ = exited_zero(r) && !r.lines.empty();
-    if (mitogen_ok_) version_ = r.lines.front();
-  }
-
   void SetUp() override {
     // tools/install-deps installs python3-mitogen: without it the setup is broken.
-    ASSERT_TRUE(mitogen_ok_) << python << " cannot import mitogen: run tools/install-deps";
+    ASSERT_TRUE(test::mitogen_version())
+        << python << " cannot import mitogen: run tools/install-deps";
     // 0.3.3 prints as "(0, 3, 3)".
-    RecordProperty("mitogen_version", version_);
+    RecordProperty("mitogen_version", *test::mitogen_version());
   }
 
   // Starts `faultmux mux` on <dir>/mux.sock and waits for "listening PATH".
@@ -135,8 +74,6 @@ class Interop : public testing::Test {
     return id_field(f, "context_id");
   }
 
-  static inline bool mitogen_ok_ = false;
-  static inline std::string version_;
   run_dir dir_;
   std::string socket_;
   child_process mux_;
@@ -149,8 +86,9 @@ TEST_F(Interop, MitogenClientHandshakeWithFaultmuxMux) {
   ASSERT_NO_FATAL_FAILURE(start_mux());
   std::vector<std::uint32_t> ids;
   for (int i = 0; i < 2; ++i) {
-    auto r = run({python, "-B", script("handshake.py"), socket_, py_timeout});
-    ASSERT_TRUE(exited_zero(r)) << r.describe();
+    auto r = test::run_program(
+        {python, "-B", test::interop_script("handshake.py"), socket_, py_timeout});
+    ASSERT_TRUE(r.exited_zero()) << r.describe();
     ASSERT_EQ(r.lines.size(), 2u) << r.describe();
     auto f = fields(r.lines[0]);
     EXPECT_EQ(f["parent_id"], "0") << r.lines[0];
@@ -169,21 +107,21 @@ TEST_F(Interop, MitogenClientHandshakeWithFaultmuxMux) {
 // msg.reply() and the sender checks every reply.
 TEST_F(Interop, TwoMitogenClientsThroughFaultmuxMux) {
   ASSERT_NO_FATAL_FAILURE(start_mux());
-  auto server =
-      child_process::spawn({python, "-B", script("echo_server.py"), socket_, py_timeout}, true);
+  auto server = child_process::spawn(
+      {python, "-B", test::interop_script("echo_server.py"), socket_, py_timeout}, true);
   auto line = server.read_line(wait_limit);
   ASSERT_TRUE(line) << "echo_server.py printed nothing";
   auto f = fields(*line);
   std::uint32_t server_id = id_field(f, "context_id");
 
-  auto client = run({python, "-B", script("echo_client.py"), socket_, std::to_string(server_id),
-                     f["raw_handle"], "--pickled-handle", f["pickled_handle"], "--stop",
-                     "--timeout", py_timeout});
-  EXPECT_TRUE(exited_zero(client)) << client.describe();
+  auto client = test::run_program({python, "-B", test::interop_script("echo_client.py"), socket_,
+                                   std::to_string(server_id), f["raw_handle"], "--pickled-handle",
+                                   f["pickled_handle"], "--stop", "--timeout", py_timeout});
+  EXPECT_TRUE(client.exited_zero()) << client.describe();
   EXPECT_EQ(client.lines, std::vector<std::string>{"ok raw=75 pickled=9"}) << client.describe();
 
   auto served = wait_end(server, wait_limit);
-  EXPECT_TRUE(exited_zero(served)) << "echo_server.py: " << served.describe();
+  EXPECT_TRUE(served.exited_zero()) << "echo_server.py: " << served.describe();
   EXPECT_EQ(served.lines, std::vector<std::string>{"served raw=75 pickled=9"}) << served.describe();
   ASSERT_NO_FATAL_FAILURE(stop(mux_, "faultmux mux"));
 }
@@ -196,9 +134,9 @@ TEST_F(Interop, MitogenClientAndFaultmuxWorker) {
   auto worker_id = start_echo_worker(worker);
   ASSERT_TRUE(worker_id);
 
-  auto client = run({python, "-B", script("echo_client.py"), socket_, std::to_string(*worker_id),
-                     "1000", "--timeout", py_timeout});
-  EXPECT_TRUE(exited_zero(client)) << client.describe();
+  auto client = test::run_program({python, "-B", test::interop_script("echo_client.py"), socket_,
+                                   std::to_string(*worker_id), "1000", "--timeout", py_timeout});
+  EXPECT_TRUE(client.exited_zero()) << client.describe();
   EXPECT_EQ(client.lines, std::vector<std::string>{"ok raw=75 pickled=0"}) << client.describe();
 
   ASSERT_NO_FATAL_FAILURE(stop(worker, "faultmux worker"));
@@ -221,10 +159,10 @@ TEST_F(Interop, FaultmuxWorkersThroughMitogenListener) {
   auto echo_id = start_echo_worker(echo);
   ASSERT_TRUE(echo_id);
 
-  auto load =
-      run({test::binary(), "worker", "--connect", socket_, "--peer", std::to_string(*echo_id),
-           "--count", "200", "--size", "4096", "--in-flight", "8"});
-  EXPECT_TRUE(exited_zero(load)) << load.describe();
+  auto load = test::run_program({test::binary(), "worker", "--connect", socket_, "--peer",
+                                 std::to_string(*echo_id), "--count", "200", "--size", "4096",
+                                 "--in-flight", "8"});
+  EXPECT_TRUE(load.exited_zero()) << load.describe();
   ASSERT_EQ(load.lines.size(), 2u) << load.describe();
   EXPECT_EQ(fields(load.lines[0])["parent_id"], "0") << load.lines[0];
   EXPECT_NE(id_field(fields(load.lines[0]), "context_id"), *echo_id);
@@ -241,8 +179,9 @@ TEST_F(Interop, FaultmuxWorkersThroughMitogenListener) {
 // ChannelError with the reason.
 TEST_F(Interop, NoRouteIsADeadReplyForMitogen) {
   ASSERT_NO_FATAL_FAILURE(start_mux());
-  auto r = run({python, "-B", script("no_route.py"), socket_, "4242", py_timeout});
-  EXPECT_TRUE(exited_zero(r)) << r.describe();
+  auto r = test::run_program(
+      {python, "-B", test::interop_script("no_route.py"), socket_, "4242", py_timeout});
+  EXPECT_TRUE(r.exited_zero()) << r.describe();
   EXPECT_EQ(r.lines, std::vector<std::string>{"ChannelError: no route to 4242, my ID is 0"})
       << r.describe();
   ASSERT_NO_FATAL_FAILURE(stop(mux_, "faultmux mux"));
