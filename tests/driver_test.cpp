@@ -19,6 +19,7 @@
 #include "harness/oracles.hpp"
 #include "harness/process.hpp"
 #include "harness/timeline.hpp"
+#include "tests/support/cli_run.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/sanitizers.hpp"
 
@@ -29,6 +30,10 @@ using json = nlohmann::json;
 using ms = std::chrono::milliseconds;
 using clock = std::chrono::steady_clock;
 using test::binary;
+using test::exit_code;
+using test::processes_mentioning;
+using test::ran;
+using test::run_cli;
 using test::run_dir;
 
 // --- oracles on hand-made timelines -----------------------------------------
@@ -304,53 +309,13 @@ TEST(Timeline, MergesFilesByTime) {
 
 // --- faultmux run, end to end -------------------------------------------------
 
-struct ran {
-  std::optional<int> status;
-  std::string out;
-  double seconds = 0;
-};
-
-// `faultmux run args...` with TMPDIR=tmp, to its end (SIGKILLed after timeout).
-ran run_cli(const std::string& tmp, std::vector<std::string> args,
-            ms timeout = ms(40000 * test::time_slack)) {
-  std::vector<std::string> argv{"/usr/bin/env", "TMPDIR=" + tmp, binary(), "run"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto start = clock::now();
-  child_process p = child_process::spawn(argv, true);
-  ran r;
-  auto end = start + timeout;
-  while (auto line =
-             p.read_line(std::max(ms(1), std::chrono::duration_cast<ms>(end - clock::now()))))
-    r.out += *line + "\n";
-  r.status = p.wait(std::max(ms(1), std::chrono::duration_cast<ms>(end - clock::now())));
-  r.seconds = std::chrono::duration<double>(clock::now() - start).count();
-  return r;
-}
-
-int exit_code(const ran& r) {
-  return r.status && WIFEXITED(*r.status) ? WEXITSTATUS(*r.status) : -1;
-}
-
 bool empty_dir(const std::string& path) {
   return std::filesystem::is_empty(path);
 }
 
-// Processes whose command line mentions `needle` (the run's directory).
-std::vector<std::string> processes_mentioning(const std::string& needle) {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    std::string cmd = test::slurp(e.path().string() + "/cmdline");
-    for (auto& c : cmd)
-      if (c == '\0') c = ' ';
-    if (cmd.find(needle) != std::string::npos)
-      out.push_back(e.path().filename().string() + ": " + cmd);
-  }
-  return out;
-}
-
 TEST(DriverRun, EveryBuiltInScenarioPasses) {
   run_dir tmp;
-  ran r = run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios"});
+  ran r = run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios"}, ms(60000 * test::time_slack));
   EXPECT_EQ(exit_code(r), 0) << r.out;
   for (const char* name : {"exit-after-pid",
                            "eagain-first-recv",

@@ -17,6 +17,7 @@
 #include "harness/external_target.hpp"
 #include "harness/process.hpp"
 #include "harness/timeline.hpp"
+#include "tests/support/cli_run.hpp"
 #include "tests/support/run_dir.hpp"
 
 namespace faultmux {
@@ -25,43 +26,11 @@ namespace {
 using clock = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
 using test::binary;
+using test::exit_code;
+using test::processes_mentioning;
+using test::ran;
+using test::run_cli;
 using test::run_dir;
-
-struct ran {
-  std::optional<int> status;
-  std::string out;
-};
-
-// `faultmux run args...` with TMPDIR=tmp, to its end (SIGKILLed after timeout).
-ran run_cli(const std::string& tmp, std::vector<std::string> args, ms timeout = ms(60000)) {
-  std::vector<std::string> argv{"/usr/bin/env", "TMPDIR=" + tmp, binary(), "run"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  child_process p = child_process::spawn(argv, true);
-  ran r;
-  auto end = clock::now() + timeout;
-  while (auto line =
-             p.read_line(std::max(ms(1), std::chrono::duration_cast<ms>(end - clock::now()))))
-    r.out += *line + "\n";
-  r.status = p.wait(std::max(ms(1), std::chrono::duration_cast<ms>(end - clock::now())));
-  return r;
-}
-
-int exit_code(const ran& r) {
-  return r.status && WIFEXITED(*r.status) ? WEXITSTATUS(*r.status) : -1;
-}
-
-// Processes whose command line mentions `needle` (the run's directory).
-std::vector<std::string> processes_mentioning(const std::string& needle) {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    std::string cmd = test::slurp(e.path().string() + "/cmdline");
-    for (auto& c : cmd)
-      if (c == '\0') c = ' ';
-    if (cmd.find(needle) != std::string::npos)
-      out.push_back(e.path().filename().string() + ": " + cmd);
-  }
-  return out;
-}
 
 bool mitogen_installed() {
   return std::filesystem::exists("/usr/lib/python3/dist-packages/mitogen/core.py");
