@@ -430,26 +430,10 @@ std::vector<json> events_named(const std::string& path, std::string_view name) {
   return out;
 }
 
-std::optional<json> wait_event(const std::string& path,
-                               const std::function<bool(const json&)>& pred, ms timeout) {
-  std::optional<json> found;
-  eventually(
-      [&] {
-        for (auto& e : test::read_events(path))
-          if (pred(e)) {
-            found = std::move(e);
-            return true;
-          }
-        return false;
-      },
-      timeout);
-  return found;
-}
-
 // The pid the child_start event gives for the context called `name`.
 std::optional<pid_t> pid_of_child(const std::string& events, const std::string& name,
                                   ms timeout = 10s) {
-  auto e = wait_event(
+  auto e = test::wait_event(
       events,
       [&](const json& e) {
         return e.value("event", "") == "child_start" && e.value("child", "") == name;

@@ -52,6 +52,23 @@ std::vector<json> read_events(const std::string& path) {
   return out;
 }
 
+std::optional<json> wait_event(const std::string& events_path,
+                               const std::function<bool(const json&)>& pred,
+                               std::chrono::milliseconds timeout) {
+  std::optional<json> found;
+  eventually(
+      [&] {
+        for (auto& e : read_events(events_path))
+          if (pred(e)) {
+            found = std::move(e);
+            return true;
+          }
+        return false;
+      },
+      timeout);
+  return found;
+}
+
 mux_process::mux_process(const run_dir& dir, std::vector<std::string> args, mux_config cfg)
     : socket_(cfg.socket.empty() ? dir.file(cfg.name + ".sock") : cfg.socket),
       events_(dir.file(cfg.name + ".events")),
@@ -78,18 +95,7 @@ std::vector<json> mux_process::events(std::string_view name) const {
 
 std::optional<json> mux_process::wait_event(const std::function<bool(const json&)>& pred,
                                             std::chrono::milliseconds timeout) const {
-  std::optional<json> found;
-  eventually(
-      [&] {
-        for (auto& e : events())
-          if (pred(e)) {
-            found = std::move(e);
-            return true;
-          }
-        return false;
-      },
-      timeout);
-  return found;
+  return test::wait_event(events_, pred, timeout);
 }
 
 std::optional<json> mux_process::wait_event(std::string_view name,

@@ -31,6 +31,10 @@ child_process spawn_logged(const std::vector<std::string>& argv, const std::stri
 // Every complete JSON line of an events file (a line still being written
 // is skipped).
 std::vector<json> read_events(const std::string& path);
+// Polls the events file until an event satisfies pred; nullopt on timeout.
+std::optional<json> wait_event(const std::string& events_path,
+                               const std::function<bool(const json&)>& pred,
+                               std::chrono::milliseconds timeout);
 
 struct mux_config {
   std::vector<std::string> prefix;  // a command that execs the mux, e.g. prlimit
