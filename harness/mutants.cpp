@@ -48,6 +48,7 @@ class mutants_run {
       : all_(std::move(all)), bugs_(std::move(bugs)), o_(o) {}
 
   int go() {
+    stop_on_sigint();
     for (const auto& bug : bugs_) {
       // Scenarios that declare the bug first: they must catch it anyway.
       std::vector<std::size_t> order;
@@ -57,12 +58,19 @@ class mutants_run {
         if (!declares(i, bug)) order.push_back(i);
       bool caught = false;
       for (std::size_t i : order) {
+        if (interrupt_requested()) break;
         // Past the declared ones, only a search for any catcher is needed.
         if (caught && !declares(i, bug)) break;
         if (cell c = try_bug(i, bug); c == cell::caught) caught = true;
       }
     }
     print_matrix();
+    if (interrupt_requested()) {
+      // What ran is shown above; a verdict on a part would mislead.
+      std::printf("interrupted\n");
+      std::fflush(stdout);
+      return 130;
+    }
     return verdict();
   }
 

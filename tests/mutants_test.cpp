@@ -4,6 +4,9 @@
 // reaches the mux (its start warning) and the rerun line.
 #include <stdlib.h>
 
+#include <sys/wait.h>
+
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -11,7 +14,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "harness/process.hpp"
 #include "tests/support/fault_support.hpp"
+#include "tests/support/mux_process.hpp"
 #include "tests/support/run_dir.hpp"
 
 namespace faultmux::test {
@@ -132,6 +137,35 @@ TEST(Mutants, RunPassesLegacyBugToTheMux) {
   auto bad = fault::run_faultmux(dir, {"run", file, "--legacy-bug", "nope"});
   EXPECT_TRUE(bad.exited(2)) << bad.describe();
   EXPECT_THAT(bad.err, HasSubstr("--legacy-bug nope: no such bug"));
+}
+
+// Ctrl-C while a scenario runs: it is stopped and reaped, the partial
+// matrix is shown, and the run says it was interrupted rather than judging.
+TEST(Mutants, CtrlCStopsWithoutAVerdict) {
+  run_dir dir, tmp;
+  std::string text = std::string(planted);
+  text.replace(text.find("timeout_ms = 8000"), 17, "timeout_ms = 60000");
+  text += "fault_at = \"connected:SIGSTOP\"\n";  // the good workers hang
+  std::string file = write(dir, "hung.toml", text.c_str());
+  child_process p = child_process::spawn(
+      {"/usr/bin/env", "TMPDIR=" + tmp.path(), binary(), "mutants", file, "--bug", "small-backlog"},
+      true);
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (const auto& e : std::filesystem::directory_iterator(tmp.path()))
+          if (std::filesystem::exists(e.path() / "worker-good-1.stderr")) return true;
+        return false;
+      },
+      fault::ms(20000)));
+  p.signal(SIGINT);
+  std::string out;
+  while (auto line = p.read_line(fault::ms(20000))) out += *line + "\n";
+  auto status = p.wait(fault::ms(20000));
+  ASSERT_TRUE(status && WIFEXITED(*status)) << out;
+  EXPECT_EQ(WEXITSTATUS(*status), 130) << out;
+  EXPECT_THAT(out, HasSubstr("interrupted"));
+  EXPECT_THAT(out, testing::Not(HasSubstr("caught by no scenario")));
+  EXPECT_TRUE(std::filesystem::is_empty(tmp.path()));
 }
 
 }  // namespace
