@@ -633,12 +633,17 @@ class scenario_run {
     if (at != std::string::npos) out_.mux_peak_rss_kib = std::atol(status.c_str() + at + 6);
     log_.emit("mux_stop", {{"signal", "SIGTERM"}});
     mux_.signal(SIGTERM);
-    int grace = s_.target.shutdown_grace_ms + 3000;
+    // A stopped mux cannot act on SIGTERM: waiting for it would only delay the diagnosis.
+    const bool stopped = proc_state(mux_.pid()).rfind("state T", 0) == 0;
+    int grace = stopped ? 0 : s_.target.shutdown_grace_ms + 3000;
     for (auto end = clock::now() + ms(grace); !stop_now() && left(end).count() > 0;)
       if (mux_.wait(ms(50))) break;
     if (mux_.running() && !stop_now()) {
-      out_.hang.push_back(fmt::format("the mux (pid {}) did not exit within {} ms of SIGTERM: {}",
-                                      mux_.pid(), grace, proc_state(mux_.pid())));
+      out_.hang.push_back(
+          stopped ? fmt::format("the mux (pid {}) is stopped and cannot act on SIGTERM: {}",
+                                mux_.pid(), proc_state(mux_.pid()))
+                  : fmt::format("the mux (pid {}) did not exit within {} ms of SIGTERM: {}",
+                                mux_.pid(), grace, proc_state(mux_.pid())));
       kill_and_reap(mux_);
     }
     // Serve and connect workers end when the mux closes their stream.

@@ -386,6 +386,42 @@ TEST(DriverRun, AHungWorkerIsAFailureWithADiagnosisNotAHang) {
   EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
 }
 
+const char* hung_mux_scenario = R"(name = "hung-mux"
+description = "the mux is stopped before the workers start and nobody resumes it"
+origin = "driver_test"
+timeout_ms = 1500
+
+[[workers]]
+name = "good"
+count = 2
+workload = "connect"
+
+[[faults]]
+kind = "signal"
+signal = "SIGSTOP"
+at_ms = 0
+before_workers = true
+)";
+
+TEST(DriverRun, AHungTargetIsDiagnosedWithinItsTimeout) {
+  run_dir tmp, files;
+  std::ofstream(files.file("hung-mux.toml")) << hung_mux_scenario;
+  ran r = run_cli(tmp.path(), {files.file("hung-mux.toml")}, ms(30000));
+  EXPECT_EQ(exit_code(r), 1) << r.out;
+  EXPECT_NE(r.out.find("FAIL hung-mux: finished: still running after the 1500 ms timeout"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("is stopped and cannot act on SIGTERM: state T (stopped)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("listener alive: fail"), std::string::npos) << r.out;
+  // The timeout, the probe's own deadline and the reaping, not a wait on a
+  // mux that cannot exit.
+  EXPECT_LT(r.seconds, 10.0 * test::time_slack) << r.out;
+  EXPECT_TRUE(empty_dir(tmp.path()));
+  EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
+}
+
 TEST(DriverRun, VerboseKeepsAFailedRunsDirectory) {
   run_dir tmp, files;
   std::ofstream(files.file("hung.toml")) << hung_scenario;
