@@ -32,11 +32,12 @@ struct limits {
   std::size_t fault_rows = 60;      // fault log table
   std::size_t fault_lines = 40;     // vertical fault lines in a timeline
   std::size_t chart_points = 300;   // per resource chart
+  std::size_t text = 300;           // bytes of one evidence line or mark text
+  bool meanings = true;             // each oracle's meaning beside it (the legend has them too)
 };
 constexpr limits normal_limits{};
-constexpr limits compact_limits{20, 12, 8, false, 6, 20, 12, 100};
+constexpr limits compact_limits{20, 8, 6, false, 4, 12, 8, 60, 120, false};
 constexpr std::size_t page_budget = 1800 * 1024;
-constexpr std::size_t max_text = 300;  // one evidence line or mark text
 thread_local limits lim = normal_limits;
 
 // --- JSON access that never throws: a report renders whatever is there. ---
@@ -76,8 +77,9 @@ double num_or(const json& j, const char* key, double def) {
 std::string esc(std::string_view s) {
   return html_escape(s);
 }
-// A line cut to max_text characters (at a UTF-8 boundary), escaped.
-std::string esc_cut(std::string_view s, std::size_t limit = max_text) {
+// A line cut to `limit` bytes (at a UTF-8 boundary; 0: the page's cap), escaped.
+std::string esc_cut(std::string_view s, std::size_t limit = 0) {
+  limit = limit ? std::min(limit, lim.text) : lim.text;
   if (s.size() <= limit) return esc(s);
   std::size_t n = limit;
   while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
@@ -575,8 +577,9 @@ std::string oracle_table(const json& e) {
         "<tr class=\"v-{0}\"><td><b>{1}</b>{2}</td><td><span class=\"badge v-{0}\">{3}</span>"
         "</td><td>{4}</td></tr>",
         esc(v), esc(name),
-        it != oracle_meanings().end() ? "<div class=\"meaning\">" + esc(it->second) + "</div>"
-                                      : std::string(),
+        it != oracle_meanings().end() && lim.meanings
+            ? "<div class=\"meaning\">" + esc(it->second) + "</div>"
+            : std::string(),
         verdict_label(v), evidence_list(at(o, "evidence")));
   }
   return out + "</tbody></table>";
