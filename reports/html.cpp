@@ -215,8 +215,9 @@ std::string anchor(std::size_t entry) {
 
 // --- Oracles, for a reader who never saw the project. ---
 
-const std::map<std::string, std::string>& oracle_meanings() {
-  static const std::map<std::string, std::string> m = {
+// In the order the oracles judge (harness/oracles.cpp), then the driver's own.
+const std::vector<std::pair<std::string, std::string>>& oracle_meanings() {
+  static const std::vector<std::pair<std::string, std::string>> m = {
       {"finished", "Every process of the scenario ended before its timeout: nothing hung."},
       {"errors logged",
        "Each error the scenario provokes was reported in the logs, naming the stream and errno."},
@@ -488,8 +489,8 @@ std::string group_bars(const json& tl, double width) {
       x += pw;
       text += (text.empty() ? "" : " · ") + fmt::format("{} {}", esc(o), c(v));
     }
-    out += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"start\">{}</text>",
-                       c(x0 + w + 8), c(y + 11), text);
+    out += fmt::format("<text class=\"gcount\" x=\"{}\" y=\"{}\">{}</text>", c(x0 + w + 8),
+                       c(y + 11), text);
     y += row;
   }
   return out + "</svg>";
@@ -572,15 +573,18 @@ std::string oracle_table(const json& e) {
   for (const auto& o : orcs) {
     std::string name = str(o, "name", "?");
     std::string v = norm_verdict(str(o, "verdict"));
-    auto it = oracle_meanings().find(name);
+    auto it = std::find_if(oracle_meanings().begin(), oracle_meanings().end(),
+                           [&](const auto& m) { return m.first == name; });
+    const std::string meaning = it != oracle_meanings().end() ? esc(it->second) : std::string();
+    // What a failed expectation means is spelled out; the others say it on hover.
     out += fmt::format(
-        "<tr class=\"v-{0}\"><td><b>{1}</b>{2}</td><td><span class=\"badge v-{0}\">{3}</span>"
-        "</td><td>{4}</td></tr>",
+        "<tr class=\"v-{0}\"><td><b title=\"{5}\">{1}</b>{2}</td><td><span class=\"badge "
+        "v-{0}\">{3}</span></td><td>{4}</td></tr>",
         esc(v), esc(name),
-        it != oracle_meanings().end() && lim.meanings
-            ? "<div class=\"meaning\">" + esc(it->second) + "</div>"
+        !meaning.empty() && lim.meanings && v == "fail"
+            ? "<div class=\"meaning\">" + meaning + "</div>"
             : std::string(),
-        verdict_label(v), evidence_list(at(o, "evidence")));
+        verdict_label(v), evidence_list(at(o, "evidence")), meaning);
   }
   return out + "</tbody></table>";
 }
@@ -634,7 +638,7 @@ std::string latency_svg(const json& lat) {
   while (!b.empty() && b.front().second == 0) b.erase(b.begin());
   while (!b.empty() && b.back().second == 0) b.pop_back();
   if (b.empty()) return stats;
-  const double width = 520, height = 170, x0 = 44, x1 = width - 30, top = 10, base = 130;
+  const double width = 470, height = 170, x0 = 44, x1 = width - 30, top = 10, base = 130;
   double maxc = 0;
   for (const auto& [le, n] : b) maxc = std::max(maxc, n);
   const double bw = (x1 - x0) / b.size();
@@ -702,7 +706,7 @@ std::string line_chart(const json& e, const json& samples, const char* field, do
     if (t && v) pts.emplace_back(*t, *v * scale);
   }
   if (pts.empty()) return "";
-  const double width = 520, height = 160, x0 = 52, x1 = width - 14, top = 22, base = 140;
+  const double width = 470, height = 160, x0 = 52, x1 = width - 14, top = 22, base = 140;
   double span = std::max(span_of(e), pts.back().first);
   double vmax = 0, vmin = std::numeric_limits<double>::max();
   for (const auto& [t, v] : pts) vmax = std::max(vmax, v), vmin = std::min(vmin, v);
@@ -714,7 +718,7 @@ std::string line_chart(const json& e, const json& samples, const char* field, do
   auto y_of = [&](double v) { return base - (v - lo) / (hi - lo) * (base - top); };
   std::string out = fmt::format(
       "<svg class=\"chart\" viewBox=\"0 0 {0} {1}\" width=\"{0}\" height=\"{1}\" role=\"img\" "
-      "aria-label=\"{2}\"><text class=\"ctitle\" x=\"{3}\" y=\"13\">{2}</text>",
+      "aria-label=\"{2}\">",
       c(width), c(height), title, c(x0));
   out += time_axis(x0, sx, span, top, base, true, 6);
   for (double v : {lo, (lo + hi) / 2, hi})
@@ -920,6 +924,9 @@ std::string matrix_section(const json& run, const std::vector<history_row>& hist
       if (cl.entries.size() > 1)
         text = fmt::format("{} {}/{}", v == "pass" ? "pass" : "FAIL", cl.pass, cl.entries.size());
       bool is_flaky = v == "mixed" || flaky[cell_key(name, col.key)];
+      // With a legacy bug re-enabled, a failure is the suite catching it.
+      if (col.key.rfind("legacy:", 0) == 0 && v == "fail")
+        text += " <span class=\"caught\">bug caught</span>";
       if (is_flaky) text += " <span class=\"flaky\">flaky</span>";
       std::string why;
       if (const json* o = first_failed_oracle(sc[link])) why = ": " + str(*o, "name");
@@ -1028,11 +1035,14 @@ std::string detail_section(const json& e, std::size_t id) {
   if (!lat.empty() || !fds.empty()) {
     out += "<div class=\"plots\">";
     if (!lat.empty()) out += "<div><h4>Latency</h4>" + lat + "</div>";
+    const std::string sampled =
+        fmt::format("sampled every {} ms (pid {}); shaded: fault windows",
+                    esc(str(res, "interval_ms", "?")), esc(str(res, "pid", "?")));
     if (!fds.empty())
-      out += fmt::format(
-          "<div><h4>Mux resources</h4><p class=\"stats\">sampled every {} ms (pid {})</p>{}{}"
-          "</div>",
-          esc(str(res, "interval_ms", "?")), esc(str(res, "pid", "?")), fds, rss);
+      out += "<div><h4>Mux open fds</h4><p class=\"stats\">" + sampled +
+             "; dashed: before any worker</p>" + fds + "</div>";
+    if (!rss.empty())
+      out += "<div><h4>Mux RSS (MiB)</h4><p class=\"stats\">" + sampled + "</p>" + rss + "</div>";
     out += "</div>";
   }
   return out + "<p class=\"top\"><a href=\"#matrix\">↑ matrix</a></p></section>";
@@ -1072,6 +1082,7 @@ std::string history_section(const std::vector<json>& runs, const std::vector<his
     for (const auto& e : arr(r, "scenarios")) labels[column_of(e).key] = column_of(e).label;
   for (const auto& h : hist) {
     double rate = h.pass_rate();
+    const bool legacy = h.column.rfind("legacy:", 0) == 0;
     std::string strip;
     for (std::size_t i = 0; i < h.verdicts.size(); ++i) {
       const std::string& v = h.verdicts[i];
@@ -1081,10 +1092,13 @@ std::string history_section(const std::vector<json>& runs, const std::vector<his
     out += fmt::format(
         "<tr data-scenario=\"{}\" data-target=\"{}\" data-pass-rate=\"{:.3f}\"{}><th "
         "class=\"sname\">{}</th><td>{}</td><td><span class=\"rate\"><span style=\"width:{:.0f}%\">"
-        "</span></span> {:.0f}% ({}/{}){}</td><td class=\"strip\">{}</td><td>{}</td></tr>",
+        "</span></span> {:.0f}% ({}/{}){}{}</td><td class=\"strip\">{}</td><td>{}</td></tr>",
         esc(h.scenario), esc(h.column), rate, h.flaky ? " data-flaky=\"true\"" : "",
         esc(h.scenario), esc(labels.count(h.column) ? labels[h.column] : h.column), rate * 100,
         rate * 100, h.passes, h.passes + h.failures,
+        legacy && h.failures ? fmt::format(" <span class=\"caught\">bug caught {}/{}</span>",
+                                           h.failures, h.passes + h.failures)
+                             : std::string(),
         h.flaky ? " <span class=\"flaky\">flaky</span>" : "", strip, sparkline(h.durations));
   }
   out +=

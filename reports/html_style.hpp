@@ -42,6 +42,7 @@ table.kv td,table.kv th{border:none;padding:2px 8px 2px 0}
 .badge.v-pass{background:var(--pass-bg);color:var(--pass)}.badge.v-fail{background:var(--fail);color:#fff}
 .badge.v-error{background:var(--err);color:#fff}.badge.v-na{background:var(--na-bg);color:var(--na)}
 .flaky{display:inline-block;background:#fff3cd;color:#7a5a00;border:1px solid #f0d27a;border-radius:8px;padding:0 6px;font-size:11px;font-weight:600}
+.caught{display:inline-block;background:#e8eefb;color:#1f4f9f;border:1px solid #b9cbee;border-radius:8px;padding:0 6px;font-size:11px;font-weight:600}
 ol.failures{padding-left:22px}
 li.failure{margin:0 0 14px;padding:8px 12px;border-left:4px solid var(--fail);background:#fffafa;border-radius:0 6px 6px 0}
 li.failure>a{font-weight:600;font-size:15px}
@@ -70,7 +71,7 @@ td.num.bad{color:var(--fail);font-weight:700}
 svg.timeline,svg.groups{width:100%;height:auto;min-width:760px;display:block}
 svg{font-family:inherit}
 svg text{font-size:11px;fill:#3a4656}
-svg .label{text-anchor:end}svg .tick{text-anchor:middle;fill:var(--dim);font-size:10px}
+svg .label{text-anchor:end}svg .gcount{text-anchor:start;font-size:10.5px}svg .tick{text-anchor:middle;fill:var(--dim);font-size:10px}
 svg .grid{stroke:#e8ecf0;stroke-width:1}svg .axis{stroke:#9aa5b1}
 svg .band{fill:#f7f9fb}
 svg .window{fill:#ffb74d;fill-opacity:.22}
@@ -83,12 +84,12 @@ svg .mark.error{fill:#b71c1c;stroke:#fff;stroke-width:.6}
 svg .mark.stopped{fill:#7b1fa2}svg .mark.resumed{fill:#7b1fa2}
 svg .mark.connected,svg .mark.handshake{fill:#1b5e20}
 svg .bar{fill:#5c8fd6}svg .bar:hover{fill:#1f5fbf}
-svg line.pct{stroke:#18202e;stroke-dasharray:2 2}svg text.pct{font-size:10px;font-weight:600}
+svg line.pct{stroke:#18202e;stroke-dasharray:2 2}svg text.pct{font-size:10px;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px}
 svg .series{fill:none;stroke:#1f5fbf;stroke-width:1.6}
 svg .baseline{stroke:#2e7d32;stroke-dasharray:5 3}
 svg .ctitle{font-weight:600;font-size:11.5px}
 svg.sym{vertical-align:middle;margin-right:6px}
-.plots{display:flex;flex-wrap:wrap;gap:10px 30px}
+.plots{display:flex;flex-wrap:wrap;gap:4px 40px}.plots>div{flex:0 0 470px;max-width:100%}.plots h4{margin-top:12px}.plots .stats{min-height:2.6em}
 .stats{margin:2px 0 4px;color:var(--dim);font-size:12.5px}
 .legend{display:grid;grid-template-columns:1fr 1fr;gap:10px 36px}
 ul.keys{list-style:none;padding:0;margin:6px 0;columns:2}
