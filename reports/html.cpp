@@ -379,13 +379,26 @@ double span_of(const json& e) {
   return span;
 }
 
-bool affected(const json& p) {
+// When the driver stopped the mux: its first "exit" mark (the final SIGTERM).
+double stop_time(const json& procs) {
+  for (const auto& p : procs) {
+    if (str(p, "role") != "mux") continue;
+    for (const auto& m : arr(p, "marks"))
+      if (str(m, "kind") == "exit")
+        if (auto t = num(m, "t")) return *t;
+  }
+  return std::numeric_limits<double>::infinity();
+}
+
+// A process the scenario hit: it ended badly, or was faulted, killed,
+// stopped, or disconnected before the mux's own shutdown disconnected all.
+bool affected(const json& p, double stop_t) {
   std::string o = str(p, "outcome");
   if (o != "ok" && o != "exited" && o != "running" && !o.empty()) return true;
   for (const auto& m : arr(p, "marks")) {
     std::string k = str(m, "kind");
-    if (k == "fault" || k == "error" || k == "killed" || k == "disconnect" || k == "stopped")
-      return true;
+    if (k == "fault" || k == "error" || k == "killed" || k == "stopped") return true;
+    if (k == "disconnect" && num_or(m, "t", 0) < stop_t) return true;
   }
   return false;
 }
@@ -514,8 +527,9 @@ std::string timeline_svg(const json& e, std::size_t id) {
         "per group:</p>",
         total);
     out += group_bars(tl, width);
+    const double stop_t = stop_time(procs);
     for (const auto& p : procs)
-      if (str(p, "role") == "mux" || affected(p)) rows.push_back(&p);
+      if (str(p, "role") == "mux" || affected(p, stop_t)) rows.push_back(&p);
     std::size_t affected_total = rows.size();
     if (rows.size() > lim.affected_rows) rows.resize(lim.affected_rows);
     out += fmt::format(
@@ -716,6 +730,10 @@ std::string line_chart(const json& e, const json& samples, const char* field, do
   double hi = vmax + (vmax - lo) * 0.05;
   const double sx = (x1 - x0) / span;
   auto y_of = [&](double v) { return base - (v - lo) / (hi - lo) * (base - top); };
+  // As many decimals as the range needs to tell the labels apart.
+  auto value = [&](double v) {
+    return fmt::format("{:.{}f}", v, hi - lo >= 20 ? 0 : hi - lo >= 2 ? 1 : 2);
+  };
   std::string out = fmt::format(
       "<svg class=\"chart\" viewBox=\"0 0 {0} {1}\" width=\"{0}\" height=\"{1}\" role=\"img\" "
       "aria-label=\"{2}\">",
@@ -723,8 +741,7 @@ std::string line_chart(const json& e, const json& samples, const char* field, do
   out += time_axis(x0, sx, span, top, base, true, 6);
   for (double v : {lo, (lo + hi) / 2, hi})
     out += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
-                       c(x0 - 4), c(v == lo ? y_of(v) : y_of(v) + 3),
-                       hi - lo >= 20 ? fmt::format("{:.0f}", v) : fmt::format("{:.1f}", v));
+                       c(x0 - 4), c(v == lo ? y_of(v) : y_of(v) + 3), value(v));
   out += overlay(e, x0, sx, span, top, base);
   if (baseline)
     out += fmt::format(
@@ -739,9 +756,8 @@ std::string line_chart(const json& e, const json& samples, const char* field, do
   if ((pts.size() - 1) % step != 0)
     poly += c(x0 + pts.back().first * sx) + "," + c(y_of(pts.back().second));
   out += "<polyline class=\"series\" points=\"" + poly + "\"/>";
-  out += fmt::format(
-      "<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">max {} {}</text>", c(x1), c(13),
-      hi - lo >= 20 ? fmt::format("{:.0f}", vmax) : fmt::format("{:.1f}", vmax), unit);
+  out += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">max {} {}</text>",
+                     c(x1), c(13), value(vmax), unit);
   return out + "</svg>";
 }
 
@@ -1004,7 +1020,7 @@ std::string detail_section(const json& e, std::size_t id) {
   kv("seed", esc(str(e, "seed")));
   if (auto d = num(e, "duration_s")) kv("duration", esc(seconds(*d)));
   const json& w = at(e, "workers");
-  if (auto t = num(w, "total"))
+  if (auto t = num(w, "total"); t && *t > 0)
     kv("workers", fmt::format("{} started in {}", c(*t), ms_text(num_or(w, "spawn_ms", 0))));
   std::string bugs;
   for (const auto& b : arr(e, "legacy_bugs"))
