@@ -1261,6 +1261,23 @@ std::optional<json> load_results(const std::string& path, std::string* why) {
   return doc;
 }
 
+json history_only(const json& run) {
+  json out = {{"schema", at(run, "schema")}, {"run", json::object()}, {"scenarios", json::array()}};
+  const json& r = at(run, "run");
+  for (const char* k : {"started", "duration_s", "command_line", "seed"})
+    if (r.is_object() && r.contains(k)) out["run"][k] = r[k];
+  if (const json& rev = at(at(r, "host"), "git_revision"); !rev.is_null())
+    out["run"]["host"] = {{"git_revision", rev}};
+  for (const auto& e : arr(run, "scenarios")) {
+    json x = json::object();
+    for (const char* k :
+         {"name", "target", "legacy_bugs", "verdict", "seed", "repeat", "duration_s", "file"})
+      if (e.is_object() && e.contains(k)) x[k] = e[k];
+    out["scenarios"].push_back(std::move(x));
+  }
+  return out;
+}
+
 std::vector<json> order_runs(std::vector<json> runs) {
   std::stable_sort(runs.begin(), runs.end(), [](const json& a, const json& b) {
     return str(at(a, "run"), "started") < str(at(b, "run"), "started");

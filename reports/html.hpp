@@ -42,6 +42,12 @@ struct history_row {
   }
 };
 
+// What the History section needs of an earlier run (run times, revision and
+// command; each entry's name, target, legacy bugs, verdict, seed, repeat and
+// duration): a results.json of the built-in suite is megabytes, mostly faults
+// and timelines, and 20 of them in full would take gigabytes of memory.
+nlohmann::json history_only(const nlohmann::json& run);
+
 // Runs ordered oldest first by run.started (ties keep the given order).
 std::vector<nlohmann::json> order_runs(std::vector<nlohmann::json> runs);
 // The history of already ordered runs, rows in the newest run's order first.

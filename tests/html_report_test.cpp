@@ -25,9 +25,11 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "harness/process.hpp"
+#include "harness/report_command.hpp"
 #include "tests/support/run_dir.hpp"
 
 namespace faultmux {
@@ -336,6 +338,60 @@ TEST(HtmlReport, ReportCommandNamesBadInput) {
   EXPECT_EQ(ok.status, 0) << ok.err;
   EXPECT_EQ(ok.out, out + "/index.html\n");
   EXPECT_NE(test::slurp(out + "/index.html").find("History of 2 runs"), std::string::npos);
+}
+
+// Several files in any order: the newest is the run shown in full, the others
+// only in the history.
+TEST(HtmlReport, ReportCommandShowsTheNewestInFull) {
+  run_dir dir;
+  json old = fixture();
+  old["run"]["started"] = "2020-01-01T00:00:00Z";
+  for (auto& e : old["scenarios"]) e["verdict"] = "pass";
+  old["scenarios"][0]["name"] = "only-in-the-old-run";
+  std::ofstream(dir.file("old.json")) << old.dump();
+  auto r = run_faultmux({"report", fixture_path, dir.file("old.json"), "-o", dir.file("out")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string page = test::slurp(dir.file("out/index.html"));
+  EXPECT_NE(page.find("<title>faultmux report 2026-11-26T21:30:05Z"), std::string::npos);
+  EXPECT_NE(page.find("History of 2 runs"), std::string::npos);
+  // The old run's own scenario is in the history, not among the details.
+  EXPECT_NE(page.find("<tr data-scenario=\"only-in-the-old-run\""), std::string::npos);
+  EXPECT_EQ(page.find("<section class=\"detail v-pass\" id=\"e0\" data-scenario=\"only-in"),
+            std::string::npos);
+  EXPECT_NE(page.find("<svg class=\"timeline\""), std::string::npos);
+}
+
+// The suite's page: this run copied into the history directory, the page
+// drawn from the newest 20 copies there.
+TEST(HtmlReport, SuiteHistoryKeepsCopiesAndShowsTheLastTwenty) {
+  run_dir dir;
+  const std::string latest = dir.file("latest"), history = dir.file("history");
+  fs::create_directories(latest);
+  fs::create_directories(history);
+  json base = fixture();
+  for (int i = 0; i < 22; ++i) {
+    json old = reports::history_only(base);
+    old["run"]["started"] = fmt::format("2026-11-{:02}T10:00:00Z", i + 1);
+    std::ofstream(history + "/" + old["run"]["started"].get<std::string>() + ".json") << old.dump();
+  }
+  std::ofstream(history + "/broken.json") << "{";  // sorts last: costs its own entry only
+  std::ofstream(latest + "/results.json") << base.dump();
+  std::string index;
+  EXPECT_EQ(render_with_history(latest, history, 20, &index), "");
+  EXPECT_EQ(index, latest + "/index.html");
+  EXPECT_TRUE(fs::exists(history + "/2026-11-26T21:30:05Z.json"));
+  std::string page = test::slurp(index);
+  // 20 newest files: broken.json (skipped), this run and 18 older ones.
+  EXPECT_NE(page.find("History of 19 runs"), std::string::npos);
+  EXPECT_NE(page.find("<title>faultmux report 2026-11-26T21:30:05Z"), std::string::npos);
+  // The same run again (same start second) keeps both copies.
+  EXPECT_EQ(render_with_history(latest, history, 20, &index), "");
+  EXPECT_TRUE(fs::exists(history + "/2026-11-26T21:30:05Z-2.json"));
+  // A latest directory without results.json is named.
+  fs::remove(latest + "/results.json");
+  EXPECT_NE(
+      render_with_history(latest, history, 20, &index).find(latest + "/results.json: cannot read"),
+      std::string::npos);
 }
 
 // --- The page in headless Chromium. ---
