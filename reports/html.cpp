@@ -1085,6 +1085,14 @@ std::string sparkline(const std::vector<std::optional<double>>& d) {
       c(w), c(h), esc(seconds(hi)), pts, dots);
 }
 
+// The sparkline and the newest duration beside it.
+std::string trend(const std::vector<std::optional<double>>& d) {
+  std::string out = sparkline(d);
+  for (auto it = d.rbegin(); it != d.rend(); ++it)
+    if (*it) return out + " <span class=\"dim\">" + esc(seconds(**it)) + "</span>";
+  return out;
+}
+
 std::string history_section(const std::vector<json>& runs, const std::vector<history_row>& hist) {
   std::string out = fmt::format(
       "<section id=\"history\"><h2>History of {} runs</h2><p class=\"note\">Pass rate counts "
@@ -1108,14 +1116,14 @@ std::string history_section(const std::vector<json>& runs, const std::vector<his
     out += fmt::format(
         "<tr data-scenario=\"{}\" data-target=\"{}\" data-pass-rate=\"{:.3f}\"{}><th "
         "class=\"sname\">{}</th><td>{}</td><td><span class=\"rate\"><span style=\"width:{:.0f}%\">"
-        "</span></span> {:.0f}% ({}/{}){}{}</td><td class=\"strip\">{}</td><td>{}</td></tr>",
+        "</span></span> {:.0f}% ({}/{}){}{}</td><td class=\"strip\">{}</td><td class=\"trend\">{}</td></tr>",
         esc(h.scenario), esc(h.column), rate, h.flaky ? " data-flaky=\"true\"" : "",
         esc(h.scenario), esc(labels.count(h.column) ? labels[h.column] : h.column), rate * 100,
         rate * 100, h.passes, h.passes + h.failures,
         legacy && h.failures ? fmt::format(" <span class=\"caught\">bug caught {}/{}</span>",
                                            h.failures, h.passes + h.failures)
                              : std::string(),
-        h.flaky ? " <span class=\"flaky\">flaky</span>" : "", strip, sparkline(h.durations));
+        h.flaky ? " <span class=\"flaky\">flaky</span>" : "", strip, trend(h.durations));
   }
   out +=
       "</tbody></table><h3>Runs</h3><table class=\"runs\"><thead><tr><th>#</th><th>started "
@@ -1128,7 +1136,10 @@ std::string history_section(const std::vector<json>& runs, const std::vector<his
         "<tr><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td><td class=\"num\">{}"
         "</td><td class=\"num{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>"
         "<code>{}</code></td></tr>",
-        i + 1, esc(str(r, "started", "?")), esc(short_rev(str(at(r, "host"), "git_revision"))),
+        i + 1, esc(str(r, "started", "?")),
+        esc(short_rev(str(at(r, "host"), "git_revision", "")).empty()
+                ? std::string("—")
+                : short_rev(str(at(r, "host"), "git_revision"))),
         n.pass, n.fail ? " bad" : "", n.fail, n.error, esc(seconds(num_or(r, "duration_s", 0))),
         esc_cut(str(r, "command_line"), 200));
   }
@@ -1375,7 +1386,10 @@ std::string render_page(const std::vector<json>& runs, bool compact) {
       " · <span class=\"{}\">{}</span></p><nav><a href=\"#summary\">Summary</a><a "
       "href=\"#matrix\">Matrix</a>{}<a href=\"#details\">Details</a><a href=\"#legend\">How to "
       "read</a></nav></header><main>",
-      esc(str(r, "started", "unknown start")), esc(short_rev(str(at(r, "host"), "git_revision"))),
+      esc(str(r, "started", "unknown start")),
+      str(at(r, "host"), "git_revision").empty()
+          ? std::string("unknown")
+          : esc(short_rev(str(at(r, "host"), "git_revision"))),
       n.fail || n.error ? "bad" : "good",
       n.fail || n.error
           ? fmt::format("{} of {} failed", n.fail + n.error, arr(run, "scenarios").size())

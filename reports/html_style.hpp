@@ -96,7 +96,7 @@ ul.keys{list-style:none;padding:0;margin:6px 0;columns:2}
 ul.keys li{margin:3px 0}
 .swatch{display:inline-block;width:22px;height:6px;border-radius:3px;vertical-align:middle;margin-right:8px}
 dl.meanings dt{font-weight:600;margin-top:6px}dl.meanings dd{margin:0 0 0 14px;color:var(--dim)}
-table.history td.strip{white-space:nowrap}
+table.history td.strip,table.history td.trend{white-space:nowrap}
 span.run{display:inline-block;width:10px;height:14px;margin-right:2px;border-radius:2px;background:#e3e7ec;vertical-align:middle}
 span.run.v-pass{background:var(--pass)}span.run.v-fail,span.run.v-error{background:var(--fail)}span.run.v-mixed{background:#f0b400}
 .rate{display:inline-block;width:70px;height:8px;background:var(--fail-bg);border-radius:4px;overflow:hidden;vertical-align:middle}
