@@ -648,8 +648,12 @@ std::string latency_svg(const json& lat) {
       c(num_or(lat, "count", 0)), ms_text(num_or(lat, "mean_ms", 0)),
       ms_text(num_or(lat, "p50_ms", 0)), ms_text(num_or(lat, "p90_ms", 0)),
       ms_text(num_or(lat, "p99_ms", 0)), ms_text(num_or(lat, "max_ms", 0)));
-  // Drop empty buckets at either end.
-  while (!b.empty() && b.front().second == 0) b.erase(b.begin());
+  // Drop empty buckets at either end; first_lo: the lower bound of the first kept.
+  double first_lo = 0;
+  while (!b.empty() && b.front().second == 0) {
+    first_lo = b.front().first;
+    b.erase(b.begin());
+  }
   while (!b.empty() && b.back().second == 0) b.pop_back();
   if (b.empty()) return stats;
   const double width = 470, height = 170, x0 = 44, x1 = width - 30, top = 10, base = 130;
@@ -668,7 +672,7 @@ std::string latency_svg(const json& lat) {
   std::size_t label_every = std::max<std::size_t>(1, (b.size() + 5) / 6);
   for (std::size_t i = 0; i < b.size(); ++i) {
     double h = maxc > 0 ? (base - top) * b[i].second / maxc : 0;
-    double lo = i == 0 ? 0 : b[i - 1].first;
+    double lo = i == 0 ? first_lo : b[i - 1].first;
     out += fmt::format(
         "<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{}–{}: {} "
         "calls</title></rect>",
@@ -682,7 +686,7 @@ std::string latency_svg(const json& lat) {
   auto x_of = [&](double v) {
     for (std::size_t i = 0; i < b.size(); ++i) {
       if (v <= b[i].first) {
-        double lo = i == 0 ? b[0].first / 2 : b[i - 1].first;
+        double lo = i > 0 ? b[i - 1].first : first_lo > 0 ? first_lo : b[0].first / 2;
         double f = lo > 0 && b[i].first > lo
                        ? std::clamp(std::log(v / lo) / std::log(b[i].first / lo), 0.0, 1.0)
                        : 1.0;
@@ -881,8 +885,11 @@ std::string summary_section(const json& run, std::size_t runs_given) {
     const json& e = sc[i];
     std::string v = norm_verdict(str(e, "verdict"));
     if (v != "fail" && v != "error") continue;
-    fails += fmt::format("<li class=\"failure\"><a href=\"#{}\">{}</a> {}", anchor(i),
-                         entry_title(e), verdict_badge(v));
+    fails += fmt::format("<li class=\"failure\"><a href=\"#{}\">{}</a> {}{}", anchor(i),
+                         entry_title(e), verdict_badge(v),
+                         column_of(e).key.rfind("legacy:", 0) == 0 && v == "fail"
+                             ? " <span class=\"caught\">the re-enabled bug was caught</span>"
+                             : "");
     if (const json* o = first_failed_oracle(e)) {
       fails += "<div>expectation <b>" + esc(str(*o, "name")) + "</b> failed:</div>";
       json ev = json::array();
@@ -1116,7 +1123,8 @@ std::string history_section(const std::vector<json>& runs, const std::vector<his
     out += fmt::format(
         "<tr data-scenario=\"{}\" data-target=\"{}\" data-pass-rate=\"{:.3f}\"{}><th "
         "class=\"sname\">{}</th><td>{}</td><td><span class=\"rate\"><span style=\"width:{:.0f}%\">"
-        "</span></span> {:.0f}% ({}/{}){}{}</td><td class=\"strip\">{}</td><td class=\"trend\">{}</td></tr>",
+        "</span></span> {:.0f}% ({}/{}){}{}</td><td class=\"strip\">{}</td><td "
+        "class=\"trend\">{}</td></tr>",
         esc(h.scenario), esc(h.column), rate, h.flaky ? " data-flaky=\"true\"" : "",
         esc(h.scenario), esc(labels.count(h.column) ? labels[h.column] : h.column), rate * 100,
         rate * 100, h.passes, h.passes + h.failures,
