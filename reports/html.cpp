@@ -849,7 +849,13 @@ std::string short_rev(const std::string& rev) {
 std::string summary_section(const json& run, std::size_t runs_given) {
   const json& r = at(run, "run");
   counts n = count_run(run);
-  std::string out = "<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">";
+  std::string out =
+      "<section id=\"summary\"><h2>Summary</h2><p class=\"intro\">faultmux runs scenarios "
+      "against a connection multiplexer (its built-in mux, or Mitogen 0.3.3's): each starts the "
+      "mux and worker processes, injects faults (failing system calls, signals, hostile clients, "
+      "exhausted file descriptors) and checks expectations about what must survive them. Every "
+      "run can be repeated exactly with the command shown beside it. <a href=\"#legend\">How to "
+      "read this report</a>.</p><div class=\"cards\">";
   auto card = [&](const char* cls, int v, const char* label) {
     out += fmt::format("<div class=\"card {}\"><div class=\"big\">{}</div>{}</div>", cls, v, label);
   };

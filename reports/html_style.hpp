@@ -28,6 +28,7 @@ code,pre{font:12.5px/1.4 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospac
 pre.rerun{background:#18202e;color:#e8eef6;padding:8px 12px;border-radius:6px;overflow-x:auto;white-space:pre-wrap;word-break:break-all;margin:6px 0}
 .dim{color:var(--dim);font-weight:normal}
 .note{color:var(--dim);margin:6px 0}
+.intro{margin:4px 0 10px;max-width:900px}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:10px 0 14px}
 .card{flex:1 1 120px;border:1px solid var(--line);border-radius:8px;padding:10px 14px;color:var(--dim);background:#fbfcfd}
 .card .big{font-size:28px;font-weight:700;color:var(--fg);line-height:1.1}
