@@ -18,6 +18,7 @@
 #include "harness/driver.hpp"
 #include "harness/fault_command.hpp"
 #include "harness/mutants.hpp"
+#include "harness/report_command.hpp"
 #include "harness/roles.hpp"
 #include "harness/scenario.hpp"
 #include "harness/shrink.hpp"
@@ -184,7 +185,21 @@ int main(int argc, char** argv) {
                       "PHASE:ACTION: signal this context at a phase (mid-call; SIGKILL, SIGTERM or "
                       "SIGSTOP)");
 
-  auto* suite = app.add_subcommand("suite", "run the built-in suite against the built-in mux");
+  auto* suite = app.add_subcommand(
+      "suite",
+      "run the built-in suite against the built-in mux; writes reports/latest/ (results.json, "
+      "junit.xml, index.html with the history of the last 20 suite runs)");
+
+  faultmux::report_options rpo;
+  auto* report = app.add_subcommand(
+      "report",
+      "render index.html from results.json files: one file renders that run; several render the "
+      "newest in full with a history of all (pass rate per scenario and target, flaky ones "
+      "flagged, duration trends)");
+  report->add_option("RESULTS", rpo.files, "results.json files written by run --report or suite")
+      ->required();
+  report->add_option("-o,--out", rpo.out_dir, "write DIR/index.html (DIR is made if missing)")
+      ->required();
 
   std::vector<std::string> scenario_files;
   auto* validate = app.add_subcommand("validate", "check scenario files without running them");
@@ -379,6 +394,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
   if (*suite) return faultmux::run_suite(self_path(argv[0]), verbosity, command_line);
   if (*validate) return faultmux::validate_scenarios(scenario_files);
+  if (*report) return faultmux::run_report(rpo);
   if (*mutants) {
     muo.verbosity = std::max(muo.verbosity, verbosity);
     muo.self = self_path(argv[0]);

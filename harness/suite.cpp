@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "harness/driver.hpp"
+#include "harness/report_command.hpp"
 #include "harness/roles.hpp"
 
 namespace faultmux {
@@ -40,6 +41,18 @@ int run_suite(const std::string& self, int verbosity, const std::string& command
   std::printf("scenarios in %s/scenarios:\n", root.c_str());
   std::fflush(stdout);
   const int rc = run_driver(o);
+  // The page a person opens: this run in full, with the trend of the last
+  // suite runs (reports/history/ keeps a copy of each results.json).
+  if (rc != 2) {
+    std::string index;
+    std::string err = render_with_history(o.report_dir, root + "/reports/history", 20, &index);
+    if (!err.empty()) {
+      std::fprintf(stderr, "faultmux suite: report: %s\n", err.c_str());
+      return 2;
+    }
+    std::printf("%s\n", index.c_str());
+    std::fflush(stdout);
+  }
   if (rc == 0 && smoke != 0) return 1;
   return rc;
 }

@@ -1,0 +1,125 @@
+#include "harness/report_command.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "reports/html.hpp"
+
+namespace faultmux {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string started_of(const nlohmann::json& doc) {
+  const auto& run = doc["run"];
+  return run.contains("started") && run["started"].is_string() ? run["started"].get<std::string>()
+                                                               : std::string();
+}
+
+// Gathers runs for the page: the newest (by run.started; the later one of a
+// tie) in full, the others cut to what the history needs, so memory holds
+// one full document at a time.
+class run_set {
+ public:
+  void add(nlohmann::json doc) {
+    if (!newest_) {
+      newest_ = std::move(doc);
+    } else if (started_of(doc) >= started_of(*newest_)) {
+      older_.push_back(reports::history_only(*newest_));
+      newest_ = std::move(doc);
+    } else {
+      older_.push_back(reports::history_only(doc));
+    }
+  }
+  std::vector<nlohmann::json> take() {
+    std::vector<nlohmann::json> all = std::move(older_);
+    if (newest_) all.push_back(std::move(*newest_));
+    return all;
+  }
+
+ private:
+  std::optional<nlohmann::json> newest_;
+  std::vector<nlohmann::json> older_;
+};
+
+}  // namespace
+
+int run_report(const report_options& o) {
+  run_set set;
+  for (const auto& f : o.files) {
+    std::string why;
+    auto doc = reports::load_results(f, &why);
+    if (!doc) {
+      std::fprintf(stderr, "faultmux report: %s\n", why.c_str());
+      return 2;
+    }
+    set.add(std::move(*doc));
+  }
+  std::vector<nlohmann::json> runs = set.take();
+  if (std::string err = reports::write_html(runs, o.out_dir); !err.empty()) {
+    std::fprintf(stderr, "faultmux report: %s\n", err.c_str());
+    return 2;
+  }
+  std::printf("%s\n", (fs::path(o.out_dir) / "index.html").c_str());
+  return 0;
+}
+
+namespace {
+
+// A file name from run.started ("2026-11-26T21:30:05Z"): ISO 8601 sorts in
+// time order; anything unexpected becomes '-'.
+std::string history_name(const std::string& started) {
+  std::string n;
+  for (char ch : started)
+    n += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == ':')
+             ? ch
+             : '-';
+  return n.empty() ? "unknown" : n;
+}
+
+}  // namespace
+
+std::string render_with_history(const std::string& latest_dir, const std::string& history_dir,
+                                std::size_t keep, std::string* index_path) {
+  const fs::path latest = fs::path(latest_dir) / "results.json";
+  std::string why;
+  auto doc = reports::load_results(latest, &why);
+  if (!doc) return why;
+  std::error_code ec;
+  fs::create_directories(history_dir, ec);
+  if (ec) return fmt::format("cannot create {}: {}", history_dir, ec.message());
+  const std::string started = started_of(*doc);
+  fs::path copy = fs::path(history_dir) / (history_name(started) + ".json");
+  // Two runs started in the same second keep both.
+  for (int i = 2; fs::exists(copy, ec); ++i)
+    copy = fs::path(history_dir) / fmt::format("{}-{}.json", history_name(started), i);
+  fs::copy_file(latest, copy, ec);
+  if (ec)
+    return fmt::format("cannot copy {} to {}: {}", latest.string(), copy.string(), ec.message());
+
+  std::vector<fs::path> files;
+  for (const auto& d : fs::directory_iterator(history_dir, ec))
+    if (d.path().extension() == ".json") files.push_back(d.path());
+  std::sort(files.begin(), files.end());
+  if (files.size() > keep) files.erase(files.begin(), files.end() - static_cast<long>(keep));
+  run_set set;
+  for (const auto& f : files) {
+    // A damaged old copy costs its own history entry, not the report.
+    if (auto r = reports::load_results(f, &why))
+      set.add(std::move(*r));
+    else
+      std::fprintf(stderr, "faultmux: history: skipping %s\n", why.c_str());
+  }
+  std::vector<nlohmann::json> runs = set.take();
+  if (std::string err = reports::write_html(runs, latest_dir); !err.empty()) return err;
+  if (index_path) *index_path = (fs::path(latest_dir) / "index.html").string();
+  return "";
+}
+
+}  // namespace faultmux
