@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <system_error>
 
@@ -99,23 +100,29 @@ std::string render_with_history(const std::string& latest_dir, const std::string
   // Two runs started in the same second keep both.
   for (int i = 2; fs::exists(copy, ec); ++i)
     copy = fs::path(history_dir) / fmt::format("{}-{}.json", history_name(started), i);
-  fs::copy_file(latest, copy, ec);
-  if (ec)
-    return fmt::format("cannot copy {} to {}: {}", latest.string(), copy.string(), ec.message());
+  // Only what the history shows is kept: a suite's results.json runs to megabytes.
+  std::ofstream(copy) << reports::history_only(*doc).dump();
+  if (!fs::exists(copy, ec)) return fmt::format("cannot write {}", copy.string());
 
   std::vector<fs::path> files;
   for (const auto& d : fs::directory_iterator(history_dir, ec))
     if (d.path().extension() == ".json") files.push_back(d.path());
   std::sort(files.begin(), files.end());
-  if (files.size() > keep) files.erase(files.begin(), files.end() - static_cast<long>(keep));
+  // Older copies than the history shows are removed, so the directory stays bounded.
+  while (files.size() > keep) {
+    fs::remove(files.front(), ec);
+    files.erase(files.begin());
+  }
   run_set set;
   for (const auto& f : files) {
+    if (f == copy) continue;  // this run goes in whole, below
     // A damaged old copy costs its own history entry, not the report.
     if (auto r = reports::load_results(f, &why))
       set.add(std::move(*r));
     else
       std::fprintf(stderr, "faultmux: history: skipping %s\n", why.c_str());
   }
+  set.add(std::move(*doc));
   std::vector<nlohmann::json> runs = set.take();
   if (std::string err = reports::write_html(runs, latest_dir); !err.empty()) return err;
   if (index_path) *index_path = (fs::path(latest_dir) / "index.html").string();

@@ -383,6 +383,10 @@ TEST(HtmlReport, SuiteHistoryKeepsCopiesAndShowsTheLastTwenty) {
   EXPECT_EQ(render_with_history(latest, history, 20, &index), "");
   EXPECT_EQ(index, latest + "/index.html");
   EXPECT_TRUE(fs::exists(history + "/2026-11-26T21:30:05Z.json"));
+  // 24 copies: the 4 oldest are gone.
+  EXPECT_FALSE(fs::exists(history + "/2026-11-04T10:00:00Z.json"));
+  EXPECT_TRUE(fs::exists(history + "/2026-11-05T10:00:00Z.json"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(history), fs::directory_iterator()), 20);
   std::string page = test::slurp(index);
   // 20 newest files: broken.json (skipped), this run and 18 older ones.
   EXPECT_NE(page.find("History of 19 runs"), std::string::npos);
