@@ -219,8 +219,9 @@ process_row worker_row(const timeline& tl, const span_facts& f, const traced_pro
                                          e.data.value("ms", 0.0))});
       } else {
         if (!gone_at) gone_at = e.t;
-        std::string why = e.event() == "handshake_failed" ? "handshake failed: " + e.str("why")
-                                                          : "mux disconnected it: " + e.str("why");
+        std::string why =
+            e.event() == "handshake_failed" ? "handshake failed" : "mux disconnected it";
+        if (!e.str("why").empty()) why += ": " + e.str("why");
         if (!e.str("errno").empty()) why += " (" + e.str("errno") + ")";
         row.marks.push_back({t, "disconnect", cut(why)});
       }
@@ -239,11 +240,17 @@ process_row worker_row(const timeline& tl, const span_facts& f, const traced_pro
   } else if (WIFSIGNALED(*w.status)) {
     row.outcome = "killed";
   } else if (!connect_errno.empty()) {
-    row.outcome =
-        connect_errno == "ETIMEDOUT" ? "timeout"
-        : connect_errno == "ECONNREFUSED" || connect_errno == "EAGAIN" || connect_errno == "ENOENT"
-            ? "refused"
-            : "failed";
+    // Refused: the listener was gone or full; disconnected: the mux closed
+    // the connection during the handshake.
+    const std::string& er = connect_errno;
+    if (er == "ETIMEDOUT")
+      row.outcome = "timeout";
+    else if (er == "ECONNREFUSED" || er == "EAGAIN" || er == "ENOENT")
+      row.outcome = "refused";
+    else if (er == "EPIPE" || er == "ECONNRESET")
+      row.outcome = "disconnected";
+    else
+      row.outcome = "failed";
   } else if (gone_at &&
              *gone_at < (w.long_lived ? f.mux_stop : workload_end.value_or(f.mux_stop))) {
     // Its connection went at the mux before its workload ended (as the

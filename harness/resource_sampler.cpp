@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -79,12 +80,15 @@ void resource_sampler::loop() {
     auto p = sample_process(pid_);
     lock.lock();
     if (stopping_) break;
-    if (!p) break;  // the process is gone
+    // Gone, or a zombie (no memory left): nothing more to see.
+    if (!p || p->rss_kib == 0) break;
     // After a halving, the sample due may be one the new spacing skips.
     if (samples_.empty() ||
         p->t - samples_.back().t >= static_cast<double>(interval_ms_) / 1000.0 * 0.5)
       add(*p);
-    next += std::chrono::milliseconds(interval_ms_);
+    // A late wake-up (a loaded machine) moves the schedule instead of bursting.
+    next =
+        std::max(next + std::chrono::milliseconds(interval_ms_), std::chrono::steady_clock::now());
     cv_.wait_until(lock, next, [this] { return stopping_; });
   }
 }

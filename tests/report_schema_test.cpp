@@ -383,6 +383,125 @@ TEST(ReportData, RowsAreCappedKeepingTheAffected) {
   EXPECT_NEAR(out.duration_s, 1.5, 1e-9);
 }
 
+// A synthetic timeline: an event of `source` at 100 + t seconds.
+struct tl_builder {
+  timeline tl;
+  void add(double t, const std::string& source, json data) {
+    timeline_event e;
+    e.t = 100 + t;
+    e.source = source;
+    e.data = std::move(data);
+    tl.push_back(std::move(e));
+  }
+  timeline done() {
+    sort_timeline(tl);
+    return tl;
+  }
+};
+
+// Each outcome from what the timeline and the wait status say, and "ok" only
+// when nothing went wrong.
+TEST(ReportData, WorkerOutcomes) {
+  tl_builder b;
+  b.add(0, "driver", {{"event", "spawn"}, {"name", "mux"}});
+  const char* names[] = {"ok", "refused", "timeout", "cut", "gone", "late", "failed", "running"};
+  std::vector<traced_process> ws;
+  for (int i = 0; i < 8; ++i) {
+    std::string name = std::string("worker-g-") + names[i];
+    b.add(0.1, "driver", {{"event", "spawn"}, {"name", name}});
+    ws.push_back({name, "g", i, 500 + i, false, 100.9, 0});
+  }
+  auto own = [&](int i, double t, json data) {
+    data["pid"] = 500 + i;
+    data["role"] = "worker";
+    b.add(t, ws[static_cast<std::size_t>(i)].name, std::move(data));
+  };
+  auto at_mux = [&](double t, json data) {
+    data["pid"] = 10;
+    data["role"] = "mux";
+    b.add(t, "mux", std::move(data));
+  };
+  own(0, 0.3, {{"event", "workload_done"}, {"ok", 5}, {"failed", 0}});
+  own(1, 0.2, {{"event", "connect_failed"}, {"errno", "ECONNREFUSED"}, {"detail", "refused"}});
+  ws[1].status = 3 << 8;
+  own(2, 0.2, {{"event", "connect_failed"}, {"errno", "ETIMEDOUT"}, {"detail", "timed out"}});
+  ws[2].status = 3 << 8;
+  own(3, 0.2, {{"event", "connect_failed"}, {"errno", "EPIPE"}, {"detail", "sending our pid"}});
+  ws[3].status = 3 << 8;
+  // Disconnected at the mux before its workload ended...
+  at_mux(0.25, {{"event", "disconnect"}, {"stream", "unix_client.504"}, {"why", "bad magic"}});
+  own(4, 0.3, {{"event", "workload_done"}, {"ok", 5}, {"failed", 0}});
+  // ...and after it: a normal close.
+  own(5, 0.3, {{"event", "workload_done"}, {"ok", 5}, {"failed", 0}});
+  at_mux(0.35, {{"event", "disconnect"}, {"stream", "unix_client.505"}, {"why", "EOF"}});
+  own(6, 0.3, {{"event", "workload_failed"}, {"why", "no reply"}});
+  ws[6].status = 1 << 8;
+  ws[7].status.reset();
+  ws[7].exited.reset();
+  b.add(0.8, "driver", {{"event", "mux_stop"}, {"signal", "SIGTERM"}});
+  worker_group g;
+  g.name = "g";
+  auto out = timeline_rows(b.done(), {"mux", "", 0, 10, false, 100.85, 0}, ws, {g});
+  ASSERT_EQ(out.processes.size(), 9u);
+  std::vector<std::string> got;
+  for (std::size_t i = 1; i < out.processes.size(); ++i) got.push_back(out.processes[i].outcome);
+  EXPECT_EQ(got, (std::vector<std::string>{"ok", "refused", "timeout", "disconnected",
+                                           "disconnected", "ok", "failed", "running"}));
+  EXPECT_EQ(out.processes[0].outcome, "ok");  // exit 0 after the driver's SIGTERM
+  EXPECT_FALSE(out.processes[8].end_s);
+  EXPECT_EQ(out.groups[0].outcomes, (std::map<std::string, int>{{"ok", 2},
+                                                                {"refused", 1},
+                                                                {"timeout", 1},
+                                                                {"disconnected", 2},
+                                                                {"failed", 1},
+                                                                {"running", 1}}));
+}
+
+// Windows: a stop resumed, a limit never restored (to the end of the span),
+// a group that stopped itself at a phase; a failed SIGSTOP opens none.
+TEST(ReportData, FaultWindows) {
+  tl_builder b;
+  auto driver_fault = [&](double t, int index, const char* kind, long pid, const char* what,
+                          const char* err = "") {
+    b.add(t, "driver",
+          {{"event", "fault"},
+           {"kind", kind},
+           {"fault", index},
+           {"target_pid", pid},
+           {"what", what},
+           {"errno", err}});
+  };
+  b.add(0, "driver", {{"event", "spawn"}, {"name", "mux"}});
+  driver_fault(0.1, 0, "signal", 10, "SIGSTOP");
+  driver_fault(0.4, 0, "resume", 10, "SIGCONT");
+  driver_fault(0.5, 1, "nofile", 10, "RLIMIT_NOFILE soft 1024 -> 12");
+  driver_fault(0.6, 2, "signal", 10, "SIGSTOP", "ESRCH");
+  for (int i = 0; i < 2; ++i) {
+    b.add(0.2 + i * 0.1, "worker-s-" + std::to_string(i),
+          {{"event", "fault"},
+           {"pid", 20 + i},
+           {"kind", "phase"},
+           {"phase", "connected"},
+           {"action", "SIGSTOP"}});
+    b.add(
+        0.7 + i * 0.1, "worker-s-" + std::to_string(i),
+        {{"event", "fault_continued"}, {"pid", 20 + i}, {"kind", "phase"}, {"action", "SIGSTOP"}});
+  }
+  std::vector<traced_process> ws{{"worker-s-0", "s", 0, 20, false, {}, {}},
+                                 {"worker-s-1", "s", 1, 21, false, {}, {}}};
+  auto w = windows_of(b.done(), {"mux", "", 0, 10, false, {}, {}}, ws, 2.0);
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_EQ(w[0].what, "mux stopped (SIGSTOP)");
+  EXPECT_NEAR(w[0].from_s, 0.1, 1e-9);
+  EXPECT_NEAR(w[0].to_s, 0.4, 1e-9);
+  EXPECT_EQ(w[1].what, "group s stopped itself at connected (SIGSTOP)");
+  EXPECT_NEAR(w[1].from_s, 0.2, 1e-9);
+  EXPECT_NEAR(w[1].to_s, 0.8, 1e-9);
+  EXPECT_EQ(w[2].what, "mux RLIMIT_NOFILE soft 1024 -> 12, never undone");
+  EXPECT_NEAR(w[2].from_s, 0.5, 1e-9);
+  EXPECT_DOUBLE_EQ(w[2].to_s, 2.0);
+}
+
 TEST(ReportData, MitogenVersionFromItsSource) {
   run_dir d;
   std::ofstream(d.file("a.py")) << "# comment\n__version__ = (0, 3, 3)\nis_master = True\n";
