@@ -348,12 +348,14 @@ std::vector<process_row> context_rows(const timeline& tl, const span_facts& f) {
       continue;
     }
     if (ev == "context_ready" || ev == "context_start_failed") {
-      for (auto& row : rows)
-        if (row.name == e.str("context") && row.start_s <= t) {
-          row.marks.push_back(ev == "context_ready"
-                                  ? mark{t, "handshake", "ready"}
-                                  : mark{t, "error", cut("start failed: " + e.str("why"))});
-        }
+      // The latest context of that name started by then (a dead one is restarted).
+      process_row* row = nullptr;
+      for (auto& r : rows)
+        if (r.name == e.str("context") && r.start_s <= t) row = &r;
+      if (row)
+        row->marks.push_back(ev == "context_ready"
+                                 ? mark{t, "handshake", "ready"}
+                                 : mark{t, "error", cut("start failed: " + e.str("why"))});
       continue;
     }
     auto it = by_pid.find(e.pid());
