@@ -6,6 +6,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -326,6 +327,31 @@ TEST(Results, RunWritesBothReports) {
   ASSERT_EQ(j["scenarios"][1]["faults"].size(), 1u) << j["scenarios"][1].dump(2);
   EXPECT_EQ(j["scenarios"][1]["faults"][0]["kind"], "phase");
   EXPECT_GE(j["scenarios"][1]["faults"][0]["at_s"].get<double>(), 0.0);
+  // Its timeline: the worker stopped itself, was never resumed and was
+  // killed at the timeout; the window lasts to the end.
+  const json& tl = j["scenarios"][1]["timeline"];
+  const json* stuck = nullptr;
+  for (const auto& r : tl["processes"])
+    if (r["name"] == "worker-stuck-0") stuck = &r;
+  ASSERT_TRUE(stuck) << tl.dump(2);
+  EXPECT_EQ((*stuck)["outcome"], "killed") << stuck->dump(2);
+  std::vector<std::string> kinds;
+  for (const auto& m : (*stuck)["marks"]) kinds.push_back(m["kind"]);
+  // Spawned, stopped itself once connected, killed at the timeout (the mux
+  // sees the connection go at about the same moment).
+  ASSERT_GE(kinds.size(), 3u) << stuck->dump(2);
+  EXPECT_EQ(kinds[0], "spawn");
+  EXPECT_EQ(kinds[1], "fault");
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "killed"), kinds.end()) << stuck->dump(2);
+  EXPECT_EQ((*stuck)["marks"][1]["text"], "SIGSTOP at connected");
+  EXPECT_EQ(tl["groups"][0]["outcomes"], json({{"killed", 1}}));
+  ASSERT_EQ(j["scenarios"][1]["windows"].size(), 1u);
+  const json& w = j["scenarios"][1]["windows"][0];
+  EXPECT_EQ(w["what"], "group stuck stopped itself at connected (SIGSTOP), never undone");
+  EXPECT_DOUBLE_EQ(w["from_s"].get<double>(), j["scenarios"][1]["faults"][0]["at_s"].get<double>());
+  EXPECT_DOUBLE_EQ(w["to_s"].get<double>(), tl["duration_s"].get<double>());
+  // The passing one's connect workers ended ok, each on its row.
+  EXPECT_EQ(j["scenarios"][0]["timeline"]["groups"][0]["outcomes"], json({{"ok", 2}}));
   std::string got = parse_junit(out.path() + "/r/junit.xml");
   EXPECT_NE(got.find("testsuites | 2 | 1 | 0"), std::string::npos) << got;
   EXPECT_NE(got.find("case hung [builtin] fail=finished: still running after the 1000 ms"),
