@@ -29,6 +29,8 @@
 #include "faults/signal_fault.hpp"
 #include "harness/external_target.hpp"
 #include "harness/process.hpp"
+#include "harness/report_timeline.hpp"
+#include "harness/resource_sampler.hpp"
 #include "harness/roles.hpp"
 #include "harness/timeline.hpp"
 #include "mux/connect.hpp"
@@ -177,6 +179,7 @@ bool probe(const std::string& sock, std::string* detail) {
 struct worker_proc {
   std::string name;
   const worker_group* group = nullptr;
+  int index = 0;  // within its group
   child_process proc;
   std::optional<std::uint32_t> id;
   bool done_reading = false;
@@ -218,6 +221,7 @@ class scenario_run {
     r.seed = seed_;
     r.target = target_name_;
     r.legacy_bugs = o_.legacy_bugs;
+    r.description = s_.description;
     auto started = clock::now();
     make_dir();
     if (setup_error_.empty()) start_and_drive();
@@ -233,6 +237,8 @@ class scenario_run {
     r.passed = !r.interrupted && !first_failure(r.oracles) && setup_error_.empty();
     r.error = r.interrupted || !setup_error_.empty();
     r.faults = faults_of(tl);
+    r.workers_total = static_cast<int>(workers_.size());
+    describe_for_report(tl, r);
     r.seconds = std::chrono::duration<double>(clock::now() - started).count();
     if (!dir_.empty()) {
       if (!r.passed && o_.verbosity > 0) {
@@ -261,6 +267,23 @@ class scenario_run {
 
   bool stop_now() const { return interrupted.load(); }
 
+  // The report's rows, latencies, fault windows and resource samples.
+  void describe_for_report(const timeline& tl, scenario_result& r) const {
+    if (tl.empty() || mux_.pid() <= 0) return;
+    traced_process mux{"mux", "", 0, mux_.pid(), false, mux_.exited_at(), mux_.status()};
+    std::vector<traced_process> ws;  // by group, then index (each group spawns in order)
+    for (const auto& g : s_.workers)
+      for (const auto& w : workers_)
+        if (w.group == &g)
+          ws.push_back({w.name, g.name, w.index, w.proc.pid(), w.long_lived(), w.proc.exited_at(),
+                        w.proc.status()});
+    r.timeline = timeline_rows(tl, mux, ws, s_.workers);
+    r.windows = windows_of(tl, mux, ws, r.timeline->duration_s);
+    r.latency = latency_of(tl);
+    r.resources = resources_of(mux_.pid(), sampler_.interval_ms(), baseline_fds_,
+                               sampler_.samples(), tl.front().t);
+  }
+
   void start_and_drive() {
     if (!start_mux()) return;
     deadline_ = clock::now() + ms(s_.timeout_ms);
@@ -280,6 +303,7 @@ class scenario_run {
     wait_for_workers();
     if (stop_now()) return;
     out_.probe_pid = ::getpid();
+    log_.emit("probe_start", {});
     if (mux_.running()) {
       out_.probe_ok = probe(sock_, &out_.probe_detail);
     } else {
@@ -340,6 +364,8 @@ class scenario_run {
     // An external target writes no events: its stderr becomes them in finish().
     if (t.kind == target_spec::kind_t::external) mux = external_argv(t, sock_, backlog);
     argv.insert(argv.end(), mux.begin(), mux.end());
+    // Before the spawn: its first events may come before spawn() returns.
+    log_.emit("spawn", {{"name", "mux"}});
     try {
       mux_ = child_process::spawn(argv, true, dir_ + "/mux.stderr");
     } catch (const std::exception& e) {
@@ -349,7 +375,13 @@ class scenario_run {
     auto end = clock::now() + ms(10000);
     while (!stop_now()) {
       auto line = mux_.read_line(std::min(left(end), ms(100)));
-      if (line && *line == "listening " + sock_) return true;
+      if (line && *line == "listening " + sock_) {
+        // Its fds before any client, then every 50 ms on the sampler's own
+        // thread: the loops here keep their timing.
+        if (auto p = sample_process(mux_.pid())) baseline_fds_ = p->fds;
+        sampler_.start(mux_.pid());
+        return true;
+      }
       if ((!line && left(end).count() == 0) || mux_.wait(ms(0))) break;
     }
     if (stop_now()) return false;
@@ -438,6 +470,8 @@ class scenario_run {
       worker_proc w;
       w.name = fmt::format("worker-{}-{}", g.name, i);
       w.group = &g;
+      w.index = i;
+      log_.emit("spawn", {{"name", w.name}, {"group", g.name}, {"index", i}});
       try {
         w.proc = child_process::spawn(worker_argv(g, i), true,
                                       fmt::format("{}/worker-{}-{}.stderr", dir_, g.name, i));
@@ -631,6 +665,7 @@ class scenario_run {
     std::string status = slurp(fmt::format("/proc/{}/status", mux_.pid()));
     auto at = status.find("VmHWM:");
     if (at != std::string::npos) out_.mux_peak_rss_kib = std::atol(status.c_str() + at + 6);
+    sampler_.stop();  // the report shows the run, not the shutdown
     log_.emit("mux_stop", {{"signal", "SIGTERM"}});
     mux_.signal(SIGTERM);
     // A stopped mux cannot act on SIGTERM: waiting for it would only delay the diagnosis.
@@ -664,6 +699,7 @@ class scenario_run {
 
   // Kills and reaps whatever is left; records leftovers for the oracles.
   void finish() {
+    sampler_.stop();
     for (auto& w : workers_) kill_and_reap(w.proc);
     kill_and_reap(mux_);
     out_.external_target = t_.kind == target_spec::kind_t::external;
@@ -714,6 +750,8 @@ class scenario_run {
   clock::time_point deadline_{};
   double start_ms_ = 0;
   run_outcome out_;
+  resource_sampler sampler_;
+  std::optional<long long> baseline_fds_;
 };
 
 }  // namespace
@@ -793,6 +831,15 @@ reports::scenario_entry report_entry(const scenario_result& r) {
   for (const auto& o : r.oracles) e.oracles.push_back({o.name, verdict_name(o.v), o.evidence});
   e.faults = r.faults;
   e.rerun = rerun_command(r);
+  e.repeat = r.repeat;
+  e.legacy_bugs = r.legacy_bugs;
+  e.description = r.description;
+  e.workers_total = r.workers_total;
+  e.spawn_ms = r.start_ms;
+  e.timeline = r.timeline;
+  e.latency = r.latency;
+  e.resources = r.resources;
+  e.windows = r.windows;
   return e;
 }
 

@@ -55,6 +55,13 @@ struct scenario_result {
   std::vector<reports::fault_entry> faults;  // every injected fault, from the timeline
   std::string kept_dir;                      // the run directory when it was kept (failed, -v)
   std::vector<std::string> legacy_bugs;      // enabled in the mux for this run
+  std::string description;                   // the scenario file's
+  int workers_total = 0;                     // workers started
+  // What the report draws (reports/results.hpp): empty when nothing ran.
+  std::optional<reports::timeline_info> timeline;
+  std::optional<reports::latency_summary> latency;
+  std::optional<reports::resource_info> resources;
+  std::vector<reports::fault_window> windows;
 };
 
 // "faultmux run FILE --seed N [--legacy-bug NAME...]": repeats one result.

@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -54,7 +55,8 @@ child_process::child_process(child_process&& o) noexcept
     : pid_(std::exchange(o.pid_, -1)),
       out_fd_(std::exchange(o.out_fd_, -1)),
       out_buf_(std::move(o.out_buf_)),
-      status_(std::exchange(o.status_, std::nullopt)) {}
+      status_(std::exchange(o.status_, std::nullopt)),
+      exited_at_(std::exchange(o.exited_at_, std::nullopt)) {}
 
 child_process& child_process::operator=(child_process&& o) noexcept {
   if (this != &o) {
@@ -112,6 +114,9 @@ std::optional<int> child_process::wait(std::chrono::milliseconds timeout) {
     pid_t r = ::waitpid(pid_, &st, WNOHANG);
     if (r == pid_) {
       status_ = st;
+      timespec ts{};
+      ::clock_gettime(CLOCK_MONOTONIC, &ts);
+      exited_at_ = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
       return status_;
     }
     if (r < 0 && errno != EINTR) return std::nullopt;

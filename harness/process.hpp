@@ -32,12 +32,15 @@ class child_process {
   void signal(int sig) const;
   bool running() const { return pid_ > 0 && !status_; }
   std::optional<int> status() const { return status_; }
+  // When wait() saw it exit (CLOCK_MONOTONIC seconds, the timeline's clock).
+  std::optional<double> exited_at() const { return exited_at_; }
 
  private:
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::string out_buf_;
   std::optional<int> status_;
+  std::optional<double> exited_at_;
 };
 
 // "exit 0", "killed by SIGKILL": a wait status for people.

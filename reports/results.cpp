@@ -25,13 +25,23 @@ std::string first_line_of(const std::string& path) {
 
 // The checkout's HEAD, read from .git without running git (no process, no
 // dependency on git being installed): a detached HEAD or a ref, loose or packed.
+// In a linked worktree .git is a file naming its git dir, whose "commondir"
+// holds the refs.
 std::string git_revision(const std::string& root) {
-  const std::string git = root + "/.git";
+  std::string git = root + "/.git";
+  if (std::string link = first_line_of(git); link.rfind("gitdir: ", 0) == 0) {
+    git = link.substr(8);
+    if (!git.empty() && git.front() != '/') git = root + "/" + git;
+  }
+  std::string common = git;
+  if (std::string c = first_line_of(git + "/commondir"); !c.empty())
+    common = c.front() == '/' ? c : git + "/" + c;
   std::string head = first_line_of(git + "/HEAD");
   if (head.rfind("ref: ", 0) != 0) return head;
   const std::string ref = head.substr(5);
   if (std::string rev = first_line_of(git + "/" + ref); !rev.empty()) return rev;
-  std::ifstream packed(git + "/packed-refs");
+  if (std::string rev = first_line_of(common + "/" + ref); !rev.empty()) return rev;
+  std::ifstream packed(common + "/packed-refs");
   for (std::string line; std::getline(packed, line);) {
     auto sp = line.find(' ');
     if (sp != std::string::npos && line.substr(sp + 1) == ref) return line.substr(0, sp);
@@ -98,6 +108,56 @@ nlohmann::json fault_json(const fault_entry& f) {
       {"at_s", f.at_s}, {"source", f.source}, {"pid", f.pid}, {"kind", f.kind}, {"what", f.what}};
 }
 
+// null for a missing value.
+template <typename T>
+nlohmann::json or_null(const std::optional<T>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
+}
+
+nlohmann::json timeline_json(const timeline_info& tl) {
+  nlohmann::json rows = nlohmann::json::array(), groups = nlohmann::json::array();
+  for (const auto& p : tl.processes) {
+    nlohmann::json marks = nlohmann::json::array();
+    for (const auto& m : p.marks) marks.push_back({{"t", m.t}, {"kind", m.kind}, {"text", m.text}});
+    rows.push_back({{"name", p.name},
+                    {"role", p.role},
+                    {"group", p.group},
+                    {"index", p.index},
+                    {"pid", p.pid},
+                    {"start_s", p.start_s},
+                    {"end_s", or_null(p.end_s)},
+                    {"outcome", p.outcome},
+                    {"marks", marks}});
+  }
+  for (const auto& g : tl.groups) {
+    nlohmann::json outcomes = nlohmann::json::object();
+    for (const auto& [k, n] : g.outcomes) outcomes[k] = n;
+    groups.push_back(
+        {{"name", g.name}, {"role", g.role}, {"count", g.count}, {"outcomes", outcomes}});
+  }
+  return {{"duration_s", tl.duration_s},
+          {"processes", rows},
+          {"processes_omitted", tl.processes_omitted},
+          {"groups", groups}};
+}
+
+nlohmann::json latency_json(const latency_summary& l) {
+  nlohmann::json buckets = nlohmann::json::array();
+  for (const auto& b : l.buckets) buckets.push_back({{"le_ms", b.le_ms}, {"count", b.count}});
+  return {{"count", l.count},   {"mean_ms", l.mean_ms}, {"p50_ms", l.p50_ms}, {"p90_ms", l.p90_ms},
+          {"p99_ms", l.p99_ms}, {"max_ms", l.max_ms},   {"buckets", buckets}};
+}
+
+nlohmann::json resources_json(const resource_info& r) {
+  nlohmann::json samples = nlohmann::json::array();
+  for (const auto& s : r.samples)
+    samples.push_back({{"t", s.t}, {"fds", s.fds}, {"rss_kib", s.rss_kib}});
+  return {{"pid", r.pid},
+          {"interval_ms", r.interval_ms},
+          {"baseline_fds", or_null(r.baseline_fds)},
+          {"samples", samples}};
+}
+
 }  // namespace
 
 host_info collect_host_info() {
@@ -121,6 +181,7 @@ host_info collect_host_info() {
   h.compiler = "unknown";
 #endif
   h.git_revision = git_revision(FAULTMUX_SOURCE_DIR);
+  h.libraries = collect_library_versions();
   return h;
 }
 
@@ -140,34 +201,62 @@ nlohmann::json to_json(const results& r) {
                          {"somaxconn", h.somaxconn},
                          {"rlimit_nofile", {{"soft", h.nofile_soft}, {"hard", h.nofile_hard}}},
                          {"compiler", h.compiler},
-                         {"git_revision", h.git_revision}};
+                         {"git_revision", h.git_revision},
+                         {"libraries",
+                          {{"boost", h.libraries.boost},
+                           {"fmt", h.libraries.fmt},
+                           {"spdlog", h.libraries.spdlog},
+                           {"nlohmann_json", h.libraries.nlohmann_json},
+                           {"tomlplusplus", h.libraries.tomlplusplus},
+                           {"cli11", h.libraries.cli11},
+                           {"python3_mitogen", h.libraries.python3_mitogen}}}};
   nlohmann::json run = {{"seed", r.run.seed ? nlohmann::json(*r.run.seed) : nlohmann::json()},
                         {"command_line", r.run.command_line},
                         {"started", r.run.started},
                         {"duration_s", r.run.duration_s},
                         {"host", host}};
   nlohmann::json scenarios = nlohmann::json::array();
-  int passed = 0, failed = 0, errors = 0;
+  int passed = 0, failed = 0, errors = 0, not_applicable = 0;
   for (const auto& s : r.scenarios) {
-    (s.verdict == "pass" ? passed : s.verdict == "fail" ? failed : errors)++;
-    nlohmann::json oracles = nlohmann::json::array(), faults = nlohmann::json::array();
+    (s.verdict == "pass"             ? passed
+     : s.verdict == "fail"           ? failed
+     : s.verdict == "not applicable" ? not_applicable
+                                     : errors)++;
+    nlohmann::json oracles = nlohmann::json::array(), faults = nlohmann::json::array(),
+                   windows = nlohmann::json::array();
     for (const auto& o : s.oracles) oracles.push_back(oracle_json(o));
     for (const auto& f : s.faults) faults.push_back(fault_json(f));
-    scenarios.push_back({{"file", s.file},
-                         {"name", s.name},
-                         {"origin", s.origin},
-                         {"target", s.target},
-                         {"verdict", s.verdict},
-                         {"seed", s.seed},
-                         {"duration_s", s.duration_s},
-                         {"oracles", oracles},
-                         {"faults", faults},
-                         {"rerun", s.rerun}});
+    for (const auto& w : s.windows)
+      windows.push_back({{"from_s", w.from_s}, {"to_s", w.to_s}, {"what", w.what}});
+    scenarios.push_back(
+        {{"file", s.file},
+         {"name", s.name},
+         {"origin", s.origin},
+         {"target", s.target},
+         {"verdict", s.verdict},
+         {"seed", s.seed},
+         {"duration_s", s.duration_s},
+         {"oracles", oracles},
+         {"faults", faults},
+         {"rerun", s.rerun},
+         {"repeat", s.repeat},
+         {"legacy_bugs", s.legacy_bugs},
+         {"description", s.description},
+         {"workers", {{"total", s.workers_total}, {"spawn_ms", s.spawn_ms}}},
+         {"timeline", s.timeline ? timeline_json(*s.timeline) : nlohmann::json()},
+         {"latency", s.latency ? latency_json(*s.latency) : nlohmann::json()},
+         {"resources", s.resources ? resources_json(*s.resources) : nlohmann::json()},
+         {"windows", windows}});
   }
-  return {{"schema", schema_version},
-          {"run", run},
-          {"summary", {{"passed", passed}, {"failed", failed}, {"errors", errors}}},
-          {"scenarios", scenarios}};
+  // "errors" is schema 1's name for "error", kept: a field's meaning never changes.
+  nlohmann::json summary = {{"total", r.scenarios.size()},
+                            {"passed", passed},
+                            {"failed", failed},
+                            {"error", errors},
+                            {"errors", errors},
+                            {"not_applicable", not_applicable},
+                            {"duration_s", r.run.duration_s}};
+  return {{"schema", schema_version}, {"run", run}, {"summary", summary}, {"scenarios", scenarios}};
 }
 
 std::string xml_escape(std::string_view text) {
@@ -207,11 +296,11 @@ std::string to_junit(const results& r) {
   std::vector<std::string> files;
   for (const auto& s : r.scenarios)
     if (std::find(files.begin(), files.end(), s.file) == files.end()) files.push_back(s.file);
-  int tests = 0, failures = 0, errors = 0;
+  int tests = 0, failures = 0, errors = 0, skipped = 0;
   double total = 0;
   std::ostringstream body;
   for (const auto& file : files) {
-    int t = 0, f = 0, e = 0;
+    int t = 0, f = 0, e = 0, k = 0;
     double secs = 0;
     std::ostringstream cases;
     for (const auto& s : r.scenarios) {
@@ -227,7 +316,10 @@ std::string to_junit(const results& r) {
           first = &o;
           break;
         }
-      if (s.verdict != "pass") {
+      if (s.verdict == "not applicable") {
+        ++k;
+        cases << "      <skipped message=\"not applicable\"/>\n";
+      } else if (s.verdict != "pass") {
         const bool error = s.verdict == "error";
         (error ? e : f)++;
         std::string message =
@@ -246,27 +338,36 @@ std::string to_junit(const results& r) {
         out += fmt::format("{}: {}\n", o.name, o.verdict);
         for (const auto& l : o.evidence) out += "  " + l + "\n";
       }
-      for (const auto& fl : s.faults)
+      // A syscall fault rule can fire tens of thousands of times: the first
+      // ones show what happened, results.json has them all.
+      constexpr std::size_t max_faults = 100;
+      for (std::size_t i = 0; i < s.faults.size() && i < max_faults; ++i) {
+        const auto& fl = s.faults[i];
         out += fmt::format("fault +{:.3f}s {} (pid {}): {} {}\n", fl.at_s, fl.source, fl.pid,
                            fl.kind, fl.what);
+      }
+      if (s.faults.size() > max_faults)
+        out += fmt::format("... and {} more faults (all are in results.json)\n",
+                           s.faults.size() - max_faults);
       cases << "      <system-out>" << xml_escape(out) << "</system-out>\n";
       cases << "    </testcase>\n";
     }
     tests += t;
     failures += f;
     errors += e;
+    skipped += k;
     total += secs;
     body << fmt::format(
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" "
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
         "time=\"{:.3f}\">\n",
-        xml_escape(file), t, f, e, secs);
+        xml_escape(file), t, f, e, k, secs);
     body << cases.str() << "  </testsuite>\n";
   }
   return fmt::format(
              "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
              "<testsuites name=\"faultmux\" tests=\"{}\" failures=\"{}\" errors=\"{}\" "
-             "time=\"{:.3f}\">\n",
-             tests, failures, errors, total) +
+             "skipped=\"{}\" time=\"{:.3f}\">\n",
+             tests, failures, errors, skipped, total) +
          body.str() + "</testsuites>\n";
 }
 

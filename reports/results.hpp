@@ -1,9 +1,10 @@
 // The results model of a run and its writers: results.json (the source of
-// truth, schema "faultmux-results/1") and junit.xml (for CI). Plain data:
+// truth, schema "faultmux-results/2") and junit.xml (for CI). Plain data:
 // nothing here knows about the driver, the mux or the faults.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,7 +14,13 @@
 
 namespace faultmux::reports {
 
-inline constexpr const char* schema_version = "faultmux-results/1";
+inline constexpr const char* schema_version = "faultmux-results/2";
+
+// Versions of the libraries faultmux was built with (from their headers), and
+// of Debian's python3-mitogen when installed ("" when not).
+struct library_versions {
+  std::string boost, fmt, spdlog, nlohmann_json, tomlplusplus, cli11, python3_mitogen;
+};
 
 struct host_info {
   std::string kernel;          // uname: sysname release version machine
@@ -23,6 +30,7 @@ struct host_info {
   long long nofile_hard = -1;
   std::string compiler;      // the compiler that built faultmux
   std::string git_revision;  // of the checkout; "" when unknown
+  library_versions libraries;
 };
 
 struct run_info {
@@ -48,6 +56,72 @@ struct fault_entry {
   std::string what;    // the rule, signal or phase, and its effect
 };
 
+// Something that happened to one process, for its timeline row.
+struct mark {
+  double t = 0;      // seconds from the scenario's first event
+  std::string kind;  // spawn, connected, handshake, call, fault, disconnect, killed,
+                     // stopped, resumed, exit, error
+  std::string text;
+};
+
+// One process of a run, a row of its timeline.
+struct process_row {
+  std::string name;   // "mux", "smoke" (a context), "worker-good-3", "probe"
+  std::string role;   // mux, context, worker, probe
+  std::string group;  // the worker group; "" for others
+  int index = 0;      // within its group (or among the contexts)
+  long long pid = -1;
+  double start_s = 0;
+  std::optional<double> end_s;  // nullopt: still running when the run ended
+  std::string outcome;  // ok, disconnected, killed, failed, refused, timeout, running, exited
+  std::vector<mark> marks;
+};
+
+struct group_row {
+  std::string name;
+  std::string role;                     // worker, context
+  int count = 0;                        // processes in the group
+  std::map<std::string, int> outcomes;  // outcome -> processes
+};
+
+struct timeline_info {
+  double duration_s = 0;  // the end of the drawn span
+  std::vector<process_row> processes;
+  int processes_omitted = 0;
+  std::vector<group_row> groups;
+};
+
+struct latency_bucket {
+  double le_ms = 0;  // upper bound; the lower is the previous bucket's
+  int count = 0;     // values in (previous le_ms, le_ms]: not cumulative
+};
+
+struct latency_summary {
+  int count = 0;
+  double mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
+  std::vector<latency_bucket> buckets;
+};
+
+struct resource_sample {
+  double t = 0;  // seconds from the scenario's first event
+  long long fds = 0;
+  long long rss_kib = 0;
+};
+
+// The target (mux) process sampled over the run.
+struct resource_info {
+  long long pid = -1;
+  int interval_ms = 0;
+  std::optional<long long> baseline_fds;  // right after it listened, before any worker
+  std::vector<resource_sample> samples;
+};
+
+// A span during which a fault held: SIGSTOP..SIGCONT, lowered RLIMIT_NOFILE..restore.
+struct fault_window {
+  double from_s = 0, to_s = 0;
+  std::string what;
+};
+
 struct scenario_entry {
   std::string file;
   std::string name;
@@ -58,7 +132,16 @@ struct scenario_entry {
   double duration_s = 0;
   std::vector<oracle_entry> oracles;
   std::vector<fault_entry> faults;
-  std::string rerun;  // the command that reruns it exactly
+  std::string rerun;                     // the command that reruns it exactly
+  int repeat = 1;                        // 1-based repetition (faultmux run --repeat N)
+  std::vector<std::string> legacy_bugs;  // enabled in the mux for this run
+  std::string description;
+  int workers_total = 0;                   // workers started
+  double spawn_ms = 0;                     // from the first worker spawned to the last
+  std::optional<timeline_info> timeline;   // nullopt: not run (null in the JSON)
+  std::optional<latency_summary> latency;  // nullopt: no call or round trip measured
+  std::optional<resource_info> resources;  // nullopt: no target process sampled
+  std::vector<fault_window> windows;
 };
 
 struct results {
@@ -68,6 +151,12 @@ struct results {
 
 // This machine, as a report needs to describe it.
 host_info collect_host_info();
+// Library versions from the headers faultmux was built with; python3-mitogen's
+// from its installed __init__.py (read, not run).
+library_versions collect_library_versions();
+// Mitogen's "__version__ = (0, 3, 3)" line in `init_py` as "0.3.3"; "" when
+// the file or the line is missing.
+std::string mitogen_version(const std::string& init_py);
 // The current time, UTC, ISO 8601.
 std::string utc_now();
 

@@ -6,6 +6,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -61,7 +62,7 @@ TEST(Results, JsonHasEveryFieldAndParses) {
   run_dir dir;
   ASSERT_EQ(reports::write_reports(sample(), dir.path()), "");
   json j = json::parse(test::slurp(dir.file("results.json")));  // throws if not JSON
-  EXPECT_EQ(j["schema"], "faultmux-results/1");
+  EXPECT_EQ(j["schema"], "faultmux-results/2");
   const json& run = j["run"];
   EXPECT_EQ(run["seed"], 9);
   EXPECT_EQ(run["command_line"], "faultmux run scenarios --seed 9");
@@ -75,7 +76,13 @@ TEST(Results, JsonHasEveryFieldAndParses) {
   EXPECT_TRUE(host["rlimit_nofile"]["hard"].is_number());
   EXPECT_NE(host["compiler"].get<std::string>(), "");
   EXPECT_EQ(host["git_revision"].get<std::string>().size(), 40u) << host["git_revision"];
-  EXPECT_EQ(j["summary"], json({{"passed", 1}, {"failed", 1}, {"errors", 1}}));
+  EXPECT_EQ(j["summary"], json({{"total", 3},
+                                {"passed", 1},
+                                {"failed", 1},
+                                {"error", 1},
+                                {"errors", 1},
+                                {"not_applicable", 0},
+                                {"duration_s", 3.5}}));
   ASSERT_EQ(j["scenarios"].size(), 3u);
   const json& a = j["scenarios"][0];
   for (const char* key : {"file", "name", "origin", "target", "verdict", "seed", "duration_s",
@@ -117,6 +124,137 @@ std::string parse_junit(const std::string& path) {
   EXPECT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
       << "python3 could not parse " << path << ": " << test::slurp(out.file("stderr"));
   return text;
+}
+
+// Python's ElementTree checks the structure CI reporters (GitLab, Jenkins,
+// GitHub actions) read: <testsuites> of <testsuite name tests failures errors
+// skipped time> of <testcase classname name time>, each with at most one
+// <failure message>/<error message>/<skipped>, then <system-out> holding the
+// seed and the rerun command; counts and times add up. Prints "ok" or the
+// problems, then "FAIL name: message" per failure.
+std::string check_junit_structure(const std::string& path) {
+  const char* script = R"PY(
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+problems, fails = [], []
+def number(el, attr, kind):
+    v = el.get(attr)
+    if v is None:
+        problems.append('%s %r has no %s' % (el.tag, el.get('name'), attr)); return 0
+    try:
+        x = kind(v)
+    except ValueError:
+        problems.append('%s %r: %s=%r is not a number' % (el.tag, el.get('name'), attr, v)); return 0
+    if x < 0: problems.append('%s %r: %s is negative' % (el.tag, el.get('name'), attr))
+    return x
+if root.tag != 'testsuites': problems.append('root element is ' + root.tag)
+totals = {'tests': 0, 'failures': 0, 'errors': 0, 'skipped': 0}
+for s in root:
+    if s.tag != 'testsuite':
+        problems.append('unexpected %s under testsuites' % s.tag); continue
+    if not s.get('name'): problems.append('a testsuite without a name')
+    cases = s.findall('testcase')
+    if len(cases) != len(list(s)): problems.append('suite %s holds more than testcases' % s.get('name'))
+    counts = {'tests': len(cases),
+              'failures': sum(c.find('failure') is not None for c in cases),
+              'errors': sum(c.find('error') is not None for c in cases),
+              'skipped': sum(c.find('skipped') is not None for c in cases)}
+    for k, n in counts.items():
+        if number(s, k, int) != n: problems.append('suite %s: %s=%s but %d found' % (s.get('name'), k, s.get(k), n))
+        totals[k] += n
+    case_time = 0.0
+    for c in cases:
+        for a in ('classname', 'name'):
+            if not c.get(a): problems.append('testcase %r without %s' % (c.get('name'), a))
+        case_time += number(c, 'time', float)
+        kids = [k.tag for k in c]
+        verdicts = [k for k in kids if k in ('failure', 'error', 'skipped')]
+        if len(verdicts) > 1: problems.append('testcase %s has %s' % (c.get('name'), verdicts))
+        if kids[-1:] != ['system-out'] or kids.count('system-out') != 1:
+            problems.append('testcase %s: children %s (one system-out, last)' % (c.get('name'), kids))
+        for tag in ('failure', 'error'):
+            f = c.find(tag)
+            if f is None: continue
+            if not f.get('message'): problems.append('%s of %s has no message' % (tag, c.get('name')))
+            fails.append('%s %s: %s' % (tag.upper(), c.get('name'), f.get('message')))
+        out = c.findtext('system-out') or ''
+        if 'seed: ' not in out or 'rerun: faultmux ' not in out:
+            problems.append('system-out of %s lacks the seed or the rerun command' % c.get('name'))
+    if abs(case_time - number(s, 'time', float)) > 0.002 * (len(cases) + 1):
+        problems.append('suite %s: time %s is not the sum of its cases' % (s.get('name'), s.get('time')))
+for k, n in totals.items():
+    if number(root, k, int) != n: problems.append('testsuites: %s=%s but %d found' % (k, root.get(k), n))
+number(root, 'time', float)
+print('; '.join(problems) if problems else 'ok')
+for f in fails: print(f)
+)PY";
+  run_dir out;
+  auto p = child_process::spawn({"/usr/bin/python3", "-c", script, path}, true, out.file("stderr"));
+  std::string text;
+  while (auto line = p.read_line(ms(10000))) text += *line + "\n";
+  auto st = p.wait(ms(10000));
+  EXPECT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
+      << "python3 could not parse " << path << ": " << test::slurp(out.file("stderr"));
+  return text;
+}
+
+TEST(Results, JunitHasTheStructureCiReportersRead) {
+  run_dir dir;
+  reports::results r = sample();
+  reports::scenario_entry na = r.scenarios[0];
+  na.name = "d";
+  na.verdict = "not applicable";
+  r.scenarios.push_back(na);
+  ASSERT_EQ(reports::write_reports(r, dir.path()), "");
+  EXPECT_EQ(
+      check_junit_structure(dir.file("junit.xml")),
+      "ok\n"
+      "FAILURE b [builtin]: nothing lost: worker <3> & \"x\" said 'no'\xef\xbf\xbd\xef\xbf\xbd\n"
+      "ERROR c [builtin]: setup: cannot start the mux\n");
+  // The not-applicable case is a skipped one.
+  std::string xml = test::slurp(dir.file("junit.xml"));
+  EXPECT_NE(xml.find("<testcase classname=\"d\" name=\"d [builtin]\""), std::string::npos);
+  EXPECT_NE(xml.find("<skipped message=\"not applicable\"/>"), std::string::npos);
+  EXPECT_NE(xml.find("skipped=\"1\""), std::string::npos);
+}
+
+// The checker is not a rubber stamp: a testcase without classname, a wrong
+// count and a missing system-out are each reported.
+TEST(Results, JunitCheckerRejectsBrokenStructure) {
+  run_dir dir;
+  std::ofstream(dir.file("bad.xml"))
+      << "<?xml version=\"1.0\"?>\n<testsuites tests=\"2\" failures=\"0\" errors=\"0\" "
+         "skipped=\"0\" time=\"1\">\n"
+         "<testsuite name=\"s\" tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"0\" "
+         "time=\"1.000\">\n"
+         "<testcase name=\"x\" time=\"1.000\"><failure message=\"m\"/></testcase>\n"
+         "</testsuite></testsuites>\n";
+  std::string got = check_junit_structure(dir.file("bad.xml"));
+  EXPECT_NE(got.find("suite s: tests=2 but 1 found"), std::string::npos) << got;
+  EXPECT_NE(got.find("suite s: failures=0 but 1 found"), std::string::npos) << got;
+  EXPECT_NE(got.find("testcase 'x' without classname"), std::string::npos) << got;
+  EXPECT_NE(got.find("testcase x: children ['failure'] (one system-out, last)"), std::string::npos)
+      << got;
+  EXPECT_EQ(got.find("ok\n"), std::string::npos) << got;
+}
+
+// Tens of thousands of syscall faults stay in results.json; junit.xml lists
+// the first hundred and says how many more there are.
+TEST(Results, JunitListsTheFirstFaults) {
+  run_dir dir;
+  reports::results r = sample();
+  r.scenarios.resize(1);
+  r.scenarios[0].faults.assign(1000, {0.5, "faults", 42, "syscall", "send -> EAGAIN"});
+  ASSERT_EQ(reports::write_reports(r, dir.path()), "");
+  std::string xml = test::slurp(dir.file("junit.xml"));
+  std::size_t n = 0;
+  for (auto at = xml.find("send -&gt; EAGAIN"); at != std::string::npos;
+       at = xml.find("send -&gt; EAGAIN", at + 1))
+    ++n;
+  EXPECT_EQ(n, 100u);
+  EXPECT_NE(xml.find("... and 900 more faults (all are in results.json)"), std::string::npos);
+  json j = json::parse(test::slurp(dir.file("results.json")));
+  EXPECT_EQ(j["scenarios"][0]["faults"].size(), 1000u);
 }
 
 TEST(Results, JunitParsesWithCountsAndTheFirstFailure) {
@@ -189,11 +327,46 @@ TEST(Results, RunWritesBothReports) {
   ASSERT_EQ(j["scenarios"][1]["faults"].size(), 1u) << j["scenarios"][1].dump(2);
   EXPECT_EQ(j["scenarios"][1]["faults"][0]["kind"], "phase");
   EXPECT_GE(j["scenarios"][1]["faults"][0]["at_s"].get<double>(), 0.0);
+  // Its timeline: the worker stopped itself, was never resumed and was
+  // killed at the timeout; the window lasts to the end.
+  const json& tl = j["scenarios"][1]["timeline"];
+  const json* stuck = nullptr;
+  for (const auto& r : tl["processes"])
+    if (r["name"] == "worker-stuck-0") stuck = &r;
+  ASSERT_TRUE(stuck) << tl.dump(2);
+  EXPECT_EQ((*stuck)["outcome"], "killed") << stuck->dump(2);
+  std::vector<std::string> kinds;
+  for (const auto& m : (*stuck)["marks"]) kinds.push_back(m["kind"]);
+  // Spawned, stopped itself once connected, killed at the timeout (the mux
+  // sees the connection go at about the same moment).
+  ASSERT_GE(kinds.size(), 3u) << stuck->dump(2);
+  EXPECT_EQ(kinds[0], "spawn");
+  EXPECT_EQ(kinds[1], "fault");
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "killed"), kinds.end()) << stuck->dump(2);
+  EXPECT_EQ((*stuck)["marks"][1]["text"], "SIGSTOP at connected");
+  EXPECT_EQ(tl["groups"][0]["outcomes"], json({{"killed", 1}}));
+  ASSERT_EQ(j["scenarios"][1]["windows"].size(), 1u);
+  const json& w = j["scenarios"][1]["windows"][0];
+  EXPECT_EQ(w["what"], "group stuck stopped itself at connected (SIGSTOP), never undone");
+  EXPECT_DOUBLE_EQ(w["from_s"].get<double>(), j["scenarios"][1]["faults"][0]["at_s"].get<double>());
+  EXPECT_DOUBLE_EQ(w["to_s"].get<double>(), tl["duration_s"].get<double>());
+  // The passing one's connect workers ended ok, each on its row.
+  EXPECT_EQ(j["scenarios"][0]["timeline"]["groups"][0]["outcomes"], json({{"ok", 2}}));
   std::string got = parse_junit(out.path() + "/r/junit.xml");
   EXPECT_NE(got.find("testsuites | 2 | 1 | 0"), std::string::npos) << got;
   EXPECT_NE(got.find("case hung [builtin] fail=finished: still running after the 1000 ms"),
             std::string::npos)
       << got;
+  // The structure CI reads, and the failure message is the first failed oracle.
+  const json& hung = j["scenarios"][1];
+  std::string first;
+  for (const auto& o : hung["oracles"])
+    if (o["verdict"] == "fail") {
+      first = o["name"].get<std::string>() + ": " + o["evidence"][0].get<std::string>();
+      break;
+    }
+  EXPECT_EQ(check_junit_structure(out.path() + "/r/junit.xml"),
+            "ok\nFAILURE hung [builtin]: " + first + "\n");
 }
 
 }  // namespace
