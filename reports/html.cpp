@@ -627,9 +627,27 @@ std::string fault_table(const json& e) {
         esc(str(f, "kind")), esc_cut(str(f, "what")));
   }
   out += "</tbody></table>";
-  if (faults.size() > lim.fault_rows)
-    out += fmt::format("<p class=\"more\">… and {} more faults in results.json</p>",
-                       faults.size() - lim.fault_rows);
+  const std::size_t total =
+      faults.size() + static_cast<std::size_t>(num_or(e, "faults_omitted", 0));
+  if (total > lim.fault_rows)
+    out += fmt::format("<p class=\"more\">… and {} more faults</p>", total - lim.fault_rows);
+  // How often each fault fired, when the log above cannot show them all.
+  const json& counts = arr(e, "fault_counts");
+  if (total > lim.fault_rows && !counts.empty()) {
+    out +=
+        "<table class=\"faults\"><thead><tr><th>fired</th><th>first</th><th>last</th>"
+        "<th>kind</th><th>what</th></tr></thead><tbody>";
+    std::size_t n = 0;
+    for (const auto& c : counts) {
+      if (n++ == lim.fault_rows) break;
+      out += fmt::format(
+          "<tr><td class=\"num\">{}</td><td class=\"num\">{:.3f} s</td><td class=\"num\">{:.3f} "
+          "s</td><td>{}</td><td><code>{}</code></td></tr>",
+          esc(str(c, "count")), num_or(c, "first_s", 0), num_or(c, "last_s", 0),
+          esc(str(c, "kind")), esc_cut(str(c, "what")));
+    }
+    out += "</tbody></table>";
+  }
   return out;
 }
 

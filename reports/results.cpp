@@ -9,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -106,6 +107,47 @@ nlohmann::json oracle_json(const oracle_entry& o) {
 nlohmann::json fault_json(const fault_entry& f) {
   return {
       {"at_s", f.at_s}, {"source", f.source}, {"pid", f.pid}, {"kind", f.kind}, {"what", f.what}};
+}
+
+// The faults in the order they fired (the timeline lists them by source).
+std::vector<const fault_entry*> by_time(const std::vector<fault_entry>& faults) {
+  std::vector<const fault_entry*> sorted;
+  for (const auto& f : faults) sorted.push_back(&f);
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const fault_entry* a, const fault_entry* b) { return a->at_s < b->at_s; });
+  return sorted;
+}
+
+// The first fault_list_cap faults in the order they fired, and how many more.
+std::pair<nlohmann::json, std::size_t> fault_list(const std::vector<fault_entry>& faults) {
+  const auto sorted = by_time(faults);
+  nlohmann::json out = nlohmann::json::array();
+  for (std::size_t i = 0; i < sorted.size() && i < fault_list_cap; ++i)
+    out.push_back(fault_json(*sorted[i]));
+  return {out, sorted.size() - out.size()};
+}
+
+// Every distinct fault (kind and what) with how often and when it fired.
+nlohmann::json fault_counts(const std::vector<fault_entry>& faults) {
+  struct count {
+    std::size_t n = 0;
+    double first = 0, last = 0;
+  };
+  std::map<std::pair<std::string, std::string>, count> by;
+  for (const auto& f : faults) {
+    count& c = by[{f.kind, f.what}];
+    c.first = c.n == 0 ? f.at_s : std::min(c.first, f.at_s);
+    c.last = c.n == 0 ? f.at_s : std::max(c.last, f.at_s);
+    ++c.n;
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [key, c] : by)
+    out.push_back({{"kind", key.first},
+                   {"what", key.second},
+                   {"count", c.n},
+                   {"first_s", c.first},
+                   {"last_s", c.last}});
+  return out;
 }
 
 // null for a missing value.
@@ -222,10 +264,9 @@ nlohmann::json to_json(const results& r) {
      : s.verdict == "fail"           ? failed
      : s.verdict == "not applicable" ? not_applicable
                                      : errors)++;
-    nlohmann::json oracles = nlohmann::json::array(), faults = nlohmann::json::array(),
-                   windows = nlohmann::json::array();
+    nlohmann::json oracles = nlohmann::json::array(), windows = nlohmann::json::array();
     for (const auto& o : s.oracles) oracles.push_back(oracle_json(o));
-    for (const auto& f : s.faults) faults.push_back(fault_json(f));
+    auto [faults, faults_omitted] = fault_list(s.faults);
     for (const auto& w : s.windows)
       windows.push_back({{"from_s", w.from_s}, {"to_s", w.to_s}, {"what", w.what}});
     scenarios.push_back(
@@ -238,6 +279,8 @@ nlohmann::json to_json(const results& r) {
          {"duration_s", s.duration_s},
          {"oracles", oracles},
          {"faults", faults},
+         {"faults_omitted", faults_omitted},
+         {"fault_counts", fault_counts(s.faults)},
          {"rerun", s.rerun},
          {"repeat", s.repeat},
          {"legacy_bugs", s.legacy_bugs},
@@ -339,16 +382,17 @@ std::string to_junit(const results& r) {
         for (const auto& l : o.evidence) out += "  " + l + "\n";
       }
       // A syscall fault rule can fire tens of thousands of times: the first
-      // ones show what happened, results.json has them all.
+      // ones show what happened, results.json counts them all.
       constexpr std::size_t max_faults = 100;
-      for (std::size_t i = 0; i < s.faults.size() && i < max_faults; ++i) {
-        const auto& fl = s.faults[i];
+      const auto faults = by_time(s.faults);
+      for (std::size_t i = 0; i < faults.size() && i < max_faults; ++i) {
+        const auto& fl = *faults[i];
         out += fmt::format("fault +{:.3f}s {} (pid {}): {} {}\n", fl.at_s, fl.source, fl.pid,
                            fl.kind, fl.what);
       }
-      if (s.faults.size() > max_faults)
-        out += fmt::format("... and {} more faults (all are in results.json)\n",
-                           s.faults.size() - max_faults);
+      if (faults.size() > max_faults)
+        out += fmt::format("... and {} more faults (counted in results.json)\n",
+                           faults.size() - max_faults);
       cases << "      <system-out>" << xml_escape(out) << "</system-out>\n";
       cases << "    </testcase>\n";
     }

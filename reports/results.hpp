@@ -15,6 +15,9 @@
 namespace faultmux::reports {
 
 inline constexpr const char* schema_version = "faultmux-results/2";
+// results.json lists at most this many faults of a scenario one by one (in
+// the order they fired); fault_counts covers every one of them.
+inline constexpr std::size_t fault_list_cap = 500;
 
 // Versions of the libraries faultmux was built with (from their headers), and
 // of Debian's python3-mitogen when installed ("" when not).

@@ -238,23 +238,39 @@ TEST(Results, JunitCheckerRejectsBrokenStructure) {
   EXPECT_EQ(got.find("ok\n"), std::string::npos) << got;
 }
 
-// Tens of thousands of syscall faults stay in results.json; junit.xml lists
-// the first hundred and says how many more there are.
-TEST(Results, JunitListsTheFirstFaults) {
+// Tens of thousands of syscall faults: results.json lists the first 500 in
+// the order they fired and counts every one; junit.xml lists the first
+// hundred and says how many more there are.
+TEST(Results, JunitAndJsonListTheFirstFaultsAndCountThemAll) {
   run_dir dir;
   reports::results r = sample();
   r.scenarios.resize(1);
-  r.scenarios[0].faults.assign(1000, {0.5, "faults", 42, "syscall", "send -> EAGAIN"});
+  r.scenarios[0].faults.assign(999, {0.5, "faults", 42, "syscall", "send -> EAGAIN"});
+  // The earliest comes last: the list is by time, not by file.
+  r.scenarios[0].faults.push_back({0.25, "driver", 7, "signal", "SIGSTOP -> mux"});
   ASSERT_EQ(reports::write_reports(r, dir.path()), "");
   std::string xml = test::slurp(dir.file("junit.xml"));
   std::size_t n = 0;
   for (auto at = xml.find("send -&gt; EAGAIN"); at != std::string::npos;
        at = xml.find("send -&gt; EAGAIN", at + 1))
     ++n;
-  EXPECT_EQ(n, 100u);
-  EXPECT_NE(xml.find("... and 900 more faults (all are in results.json)"), std::string::npos);
+  EXPECT_EQ(n, 99u);
+  EXPECT_NE(xml.find("... and 900 more faults"), std::string::npos);
   json j = json::parse(test::slurp(dir.file("results.json")));
-  EXPECT_EQ(j["scenarios"][0]["faults"].size(), 1000u);
+  const json& e = j["scenarios"][0];
+  ASSERT_EQ(e["faults"].size(), reports::fault_list_cap);
+  EXPECT_EQ(e["faults"][0]["what"], "SIGSTOP -> mux");
+  EXPECT_EQ(e["faults_omitted"], 1000 - reports::fault_list_cap);
+  ASSERT_EQ(e["fault_counts"].size(), 2u);
+  for (const auto& c : e["fault_counts"]) {
+    if (c["kind"] == "syscall") {
+      EXPECT_EQ(c["count"], 999);
+      EXPECT_EQ(c["first_s"], 0.5);
+    } else {
+      EXPECT_EQ(c["count"], 1);
+      EXPECT_EQ(c["last_s"], 0.25);
+    }
+  }
 }
 
 TEST(Results, JunitParsesWithCountsAndTheFirstFailure) {
