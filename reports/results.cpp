@@ -25,13 +25,22 @@ std::string first_line_of(const std::string& path) {
 
 // The checkout's HEAD, read from .git without running git (no process, no
 // dependency on git being installed): a detached HEAD or a ref, loose or packed.
+// In a linked worktree .git is a file naming its own git directory, whose
+// refs live in the common directory.
 std::string git_revision(const std::string& root) {
-  const std::string git = root + "/.git";
+  std::string git = root + "/.git", common = git;
+  if (std::string link = first_line_of(git); link.rfind("gitdir: ", 0) == 0) {
+    std::filesystem::path dir(link.substr(8));
+    if (dir.is_relative()) dir = std::filesystem::path(root) / dir;
+    git = common = dir.string();
+    if (std::string c = first_line_of(git + "/commondir"); !c.empty())
+      common = std::filesystem::path(c).is_relative() ? (dir / c).string() : c;
+  }
   std::string head = first_line_of(git + "/HEAD");
   if (head.rfind("ref: ", 0) != 0) return head;
   const std::string ref = head.substr(5);
-  if (std::string rev = first_line_of(git + "/" + ref); !rev.empty()) return rev;
-  std::ifstream packed(git + "/packed-refs");
+  if (std::string rev = first_line_of(common + "/" + ref); !rev.empty()) return rev;
+  std::ifstream packed(common + "/packed-refs");
   for (std::string line; std::getline(packed, line);) {
     auto sp = line.find(' ');
     if (sp != std::string::npos && line.substr(sp + 1) == ref) return line.substr(0, sp);
