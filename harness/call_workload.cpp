@@ -173,7 +173,21 @@ void call_workload::on_outcome(int seq, double sent, call_outcome out) {
     spdlog::error("worker: call {} of {} in context {} failed ({}): {}", seq, o_.function, target_,
                   outcome, problem);
   }
-  if (next_ < o_.count) return call_next();
+  if (next_ < o_.count) {
+    // A dead outcome can come from our own router inside route(), or while
+    // it handles the route's loss (DEL_ROUTE): the next call goes from the
+    // loop, after that, and without recursing once per call left.
+    if (out.what == call_outcome::kind::dead) {
+      ++in_flight_;  // held for the deferred call
+      node_.get_broker().defer([this] {
+        --in_flight_;
+        if (!finished_ && next_ < o_.count) return call_next();
+        if (!finished_ && in_flight_ == 0) finish();
+      });
+      return;
+    }
+    return call_next();
+  }
   if (in_flight_ == 0) finish();
 }
 

@@ -448,22 +448,37 @@ oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outc
     const std::regex re(c.reason);
     const std::string want =
         c.outcome + (c.reason.empty() ? std::string() : fmt::format(" /{}/", c.reason));
+    const std::string which =
+        c.from_call == 0 && c.to_call < 0
+            ? std::string()
+            : fmt::format(" (calls {}..{})", c.from_call,
+                          c.to_call < 0 ? std::string("last") : std::to_string(c.to_call));
     int matched = 0;
     double slowest = 0;
     std::string example;
     for (const process_record* p : members(o, c.group)) {
       std::vector<const timeline_event*> calls;
+      const int last =
+          g ? (c.to_call >= 0 ? std::min(c.to_call, g->messages - 1) : g->messages - 1) : -1;
+      // An echo workload's failed replies: "reply" events, a dead one its "disconnected".
+      const bool echo = g && g->workload == worker_group::workload_t::echo;
+      const char* event = echo ? "reply" : "call";
       for (const auto& e : tl)
-        if (e.pid() == p->pid && e.event() == "call") calls.push_back(&e);
-      if (g && static_cast<int>(calls.size()) != g->messages) {
+        if (e.pid() == p->pid && e.event() == event && e.num("seq") >= c.from_call &&
+            e.num("seq") <= last)
+          calls.push_back(&e);
+      const int expected = last - c.from_call + 1;
+      if (g && static_cast<int>(calls.size()) != expected) {
         std::string why;
         for (const auto& e : tl)
           if (e.pid() == p->pid && e.event() == "workload_failed") why = ": " + e.str("why");
-        bad.push_back(fmt::format("{} (pid {}): {} of its {} calls ended{}", p->name, p->pid,
-                                  calls.size(), g->messages, why));
+        bad.push_back(fmt::format("{} (pid {}): {} of its {} calls {}..{} ended{}", p->name, p->pid,
+                                  calls.size(), expected, c.from_call, last, why));
       }
       for (const timeline_event* e : calls) {
-        const std::string outcome = e->str("outcome"), error = e->str("error");
+        std::string outcome = e->str("outcome");
+        const std::string error = e->str("error");
+        if (echo && outcome == "dead") outcome = "disconnected";
         const double end = e->t, sent = end - e->data.value("ms", 0.0) / 1000;
         double from = sent;
         for (double f : fault_times)
@@ -491,8 +506,8 @@ oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outc
         }
       }
     }
-    ok.push_back(fmt::format("group {}: {} call(s) ended {} within {} ms (slowest {:.1f} ms)",
-                             c.group, matched, want, within, slowest));
+    ok.push_back(fmt::format("group {}{}: {} call(s) ended {} within {} ms (slowest {:.1f} ms)",
+                             c.group, which, matched, want, within, slowest));
     if (!example.empty()) ok.push_back(example);
   }
   oracle_result r = make("call outcomes", bad.empty() ? verdict::pass : verdict::fail);

@@ -84,8 +84,11 @@ struct call_expectation {
   std::string group;
   std::string outcome = "result";  // result, call_error, disconnected, timeout
   std::string reason;              // ECMAScript regex over the call's error; "" = any
-  int within_ms =
-      -1;  // each call ends this soon after its fault (or its sending); -1: disconnect_within_ms
+  // Each call ends this soon after the last fault before its end (or after
+  // its sending); -1: [expect] disconnect_within_ms.
+  int within_ms = -1;
+  int from_call = 0;  // the calls it judges: seq from_call..to_call of each worker
+  int to_call = -1;   // -1: the last
 };
 
 struct expectations {

@@ -392,7 +392,7 @@ expectations read_expect(const reader& r, const toml::table& t) {
     for (const toml::node& item : *a) {
       const toml::table* ct = item.as_table();
       if (!ct) r.fail(item, "each entry of 'calls' must be a table like { group = \"...\" }");
-      r.only_keys(*ct, what, {"group", "outcome", "reason", "within_ms"});
+      r.only_keys(*ct, what, {"group", "outcome", "reason", "within_ms", "from_call", "to_call"});
       call_expectation c;
       c.group = r.text(*ct, "group", what, true);
       c.outcome = r.text(*ct, "outcome", what, true);
@@ -405,6 +405,10 @@ expectations read_expect(const reader& r, const toml::table& t) {
       c.reason = r.text(*ct, "reason", what, false);
       r.check_regex(ct->get("reason") ? *ct->get("reason") : item, c.reason, "reason");
       c.within_ms = static_cast<int>(r.integer(*ct, "within_ms", what, -1, 1, max_ms));
+      c.from_call = static_cast<int>(r.integer(*ct, "from_call", what, 0, 0, 10'000'000));
+      c.to_call = static_cast<int>(r.integer(*ct, "to_call", what, -1, 0, 10'000'000));
+      if (c.to_call >= 0 && c.to_call < c.from_call)
+        r.fail(item, fmt::format("to_call ({}) is below from_call ({})", c.to_call, c.from_call));
       e.calls.push_back(std::move(c));
     }
   }
@@ -521,9 +525,20 @@ scenario parse_scenario(const std::string& text, const std::string& path) {
     const worker_group* g = group(c.group);
     const toml::node& at = *root["expect"]["calls"][i]["group"].node();
     if (!g) r.fail(at, fmt::format("calls names group '{}', which is not a worker group", c.group));
-    if (g->workload != worker_group::workload_t::calls)
-      r.fail(at, fmt::format("calls names group '{}', whose workload is {}, not calls", c.group,
-                             workload_name(g->workload)));
+    // An echo workload records only the replies that failed: a dead reply is its "disconnected".
+    const bool echo = g->workload == worker_group::workload_t::echo;
+    if (g->workload != worker_group::workload_t::calls && !echo)
+      r.fail(at, fmt::format("calls names group '{}', whose workload is {}, not calls or echo",
+                             c.group, workload_name(g->workload)));
+    if (echo && c.outcome != "disconnected")
+      r.fail(*root["expect"]["calls"][i]["outcome"].node(),
+             fmt::format("group '{}' is an echo workload: only outcome = \"disconnected\" (a dead "
+                         "reply) can be judged, got {:?}",
+                         c.group, c.outcome));
+    if (c.from_call >= g->messages)
+      r.fail(*root["expect"]["calls"][i]["from_call"].node(),
+             fmt::format("from_call {} is past the last of group '{}''s {} calls", c.from_call,
+                         c.group, g->messages));
   }
   for (const auto& name : s.expect.disconnected_groups)
     if (!group(name))

@@ -318,7 +318,18 @@ TEST(Scenario, CallsContextFaultsAndCallExpectationsAreChecked) {
   EXPECT_NE(error_of(with("disconnected_groups = [\"bad\"]",
                           "disconnected_groups = [\"bad\"]\ncalls = [{ group = \"good\", outcome "
                           "= \"result\" }]"))
-                .find("calls names group 'good', whose workload is echo, not calls"),
+                .find("group 'good' is an echo workload: only outcome = \"disconnected\""),
+            std::string::npos);
+  EXPECT_NE(error_of(with("disconnected_groups = [\"bad\"]",
+                          "disconnected_groups = [\"bad\"]\ncalls = [{ group = \"bad\", outcome "
+                          "= \"disconnected\" }]"))
+                .find("calls names group 'bad', whose workload is hostile, not calls or echo"),
+            std::string::npos);
+  EXPECT_NE(calls_error_of("within_ms = 500", "within_ms = 500, from_call = 3")
+                .find("from_call 3 is past the last of group 'victims''s 3 calls"),
+            std::string::npos);
+  EXPECT_NE(calls_error_of("within_ms = 500", "within_ms = 500, from_call = 2, to_call = 1")
+                .find("to_call (1) is below from_call (2)"),
             std::string::npos);
 }
 
