@@ -768,6 +768,8 @@ std::vector<reports::fault_entry> faults_of(const timeline& tl) {
     } else if (e.str("kind") == "phase") {
       f.kind = "phase";
       f.what = fmt::format("{} at phase {}", e.str("action"), e.str("spec"));
+      if (e.str("victim") == "parent")
+        f.what += fmt::format(", to its parent (pid {})", e.num("target_pid"));
     } else {
       // The driver's timed signals and RLIMIT_NOFILE changes.
       f.kind = e.str("kind");
