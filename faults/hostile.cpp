@@ -45,6 +45,7 @@ constexpr name_entry names[] = {
     {"forbidden-route", behaviour::forbidden_route},
     {"oversize-body", behaviour::oversize_body},
     {"slow-reader", behaviour::slow_reader},
+    {"unknown-handle", behaviour::unknown_handle},
 };
 
 bool needs_target(behaviour b) {
@@ -122,6 +123,8 @@ class hostile_run {
         return oversize_body();
       case behaviour::slow_reader:
         return slow_reader();
+      case behaviour::unknown_handle:
+        return unknown_handle_requests();
     }
     return finish(hostile_status::bad_input, "unknown behaviour");
   }
@@ -439,6 +442,46 @@ class hostile_run {
       return finish(hostile_status::unexpected,
                     "dead reply with another reason: " + printable(r->data));
     return finish(hostile_status::ok, "refused: " + printable(r->data));
+  }
+
+  // A request to a handle nobody serves, at the mux and, with --target, at
+  // that worker: the context it reaches answers itself with the dead
+  // `invalid handle` (an unknown handle is no reason to bounce it elsewhere).
+  int unknown_handle_requests() {
+    if (int st = handshake()) return st;
+    std::vector<std::uint32_t> dsts{mux_id_};
+    if (o_.target) dsts.push_back(*o_.target);
+    std::string answers;
+    for (std::uint32_t dst : dsts) {
+      if (int err = c_.send_all(wire::encode(request(dst, unknown_handle, reply_handle,
+                                                     wire::pattern(o_.seed, dst, 16))),
+                                hold_end());
+          err != 0)
+        return finish(hostile_status::unexpected, "writing the request failed: " + err_name(err));
+      did("sent a request to handle " + std::to_string(unknown_handle) + " of context " +
+              std::to_string(dst),
+          {{"dst", dst}, {"handle", unknown_handle}});
+      int err = 0;
+      auto r = c_.read_frame(hold_end(), &err);
+      if (!r)
+        return finish(hostile_status::unexpected,
+                      "no answer from context " + std::to_string(dst) + ": " + err_name(err));
+      saw(std::string(r->dead() ? "dead reply" : "live reply") + " from context " +
+              std::to_string(r->src_id) + ": " + printable(r->data),
+          {{"src", r->src_id}, {"reason", r->data}});
+      if (!r->dead() || r->handle != reply_handle || r->data != "invalid handle")
+        return finish(hostile_status::unexpected,
+                      "context " + std::to_string(dst) + " answered " +
+                          (r->dead() ? "dead " + printable(r->data) : std::string("live")) +
+                          " to handle " + std::to_string(r->handle) +
+                          ", not the dead `invalid handle`");
+      if (r->src_id != dst)
+        return finish(hostile_status::unexpected, "the dead `invalid handle` for context " +
+                                                      std::to_string(dst) + " came from context " +
+                                                      std::to_string(r->src_id));
+      answers += (answers.empty() ? "" : ", ") + std::to_string(dst);
+    }
+    return finish(hostile_status::ok, "invalid handle from context " + answers);
   }
 
   int oversize_body() {

@@ -29,6 +29,7 @@ enum class behaviour : std::uint8_t {
   forbidden_route,    // a message the mux must refuse; check the dead reply
   oversize_body,      // a body over the limit; expect the dead reply or the disconnect
   slow_reader,        // lots of echo traffic, never drains its socket
+  unknown_handle,     // requests to a handle nobody serves; check each dead `invalid handle`
 };
 
 const char* behaviour_name(behaviour b);

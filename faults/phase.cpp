@@ -20,6 +20,7 @@ constexpr phase_entry phases[] = {
     {"identity-received", phase::identity_received, phase_role::worker},
     {"mid-frame", phase::mid_frame, phase_role::worker},
     {"awaiting-reply", phase::awaiting_reply, phase_role::worker},
+    {"request-received", phase::request_received, phase_role::worker},
     {"mid-call", phase::mid_call, phase_role::context},
 };
 

@@ -21,6 +21,7 @@ enum class phase : std::uint8_t {
   identity_received,  // worker: the 12 identity bytes are read, no frame sent yet
   mid_frame,          // worker: K bytes of a request frame are written, the rest not
   awaiting_reply,     // worker: the first request is on the wire, its reply not yet read
+  request_received,   // worker: a request reached its echo handle, not yet answered
   mid_call,           // context: a call has started running, its reply not yet sent
 };
 
@@ -42,7 +43,8 @@ const char* phase_name(phase p);
 const char* action_name(phase_action a);
 int action_signal(phase_action a);
 phase_role role_of(phase p);
-// "connected, pid-sent, identity-received, mid-frame:K, awaiting-reply" for a role.
+// "connected, pid-sent, identity-received, mid-frame:K, awaiting-reply,
+// request-received" for a role.
 std::string phases_of(phase_role r);
 
 // The canonical text: "mid-frame:10:SIGSTOP".

@@ -105,6 +105,18 @@ void add_builtins(function_table& t, node& n, caller& calls, children& kids) {
       },
       quick);
   t.add(
+      m, "caller_ids",
+      [](const pickle::tuple&, const pickle::kwargs&) {
+        // The request's ids as this context received them: a unix client's
+        // calls carry the mux's id as auth_id (stamping), which passed the
+        // parent-authority check for the call to run at all.
+        auto origin = current_call_origin();
+        if (!origin) throw std::logic_error("caller_ids(): not serving a call");
+        return value(pickle::tuple{{static_cast<std::int64_t>(origin->src_id),
+                                    static_cast<std::int64_t>(origin->auth_id)}});
+      },
+      quick);
+  t.add(
       m, "echo_all",
       [](const pickle::tuple& a, const pickle::kwargs& kw) {
         // Every argument back, positional and keyword, so a peer can check how

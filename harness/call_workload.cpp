@@ -16,17 +16,28 @@ call_workload::call_workload(node& n, const worker_options& o) : node_(n), o_(o)
 void call_workload::start(std::function<void()> done) {
   done_ = std::move(done);
   started_ = events::now();
+  get_context(o_.context, [this](std::uint32_t id) {
+    if (o_.relay_to.empty()) return got_context(id);
+    get_context(o_.relay_to, [this, id](std::uint32_t relay) {
+      relay_ = relay;
+      std::printf("relay_context=%u\n", relay);
+      events::emit("got_context", {{"context", o_.relay_to}, {"context_id", relay}});
+      got_context(id);
+    });
+  });
+}
+
+void call_workload::get_context(const std::string& name, std::function<void(std::uint32_t)> got) {
   router& r = node_.get_router();
   std::uint32_t mux = *r.parent_id();
-  pickle::value req =
-      pickle::tuple{{pickle::text{"faultmux.ContextService"}, pickle::text{"get"},
-                     pickle::kwargs{{{pickle::text{"name"}, pickle::text{o_.context}}}}}};
+  pickle::value req = pickle::tuple{{pickle::text{"faultmux.ContextService"}, pickle::text{"get"},
+                                     pickle::kwargs{{{pickle::text{"name"}, pickle::text{name}}}}}};
   message m;
   m.dst_id = mux;
   m.handle = handle::call_service;
   m.data = *pickle::encode(req);
   m.reply_to = r.add_handler(
-      [this](message& reply) {
+      [this, got = std::move(got)](message& reply) {
         if (finished_) return;
         if (reply.is_dead()) return fail("the context service did not answer: " + reply.data);
         auto v = pickle::decode(reply.data);
@@ -39,7 +50,7 @@ void call_workload::start(std::function<void()> done) {
             const auto* key = k.get<pickle::text>();
             const auto* ctx = val.get<pickle::context_ref>();
             if (key && key->utf8 == "context" && ctx)
-              return got_context(static_cast<std::uint32_t>(ctx->id));
+              return got(static_cast<std::uint32_t>(ctx->id));
           }
         }
         fail("the context service reply has no 'context': " + pickle::to_string(*v));
@@ -70,6 +81,13 @@ void call_workload::call_next() {
     spec.args.items.push_back(static_cast<std::int64_t>(o_.size));
   else if (o_.function == "sleep")
     spec.args.items.push_back(static_cast<std::int64_t>(o_.size));  // --size is the ms here
+  if (relay_) {
+    // The called context makes the call: call_child(id, function, args).
+    pickle::tuple inner = std::move(spec.args);
+    spec.args.items = {static_cast<std::int64_t>(relay_), pickle::text{spec.function},
+                       std::move(inner)};
+    spec.function = "call_child";
+  }
   double sent = events::now();
   calls_.start(
       std::move(spec),
@@ -96,6 +114,19 @@ std::string call_workload::check(int seq, const pickle::value& result) const {
     if (!i || *i <= 0) return "getpid returned no pid";
   } else if (f == "sleep") {
     if (!result.is<pickle::none_t>()) return "sleep returned something";
+  } else if (f == "caller_ids") {
+    // The context saw our id as src_id and, stamped by the mux, the mux's id
+    // as auth_id; the relaying context's own id when relayed.
+    const router& r = node_.get_router();
+    const std::uint32_t src = relay_ ? target_ : r.config().context_id;
+    const std::uint32_t auth = relay_ ? target_ : *r.parent_id();
+    const auto* t = result.get<pickle::tuple>();
+    const auto* got_src = t && t->items.size() == 2 ? t->items[0].get<std::int64_t>() : nullptr;
+    const auto* got_auth = t && t->items.size() == 2 ? t->items[1].get<std::int64_t>() : nullptr;
+    if (!got_src || !got_auth) return "caller_ids returned no (src_id, auth_id)";
+    if (*got_src != src || *got_auth != auth)
+      return fmt::format("caller_ids: the context saw src_id {} auth_id {}, expected {} and {}",
+                         *got_src, *got_auth, src, auth);
   }
   return {};
 }
@@ -130,6 +161,7 @@ void call_workload::on_outcome(int seq, double sent, call_outcome out) {
   }
   events::emit("call", {{"seq", seq},
                         {"function", o_.function},
+                        {"relayed_by", relay_ ? target_ : 0},
                         {"outcome", outcome},
                         {"ms", ms},
                         {"error", problem}});
@@ -141,7 +173,21 @@ void call_workload::on_outcome(int seq, double sent, call_outcome out) {
     spdlog::error("worker: call {} of {} in context {} failed ({}): {}", seq, o_.function, target_,
                   outcome, problem);
   }
-  if (next_ < o_.count) return call_next();
+  if (next_ < o_.count) {
+    // A dead outcome can come from our own router inside route(), or while
+    // it handles the route's loss (DEL_ROUTE): the next call goes from the
+    // loop, after that, and without recursing once per call left.
+    if (out.what == call_outcome::kind::dead) {
+      ++in_flight_;  // held for the deferred call
+      node_.get_broker().defer([this] {
+        --in_flight_;
+        if (!finished_ && next_ < o_.count) return call_next();
+        if (!finished_ && in_flight_ == 0) finish();
+      });
+      return;
+    }
+    return call_next();
+  }
   if (in_flight_ == 0) finish();
 }
 

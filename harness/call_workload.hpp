@@ -26,6 +26,8 @@ class call_workload {
   std::function<void()> on_first_call_sent;
 
  private:
+  // Asks the mux's faultmux.ContextService for the context `name`.
+  void get_context(const std::string& name, std::function<void(std::uint32_t)> got);
   void got_context(std::uint32_t id);
   void call_next();
   void on_outcome(int seq, double sent, call_outcome out);
@@ -37,6 +39,7 @@ class call_workload {
   const worker_options& o_;
   caller calls_;
   std::uint32_t target_ = 0;
+  std::uint32_t relay_ = 0;  // --relay-to's context id
   int next_ = 0, in_flight_ = 0, ok_count_ = 0, failed_ = 0;
   bool finished_ = false;
   double started_ = 0;

@@ -3,7 +3,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+
 #include "harness/builtins.hpp"
+#include "harness/context_args.hpp"
 #include "harness/phase_hook.hpp"
 #include "mux/call.hpp"
 #include "mux/children.hpp"
@@ -27,21 +30,45 @@ int run_context(const context_options& o) {
   cfg.routing.context_id = o.context_id;
   cfg.routing.parent_ids = o.parent_ids;
   cfg.routing.max_message_size = o.max_message_size;
+  cfg.routing.unidirectional = o.unidirectional;
+  cfg.routing.legacy = o.legacy;
   cfg.streams.max_message_size = o.max_message_size;
   node n(cfg);
   forward_logs_to_parent(n);
   caller calls(n);
   id_allocator ids(n);
-  children kids(n, {o.self, o.verbosity, o.events, std::chrono::milliseconds(10000), 64 * 1024, {}},
-                [&ids](auto done) { ids.allocate(std::move(done)); });
+  context_settings passed_on{o.unidirectional, o.legacy_names, o.context_fault_at};
+  children kids(
+      n,
+      {o.self, o.verbosity, o.events, std::chrono::milliseconds(10000), 64 * 1024,
+       [passed_on](const std::string& name) { return child_context_args(passed_on, name); }},
+      [&ids](auto done) { ids.allocate(std::move(done)); });
   function_table fns;
   add_builtins(fns, n, calls, kids);
   dispatcher calls_served(n, fns);
   // mid-call: on the dispatcher's thread, with the call started and its reply not yet made.
   faults::phase_trigger trigger(o.fault_at);
-  if (trigger.armed())
+  std::atomic<bool> parent_signalled{false};
+  if (trigger.armed() && !o.fault_parent)
     calls_served.on_call_start = [&trigger](const std::string&, std::uint32_t) {
       at_phase(trigger, faults::phase::mid_call);
+    };
+  // --fault-target parent: the context above dies while this one is mid-call,
+  // so a call routed through it is pending when it goes.
+  if (trigger.armed() && o.fault_parent)
+    calls_served.on_call_start = [&](const std::string&, std::uint32_t) {
+      if (parent_signalled.exchange(true)) return;
+      const faults::phase_fault& f = *trigger.fault();
+      pid_t parent = ::getppid();
+      spdlog::info("fault: {} to the parent (PID {}) at phase {}", faults::action_name(f.action),
+                   parent, faults::phase_name(f.at));
+      events::emit("fault", {{"kind", "phase"},
+                             {"phase", faults::phase_name(f.at)},
+                             {"action", faults::action_name(f.action)},
+                             {"spec", faults::to_string(f)},
+                             {"victim", "parent"},
+                             {"target_pid", parent}});
+      ::kill(parent, faults::action_signal(f.action));
     };
 
   bool stopping = false;

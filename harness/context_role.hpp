@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "faults/phase.hpp"
+#include "mux/legacy.hpp"
 
 namespace faultmux {
 
@@ -24,6 +26,12 @@ struct context_options {
   std::string self;  // this binary, for grandchildren
   // A process fault at a phase of this context's life (only mid-call applies).
   std::optional<faults::phase_fault> fault_at;
+  bool fault_parent = false;  // the fault signals the parent context, not this one
+  // Passed on to the contexts this one starts (harness/context_args.hpp).
+  bool unidirectional = false;
+  legacy_bugs legacy;
+  std::vector<std::string> legacy_names;
+  std::map<std::string, std::string> context_fault_at;
 };
 
 int run_context(const context_options& o);

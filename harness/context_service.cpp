@@ -15,7 +15,7 @@ std::string pickled_error(const std::string& text) {
 
 }  // namespace
 
-context_service::context_service(node& n, children& kids) : node_(n), kids_(kids) {
+context_service::context_service(node& n, children& kids) : node_(n), kids_(kids), calls_(n) {
   const router_config& cfg = n.get_router().config();
   n.get_router().add_handler(
       [this](message& m) { on_request(m); },
@@ -29,6 +29,12 @@ context_service::context_service(node& n, children& kids) : node_(n), kids_(kids
     auto it = live_.find(info.name);
     if (it != live_.end() && it->second.id == info.id) live_.erase(it);
     if (previous) previous(info);
+  };
+  // A context started by another one is gone when its route is.
+  auto route_change = n.get_router().on_route_change;
+  n.get_router().on_route_change = [this, route_change](std::uint32_t id, peer* via, bool added) {
+    if (!added) std::erase_if(live_, [id](const auto& e) { return e.second.id == id; });
+    if (route_change) route_change(id, via, added);
   };
 }
 
@@ -74,30 +80,60 @@ void context_service::on_request(message& m) {
     if (m.reply_to) reply(w, pickled_error(problem));
     return;
   }
-  const std::string key = name->utf8;
-  if (auto it = live_.find(key); it != live_.end()) {
-    if (m.reply_to)
-      reply(w, *pickle::encode(pickle::dict{
-                   {{"context", pickle::context_ref{it->second.id, it->second.name}}}}));
+  acquire(name->utf8, [this, w](std::optional<context_info> info, const std::string& err) {
+    if (!w.handle) return;
+    if (info)
+      reply(w, *pickle::encode(
+                   pickle::dict{{{"context", pickle::context_ref{info->id, info->name}}}}));
+    else
+      reply(w, pickled_error("faultmux.ContextStartFailed: " + err));
+  });
+}
+
+void context_service::acquire(const std::string& path, acquired_fn done) {
+  if (auto it = live_.find(path); it != live_.end()) return done(it->second, "");
+  auto& queue = starting_[path];
+  queue.push_back(std::move(done));
+  if (queue.size() > 1) return;  // already starting: answer with the others
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) {
+    kids_.start(path, [this, path](std::optional<context_info> info, const std::string& err) {
+      acquired(path, info, err);
+    });
     return;
   }
-  auto& queue = starting_[key];
-  queue.push_back(w);
-  if (queue.size() > 1) return;  // already starting: answer with the others
-  kids_.start(key, [this, key](std::optional<context_info> info, const std::string& err) {
-    auto waiters = std::move(starting_[key]);
-    starting_.erase(key);
-    std::string body;
-    if (info) {
-      live_[key] = *info;
-      body =
-          *pickle::encode(pickle::dict{{{"context", pickle::context_ref{info->id, info->name}}}});
-    } else {
-      body = pickled_error("faultmux.ContextStartFailed: " + err);
-    }
-    for (const waiter& w : waiters)
-      if (w.handle) reply(w, body);
+  // "a/b": b as a child of a, which it starts on our call.
+  std::string parent = path.substr(0, slash), leaf = path.substr(slash + 1);
+  if (parent.empty() || leaf.empty())
+    return acquired(path, std::nullopt, fmt::format("bad context path {:?}", path));
+  acquire(parent, [this, path, leaf](std::optional<context_info> p, const std::string& err) {
+    if (!p) return acquired(path, std::nullopt, err);
+    call_spec spec;
+    spec.context_id = p->id;
+    spec.function = "start_child";
+    spec.args.items.push_back(pickle::text{leaf});
+    calls_.start(
+        std::move(spec),
+        [this, path, p = *p](call_outcome out) {
+          const auto* id =
+              out.what == call_outcome::kind::result ? out.result.get<std::int64_t>() : nullptr;
+          if (!id)
+            return acquired(
+                path, std::nullopt,
+                fmt::format("context {} could not start {}: {}", p.name, path,
+                            out.error.empty() ? pickle::to_string(out.result) : out.error));
+          acquired(path, context_info{static_cast<std::uint32_t>(*id), path, -1}, "");
+        },
+        std::chrono::seconds(60));
   });
+}
+
+void context_service::acquired(const std::string& path, std::optional<context_info> info,
+                               const std::string& error) {
+  auto waiters = std::move(starting_[path]);
+  starting_.erase(path);
+  if (info) live_[path] = *info;
+  for (auto& done : waiters) done(info, error);
 }
 
 }  // namespace faultmux

@@ -2,13 +2,18 @@
 // gives workers a context the way Ansible workers get theirs. The first
 // request for a name starts it (concurrent requests start it once), later
 // requests get the same context while it lives, and a fresh one after it died.
+// A path "a/b" names the context b that context a started (start_child): a
+// call into it is routed mux -> a -> b, as to a target behind an intermediate.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "mux/call.hpp"
 #include "mux/children.hpp"
 #include "mux/node.hpp"
 
@@ -22,13 +27,19 @@ class context_service {
   struct waiter {
     std::uint32_t dst, handle;
   };
+  using acquired_fn = std::function<void(std::optional<context_info>, const std::string& error)>;
   void on_request(message& m);
   void reply(const waiter& w, const std::string& body);
+  // The live context called `path`, started (once) when there is none.
+  void acquire(const std::string& path, acquired_fn done);
+  void acquired(const std::string& path, std::optional<context_info> info,
+                const std::string& error);
 
   node& node_;
   children& kids_;
+  caller calls_;
   std::map<std::string, context_info> live_;
-  std::map<std::string, std::vector<waiter>> starting_;
+  std::map<std::string, std::vector<acquired_fn>> starting_;
 };
 
 }  // namespace faultmux

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -223,6 +224,9 @@ class scenario_run {
     r.legacy_bugs = o_.legacy_bugs;
     r.description = s_.description;
     auto started = clock::now();
+    // Orphans of the run (a context whose parent context was killed) come to
+    // the driver, which reaps them, rather than to an init that may be slow to.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     make_dir();
     if (setup_error_.empty()) start_and_drive();
     finish();
@@ -361,6 +365,10 @@ class scenario_run {
                                  std::to_string(t.shutdown_grace_ms)};
     if (t.unidirectional) mux.push_back("--unidirectional");
     for (const auto& bug : o_.legacy_bugs) mux.insert(mux.end(), {"--legacy-bug", bug});
+    for (const auto& f : s_.faults)
+      if (f.kind == fault_spec::kind_t::context)
+        mux.insert(mux.end(), {"--context-fault-at",
+                               f.context + "=" + f.fault_at + (f.signal_parent ? "@parent" : "")});
     // An external target writes no events: its stderr becomes them in finish().
     if (t.kind == target_spec::kind_t::external) mux = external_argv(t, sock_, backlog);
     argv.insert(argv.end(), mux.begin(), mux.end());
@@ -430,6 +438,7 @@ class scenario_run {
              std::to_string(g.messages), "--size", std::to_string(g.size), "--in-flight",
              std::to_string(g.in_flight), "--reply-timeout-ms",
              std::to_string(std::clamp(s_.timeout_ms / 2, 1000, 30000))});
+        if (!g.relay_to.empty()) add({"--relay-to", g.relay_to});
         break;
       case wl::hostile:
         add({"--behave", g.behave, "--hold-ms", std::to_string(std::min(5000, s_.timeout_ms / 3)),
@@ -714,6 +723,14 @@ class scenario_run {
         if (e.event() != "child_start") continue;
         pid_t pid = static_cast<pid_t>(e.num("child_pid"));
         if (pid <= 0 || ::kill(pid, 0) != 0) continue;
+        // A context whose parent context was killed exits on its own; the
+        // driver, the run's subreaper, is its parent now and reaps it.
+        bool reaped = false;
+        for (int i = 0; i < 100 && !reaped; ++i) {
+          reaped = ::waitpid(pid, nullptr, WNOHANG) == pid;
+          if (!reaped) std::this_thread::sleep_for(ms(10));
+        }
+        if (reaped) continue;
         out_.leftovers.push_back(
             fmt::format("context {} (pid {}): {}", e.str("child"), pid, proc_state(pid)));
         ::kill(pid, SIGKILL);
@@ -800,6 +817,8 @@ std::vector<reports::fault_entry> faults_of(const timeline& tl) {
     } else if (e.str("kind") == "phase") {
       f.kind = "phase";
       f.what = fmt::format("{} at phase {}", e.str("action"), e.str("spec"));
+      if (e.str("victim") == "parent")
+        f.what += fmt::format(", to its parent (pid {})", e.num("target_pid"));
     } else {
       // The driver's timed signals and RLIMIT_NOFILE changes.
       f.kind = e.str("kind");

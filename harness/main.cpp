@@ -5,6 +5,7 @@
 
 #include <climits>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "faults/hostile.hpp"
 #include "faults/phase.hpp"
+#include "harness/context_args.hpp"
 #include "harness/context_role.hpp"
 #include "harness/driver.hpp"
 #include "harness/fault_command.hpp"
@@ -53,6 +55,26 @@ std::optional<faultmux::faults::phase_fault> parse_fault_at(const char* cmd, con
     return std::nullopt;
   }
   return fault;
+}
+
+// --context-fault-at NAME=PHASE:ACTION[@parent] values, by context path.
+bool parse_context_faults(const char* cmd, const std::vector<std::string>& specs,
+                          std::map<std::string, std::string>& out) {
+  for (const std::string& spec : specs) {
+    auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr,
+                   "faultmux %s: --context-fault-at \"%s\": expected NAME=PHASE:ACTION, e.g. "
+                   "--context-fault-at target=mid-call:SIGKILL (or a/b=mid-call:SIGKILL@parent)\n",
+                   cmd, spec.c_str());
+      return false;
+    }
+    std::string phase = faultmux::split_fault_target(spec.substr(eq + 1)).first;
+    if (!parse_fault_at(cmd, "--context-fault-at", phase, faultmux::faults::phase_role::context))
+      return false;
+    out[spec.substr(0, eq)] = spec.substr(eq + 1);
+  }
+  return true;
 }
 
 }  // namespace
@@ -137,8 +159,11 @@ int main(int argc, char** argv) {
   worker->add_option("--context", wo.context,
                      "call workload: get this context from the mux's faultmux.ContextService");
   worker->add_option("--function", wo.function, "call workload: faultmux.builtins function to call")
-      ->check(CLI::IsMember({"echo", "checksum", "make_bytes", "getpid", "sleep"}))
+      ->check(CLI::IsMember({"echo", "checksum", "make_bytes", "getpid", "sleep", "caller_ids"}))
       ->capture_default_str();
+  worker->add_option("--relay-to", wo.relay_to,
+                     "call workload: make each call in this context through --context's "
+                     "call_child(id, function, args)");
 
   // Hostile peers and phase faults (faults/README.md).
   std::string behave, fault_at;
@@ -184,6 +209,21 @@ int main(int argc, char** argv) {
   context->add_option("--fault-at", context_fault_at,
                       "PHASE:ACTION: signal this context at a phase (mid-call; SIGKILL, SIGTERM or "
                       "SIGSTOP)");
+  std::string fault_target = "self";
+  context
+      ->add_option("--fault-target", fault_target,
+                   "who gets the --fault-at signal: self, or parent (the context that started "
+                   "this one)")
+      ->check(CLI::IsMember({"self", "parent"}))
+      ->capture_default_str();
+  context->add_flag("--unidirectional", co.unidirectional,
+                    "refuse forwards between unprivileged streams (passed on to children)");
+  context->add_option("--legacy-bug", co.legacy_names,
+                      "NAME: a legacy bug of the mux, in this context's router too (repeatable)");
+  std::vector<std::string> child_faults;
+  context->add_option("--context-fault-at", child_faults,
+                      "PATH=PHASE:ACTION[@parent]: a phase fault for the context PATH below this "
+                      "one (repeatable)");
 
   auto* suite = app.add_subcommand(
       "suite",
@@ -307,6 +347,19 @@ int main(int argc, char** argv) {
                                    faultmux::faults::phase_role::context);
       if (!co.fault_at) return 2;
     }
+    co.fault_parent = fault_target == "parent";
+    if (co.fault_parent && !co.fault_at) {
+      std::fprintf(stderr, "faultmux context: --fault-target parent needs --fault-at\n");
+      return 2;
+    }
+    for (const std::string& name : co.legacy_names) {
+      if (!co.legacy.enable(name)) {
+        std::fprintf(stderr, "faultmux context: --legacy-bug %s: no such bug; known: %s\n",
+                     name.c_str(), faultmux::legacy_bugs::known_names().c_str());
+        return 2;
+      }
+    }
+    if (!parse_context_faults("context", child_faults, co.context_fault_at)) return 2;
     co.verbosity = std::max(co.verbosity, verbosity);
     co.self = self_path(argv[0]);
     std::stringstream ids(parent_ids);
@@ -322,21 +375,7 @@ int main(int argc, char** argv) {
     return faultmux::run_context(co);
   }
   if (*mux) {
-    for (const std::string& spec : context_faults) {
-      auto eq = spec.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        std::fprintf(stderr,
-                     "faultmux mux: --context-fault-at \"%s\": expected NAME=PHASE:ACTION, e.g. "
-                     "--context-fault-at target=mid-call:SIGKILL\n",
-                     spec.c_str());
-        return 2;
-      }
-      std::string phase = spec.substr(eq + 1);
-      if (!parse_fault_at("mux", "--context-fault-at", phase,
-                          faultmux::faults::phase_role::context))
-        return 2;
-      mo.context_fault_at[spec.substr(0, eq)] = phase;
-    }
+    if (!parse_context_faults("mux", context_faults, mo.context_fault_at)) return 2;
     for (const std::string& name : legacy_names) {
       if (!mo.legacy.enable(name)) {
         std::fprintf(stderr, "faultmux mux: --legacy-bug %s: no such bug; known: %s\n",

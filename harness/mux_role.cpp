@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "harness/context_args.hpp"
 #include "harness/context_service.hpp"
 #include "harness/roles.hpp"
 #include "mux/children.hpp"
@@ -30,12 +31,18 @@ int run_mux(const mux_options& o) {
   id_allocator ids(n);
   children_config kids_cfg{o.self,    o.verbosity, o.events, std::chrono::milliseconds(10000),
                            64 * 1024, {}};
-  if (!o.context_fault_at.empty())
-    kids_cfg.extra_args = [faults = o.context_fault_at](const std::string& name) {
-      auto it = faults.find(name);
-      return it == faults.end() ? std::vector<std::string>{}
-                                : std::vector<std::string>{"--fault-at", it->second};
-    };
+  // Every context of the tree routes as the mux does (unidirectional, legacy
+  // bugs), and phase faults reach the context their path names.
+  context_settings passed_on{o.unidirectional, {}, o.context_fault_at};
+  const std::string enabled = o.legacy.enabled_names();
+  for (std::string_view names = enabled; !names.empty();) {
+    auto comma = names.find(", ");
+    passed_on.legacy_bugs.emplace_back(names.substr(0, comma));
+    names = comma == std::string_view::npos ? std::string_view() : names.substr(comma + 2);
+  }
+  kids_cfg.extra_args = [passed_on](const std::string& name) {
+    return child_context_args(passed_on, name);
+  };
   children kids(n, kids_cfg, [&ids](auto done) { ids.allocate(std::move(done)); });
   context_service contexts(n, kids);
   // Everything that needs a descriptor is set up before "listening" tells

@@ -88,6 +88,10 @@ std::string hostile_outcome(const timeline& tl, pid_t pid) {
   return "no hostile_done event";
 }
 
+bool is_warning_line(const timeline_event& e) {
+  return e.event() == "log" && e.str("level") == "warning";
+}
+
 oracle_result make(const char* name, verdict v, std::vector<std::string> evidence = {}) {
   return oracle_result{name, v, std::move(evidence)};
 }
@@ -116,6 +120,11 @@ bool group_is_faulted(const scenario& s, const std::string& group) {
   const worker_group* g = group_named(s, group);
   if (!g) return false;
   if (g->workload == worker_group::workload_t::hostile || !g->fault_at.empty()) return true;
+  // Its calls are meant to fail, as the calls oracle judges.
+  if (std::any_of(s.expect.calls.begin(), s.expect.calls.end(), [&](const call_expectation& c) {
+        return c.group == group && c.outcome != "result";
+      }))
+    return true;
   return std::any_of(s.faults.begin(), s.faults.end(), [&](const fault_spec& f) {
     return f.kind == fault_spec::kind_t::signal && f.process == group;
   });
@@ -136,15 +145,17 @@ oracle_result oracle_errors_logged(const scenario& s, const timeline& tl, const 
     std::regex re(x.pattern);
     std::vector<std::string> lines;
     for (const auto& e : tl)
-      if (is_error_line(e) && line_of(s, o, e, x.process) && std::regex_search(e.str("msg"), re))
+      if ((is_error_line(e) || (x.with_warnings && is_warning_line(e))) &&
+          line_of(s, o, e, x.process) && std::regex_search(e.str("msg"), re))
         lines.push_back(describe_line(e, t0));
     const int n = static_cast<int>(lines.size());
     const bool ok = n >= x.min && (x.max < 0 || n <= x.max);
     std::string want = x.max < 0 ? fmt::format("at least {}", x.min)
                                  : (x.min == x.max ? fmt::format("{}", x.min)
                                                    : fmt::format("{} to {}", x.min, x.max));
-    r.evidence.push_back(
-        fmt::format("{}: {} error line(s) match /{}/, expected {}", x.process, n, x.pattern, want));
+    r.evidence.push_back(fmt::format("{}: {} {} line(s) match /{}/, expected {}", x.process, n,
+                                     x.with_warnings ? "warning or error" : "error", x.pattern,
+                                     want));
     if (!ok) r.v = verdict::fail;
     for (std::size_t i = 0; i < lines.size() && i < 3; ++i) r.evidence.push_back("  " + lines[i]);
   }
@@ -169,6 +180,23 @@ oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
   // The probe clients close as soon as their round trip is done: whatever the
   // mux still had for them is its own business, not the scenario's.
   if (o.probe_pid > 0) faulted.push_back(o.probe_pid);
+  // Contexts a context fault hits (the one at its path, and its parent when
+  // that is the victim): their own lines, and their parents' about their streams.
+  std::set<std::string> hit;
+  for (const auto& f : s.faults) {
+    if (f.kind != fault_spec::kind_t::context) continue;
+    std::string path = f.context;
+    for (int n = f.signal_parent ? 2 : 1; n > 0 && !path.empty(); --n) {
+      auto slash = path.rfind('/');
+      hit.insert(path.substr(slash == std::string::npos ? 0 : slash + 1));
+      path = slash == std::string::npos ? std::string() : path.substr(0, slash);
+    }
+  }
+  std::vector<std::string> hit_streams;
+  for (const auto& e : tl)
+    if (e.event() == "context_ready" && hit.count(e.str("context")))
+      faulted.push_back(static_cast<pid_t>(e.num("child_pid")));
+  for (const auto& name : hit) hit_streams.push_back(fmt::format("stream {}:", name));
 
   const double t0 = start_of(tl);
   std::vector<std::string> unexpected;
@@ -185,6 +213,9 @@ oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
     // A faulted worker's own lines, and the mux's lines about its stream.
     if (std::find(faulted.begin(), faulted.end(), e.pid()) != faulted.end()) continue;
     if (std::any_of(faulted.begin(), faulted.end(), [&](pid_t p) { return about_client(msg, p); }))
+      continue;
+    if (std::any_of(hit_streams.begin(), hit_streams.end(),
+                    [&](const std::string& st) { return msg.find(st) != std::string::npos; }))
       continue;
     unexpected.push_back(describe_line(e, t0));
   }
@@ -270,6 +301,26 @@ oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const r
       for (const auto& e : tl)
         if (e.source == "faults" && e.event() == "fault" && e.num("rule") == rule) ++n;
       (n > 0 ? ok : bad).push_back(fmt::format("syscall fault '{}' fired {} time(s)", f.rule, n));
+      continue;
+    }
+    if (f.kind == fault_spec::kind_t::context) {
+      // Recorded by the context itself; it is known by the name its parent
+      // started it with, the last part of its path.
+      const std::string leaf = f.context.substr(f.context.rfind('/') + 1);
+      std::set<pid_t> pids;
+      for (const auto& e : tl)
+        if (e.event() == "context_ready" && e.str("context") == leaf)
+          pids.insert(static_cast<pid_t>(e.num("child_pid")));
+      int n = 0;
+      for (const auto& e : tl)
+        if (e.event() == "fault" && e.str("kind") == "phase" && pids.count(e.pid())) ++n;
+      std::string what = fmt::format("context fault #{} ({} in context {}{})", i + 1, f.fault_at,
+                                     f.context, f.signal_parent ? ", to its parent" : "");
+      if (o.external_target)
+        ok.push_back(fmt::format("{}: not applicable: the {} target starts no faultmux contexts",
+                                 what, o.target_name));
+      else
+        (n > 0 ? ok : bad).push_back(fmt::format("{}: fired {} time(s)", what, n));
       continue;
     }
     const char* kind = f.kind == fault_spec::kind_t::signal ? "signal" : "nofile";
@@ -377,6 +428,99 @@ oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
   return r;
 }
 
+oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outcome& o) {
+  if (s.expect.calls.empty()) return make("call outcomes", verdict::not_applicable);
+  std::vector<std::string> skipped;
+  const double t0 = start_of(tl);
+  // When each injected fault hit: a call's bound runs from the last one
+  // before its end, or from its sending when none came after it.
+  std::vector<double> fault_times;
+  for (const auto& e : tl)
+    if (e.event() == "fault") fault_times.push_back(e.t);
+  std::vector<std::string> bad, ok;
+  for (const auto& c : s.expect.calls) {
+    const worker_group* g = group_named(s, c.group);
+    if (o.external_target && g && g->workload == worker_group::workload_t::calls) {
+      skipped.push_back(fmt::format(
+          "group {}: not applicable: its calls need faultmux.ContextService, which the {} target "
+          "does not serve",
+          c.group, o.target_name));
+      continue;
+    }
+    const int within = c.within_ms >= 0 ? c.within_ms : s.expect.disconnect_within_ms;
+    const std::regex re(c.reason);
+    const std::string want =
+        c.outcome + (c.reason.empty() ? std::string() : fmt::format(" /{}/", c.reason));
+    const std::string which =
+        c.from_call == 0 && c.to_call < 0
+            ? std::string()
+            : fmt::format(" (calls {}..{})", c.from_call,
+                          c.to_call < 0 ? std::string("last") : std::to_string(c.to_call));
+    int matched = 0;
+    double slowest = 0;
+    std::string example;
+    for (const process_record* p : members(o, c.group)) {
+      std::vector<const timeline_event*> calls;
+      const int last =
+          g ? (c.to_call >= 0 ? std::min(c.to_call, g->messages - 1) : g->messages - 1) : -1;
+      // An echo workload's failed replies: "reply" events, a dead one its "disconnected".
+      const bool echo = g && g->workload == worker_group::workload_t::echo;
+      const char* event = echo ? "reply" : "call";
+      for (const auto& e : tl)
+        if (e.pid() == p->pid && e.event() == event && e.num("seq") >= c.from_call &&
+            e.num("seq") <= last)
+          calls.push_back(&e);
+      const int expected = last - c.from_call + 1;
+      if (g && static_cast<int>(calls.size()) != expected) {
+        std::string why;
+        for (const auto& e : tl)
+          if (e.pid() == p->pid && e.event() == "workload_failed") why = ": " + e.str("why");
+        bad.push_back(fmt::format("{} (pid {}): {} of its {} calls {}..{} ended{}", p->name, p->pid,
+                                  calls.size(), expected, c.from_call, last, why));
+      }
+      for (const timeline_event* e : calls) {
+        std::string outcome = e->str("outcome");
+        const std::string error = e->str("error");
+        if (echo && outcome == "dead") outcome = "disconnected";
+        const double end = e->t, sent = end - e->data.value("ms", 0.0) / 1000;
+        double from = sent;
+        for (double f : fault_times)
+          if (f <= end && f > from) from = f;
+        const double took = (end - from) * 1000;
+        const std::string call =
+            fmt::format("+{:.3f}s {} (pid {}) call {}", end - t0, p->name, p->pid, e->num("seq"));
+        if (outcome != c.outcome) {
+          bad.push_back(fmt::format("{} ended {}{}, expected {}", call, outcome,
+                                    error.empty() ? "" : ": " + error, want));
+        } else if (!c.reason.empty() && !std::regex_search(error, re)) {
+          bad.push_back(
+              fmt::format("{} ended {} with {:?}, expected {}", call, outcome, error, want));
+        } else if (took > within) {
+          bad.push_back(fmt::format("{} ended {} {:.0f} ms after {}, over the {} ms bound", call,
+                                    outcome, took, from > sent ? "a fault" : "it was sent",
+                                    within));
+        } else {
+          ++matched;
+          slowest = std::max(slowest, took);
+          if (example.empty())
+            example = fmt::format("  {} ended {} {:.1f} ms after {}{}", call, outcome, took,
+                                  from > sent ? "the fault" : "it was sent",
+                                  error.empty() ? "" : ": " + error);
+        }
+      }
+    }
+    ok.push_back(fmt::format("group {}{}: {} call(s) ended {} within {} ms (slowest {:.1f} ms)",
+                             c.group, which, matched, want, within, slowest));
+    if (!example.empty()) ok.push_back(example);
+  }
+  if (bad.empty() && ok.empty()) return make("call outcomes", verdict::not_applicable, skipped);
+  oracle_result r = make("call outcomes", bad.empty() ? verdict::pass : verdict::fail);
+  add_capped(r.evidence, bad);
+  add_capped(r.evidence, ok);
+  add_capped(r.evidence, skipped);
+  return r;
+}
+
 oracle_result oracle_clean_exit(const scenario& s, const timeline&, const run_outcome& o) {
   if (!s.expect.clean_exit) return make("clean exit", verdict::not_applicable);
   std::vector<std::string> bad;
@@ -421,6 +565,7 @@ std::vector<oracle_result> judge(const scenario& s, const timeline& tl, const ru
           oracle_errors_logged(s, tl, o),
           oracle_no_unexpected_errors(s, tl, o),
           oracle_nothing_lost(s, tl, o),
+          oracle_calls(s, tl, o),
           oracle_listener_alive(s, tl, o),
           oracle_faults_fired(s, tl, o),
           oracle_disconnected_groups(s, tl, o),

@@ -58,6 +58,8 @@ oracle_result oracle_errors_logged(const scenario& s, const timeline& tl, const 
 oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
                                           const run_outcome& o);
 oracle_result oracle_nothing_lost(const scenario& s, const timeline& tl, const run_outcome& o);
+// Every call of each group [expect] calls names ended as it says, within its bound.
+oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outcome& o);
 oracle_result oracle_listener_alive(const scenario& s, const timeline& tl, const run_outcome& o);
 oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const run_outcome& o);
 oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,

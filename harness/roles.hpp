@@ -22,7 +22,8 @@ struct mux_options {
   std::string events;
   int verbosity = 0;
   std::string self;  // this binary, re-executed for the contexts the mux starts
-  // Context name -> "PHASE:ACTION", passed as `--fault-at` to that context.
+  // Context path ("a", or "a/b": b started by a) -> "PHASE:ACTION[@parent]",
+  // passed down to the context it names as `--fault-at` (harness/context_args.hpp).
   std::map<std::string, std::string> context_fault_at;
   legacy_bugs legacy;  // --legacy-bug: historical Mitogen failures, on purpose
 };
@@ -48,6 +49,9 @@ struct worker_options {
   // mux's faultmux.ContextService and makes `count` calls of `function`.
   std::string context;
   std::string function = "echo";
+  // Relayed calls: each call goes to `context` as call_child(id, function,
+  // args), which makes the call in this other context (a sibling, or its child).
+  std::string relay_to;
   std::string events;
   int verbosity = 0;
   // A process fault at a phase of this worker's life (faults/phase.hpp).

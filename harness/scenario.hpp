@@ -45,6 +45,7 @@ struct worker_group {
   int in_flight = 1;
   std::string context;  // calls
   std::string function = "echo";
+  std::string relay_to;  // calls: each call made in this context by `context`'s call_child
   std::string behave;    // hostile: a faults/ behaviour name
   std::string fault_at;  // PHASE:ACTION, hit by each worker of the group
   int start_after_ms = 0;
@@ -53,7 +54,7 @@ struct worker_group {
 };
 
 struct fault_spec {
-  enum class kind_t { syscall, signal, nofile };
+  enum class kind_t { syscall, signal, nofile, context };
   kind_t kind = kind_t::syscall;
   std::string process = "mux";  // mux, or a worker group
   std::string rule;             // syscall: a shim rule
@@ -63,19 +64,38 @@ struct fault_spec {
   int resume_after_ms = -1;     // SIGSTOP: SIGCONT after this long (-1: never)
   int limit = 0;                // nofile: soft RLIMIT_NOFILE
   int restore_after_ms = -1;    // nofile: restore after this long (-1: never)
+  // context: the context at this ContextService path ("a", "a/b") reaches
+  // the phase fault_at (mid-call:ACTION) and signals itself, or its parent.
+  std::string context;
+  std::string fault_at;
+  bool signal_parent = false;
 };
 
 struct error_expectation {
   std::string process = "mux";
   std::string pattern;  // ECMAScript regex over the error line
   int min = 1;
-  int max = -1;  // -1: no upper bound
+  int max = -1;                // -1: no upper bound
+  bool with_warnings = false;  // level = "warning": warning lines count too
+};
+
+// How every call of a calls group ends.
+struct call_expectation {
+  std::string group;
+  std::string outcome = "result";  // result, call_error, disconnected, timeout
+  std::string reason;              // ECMAScript regex over the call's error; "" = any
+  // Each call ends this soon after the last fault before its end (or after
+  // its sending); -1: [expect] disconnect_within_ms.
+  int within_ms = -1;
+  int from_call = 0;  // the calls it judges: seq from_call..to_call of each worker
+  int to_call = -1;   // -1: the last
 };
 
 struct expectations {
   std::vector<error_expectation> errors;
   std::vector<std::string> allowed_errors;  // regexes of other error lines that are fine
   bool no_unexpected_errors = true;
+  std::vector<call_expectation> calls;
   std::vector<std::string> disconnected_groups;  // exactly these groups' streams go
   int disconnect_within_ms = 2000;
   bool listener_alive = true;

@@ -205,10 +205,10 @@ target_spec read_target(const reader& r, const toml::table& t) {
 
 worker_group read_group(const reader& r, const toml::table& t) {
   const char* where = "[[workers]]";
-  r.only_keys(
-      t, where,
-      {"name", "count", "workload", "peer", "messages", "size", "in_flight", "context", "function",
-       "behave", "fault_at", "start_after_ms", "connect_timeout_ms", "backlog_wait_ms"});
+  r.only_keys(t, where,
+              {"name", "count", "workload", "peer", "messages", "size", "in_flight", "context",
+               "function", "behave", "fault_at", "start_after_ms", "connect_timeout_ms",
+               "backlog_wait_ms", "relay_to"});
   worker_group g;
   g.name = r.text(t, "name", where, true);
   g.count = static_cast<int>(r.integer(t, "count", where, 1, 1, 10000));
@@ -231,6 +231,7 @@ worker_group read_group(const reader& r, const toml::table& t) {
   g.in_flight = static_cast<int>(r.integer(t, "in_flight", where, 1, 1, 4096));
   g.context = r.text(t, "context", where, false);
   g.function = r.text(t, "function", where, false, "echo");
+  g.relay_to = r.text(t, "relay_to", where, false);
   g.behave = r.text(t, "behave", where, false);
   g.fault_at = r.text(t, "fault_at", where, false);
   g.start_after_ms = static_cast<int>(r.integer(t, "start_after_ms", where, 0, 0, max_ms));
@@ -252,11 +253,19 @@ worker_group read_group(const reader& r, const toml::table& t) {
         "cannot have 'peer' (only echo workloads send to a peer)");
   needs(g.workload == wl::calls || g.context.empty(),
         "cannot have 'context' (only calls workloads call one)");
-  static const std::set<std::string> functions{"echo", "checksum", "make_bytes", "getpid", "sleep"};
+  needs(g.workload == wl::calls || g.relay_to.empty(),
+        "cannot have 'relay_to' (only calls workloads relay calls)");
+  static const std::set<std::string> functions{"echo",   "checksum", "make_bytes",
+                                               "getpid", "sleep",    "caller_ids"};
   if (!functions.count(g.function))
     r.fail(*t.get("function"),
-           fmt::format("function must be echo, checksum, make_bytes, getpid or sleep, got {:?}",
+           fmt::format("function must be echo, checksum, make_bytes, getpid, sleep or caller_ids, "
+                       "got {:?}",
                        g.function));
+  if (!g.relay_to.empty() && g.relay_to == g.context)
+    r.fail(*t.get("relay_to"),
+           fmt::format("relay_to {:?} is the called context itself; name another context",
+                       g.relay_to));
   return g;
 }
 
@@ -264,7 +273,7 @@ fault_spec read_fault(const reader& r, const toml::table& t) {
   const char* where = "[[faults]]";
   r.only_keys(t, where,
               {"kind", "process", "rule", "signal", "before_workers", "at_ms", "resume_after_ms",
-               "limit", "restore_after_ms"});
+               "limit", "restore_after_ms", "context", "fault_at", "victim"});
   fault_spec f;
   std::string kind = r.text(t, "kind", where, true);
   f.process = r.text(t, "process", where, false, "mux");
@@ -286,9 +295,31 @@ fault_spec read_fault(const reader& r, const toml::table& t) {
     f.kind = fault_spec::kind_t::nofile;
     f.limit = static_cast<int>(r.integer(t, "limit", where, 0, 1, 1 << 20));
     if (!t.get("limit")) r.fail(t, "a nofile fault needs 'limit', the soft RLIMIT_NOFILE to set");
+  } else if (kind == "context") {
+    f.kind = fault_spec::kind_t::context;
+    f.context = r.text(t, "context", where, true);
+    if (f.context.front() == '/' || f.context.back() == '/' ||
+        f.context.find("//") != std::string::npos || f.context.find('=') != std::string::npos)
+      r.fail(*t.get("context"),
+             fmt::format("context must be a ContextService name or path like \"a/b\", got {:?}",
+                         f.context));
+    f.fault_at = r.text(t, "fault_at", where, true);
+    static const std::regex phase("mid-call:(SIG)?(KILL|TERM|STOP)", std::regex::icase);
+    if (!std::regex_match(f.fault_at, phase))
+      r.fail(*t.get("fault_at"),
+             fmt::format("a context's fault_at must be mid-call:SIGKILL, mid-call:SIGTERM or "
+                         "mid-call:SIGSTOP, got {:?}",
+                         f.fault_at));
+    std::string victim = r.text(t, "victim", where, false, "self");
+    if (victim != "self" && victim != "parent")
+      r.fail(*t.get("victim"),
+             fmt::format("victim must be \"self\" or \"parent\" (the context that started it), "
+                         "got {:?}",
+                         victim));
+    f.signal_parent = victim == "parent";
   } else {
     r.fail(*t.get("kind"),
-           fmt::format("fault kind must be syscall, signal or nofile, got {:?}", kind));
+           fmt::format("fault kind must be syscall, signal, nofile or context, got {:?}", kind));
   }
   f.before_workers = r.boolean(t, "before_workers", where, false);
   f.at_ms = static_cast<int>(r.integer(t, "at_ms", where, 0, 0, max_ms));
@@ -304,8 +335,12 @@ fault_spec read_fault(const reader& r, const toml::table& t) {
   only("restore_after_ms", f.kind == fault_spec::kind_t::nofile, "belongs to a nofile fault");
   only("resume_after_ms", sig && f.signal == "SIGSTOP", "belongs to a SIGSTOP signal fault");
   only("before_workers", sig, "belongs to a signal fault");
-  only("at_ms", f.kind != fault_spec::kind_t::syscall,
-       "belongs to signal and nofile faults (a syscall rule is addressed by its own selectors)");
+  only("at_ms", sig || f.kind == fault_spec::kind_t::nofile,
+       "belongs to signal and nofile faults (a syscall rule is addressed by its own selectors, a "
+       "context fault by its phase)");
+  only("context", f.kind == fault_spec::kind_t::context, "belongs to a context fault");
+  only("fault_at", f.kind == fault_spec::kind_t::context, "belongs to a context fault");
+  only("victim", f.kind == fault_spec::kind_t::context, "belongs to a context fault");
   if (f.kind != fault_spec::kind_t::signal && f.process != "mux")
     r.fail(t.get("process") ? *t.get("process") : static_cast<const toml::node&>(t),
            fmt::format("{} faults apply to the mux only, not {:?}", kind, f.process));
@@ -315,7 +350,7 @@ fault_spec read_fault(const reader& r, const toml::table& t) {
 expectations read_expect(const reader& r, const toml::table& t) {
   const char* where = "[expect]";
   r.only_keys(t, where,
-              {"errors", "allowed_errors", "no_unexpected_errors", "disconnected_groups",
+              {"errors", "allowed_errors", "no_unexpected_errors", "calls", "disconnected_groups",
                "disconnect_within_ms", "listener_alive", "nothing_lost", "resources", "max_rss_mib",
                "faults_fired", "clean_exit"});
   expectations e;
@@ -328,7 +363,7 @@ expectations read_expect(const reader& r, const toml::table& t) {
     for (const toml::node& item : *a) {
       const toml::table* et = item.as_table();
       if (!et) r.fail(item, "each entry of 'errors' must be a table like { pattern = \"...\" }");
-      r.only_keys(*et, "an [expect] errors entry", {"process", "pattern", "min", "max"});
+      r.only_keys(*et, "an [expect] errors entry", {"process", "pattern", "min", "max", "level"});
       error_expectation x;
       x.process = r.text(*et, "process", "an [expect] errors entry", false, "mux");
       x.pattern = r.text(*et, "pattern", "an [expect] errors entry", true);
@@ -337,7 +372,44 @@ expectations read_expect(const reader& r, const toml::table& t) {
       x.max = static_cast<int>(r.integer(*et, "max", "an [expect] errors entry", -1, 0, 1'000'000));
       if (x.max >= 0 && x.max < x.min)
         r.fail(item, fmt::format("max ({}) is below min ({})", x.max, x.min));
+      std::string level = r.text(*et, "level", "an [expect] errors entry", false, "error");
+      if (level != "error" && level != "warning")
+        r.fail(*et->get("level"),
+               fmt::format("level must be \"error\" or \"warning\" (warning and error lines), "
+                           "got {:?}",
+                           level));
+      x.with_warnings = level == "warning";
       e.errors.push_back(std::move(x));
+    }
+  }
+  if (const toml::node* n = t.get("calls")) {
+    const char* what = "an [expect] calls entry";
+    const toml::array* a = n->as_array();
+    if (!a)
+      r.fail(*n,
+             "'calls' must be an array of tables like { group = \"...\", outcome = "
+             "\"disconnected\" }");
+    for (const toml::node& item : *a) {
+      const toml::table* ct = item.as_table();
+      if (!ct) r.fail(item, "each entry of 'calls' must be a table like { group = \"...\" }");
+      r.only_keys(*ct, what, {"group", "outcome", "reason", "within_ms", "from_call", "to_call"});
+      call_expectation c;
+      c.group = r.text(*ct, "group", what, true);
+      c.outcome = r.text(*ct, "outcome", what, true);
+      static const std::set<std::string> outcomes{"result", "call_error", "disconnected",
+                                                  "timeout"};
+      if (!outcomes.count(c.outcome))
+        r.fail(*ct->get("outcome"),
+               fmt::format("outcome must be result, call_error, disconnected or timeout, got {:?}",
+                           c.outcome));
+      c.reason = r.text(*ct, "reason", what, false);
+      r.check_regex(ct->get("reason") ? *ct->get("reason") : item, c.reason, "reason");
+      c.within_ms = static_cast<int>(r.integer(*ct, "within_ms", what, -1, 1, max_ms));
+      c.from_call = static_cast<int>(r.integer(*ct, "from_call", what, 0, 0, 10'000'000));
+      c.to_call = static_cast<int>(r.integer(*ct, "to_call", what, -1, 0, 10'000'000));
+      if (c.to_call >= 0 && c.to_call < c.from_call)
+        r.fail(item, fmt::format("to_call ({}) is below from_call ({})", c.to_call, c.from_call));
+      e.calls.push_back(std::move(c));
     }
   }
   e.allowed_errors = r.strings(t, "allowed_errors", where);
@@ -382,6 +454,8 @@ const char* fault_kind_name(fault_spec::kind_t k) {
       return "signal";
     case fault_spec::kind_t::nofile:
       return "nofile";
+    case fault_spec::kind_t::context:
+      return "context";
   }
   return "?";
 }
@@ -446,6 +520,26 @@ scenario parse_scenario(const std::string& text, const std::string& path) {
     s.faults.push_back(std::move(f));
   }
   if (const toml::table* t = r.table(root, "expect")) s.expect = read_expect(r, *t);
+  for (std::size_t i = 0; i < s.expect.calls.size(); ++i) {
+    const call_expectation& c = s.expect.calls[i];
+    const worker_group* g = group(c.group);
+    const toml::node& at = *root["expect"]["calls"][i]["group"].node();
+    if (!g) r.fail(at, fmt::format("calls names group '{}', which is not a worker group", c.group));
+    // An echo workload records only the replies that failed: a dead reply is its "disconnected".
+    const bool echo = g->workload == worker_group::workload_t::echo;
+    if (g->workload != worker_group::workload_t::calls && !echo)
+      r.fail(at, fmt::format("calls names group '{}', whose workload is {}, not calls or echo",
+                             c.group, workload_name(g->workload)));
+    if (echo && c.outcome != "disconnected")
+      r.fail(*root["expect"]["calls"][i]["outcome"].node(),
+             fmt::format("group '{}' is an echo workload: only outcome = \"disconnected\" (a dead "
+                         "reply) can be judged, got {:?}",
+                         c.group, c.outcome));
+    if (c.from_call >= g->messages)
+      r.fail(*root["expect"]["calls"][i]["from_call"].node(),
+             fmt::format("from_call {} is past the last of group '{}''s {} calls", c.from_call,
+                         c.group, g->messages));
+  }
   for (const auto& name : s.expect.disconnected_groups)
     if (!group(name))
       r.fail(*root["expect"]["disconnected_groups"].node(),

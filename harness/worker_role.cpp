@@ -73,7 +73,11 @@ class echo_workload {
     if (m.is_dead()) {
       ++failed_;
       spdlog::error("worker: message {} to context {} came back dead: {}", seq, *o_.peer, m.data);
-      events::emit("reply", {{"seq", seq}, {"outcome", "dead"}, {"reason", m.data}});
+      events::emit("reply", {{"seq", seq},
+                             {"outcome", "dead"},
+                             {"reason", m.data},
+                             {"error", m.data},
+                             {"ms", (events::now() - sent) * 1000}});
     } else if (m.data != make_payload(static_cast<std::uint64_t>(seq), o_.size)) {
       ++failed_;
       spdlog::error("worker: reply to message {} is wrong or out of order ({} bytes)", seq,
@@ -242,8 +246,10 @@ int run_worker(const worker_options& o) {
   node n(cfg);
   router& r = n.get_router();
   r.add_handler(
-      [&r, ack_only = o.ack_only](message& m) {
+      [&r, &trigger, ack_only = o.ack_only](message& m) {
         if (!m.reply_to || m.is_dead()) return;
+        // request-received: a peer waits on this request, unanswered.
+        at_phase(trigger, faults::phase::request_received);
         message reply;
         reply.dst_id = m.src_id;
         reply.handle = m.reply_to;

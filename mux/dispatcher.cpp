@@ -14,7 +14,19 @@ namespace {
 // Requests up to this size may run on the broker thread (quick functions only).
 constexpr std::size_t quick_request_limit = 64 * 1024;
 
+thread_local std::optional<call_origin> serving;
+
+// Sets `serving` for the duration of one call.
+struct serving_scope {
+  explicit serving_scope(const message& m) { serving = call_origin{m.src_id, m.auth_id}; }
+  ~serving_scope() { serving.reset(); }
+};
+
 }  // namespace
+
+std::optional<call_origin> current_call_origin() {
+  return serving;
+}
 
 bool has_parent_authority(const message& m, std::uint32_t self,
                           const std::vector<std::uint32_t>& parents) {
@@ -129,6 +141,7 @@ std::optional<message> dispatcher::serve(job& j) {
     if (!fn) throw std::invalid_argument("no function " + where + " in this context");
     spdlog::debug("calling {} for context {}", where, m.src_id);
     if (on_call_start) on_call_start(where, m.src_id);
+    serving_scope scope(m);
     result = (*fn)(*args, *kwargs);
   } catch (const std::exception& e) {
     spdlog::debug("call {} from context {} failed: {}", where, m.src_id, e.what());

@@ -92,6 +92,14 @@ class dispatcher {
   std::thread thread_;
 };
 
+// The ids of the request a function is serving on this thread, while it
+// runs: for functions that report who called them.
+struct call_origin {
+  std::uint32_t src_id = 0;
+  std::uint32_t auth_id = 0;
+};
+std::optional<call_origin> current_call_origin();
+
 // Mitogen's has_parent_authority: the message carries our own authority or
 // an ancestor's.
 bool has_parent_authority(const message& m, std::uint32_t self,

@@ -603,6 +603,9 @@ TEST_F(contexts, every_builtin_answers_through_a_real_context) {
 
   // getpid: the pid the registry started.
   EXPECT_EQ(root.call(id, "getpid"), pickle::value(a.info->pid));
+  // caller_ids: the request's ids as the context received them: ours (the
+  // root's, 0) as src_id and auth_id.
+  EXPECT_EQ(root.call(id, "caller_ids"), pickle::value(pickle::tuple{{0, 0}}));
   auto p = read_proc(a.info->pid);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->ppid, ::getpid());
@@ -868,8 +871,8 @@ TEST_F(contexts, worker_calls_each_builtin_in_the_context_the_service_gives) {
   test::mux_process mux(dir_);
   std::optional<std::uint32_t> target;
   const std::vector<std::pair<std::string, std::size_t>> runs{
-      {"echo", 64},           {"echo", 1 << 20}, {"checksum", 4096},
-      {"make_bytes", 100000}, {"getpid", 0},     {"sleep", 5}};
+      {"echo", 64},  {"echo", 1 << 20}, {"checksum", 4096}, {"make_bytes", 100000},
+      {"getpid", 0}, {"sleep", 5},      {"caller_ids", 0}};
   int i = 0;
   for (const auto& [fn, size] : runs) {
     auto w =

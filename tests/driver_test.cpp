@@ -288,6 +288,89 @@ TEST(Oracles, CleanExitAndResources) {
   EXPECT_EQ(rss.run(oracle_resources).v, verdict::fail);
 }
 
+// --- call outcomes on a hand-made timeline ------------------------------------
+
+const char* calls_base = R"(name = "c"
+description = "callers of a context that is killed"
+origin = "driver_test"
+
+[[workers]]
+name = "victims"
+workload = "calls"
+context = "doomed"
+function = "sleep"
+messages = 2
+
+[[faults]]
+kind = "context"
+context = "doomed"
+fault_at = "mid-call:SIGKILL"
+
+[expect]
+calls = [{ group = "victims", outcome = "disconnected", reason = "^the respondent Context has disconnected$", within_ms = 100 }]
+)";
+
+json call_event(pid_t pid, int seq, const std::string& outcome, const std::string& error,
+                double ms_taken) {
+  return {{"pid", pid},         {"event", "call"}, {"seq", seq},
+          {"outcome", outcome}, {"error", error},  {"ms", ms_taken}};
+}
+
+TEST(Oracles, CallOutcomesNeedEveryCallToEndAsExpectedSoonAfterItsFault) {
+  constexpr pid_t victim = 110, context = 120;
+  const std::string gone = "the respondent Context has disconnected";
+  scenario s = parse_scenario(calls_base, "c.toml");
+  run_outcome o;
+  o.processes = {{"mux", "", mux_pid, 0}, {"worker-victims-0", "victims", victim, 256}};
+  auto judge_calls = [&](std::vector<timeline_event> calls) {
+    timeline tl{ev(1.0, "mux",
+                   {{"pid", mux_pid},
+                    {"event", "context_ready"},
+                    {"context", "doomed"},
+                    {"child_pid", context}}),
+                ev(2.0, "mux", {{"pid", context}, {"event", "fault"}, {"kind", "phase"}})};
+    tl.insert(tl.end(), calls.begin(), calls.end());
+    sort_timeline(tl);
+    return std::make_pair(oracle_calls(s, tl, o), oracle_faults_fired(s, tl, o));
+  };
+  // Both calls sent at 1.5 s, ended 20 ms after the kill at 2.0 s: pass, the
+  // delay counted from the fault, not from the sending.
+  auto [r, fired] = judge_calls({ev(2.02, "w", call_event(victim, 0, "disconnected", gone, 520)),
+                                 ev(2.02, "w", call_event(victim, 1, "disconnected", gone, 520))});
+  EXPECT_EQ(r.v, verdict::pass) << evidence(r);
+  EXPECT_NE(evidence(r).find("2 call(s) ended disconnected"), std::string::npos) << evidence(r);
+  EXPECT_EQ(fired.v, verdict::pass) << evidence(fired);
+  EXPECT_NE(evidence(fired).find("mid-call:SIGKILL in context doomed): fired 1 time"),
+            std::string::npos)
+      << evidence(fired);
+  // A call that returned, one with another reason, one too late, one missing.
+  std::tie(r, fired) = judge_calls({ev(2.02, "w", call_event(victim, 0, "result", "", 520))});
+  EXPECT_EQ(r.v, verdict::fail);
+  EXPECT_NE(evidence(r).find("1 of its 2 calls 0..1 ended"), std::string::npos) << evidence(r);
+  EXPECT_NE(evidence(r).find("call 0 ended result, expected disconnected"), std::string::npos)
+      << evidence(r);
+  std::tie(r, fired) = judge_calls(
+      {ev(2.02, "w", call_event(victim, 0, "disconnected", "no route to 5, my ID is 0", 520)),
+       ev(2.5, "w", call_event(victim, 1, "disconnected", gone, 1000))});
+  EXPECT_EQ(r.v, verdict::fail);
+  EXPECT_NE(evidence(r).find("call 0 ended disconnected with \"no route to 5, my ID is 0\""),
+            std::string::npos)
+      << evidence(r);
+  EXPECT_NE(
+      evidence(r).find("call 1 ended disconnected 500 ms after a fault, over the 100 ms bound"),
+      std::string::npos)
+      << evidence(r);
+  // No fault recorded by the context: faults fired fails.
+  timeline none{ev(1.0, "mux",
+                   {{"pid", mux_pid},
+                    {"event", "context_ready"},
+                    {"context", "doomed"},
+                    {"child_pid", context}})};
+  EXPECT_EQ(oracle_faults_fired(s, none, o).v, verdict::fail);
+  // The group's own failures are no loss to nothing lost: it is affected by design.
+  EXPECT_TRUE(group_is_faulted(s, "victims"));
+}
+
 TEST(Timeline, MergesFilesByTime) {
   run_dir dir;
   std::ofstream(dir.file("mux.events")) << R"({"t":2.0,"pid":1,"event":"b"})"
@@ -340,11 +423,80 @@ TEST(DriverRun, EveryBuiltInScenarioPasses) {
                            "caller-killed-pending-call",
                            "random-mixed-faults",
                            "backlog-at-forks-no-retry",
-                           "stall-blocks-nobody"})
+                           "stall-blocks-nobody",
+                           "context-killed-mid-call",
+                           "context-killed-behind-intermediate",
+                           "intermediate-killed-mid-call",
+                           "oversize-reply",
+                           "unidirectional-refusals",
+                           "policy-refusal",
+                           "unix-client-auth-stamped",
+                           "no-route-invalid-handle",
+                           "peer-client-dies-unanswered"})
     EXPECT_NE(r.out.find(std::string("PASS ") + name + " ("), std::string::npos) << name << "\n"
                                                                                  << r.out;
   EXPECT_TRUE(empty_dir(tmp.path())) << "a run directory was left in " << tmp.path();
   EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
+}
+
+// A scenario file of the suite with some text replaced.
+std::string suite_file(const std::string& name,
+                       std::vector<std::pair<std::string, std::string>> edits = {}) {
+  std::string text = test::slurp(FAULTMUX_SOURCE_DIR "/scenarios/" + name + ".toml");
+  for (const auto& [from, to] : edits) {
+    auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+// Real runs: the calls expectation of context-killed-mid-call holds with the
+// kill and fails without it, the calls then returning their results.
+TEST(DriverRun, CallOutcomesPassWithTheKillAndFailWithoutIt) {
+  run_dir tmp, files;
+  const std::pair<std::string, std::string> shorter{"size = 3000", "size = 300"};
+  std::ofstream(files.file("killed.toml")) << suite_file("context-killed-mid-call", {shorter});
+  std::ofstream(files.file("not-killed.toml")) << suite_file(
+      "context-killed-mid-call",
+      {shorter,
+       {"[[faults]]\nkind = \"context\"\ncontext = \"doomed\"\nfault_at = \"mid-call:SIGKILL\"\n",
+        ""}});
+  ran r = run_cli(tmp.path(), {files.file("killed.toml"), "-v"});
+  EXPECT_EQ(exit_code(r), 0) << r.out;
+  EXPECT_NE(r.out.find("group victims (calls 0..0): 1 call(s) ended disconnected"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("group victims (calls 1..last): 2 call(s) ended disconnected"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("ended disconnected"), std::string::npos) << r.out;
+  r = run_cli(tmp.path(), {files.file("not-killed.toml")});
+  EXPECT_EQ(exit_code(r), 1) << r.out;
+  EXPECT_NE(r.out.find("FAIL context-killed-mid-call: call outcomes:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("call 0 ended result, expected disconnected /^the respondent Context has "
+                       "disconnected$/"),
+            std::string::npos)
+      << r.out;
+  EXPECT_TRUE(empty_dir(tmp.path()));
+  EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
+}
+
+// The unidirectional refusals' reasons are judged: with unidirectional
+// routing off, the sibling's policy refuses instead and the scenario fails.
+TEST(DriverRun, RefusalReasonsAreJudged) {
+  run_dir tmp, files;
+  std::ofstream(files.file("uni-off.toml")) << suite_file(
+      "unidirectional-refusals", {{"unidirectional = true", "unidirectional = false"}});
+  ran r = run_cli(tmp.path(), {files.file("uni-off.toml")});
+  EXPECT_EQ(exit_code(r), 1) << r.out;
+  EXPECT_NE(r.out.find("ended call_error with \"faultmux.CallFailed: faultmux.builtins.call_child: "
+                       "refused by policy\", expected call_error /routing mode prevents forward"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("errors logged: fail"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0 warning or error line(s) match"), std::string::npos) << r.out;
+  EXPECT_TRUE(empty_dir(tmp.path()));
 }
 
 TEST(DriverRun, FilterAndSeed) {

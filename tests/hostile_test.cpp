@@ -262,6 +262,29 @@ TEST_F(Hostile, ForbiddenRouteGetsADeadReply) {
   expect_alive_and_routing();
 }
 
+TEST_F(Hostile, UnknownHandleGetsInvalidHandleFromTheContextAddressed) {
+  start();
+  finished f = behave("unknown-handle", {"--target", std::to_string(echo.id)});
+  ASSERT_TRUE(f.exited(0)) << f.describe();
+  EXPECT_THAT(f.out, HasSubstr("invalid handle from context 0, " + std::to_string(echo.id)));
+  // The mux's own answer is in its events; the echo worker's came from it.
+  EXPECT_TRUE(mux->wait_event(
+      [&](const json& e) {
+        return e.value("event", "") == "dead" && e.value("reason", "") == "invalid handle";
+      },
+      5s));
+  auto saw = fault::named(read_events(events), "hostile");
+  int answers = 0;
+  for (const auto& e : saw)
+    if (e.value("step", "") == "saw" && e.value("reason", "") == "invalid handle") ++answers;
+  EXPECT_EQ(answers, 2);
+  // Another dead reason is no `invalid handle`: the check itself is sound.
+  f = behave("unknown-handle", {"--target", "4242"});
+  EXPECT_TRUE(f.exited(1)) << f.describe();
+  EXPECT_THAT(f.out, HasSubstr("context 4242 answered dead no route to 4242, my ID is 0"));
+  expect_alive_and_routing();
+}
+
 TEST_F(Hostile, OversizeBodyDisconnects) {
   start({"--max-message-size", "65536"});
   finished f =

@@ -474,6 +474,23 @@ TEST_F(Phase, BadPhaseInputExitsTwo) {
   f = fault::run_faultmux(dir, {"mux", "--context-fault-at", "mid-call:SIGKILL"});
   EXPECT_TRUE(f.exited(2)) << f.describe();
   EXPECT_THAT(f.err, HasSubstr("expected NAME=PHASE:ACTION"));
+  // A context passes faults on by path; the parent as victim needs a fault.
+  const std::vector<std::string> ctx{"context", "--context-id", "5", "--parent-ids",
+                                     "0",       "--name",       "x"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> a = ctx;
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+  };
+  f = fault::run_faultmux(dir, with({"--fault-target", "parent"}));
+  EXPECT_TRUE(f.exited(2)) << f.describe();
+  EXPECT_THAT(f.err, HasSubstr("--fault-target parent needs --fault-at"));
+  f = fault::run_faultmux(dir, with({"--context-fault-at", "y=pid-sent:SIGKILL@parent"}));
+  EXPECT_TRUE(f.exited(2)) << f.describe();
+  EXPECT_THAT(f.err, HasSubstr("a context reaches mid-call"));
+  f = fault::run_faultmux(dir, with({"--legacy-bug", "no-such-bug"}));
+  EXPECT_TRUE(f.exited(2)) << f.describe();
+  EXPECT_THAT(f.err, HasSubstr("--legacy-bug no-such-bug: no such bug"));
 }
 
 // --- time-based faults -------------------------------------------------------

@@ -210,9 +210,127 @@ TEST(Scenario, FaultRulesAndPatternsAreChecked) {
   e = error_of(with("pattern = \"failed to assign identity\"", "pattern = \"failed (to\""));
   EXPECT_NE(e.find("is not a valid regular expression"), std::string::npos) << e;
   e = error_of(with("kind = \"syscall\"", "kind = \"syscal\""));
-  EXPECT_NE(e.find("fault kind must be syscall, signal or nofile, got \"syscal\""),
+  EXPECT_NE(e.find("fault kind must be syscall, signal, nofile or context, got \"syscal\""),
             std::string::npos)
       << e;
+}
+
+// Calls into contexts: relayed calls, context faults by path, call outcome
+// and warning-level expectations.
+const char* calls_good = R"(name = "calls"
+description = "contexts and calls"
+origin = "SCENARIOS.md #11"
+
+[[workers]]
+name = "victims"
+workload = "calls"
+context = "hop/leaf"
+relay_to = "other"
+function = "caller_ids"
+messages = 3
+
+[[faults]]
+kind = "context"
+context = "hop/leaf"
+fault_at = "mid-call:SIGKILL"
+victim = "parent"
+
+[expect]
+errors = [{ pattern = "refused", level = "warning" }]
+calls = [{ group = "victims", outcome = "disconnected", reason = "respondent", within_ms = 500 }]
+)";
+
+std::string calls_error_of(const std::string& from, const std::string& to) {
+  std::string s = calls_good;
+  auto at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return error_of(s.replace(at, from.size(), to));
+}
+
+TEST(Scenario, CallsContextFaultsAndCallExpectationsLoad) {
+  scenario s = parse_scenario(calls_good, "s.toml");
+  ASSERT_EQ(s.workers.size(), 1u);
+  EXPECT_EQ(s.workers[0].relay_to, "other");
+  EXPECT_EQ(s.workers[0].function, "caller_ids");
+  ASSERT_EQ(s.faults.size(), 1u);
+  EXPECT_EQ(s.faults[0].kind, fault_spec::kind_t::context);
+  EXPECT_EQ(s.faults[0].context, "hop/leaf");
+  EXPECT_EQ(s.faults[0].fault_at, "mid-call:SIGKILL");
+  EXPECT_TRUE(s.faults[0].signal_parent);
+  ASSERT_EQ(s.expect.errors.size(), 1u);
+  EXPECT_TRUE(s.expect.errors[0].with_warnings);
+  ASSERT_EQ(s.expect.calls.size(), 1u);
+  EXPECT_EQ(s.expect.calls[0].group, "victims");
+  EXPECT_EQ(s.expect.calls[0].outcome, "disconnected");
+  EXPECT_EQ(s.expect.calls[0].reason, "respondent");
+  EXPECT_EQ(s.expect.calls[0].within_ms, 500);
+  EXPECT_FALSE(parse_scenario(good, "s.toml").expect.errors[0].with_warnings);
+}
+
+TEST(Scenario, CallsContextFaultsAndCallExpectationsAreChecked) {
+  // Unknown values.
+  EXPECT_EQ(calls_error_of("outcome = \"disconnected\"", "outcome = \"lost\""),
+            "s.toml:21:41: outcome must be result, call_error, disconnected or timeout, got "
+            "\"lost\"");
+  EXPECT_EQ(calls_error_of("victim = \"parent\"", "victim = \"child\""),
+            "s.toml:17:10: victim must be \"self\" or \"parent\" (the context that started it), "
+            "got \"child\"");
+  EXPECT_NE(calls_error_of("level = \"warning\"", "level = \"info\"")
+                .find("s.toml:20:42: level must be \"error\" or \"warning\""),
+            std::string::npos);
+  EXPECT_NE(calls_error_of("fault_at = \"mid-call:SIGKILL\"", "fault_at = \"pid-sent:SIGKILL\"")
+                .find("s.toml:16:12: a context's fault_at must be mid-call:SIGKILL"),
+            std::string::npos);
+  EXPECT_NE(calls_error_of("function = \"caller_ids\"", "function = \"whoami\"")
+                .find("function must be echo, checksum, make_bytes, getpid, sleep or caller_ids"),
+            std::string::npos);
+  EXPECT_NE(calls_error_of("context = \"hop/leaf\"\nfault_at", "context = \"hop//leaf\"\nfault_at")
+                .find("context must be a ContextService name or path"),
+            std::string::npos);
+  // Wrong types.
+  EXPECT_EQ(calls_error_of("within_ms = 500", "within_ms = \"500\""),
+            "s.toml:21:92: 'within_ms' in an [expect] calls entry must be an integer, not a "
+            "string");
+  EXPECT_EQ(calls_error_of("relay_to = \"other\"", "relay_to = 2"),
+            "s.toml:9:12: 'relay_to' in [[workers]] must be a string, not an integer");
+  EXPECT_NE(calls_error_of("calls = [{", "calls = 3 #").find("'calls' must be an array of tables"),
+            std::string::npos);
+  EXPECT_NE(calls_error_of("reason = \"respondent\"", "reason = \"(\"")
+                .find("reason \"(\" is not a valid regular expression"),
+            std::string::npos);
+  // Impossible combinations.
+  EXPECT_NE(calls_error_of("group = \"victims\"", "group = \"nobody\"")
+                .find("calls names group 'nobody', which is not a worker group"),
+            std::string::npos);
+  EXPECT_NE(calls_error_of("relay_to = \"other\"", "relay_to = \"hop/leaf\"")
+                .find("relay_to \"hop/leaf\" is the called context itself"),
+            std::string::npos);
+  EXPECT_NE(calls_error_of("victim = \"parent\"", "victim = \"parent\"\nat_ms = 5")
+                .find("'at_ms' belongs to signal and nofile faults"),
+            std::string::npos);
+  EXPECT_NE(calls_error_of("kind = \"context\"", "kind = \"signal\"\nsignal = \"SIGKILL\"")
+                .find("'context' belongs to a context fault"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of(with("behave = \"exit-after-pid\"", "behave = \"exit-after-pid\"\nrelay_to = \"A\""))
+          .find("cannot have 'relay_to'"),
+      std::string::npos);
+  EXPECT_NE(error_of(with("disconnected_groups = [\"bad\"]",
+                          "disconnected_groups = [\"bad\"]\ncalls = [{ group = \"good\", outcome "
+                          "= \"result\" }]"))
+                .find("group 'good' is an echo workload: only outcome = \"disconnected\""),
+            std::string::npos);
+  EXPECT_NE(error_of(with("disconnected_groups = [\"bad\"]",
+                          "disconnected_groups = [\"bad\"]\ncalls = [{ group = \"bad\", outcome "
+                          "= \"disconnected\" }]"))
+                .find("calls names group 'bad', whose workload is hostile, not calls or echo"),
+            std::string::npos);
+  EXPECT_NE(calls_error_of("within_ms = 500", "within_ms = 500, from_call = 3")
+                .find("from_call 3 is past the last of group 'victims''s 3 calls"),
+            std::string::npos);
+  EXPECT_NE(calls_error_of("within_ms = 500", "within_ms = 500, from_call = 2, to_call = 1")
+                .find("to_call (1) is below from_call (2)"),
+            std::string::npos);
 }
 
 TEST(Scenario, ValidateCommandChecksFilesWithoutRunningThem) {
