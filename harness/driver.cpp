@@ -814,6 +814,7 @@ std::vector<reports::fault_entry> faults_of(const timeline& tl) {
       f.what = fmt::format("{} on {} fd {} (rule {} '{}', call {}) -> {}", e.str("call"),
                            e.str("fd_class"), e.num("fd"), e.num("rule"), e.str("rule_text"),
                            e.num("n"), e.str("effect"));
+      f.rule = fmt::format("rule {} '{}'", e.num("rule"), e.str("rule_text"));
     } else if (e.str("kind") == "phase") {
       f.kind = "phase";
       f.what = fmt::format("{} at phase {}", e.str("action"), e.str("spec"));

@@ -127,7 +127,7 @@ std::pair<nlohmann::json, std::size_t> fault_list(const std::vector<fault_entry>
   return {out, sorted.size() - out.size()};
 }
 
-// Every distinct fault (kind and what) with how often and when it fired.
+// Every declared fault (kind and rule) with how often and when it fired.
 nlohmann::json fault_counts(const std::vector<fault_entry>& faults) {
   struct count {
     std::size_t n = 0;
@@ -135,7 +135,7 @@ nlohmann::json fault_counts(const std::vector<fault_entry>& faults) {
   };
   std::map<std::pair<std::string, std::string>, count> by;
   for (const auto& f : faults) {
-    count& c = by[{f.kind, f.what}];
+    count& c = by[{f.kind, f.rule.empty() ? f.what : f.rule}];
     c.first = c.n == 0 ? f.at_s : std::min(c.first, f.at_s);
     c.last = c.n == 0 ? f.at_s : std::max(c.last, f.at_s);
     ++c.n;

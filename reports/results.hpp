@@ -57,6 +57,9 @@ struct fault_entry {
   long long pid = -1;  // the process that recorded it
   std::string kind;    // syscall, signal, resume, nofile, restore, phase
   std::string what;    // the rule, signal or phase, and its effect
+  // The fault as declared (a shim rule fires many times, each a `what` of
+  // its own): what fault_counts groups by; "" means `what`.
+  std::string rule;
 };
 
 // Something that happened to one process, for its timeline row.

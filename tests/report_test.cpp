@@ -245,14 +245,19 @@ TEST(Results, JunitAndJsonListTheFirstFaultsAndCountThemAll) {
   run_dir dir;
   reports::results r = sample();
   r.scenarios.resize(1);
-  r.scenarios[0].faults.assign(999, {0.5, "faults", 42, "syscall", "send -> EAGAIN"});
+  // One shim rule, each firing a `what` of its own.
+  r.scenarios[0].faults.clear();
+  for (int i = 0; i < 999; ++i)
+    r.scenarios[0].faults.push_back({0.5 + i / 1000.0, "faults", 42, "syscall",
+                                     "send on fd 10 (call " + std::to_string(i) + ") -> EAGAIN",
+                                     "rule 1 'send -> EAGAIN'"});
   // The earliest comes last: the list is by time, not by file.
   r.scenarios[0].faults.push_back({0.25, "driver", 7, "signal", "SIGSTOP -> mux"});
   ASSERT_EQ(reports::write_reports(r, dir.path()), "");
   std::string xml = test::slurp(dir.file("junit.xml"));
   std::size_t n = 0;
-  for (auto at = xml.find("send -&gt; EAGAIN"); at != std::string::npos;
-       at = xml.find("send -&gt; EAGAIN", at + 1))
+  for (auto at = xml.find(") -&gt; EAGAIN"); at != std::string::npos;
+       at = xml.find(") -&gt; EAGAIN", at + 1))
     ++n;
   EXPECT_EQ(n, 99u);
   EXPECT_NE(xml.find("... and 900 more faults"), std::string::npos);
@@ -264,8 +269,10 @@ TEST(Results, JunitAndJsonListTheFirstFaultsAndCountThemAll) {
   ASSERT_EQ(e["fault_counts"].size(), 2u);
   for (const auto& c : e["fault_counts"]) {
     if (c["kind"] == "syscall") {
+      EXPECT_EQ(c["what"], "rule 1 'send -> EAGAIN'");
       EXPECT_EQ(c["count"], 999);
       EXPECT_EQ(c["first_s"], 0.5);
+      EXPECT_NEAR(c["last_s"].get<double>(), 1.498, 1e-9);
     } else {
       EXPECT_EQ(c["count"], 1);
       EXPECT_EQ(c["last_s"], 0.25);
