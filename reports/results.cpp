@@ -26,12 +26,23 @@ std::string first_line_of(const std::string& path) {
 // The checkout's HEAD, read from .git without running git (no process, no
 // dependency on git being installed): a detached HEAD or a ref, loose or packed.
 std::string git_revision(const std::string& root) {
-  const std::string git = root + "/.git";
+  std::string git = root + "/.git";
+  // A worktree's .git is a file naming its own git directory ("gitdir:
+  // PATH"), which holds HEAD; refs live in the common directory it names.
+  std::string common = git;
+  if (std::string link = first_line_of(git); link.rfind("gitdir: ", 0) == 0) {
+    git = link.substr(8);
+    if (!git.empty() && git[0] != '/') git = root + "/" + git;
+    common = git;
+    if (std::string c = first_line_of(git + "/commondir"); !c.empty())
+      common = c[0] == '/' ? c : git + "/" + c;
+  }
   std::string head = first_line_of(git + "/HEAD");
   if (head.rfind("ref: ", 0) != 0) return head;
   const std::string ref = head.substr(5);
   if (std::string rev = first_line_of(git + "/" + ref); !rev.empty()) return rev;
-  std::ifstream packed(git + "/packed-refs");
+  if (std::string rev = first_line_of(common + "/" + ref); !rev.empty()) return rev;
+  std::ifstream packed(common + "/packed-refs");
   for (std::string line; std::getline(packed, line);) {
     auto sp = line.find(' ');
     if (sp != std::string::npos && line.substr(sp + 1) == ref) return line.substr(0, sp);
