@@ -29,6 +29,8 @@ enum class behaviour : std::uint8_t {
   forbidden_route,    // a message the mux must refuse; check the dead reply
   oversize_body,      // a body over the limit; expect the dead reply or the disconnect
   slow_reader,        // lots of echo traffic, never drains its socket
+  route_abuse,        // duplicate ADD_ROUTE, DEL_ROUTE of another's route, ADD_ROUTE from a
+                      // non-child; then check the routes still lead where they did
 };
 
 const char* behaviour_name(behaviour b);

@@ -254,7 +254,12 @@ int run_worker(const worker_options& o) {
   call_workload calls(n, o);
   const bool calling = !o.context.empty();
   bool parent_lost = false;
-  n.on_stream_closed = [&](stream&, int) {
+  bool closing = false;  // we close the stream ourselves: no loss to report
+  n.on_stream_closed = [&](stream&, int err) {
+    // Our own close is a clean one (err 0); an error is the connection's.
+    if ((!closing || err != 0) && !parent_lost)
+      events::emit("connection_lost",
+                   {{"errno", err ? (strerrorname_np(err) ? strerrorname_np(err) : "?") : "EOF"}});
     parent_lost = true;
     load.on_parent_lost();
     calls.on_parent_lost();
@@ -275,8 +280,14 @@ int run_worker(const worker_options& o) {
   };
   load.on_first_sent = first_request_sent;
   calls.on_first_call_sent = first_request_sent;
-  n.on_signals({SIGTERM, SIGINT}, [&](int) { n.shutdown([&] { n.get_broker().stop(); }); });
-  auto stop = [&] { n.shutdown([&] { n.get_broker().stop(); }); };
+  n.on_signals({SIGTERM, SIGINT}, [&](int) {
+    closing = true;
+    n.shutdown([&] { n.get_broker().stop(); });
+  });
+  auto stop = [&] {
+    closing = true;
+    n.shutdown([&] { n.get_broker().stop(); });
+  };
   if (calling)
     n.get_broker().defer([&] { calls.start(stop); });
   else if (o.count > 0)
