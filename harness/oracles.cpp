@@ -91,6 +91,14 @@ std::string hostile_outcome(const timeline& tl, pid_t pid) {
   return "no hostile_done event";
 }
 
+// A calls group against an external target: its calls need
+// faultmux.ContextService, which only faultmux's mux serves, so what its
+// workers log and which phases they reach say nothing about the target.
+bool calls_not_served(const scenario& s, const run_outcome& o, const std::string& group) {
+  const worker_group* g = group_named(s, group);
+  return o.external_target && g && g->workload == worker_group::workload_t::calls;
+}
+
 oracle_result make(const char* name, verdict v, std::vector<std::string> evidence = {}) {
   return oracle_result{name, v, std::move(evidence)};
 }
@@ -138,6 +146,7 @@ oracle_result oracle_errors_logged(const scenario& s, const timeline& tl, const 
   if (s.expect.errors.empty()) return make("errors logged", verdict::not_applicable);
   oracle_result r = make("errors logged", verdict::pass);
   const double t0 = start_of(tl);
+  std::vector<std::string> failed, held;
   for (const auto& x : s.expect.errors) {
     std::regex re(x.pattern);
     std::vector<std::string> lines;
@@ -149,16 +158,15 @@ oracle_result oracle_errors_logged(const scenario& s, const timeline& tl, const 
     std::string want = x.max < 0 ? fmt::format("at least {}", x.min)
                                  : (x.min == x.max ? fmt::format("{}", x.min)
                                                    : fmt::format("{} to {}", x.min, x.max));
-    r.evidence.push_back(
+    // The failing expectations first: the one-line summary shows the first line.
+    auto& block = ok ? held : failed;
+    block.push_back(
         fmt::format("{}: {} error line(s) match /{}/, expected {}", x.process, n, x.pattern, want));
     if (!ok) r.v = verdict::fail;
-    for (std::size_t i = 0; i < lines.size() && i < 3; ++i) r.evidence.push_back("  " + lines[i]);
+    for (std::size_t i = 0; i < lines.size() && i < 3; ++i) block.push_back("  " + lines[i]);
   }
-  // The failing expectations first: the one-line summary shows the first line.
-  if (r.v == verdict::fail)
-    std::stable_partition(r.evidence.begin(), r.evidence.end(), [](const std::string& l) {
-      return l.find("expected") != std::string::npos && l.rfind("  ", 0) != 0;
-    });
+  r.evidence = std::move(failed);
+  r.evidence.insert(r.evidence.end(), held.begin(), held.end());
   return r;
 }
 
@@ -171,7 +179,8 @@ oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
   for (const auto& a : s.expect.allowed_errors) allowed.emplace_back(a);
   std::vector<pid_t> faulted;
   for (const auto& p : o.processes)
-    if (!p.group.empty() && group_is_faulted(s, p.group)) faulted.push_back(p.pid);
+    if (!p.group.empty() && (group_is_faulted(s, p.group) || calls_not_served(s, o, p.group)))
+      faulted.push_back(p.pid);
   // The probe clients close as soon as their round trip is done: whatever the
   // mux still had for them is its own business, not the scenario's.
   if (o.probe_pid > 0) faulted.push_back(o.probe_pid);
@@ -477,7 +486,12 @@ oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const r
       }
       ok.push_back(fmt::format("hostile group {} ({}) ran", g.name, g.behave));
     }
-    if (!g.fault_at.empty()) {
+    if (!g.fault_at.empty() && calls_not_served(s, o, g.name)) {
+      ok.push_back(
+          fmt::format("group {} fault_at {}: not applicable: its calls need "
+                      "faultmux.ContextService, which the {} target does not serve",
+                      g.name, g.fault_at, o.target_name));
+    } else if (!g.fault_at.empty()) {
       int n = 0;
       for (const process_record* p : members(o, g.name))
         for (const auto& e : tl)

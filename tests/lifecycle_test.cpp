@@ -13,8 +13,10 @@
 
 #include <gtest/gtest.h>
 
+#include "harness/oracles.hpp"
 #include "harness/process.hpp"
 #include "harness/scenario.hpp"
+#include "harness/timeline.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/sanitizers.hpp"
 
@@ -245,6 +247,80 @@ TEST(Lifecycle, MitogenShutsDownCleanlyOnceTheWorkersAreGone) {
       run_text(tmp, "fake", scenario_text("listener-short-identity.toml"), {"--target", "mitogen"});
   EXPECT_EQ(f.code, 0) << f.out;
   EXPECT_TRUE(has(f, "PASS listener-short-identity [fake-listener]")) << f.out;
+}
+
+// --- the oracles on hand-made timelines ------------------------------------------
+
+timeline_event ev(double t, pid_t pid, nlohmann::json fields) {
+  timeline_event e;
+  e.t = t;
+  e.source = "x";
+  e.data = std::move(fields);
+  e.data["t"] = t;
+  e.data["pid"] = pid;
+  return e;
+}
+
+nlohmann::json error_line(const std::string& msg) {
+  return {{"event", "log"}, {"level", "error"}, {"msg", msg}};
+}
+
+TEST(LifecycleOracles, CallsGroupsAgainstAnExternalTargetAreNotJudgedByTheirErrors) {
+  scenario s = parse_scenario(R"(name = "t"
+description = "d"
+origin = "o"
+[[workers]]
+name = "callers"
+workload = "calls"
+context = "c"
+messages = 1
+
+[[workers]]
+name = "killed"
+workload = "calls"
+context = "c"
+messages = 1
+fault_at = "awaiting-reply:SIGKILL"
+)",
+                              "t.toml");
+  run_outcome o;
+  o.processes = {{"mux", "", 10, 0},
+                 {"worker-callers-0", "callers", 11, 0},
+                 {"worker-killed-0", "killed", 12, 0}};
+  timeline tl{ev(1.0, 11, error_line("worker: call workload failed: invalid handle"))};
+  // Against faultmux's mux the line is a lost call and the fault never fired...
+  EXPECT_EQ(oracle_no_unexpected_errors(s, tl, o).v, verdict::fail);
+  EXPECT_EQ(oracle_faults_fired(s, tl, o).v, verdict::fail);
+  // ... against Mitogen, which serves no faultmux.ContextService, neither says anything.
+  o.external_target = true;
+  o.target_name = "mitogen";
+  EXPECT_EQ(oracle_no_unexpected_errors(s, tl, o).v, verdict::pass);
+  oracle_result f = oracle_faults_fired(s, tl, o);
+  EXPECT_EQ(f.v, verdict::pass);
+  ASSERT_FALSE(f.evidence.empty());
+  EXPECT_NE(f.evidence[0].find("not applicable: its calls need faultmux.ContextService"),
+            std::string::npos)
+      << f.evidence[0];
+}
+
+TEST(LifecycleOracles, ErrorsLoggedPutsTheFailingExpectationFirst) {
+  scenario s = parse_scenario(R"(name = "t"
+description = "d"
+origin = "o"
+[[workers]]
+name = "a"
+[expect]
+errors = [{ pattern = "held", min = 1, max = 1 }, { pattern = "missing", min = 1 }]
+)",
+                              "t.toml");
+  run_outcome o;
+  o.processes = {{"mux", "", 10, 0}};
+  timeline tl{ev(1.0, 10, error_line("held"))};
+  oracle_result r = oracle_errors_logged(s, tl, o);
+  EXPECT_EQ(r.v, verdict::fail);
+  ASSERT_FALSE(r.evidence.empty());
+  EXPECT_NE(r.evidence[0].find("/missing/, expected at least 1"), std::string::npos)
+      << r.evidence[0];
 }
 
 TEST(Lifecycle, LoaderChecksTheNewKeys) {
