@@ -141,7 +141,18 @@ void call_workload::on_outcome(int seq, double sent, call_outcome out) {
     spdlog::error("worker: call {} of {} in context {} failed ({}): {}", seq, o_.function, target_,
                   outcome, problem);
   }
-  if (next_ < o_.count) return call_next();
+  if (next_ < o_.count) {
+    // A call that fails at once (no route once the mux is gone) fails inside
+    // call_next(): calling the next one from here would recurse once per call
+    // left and overflow the stack. Call it from the loop instead.
+    if (out.what == call_outcome::kind::dead) {
+      node_.get_broker().defer([this] {
+        if (!finished_ && next_ < o_.count) call_next();
+      });
+      return;
+    }
+    return call_next();
+  }
   if (in_flight_ == 0) finish();
 }
 
