@@ -185,11 +185,25 @@ oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
   // mux still had for them is its own business, not the scenario's.
   if (o.probe_pid > 0) faulted.push_back(o.probe_pid);
 
+  // From the driver's workers_stop on, the workers leave at once (as at the
+  // end of a real run): what the mux still had queued for one of them is the
+  // teardown's, not the scenario's, like the probe's.
+  double workers_stop = std::numeric_limits<double>::infinity();
+  for (const auto& e : tl)
+    if (e.source == "driver" && e.event() == "workers_stop")
+      workers_stop = std::min(workers_stop, e.t);
+  std::vector<pid_t> workers;
+  for (const auto& p : o.processes)
+    if (!p.group.empty()) workers.push_back(p.pid);
+
   const double t0 = start_of(tl);
   std::vector<std::string> unexpected;
   for (const auto& e : tl) {
     if (!is_error_line(e)) continue;
     const std::string msg = e.str("msg");
+    if (e.t >= workers_stop && line_of(s, o, e, "mux") &&
+        std::any_of(workers.begin(), workers.end(), [&](pid_t p) { return about_client(msg, p); }))
+      continue;
     if (std::any_of(expected.begin(), expected.end(), [&](const auto& x) {
           return line_of(s, o, e, x.first) && std::regex_search(msg, x.second);
         }))
@@ -401,6 +415,13 @@ oracle_result oracle_outcomes(const scenario& s, const timeline& tl, const run_o
   for (const auto& x : s.expect.outcomes) {
     const worker_group* g = group_named(s, x.group);
     if (!g) continue;
+    if (calls_not_served(s, o, x.group)) {
+      na.push_back(
+          fmt::format("group {} {}: not applicable: its calls need "
+                      "faultmux.ContextService, which the {} target does not serve",
+                      x.group, x.outcome, o.target_name));
+      continue;
+    }
     if ((x.outcome == "flushed" || x.outcome == "force-closed") && o.external_target) {
       na.push_back(
           fmt::format("group {} {}: not applicable: the {} target records no stream "
@@ -463,6 +484,13 @@ oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const r
       continue;
     }
     const char* kind = f.kind == fault_spec::kind_t::signal ? "signal" : "nofile";
+    if (f.process != "mux" && calls_not_served(s, o, f.process)) {
+      ok.push_back(
+          fmt::format("{} fault #{} ({} to {}): not applicable: its calls need "
+                      "faultmux.ContextService, which the {} target does not serve",
+                      kind, i + 1, f.signal, f.process, o.target_name));
+      continue;
+    }
     int n = 0;
     for (const auto& e : tl)
       if (e.source == "driver" && e.event() == "fault" && e.str("kind") == kind &&

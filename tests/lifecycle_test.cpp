@@ -281,6 +281,16 @@ workload = "calls"
 context = "c"
 messages = 1
 fault_at = "awaiting-reply:SIGKILL"
+
+[[faults]]
+kind = "signal"
+process = "killed"
+signal = "SIGSTOP"
+at_ms = 100
+
+[[expect.outcomes]]
+group = "callers"
+outcome = "connection-lost"
 )",
                               "t.toml");
   run_outcome o;
@@ -288,9 +298,13 @@ fault_at = "awaiting-reply:SIGKILL"
                  {"worker-callers-0", "callers", 11, 0},
                  {"worker-killed-0", "killed", 12, 0}};
   timeline tl{ev(1.0, 11, error_line("worker: call workload failed: invalid handle"))};
-  // Against faultmux's mux the line is a lost call and the fault never fired...
+  // Against faultmux's mux the line is a lost call, the faults never fired
+  // and the callers never lost a connection...
+  s.expect.outcomes.clear();
   EXPECT_EQ(oracle_no_unexpected_errors(s, tl, o).v, verdict::fail);
   EXPECT_EQ(oracle_faults_fired(s, tl, o).v, verdict::fail);
+  s.expect.outcomes = {{"callers", "connection-lost", {}, ""}};
+  EXPECT_EQ(oracle_outcomes(s, tl, o).v, verdict::fail);
   // ... against Mitogen, which serves no faultmux.ContextService, neither says anything.
   o.external_target = true;
   o.target_name = "mitogen";
@@ -301,6 +315,41 @@ fault_at = "awaiting-reply:SIGKILL"
   EXPECT_NE(f.evidence[0].find("not applicable: its calls need faultmux.ContextService"),
             std::string::npos)
       << f.evidence[0];
+  oracle_result out = oracle_outcomes(s, tl, o);
+  EXPECT_EQ(out.v, verdict::not_applicable);
+  ASSERT_FALSE(out.evidence.empty());
+  EXPECT_NE(out.evidence[0].find("group callers connection-lost: not applicable"),
+            std::string::npos)
+      << out.evidence[0];
+}
+
+// The driver ends the workers before the mux: the mux's lines about a
+// worker's stream from then on are the teardown's; before it they count.
+TEST(LifecycleOracles, TheMuxsLinesAboutWorkersLeavingAtTheEndAreTheTeardowns) {
+  scenario s = parse_scenario(R"(name = "t"
+description = "d"
+origin = "o"
+[[workers]]
+name = "servers"
+workload = "serve"
+)",
+                              "t.toml");
+  run_outcome o;
+  o.processes = {{"mux", "", 10, 0}, {"worker-servers-0", "servers", 11, 0}};
+  const std::string line =
+      "stream unix_client.11: disconnected: EOF with 0 bytes of an incomplete frame received and "
+      "28 bytes queued for output";
+  timeline stop{ev(2.0, 1, {{"event", "workers_stop"}})};
+  stop[0].source = "driver";
+  timeline after = stop, before = stop;
+  after.push_back(ev(2.1, 10, error_line(line)));
+  before.insert(before.begin(), ev(1.9, 10, error_line(line)));
+  EXPECT_EQ(oracle_no_unexpected_errors(s, after, o).v, verdict::pass);
+  EXPECT_EQ(oracle_no_unexpected_errors(s, before, o).v, verdict::fail);
+  // Only lines about the workers' own streams.
+  timeline other = stop;
+  other.push_back(ev(2.1, 10, error_line("stream unix_client.99: EPIPE")));
+  EXPECT_EQ(oracle_no_unexpected_errors(s, other, o).v, verdict::fail);
 }
 
 TEST(LifecycleOracles, ErrorsLoggedPutsTheFailingExpectationFirst) {
