@@ -23,7 +23,9 @@ constexpr std::uint32_t reply_handle = 1001;    // ours: replies to the hostile 
 constexpr std::uint32_t check_handle = 1003;    // ours: replies to a well-formed check message
 constexpr std::uint32_t unknown_handle = 4999;  // a handle the mux does not serve
 constexpr std::uint32_t no_such_context = 0x7ffffff0;
-constexpr std::uint16_t wrong_magic = 0x4d58;  // "MX": no Mitogen version sends it
+constexpr std::uint16_t wrong_magic = 0x4d58;
+constexpr std::uint32_t add_route_handle = 103;
+constexpr std::uint32_t del_route_handle = 104;  // "MX": no Mitogen version sends it
 
 struct name_entry {
   const char* name;
@@ -46,6 +48,7 @@ constexpr name_entry names[] = {
     {"oversize-body", behaviour::oversize_body},
     {"slow-reader", behaviour::slow_reader},
     {"unknown-handle", behaviour::unknown_handle},
+    {"route-abuse", behaviour::route_abuse},
 };
 
 bool needs_target(behaviour b) {
@@ -55,6 +58,7 @@ bool needs_target(behaviour b) {
     case behaviour::spoof_auth:
     case behaviour::spoof_src:
     case behaviour::slow_reader:
+    case behaviour::route_abuse:
       return true;
     default:
       return false;
@@ -125,6 +129,8 @@ class hostile_run {
         return slow_reader();
       case behaviour::unknown_handle:
         return unknown_handle_requests();
+      case behaviour::route_abuse:
+        return route_abuse();
     }
     return finish(hostile_status::bad_input, "unknown behaviour");
   }
@@ -560,6 +566,77 @@ class hostile_run {
     saw("the connection is still open after " + std::to_string(o_.hold_ms) + " ms",
         {{"requests", n}});
     return finish(hostile_status::ok, "still connected, never having read");
+  }
+
+  // RouteMonitor's rules (PROTOCOL.md, Routing): ADD_ROUTE and DEL_ROUTE are
+  // accepted only from the immediate child they describe.
+  int route_abuse() {
+    if (int st = handshake()) return st;
+    const std::uint32_t target = *o_.target;
+    // A grandchild of ours: ids far above what the mux allocates.
+    const std::uint32_t grandchild =
+        0x70000000u + (static_cast<std::uint32_t>(::getpid()) & 0xffff) * 2;
+    const std::uint32_t forged = grandchild + 1;
+    auto send = [&](wire::frame f, const std::string& what) {
+      int err = c_.send_all(wire::encode(f), hold_end());
+      if (err == 0) did(what, {{"handle", f.handle}, {"body", f.data}, {"src_id", f.src_id}});
+      return err;
+    };
+    wire::frame dup = request(mux_id_, add_route_handle, 0, std::to_string(target) + ":stolen");
+    wire::frame del = request(mux_id_, del_route_handle, 0, std::to_string(target));
+    wire::frame own =
+        request(mux_id_, add_route_handle, 0, std::to_string(grandchild) + ":grandchild");
+    wire::frame nonchild =
+        request(mux_id_, add_route_handle, 0, std::to_string(forged) + ":forged");
+    nonchild.src_id = grandchild;  // from our grandchild, not from an immediate child
+    std::string body = wire::pattern(o_.seed, 0, 32);
+    wire::frame echo = request(target, echo_handle, reply_handle, body);
+    wire::frame probe = request(forged, echo_handle, check_handle, "to the forged route");
+    int err = 0;
+    if (!err) err = send(dup, "sent a duplicate ADD_ROUTE for context " + std::to_string(target));
+    if (!err)
+      err = send(del, "sent DEL_ROUTE for context " + std::to_string(target) +
+                          ", whose route is not via us");
+    if (!err) err = send(own, "sent ADD_ROUTE for our grandchild " + std::to_string(grandchild));
+    if (!err)
+      err = send(nonchild, "sent ADD_ROUTE for " + std::to_string(forged) + " from " +
+                               std::to_string(grandchild) + ", not an immediate child");
+    if (!err) err = send(echo, "sent an echo request to context " + std::to_string(target));
+    if (!err) err = send(probe, "sent a request to the forged context " + std::to_string(forged));
+    if (err) return finish(hostile_status::unexpected, "writing failed: " + err_name(err));
+    bool echoed = false, refused = false;
+    auto end = hold_end();
+    while (!(echoed && refused)) {
+      int rerr = 0;
+      auto r = c_.read_frame(end, &rerr);
+      if (!r)
+        return finish(hostile_status::unexpected,
+                      (echoed ? "no dead reply for the forged context " + std::to_string(forged)
+                              : "no echo from context " + std::to_string(target) +
+                                    ": its route is gone or changed") +
+                          " (" + err_name(rerr) + ")");
+      if (r->handle == echo_handle)
+        return finish(hostile_status::unexpected,
+                      "a request for another context was routed to us (to " +
+                          std::to_string(r->dst_id) + " from " + std::to_string(r->src_id) +
+                          "): a bogus route was applied");
+      if (r->handle == reply_handle) {
+        if (r->dead() || r->src_id != target || r->data != body)
+          return finish(hostile_status::unexpected,
+                        "the echo from context " + std::to_string(target) + " came back wrong" +
+                            (r->dead() ? ": dead " + printable(r->data) : std::string()));
+        saw("the echo came from context " + std::to_string(target) + ": its route is unchanged");
+        echoed = true;
+      } else if (r->handle == check_handle) {
+        if (!r->dead())
+          return finish(hostile_status::unexpected,
+                        "the request to the forged context " + std::to_string(forged) +
+                            " was answered: the forged route was applied");
+        saw("dead reply for the forged context: " + printable(r->data), {{"reason", r->data}});
+        refused = true;
+      }
+    }
+    return finish(hostile_status::ok, "routes unchanged by the bogus ADD_ROUTE/DEL_ROUTE");
   }
 
   const hostile_options& o_;

@@ -30,6 +30,8 @@ enum class behaviour : std::uint8_t {
   oversize_body,      // a body over the limit; expect the dead reply or the disconnect
   slow_reader,        // lots of echo traffic, never drains its socket
   unknown_handle,     // requests to a handle nobody serves; check each dead `invalid handle`
+  route_abuse,        // duplicate ADD_ROUTE, DEL_ROUTE of another's route, ADD_ROUTE from a
+                      // non-child; then check the routes still lead where they did
 };
 
 const char* behaviour_name(behaviour b);

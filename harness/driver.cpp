@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,6 +81,29 @@ std::string proc_state(pid_t pid) {
   return fmt::format("state {} ({}), wchan {}", state, what, wchan);
 }
 
+// A socket file bound at `path` with nobody listening (a mux that died
+// without removing it): connect gives ECONNREFUSED. 0, or the errno.
+int make_stale_socket(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) return ENAMETOOLONG;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  int err = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 ? 0 : errno;
+  ::close(fd);
+  return err;
+}
+
+// The last `max` bytes of a file, from a line start when there is one.
+std::string tail_of(const std::string& path, std::size_t max = 2000) {
+  std::string all = slurp(path);
+  if (all.size() <= max) return all;
+  std::string t = all.substr(all.size() - max);
+  auto nl = t.find('\n');
+  return nl == std::string::npos ? t : t.substr(nl + 1);
+}
+
 // A message over a raw non-blocking socket, every wait bounded.
 bool send_message(int fd, const message& m, clock::time_point end) {
   std::string bytes = encode_frame(m);
@@ -132,7 +156,7 @@ std::optional<message> read_message(int fd, std::uint32_t handle, clock::time_po
 // Two probe clients handshake, and a message goes from one to the other's
 // echo handle and back through the mux: the listener accepts and the broker
 // routes.
-bool probe(const std::string& sock, std::string* detail) {
+bool probe(const std::string& sock, std::string* detail, int* connect_errno = nullptr) {
   auto end = clock::now() + ms(3000);
   try {
     connection a = connect_unix(sock, left(end));
@@ -173,6 +197,7 @@ bool probe(const std::string& sock, std::string* detail) {
     return true;
   } catch (const connect_error& e) {
     *detail = fmt::format("probe: {}", e.what());
+    if (connect_errno) *connect_errno = e.error();
     return false;
   }
 }
@@ -205,7 +230,12 @@ class scenario_run {
   scenario_run(const scenario& s, std::uint64_t seed, const driver_options& o,
                scenario_progress* progress)
       : s_(s), seed_(seed), o_(o), progress_(progress) {
-    if (o.target == "mitogen") {
+    if (s.target.kind == target_spec::kind_t::fake_listener) {
+      // The hostile listener is what such a scenario is about (the client's
+      // side): it stays the target whatever --target says.
+      t_ = s.target;
+      target_name_ = "fake-listener";
+    } else if (o.target == "mitogen") {
       t_ = mitogen_target(s.target);
       target_name_ = "mitogen";
     } else {
@@ -308,7 +338,15 @@ class scenario_run {
     if (stop_now()) return;
     out_.probe_pid = ::getpid();
     log_.emit("probe_start", {});
-    if (mux_.running()) {
+    if (s_.expect.target_dies) {
+      // The scenario ends the target: give it the time its shutdown may
+      // take, then a client must be refused at once.
+      auto end = clock::now() + ms(t_.shutdown_grace_ms + 3000);
+      while (mux_.running() && !stop_now() && left(end).count() > 0) mux_.wait(ms(20));
+      out_.target_gone_before_stop = !mux_.running();
+      log_.emit("target_gone", {{"gone", out_.target_gone_before_stop}});
+      out_.probe_ok = probe(sock_, &out_.probe_detail, &out_.probe_errno);
+    } else if (mux_.running()) {
       out_.probe_ok = probe(sock_, &out_.probe_detail);
     } else {
       out_.probe_detail =
@@ -346,6 +384,16 @@ class scenario_run {
               "FAULTMUX_INDEX=0"};
     }
     const target_spec& t = t_;
+    if (t.stale_socket) {
+      // What a mux killed before it could clean up leaves behind.
+      int err = make_stale_socket(sock_);
+      log_.emit("stale_socket", {{"path", sock_}, {"errno", err ? strerrorname_np(err) : ""}});
+      if (err) {
+        setup_error_ =
+            fmt::format("cannot leave a stale socket file at {}: {}", sock_, std::strerror(err));
+        return false;
+      }
+    }
     int backlog = t.backlog > 0 ? t.backlog : std::max(1, s_.worker_count());
     std::vector<std::string> mux{o_.self,
                                  "mux",
@@ -371,6 +419,11 @@ class scenario_run {
                                f.context + "=" + f.fault_at + (f.signal_parent ? "@parent" : "")});
     // An external target writes no events: its stderr becomes them in finish().
     if (t.kind == target_spec::kind_t::external) mux = external_argv(t, sock_, backlog);
+    if (t.kind == target_spec::kind_t::fake_listener)
+      mux = {o_.self,    "fake-listener",     "--listen",
+             sock_,      "--answer-bytes",    fmt::format("{}", fmt::join(t.answer_bytes, ",")),
+             "--events", dir_ + "/mux.events"};
+    target_argv_ = mux;
     argv.insert(argv.end(), mux.begin(), mux.end());
     // Before the spawn: its first events may come before spawn() returns.
     log_.emit("spawn", {{"name", "mux"}});
@@ -402,11 +455,22 @@ class scenario_run {
   }
 
   std::vector<std::string> worker_argv(const worker_group& g, int index) {
+    if (g.workload == worker_group::workload_t::second_mux) {
+      // The target's own command again, on the same path, which is live.
+      std::vector<std::string> a = target_argv_;
+      for (std::size_t i = 0; i + 1 < a.size(); ++i)
+        if (a[i] == "--events")
+          a[i + 1] = fmt::format("{}/worker-{}-{}.events", dir_, g.name, index);
+      return a;
+    }
+    std::string path = sock_;
+    if (g.path == "missing") path = dir_ + "/missing.sock";
+    if (g.path == "stale") path = dir_ + "/stale.sock";
     std::vector<std::string> a{
         o_.self,
         "worker",
         "--connect",
-        sock_,
+        path,
         "--events",
         fmt::format("{}/worker-{}-{}.events", dir_, g.name, index),
         "--connect-timeout-ms",
@@ -423,6 +487,7 @@ class scenario_run {
     switch (g.workload) {
       case wl::connect:
       case wl::serve:
+      case wl::second_mux:
         break;
       case wl::echo: {
         // The peer group's ids: serve_ids_ holds every serve worker's id by group.
@@ -497,6 +562,17 @@ class scenario_run {
 
   void start_workers() {
     using wl = worker_group::workload_t;
+    if (std::any_of(s_.workers.begin(), s_.workers.end(),
+                    [](const worker_group& g) { return g.path == "stale"; })) {
+      int err = make_stale_socket(dir_ + "/stale.sock");
+      log_.emit("stale_socket",
+                {{"path", dir_ + "/stale.sock"}, {"errno", err ? strerrorname_np(err) : ""}});
+      if (err) {
+        setup_error_ = fmt::format("cannot leave a stale socket file at {}/stale.sock: {}", dir_,
+                                   std::strerror(err));
+        return;
+      }
+    }
     // Groups that need no context id start at once, serve groups first, so
     // they connect while a before_workers fault holds the mux; echo and
     // hostile groups follow once the serve workers said their ids.
@@ -670,7 +746,36 @@ class scenario_run {
     p.wait(ms(5000));
   }
 
+  // The workers end before the target, as a real run (Ansible) ends its
+  // workers before its mux: what the target does at its own shutdown is
+  // then about the target, not about clients the harness left connected.
+  // (Shutdown with clients connected is a scenario of its own: a signal
+  // fault on the mux, SCENARIOS #21.)
+  void stop_workers() {
+    bool any = false;
+    for (auto& w : workers_)
+      if (w.proc.running() && !w.proc.wait(ms(0))) any = true;
+    if (!any) return;
+    log_.emit("workers_stop", {{"signal", "SIGTERM"}});
+    for (auto& w : workers_)
+      if (w.proc.running()) w.proc.signal(SIGTERM);
+    for (auto end = clock::now() + ms(3000); !stop_now() && left(end).count() > 0;) {
+      bool running = false;
+      for (auto& w : workers_)
+        if (!w.proc.wait(ms(0))) running = true;
+      if (!running) break;
+      std::this_thread::sleep_for(ms(5));
+    }
+    for (auto& w : workers_)
+      if (w.proc.running() && !stop_now()) {
+        out_.hang.push_back(fmt::format("{} (pid {}) still running 3 s after SIGTERM: {}", w.name,
+                                        w.proc.pid(), proc_state(w.proc.pid())));
+        kill_and_reap(w.proc);
+      }
+  }
+
   void stop_mux() {
+    stop_workers();
     std::string status = slurp(fmt::format("/proc/{}/status", mux_.pid()));
     auto at = status.find("VmHWM:");
     if (at != std::string::npos) out_.mux_peak_rss_kib = std::atol(status.c_str() + at + 6);
@@ -690,7 +795,7 @@ class scenario_run {
                                 mux_.pid(), grace, proc_state(mux_.pid())));
       kill_and_reap(mux_);
     }
-    // Serve and connect workers end when the mux closes their stream.
+    // Any worker left (none, normally) ends when the mux closes its stream.
     for (auto end = clock::now() + ms(3000); !stop_now() && left(end).count() > 0;) {
       bool running = false;
       for (auto& w : workers_)
@@ -745,9 +850,13 @@ class scenario_run {
       if (pid <= 0) break;
       out_.leftovers.push_back(fmt::format("unreaped child pid {} ({})", pid, describe_status(st)));
     }
+    out_.socket_path = sock_;
     if (mux_.pid() > 0) out_.processes.push_back({"mux", "", mux_.pid(), mux_.status()});
-    for (const auto& w : workers_)
+    for (const auto& w : workers_) {
+      if (w.group->workload == worker_group::workload_t::second_mux)
+        out_.stderr_tails[w.proc.pid()] = tail_of(fmt::format("{}/{}.stderr", dir_, w.name));
       out_.processes.push_back({w.name, w.group->name, w.proc.pid(), w.proc.status()});
+    }
   }
 
   const scenario& s_;
@@ -757,6 +866,7 @@ class scenario_run {
   target_spec t_;                // the scenario's, or Mitogen's for --target mitogen
   std::string target_name_;      // for the report: builtin, mitogen, external
   std::string dir_, sock_, setup_error_;
+  std::vector<std::string> target_argv_;  // the target's command, for second-mux groups
   faults::event_log log_;
   child_process mux_;
   std::deque<worker_proc> workers_;

@@ -18,6 +18,7 @@
 #include "harness/context_args.hpp"
 #include "harness/context_role.hpp"
 #include "harness/driver.hpp"
+#include "harness/fake_listener.hpp"
 #include "harness/fault_command.hpp"
 #include "harness/mutants.hpp"
 #include "harness/report_command.hpp"
@@ -225,6 +226,20 @@ int main(int argc, char** argv) {
                       "PATH=PHASE:ACTION[@parent]: a phase fault for the context PATH below this "
                       "one (repeatable)");
 
+  faultmux::fake_listener_options flo;
+  auto* fake_listener = app.add_subcommand(
+      "fake-listener",
+      "a hostile listener: answers each client fewer than 12 identity bytes, then closes");
+  fake_listener->add_option("--listen", flo.listen, "socket path")->required();
+  fake_listener
+      ->add_option("--answer-bytes", flo.answer_bytes,
+                   "identity bytes sent to connection i after its pid: the list's i-th "
+                   "(cycling), 0-11; -1 closes before reading the pid")
+      ->delimiter(',')
+      ->check(CLI::Range(-1, 11))
+      ->capture_default_str();
+  fake_listener->add_option("--events", flo.events, "append JSON-lines events to this file");
+
   auto* suite = app.add_subcommand(
       "suite",
       "run the built-in suite against the built-in mux; writes reports/latest/ (results.json, "
@@ -341,6 +356,7 @@ int main(int argc, char** argv) {
   if (*fnof) return faultmux::run_fault_nofile(fno);
   if (*frun) return faultmux::run_fault_run(fro);
 
+  if (*fake_listener) return faultmux::run_fake_listener(flo);
   if (*context) {
     if (!context_fault_at.empty()) {
       co.fault_at = parse_fault_at("context", "--fault-at", context_fault_at,

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <regex>
@@ -11,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "faults/signal_fault.hpp"
 #include "harness/process.hpp"
 
 namespace faultmux {
@@ -92,6 +95,14 @@ bool is_warning_line(const timeline_event& e) {
   return e.event() == "log" && e.str("level") == "warning";
 }
 
+// A calls group against an external target: its calls need
+// faultmux.ContextService, which only faultmux's mux serves, so what its
+// workers log and which phases they reach say nothing about the target.
+bool calls_not_served(const scenario& s, const run_outcome& o, const std::string& group) {
+  const worker_group* g = group_named(s, group);
+  return o.external_target && g && g->workload == worker_group::workload_t::calls;
+}
+
 oracle_result make(const char* name, verdict v, std::vector<std::string> evidence = {}) {
   return oracle_result{name, v, std::move(evidence)};
 }
@@ -120,10 +131,13 @@ bool group_is_faulted(const scenario& s, const std::string& group) {
   const worker_group* g = group_named(s, group);
   if (!g) return false;
   if (g->workload == worker_group::workload_t::hostile || !g->fault_at.empty()) return true;
-  // Its calls are meant to fail, as the calls oracle judges.
-  if (std::any_of(s.expect.calls.begin(), s.expect.calls.end(), [&](const call_expectation& c) {
-        return c.group == group && c.outcome != "result";
-      }))
+  // Its calls are meant to fail, as the calls oracle judges, or its
+  // workers are meant to end in an outcome of their own.
+  if (std::any_of(
+          s.expect.calls.begin(), s.expect.calls.end(),
+          [&](const call_expectation& c) { return c.group == group && c.outcome != "result"; }) ||
+      std::any_of(s.expect.outcomes.begin(), s.expect.outcomes.end(),
+                  [&](const outcome_expectation& x) { return x.group == group; }))
     return true;
   return std::any_of(s.faults.begin(), s.faults.end(), [&](const fault_spec& f) {
     return f.kind == fault_spec::kind_t::signal && f.process == group;
@@ -141,6 +155,7 @@ oracle_result oracle_errors_logged(const scenario& s, const timeline& tl, const 
   if (s.expect.errors.empty()) return make("errors logged", verdict::not_applicable);
   oracle_result r = make("errors logged", verdict::pass);
   const double t0 = start_of(tl);
+  std::vector<std::string> failed, held;
   for (const auto& x : s.expect.errors) {
     std::regex re(x.pattern);
     std::vector<std::string> lines;
@@ -153,17 +168,15 @@ oracle_result oracle_errors_logged(const scenario& s, const timeline& tl, const 
     std::string want = x.max < 0 ? fmt::format("at least {}", x.min)
                                  : (x.min == x.max ? fmt::format("{}", x.min)
                                                    : fmt::format("{} to {}", x.min, x.max));
-    r.evidence.push_back(fmt::format("{}: {} {} line(s) match /{}/, expected {}", x.process, n,
-                                     x.with_warnings ? "warning or error" : "error", x.pattern,
-                                     want));
+    // The failing expectations first: the one-line summary shows the first line.
+    auto& block = ok ? held : failed;
+    block.push_back(fmt::format("{}: {} {} line(s) match /{}/, expected {}", x.process, n,
+                                x.with_warnings ? "warning or error" : "error", x.pattern, want));
     if (!ok) r.v = verdict::fail;
-    for (std::size_t i = 0; i < lines.size() && i < 3; ++i) r.evidence.push_back("  " + lines[i]);
+    for (std::size_t i = 0; i < lines.size() && i < 3; ++i) block.push_back("  " + lines[i]);
   }
-  // The failing expectations first: the one-line summary shows the first line.
-  if (r.v == verdict::fail)
-    std::stable_partition(r.evidence.begin(), r.evidence.end(), [](const std::string& l) {
-      return l.find("expected") != std::string::npos && l.rfind("  ", 0) != 0;
-    });
+  r.evidence = std::move(failed);
+  r.evidence.insert(r.evidence.end(), held.begin(), held.end());
   return r;
 }
 
@@ -176,7 +189,8 @@ oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
   for (const auto& a : s.expect.allowed_errors) allowed.emplace_back(a);
   std::vector<pid_t> faulted;
   for (const auto& p : o.processes)
-    if (!p.group.empty() && group_is_faulted(s, p.group)) faulted.push_back(p.pid);
+    if (!p.group.empty() && (group_is_faulted(s, p.group) || calls_not_served(s, o, p.group)))
+      faulted.push_back(p.pid);
   // The probe clients close as soon as their round trip is done: whatever the
   // mux still had for them is its own business, not the scenario's.
   if (o.probe_pid > 0) faulted.push_back(o.probe_pid);
@@ -198,11 +212,25 @@ oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
       faulted.push_back(static_cast<pid_t>(e.num("child_pid")));
   for (const auto& name : hit) hit_streams.push_back(fmt::format("stream {}:", name));
 
+  // From the driver's workers_stop on, the workers leave at once (as at the
+  // end of a real run): what the mux still had queued for one of them is the
+  // teardown's, not the scenario's, like the probe's.
+  double workers_stop = std::numeric_limits<double>::infinity();
+  for (const auto& e : tl)
+    if (e.source == "driver" && e.event() == "workers_stop")
+      workers_stop = std::min(workers_stop, e.t);
+  std::vector<pid_t> workers;
+  for (const auto& p : o.processes)
+    if (!p.group.empty()) workers.push_back(p.pid);
+
   const double t0 = start_of(tl);
   std::vector<std::string> unexpected;
   for (const auto& e : tl) {
     if (!is_error_line(e)) continue;
     const std::string msg = e.str("msg");
+    if (e.t >= workers_stop && line_of(s, o, e, "mux") &&
+        std::any_of(workers.begin(), workers.end(), [&](pid_t p) { return about_client(msg, p); }))
+      continue;
     if (std::any_of(expected.begin(), expected.end(), [&](const auto& x) {
           return line_of(s, o, e, x.first) && std::regex_search(msg, x.second);
         }))
@@ -283,7 +311,189 @@ oracle_result oracle_nothing_lost(const scenario& s, const timeline& tl, const r
   return r;
 }
 
+namespace {
+
+const timeline_event* last_event_of(const timeline& tl, pid_t pid, const char* event) {
+  const timeline_event* found = nullptr;
+  for (const auto& e : tl)
+    if (e.pid() == pid && e.event() == event) found = &e;
+  return found;
+}
+
+bool errno_listed(const outcome_expectation& x, const std::string& name) {
+  return x.errnos.empty() || std::find(x.errnos.begin(), x.errnos.end(), name) != x.errnos.end();
+}
+
+std::string listed(const outcome_expectation& x) {
+  return x.errnos.empty() ? std::string("any errno") : fmt::format("{}", fmt::join(x.errnos, "/"));
+}
+
+// One worker's outcome against the expectation: "" when it holds, else why not.
+std::string check_outcome(const outcome_expectation& x, const worker_group& g,
+                          const process_record& p, const timeline& tl, const run_outcome& o,
+                          std::string* seen) {
+  const std::string st = status_text(p);
+  const bool exited = p.status && WIFEXITED(*p.status);
+  const int code = exited ? WEXITSTATUS(*p.status) : -1;
+  if (x.outcome == "cannot-connect") {
+    const timeline_event* f = last_event_of(tl, p.pid, "connect_failed");
+    if (!f) return fmt::format("{}, no connect_failed event", st);
+    const std::string err = f->str("errno"), detail = f->str("detail"), path = f->str("path");
+    *seen = fmt::format("{}, errno {}: {}", st, err, detail);
+    if (code != 3) return fmt::format("{}, not exit 3 (cannot connect): {}", st, detail);
+    if (!errno_listed(x, err))
+      return fmt::format("errno {}, expected {}: {}", err, listed(x), detail);
+    if (path.empty() || detail.find("cannot connect to " + path) == std::string::npos)
+      return fmt::format("the error does not name the path: {}", detail);
+    if (!x.detail.empty() && !std::regex_search(detail, std::regex(x.detail)))
+      return fmt::format("the error does not match /{}/: {}", x.detail, detail);
+    // The worker says so itself, as an error line naming the path.
+    const bool said = std::any_of(tl.begin(), tl.end(), [&](const timeline_event& e) {
+      return e.pid() == p.pid && is_error_line(e) &&
+             e.str("msg").find("cannot connect to " + path) != std::string::npos;
+    });
+    if (!said) return fmt::format("no error line of the worker says it cannot connect to {}", path);
+    return {};
+  }
+  if (x.outcome == "connection-lost") {
+    if (!last_event_of(tl, p.pid, "connected")) return fmt::format("{}, never connected", st);
+    const timeline_event* lost = last_event_of(tl, p.pid, "connection_lost");
+    if (!lost)
+      return fmt::format("{}, no connection_lost event: it never saw its connection end", st);
+    const std::string err = lost->str("errno");
+    *seen = fmt::format("{}, connection lost ({})", st, err);
+    if (!errno_listed(x, err))
+      return fmt::format("connection lost with {}, expected {}", err, listed(x));
+    if (!exited) return fmt::format("{}: it did not end on its own", st);
+    const bool has_workload = g.workload == worker_group::workload_t::echo ||
+                              g.workload == worker_group::workload_t::calls;
+    if (!has_workload) return code == 0 ? std::string() : fmt::format("{}, expected exit 0", st);
+    // Its waiters ended with an error, so the workload says it failed.
+    const timeline_event* failed = last_event_of(tl, p.pid, "workload_failed");
+    int dead = 0;
+    for (const auto& e : tl)
+      if (e.pid() == p.pid && ((e.event() == "reply" && e.str("outcome") == "dead") ||
+                               (e.event() == "call" && e.str("outcome") != "result")))
+        ++dead;
+    *seen += fmt::format(", {} waiter(s) ended with an error{}", dead,
+                         failed ? ": " + failed->str("why") : std::string());
+    if (code != 1 || !failed)
+      return fmt::format("{}, {}: its workload did not end with an error", st,
+                         failed ? "workload_failed" : "no workload_failed event");
+    return {};
+  }
+  if (x.outcome == "refused-to-listen") {
+    auto it = o.stderr_tails.find(p.pid);
+    const std::string stderr_tail = it == o.stderr_tails.end() ? std::string() : it->second;
+    std::string tail = stderr_tail;
+    std::replace(tail.begin(), tail.end(), '\n', ' ');
+    *seen = fmt::format("{}: {}", st, tail.substr(0, 300));
+    if (!exited || code == 0)
+      return fmt::format("{}: a second target on a live path must refuse and exit non-zero", st);
+    if (o.socket_path.empty() || stderr_tail.find(o.socket_path) == std::string::npos)
+      return fmt::format("{}, its error does not name the path {}: {}", st, o.socket_path,
+                         tail.substr(0, 300));
+    return {};
+  }
+  // flushed, force-closed: the mux's own record of the client's stream.
+  const std::string stream = fmt::format("unix_client.{}", p.pid);
+  const timeline_event *at_shutdown = nullptr, *gone = nullptr;
+  const process_record* mux = mux_of(o);
+  for (const auto& e : tl) {
+    if (!mux || e.pid() != mux->pid || e.str("stream") != stream) continue;
+    if (e.event() == "shutdown_stream" && !at_shutdown) at_shutdown = &e;
+    if (e.event() == "disconnect" && !gone) gone = &e;
+  }
+  if (!at_shutdown)
+    return fmt::format("its stream {} was not open at the target's shutdown", stream);
+  const long long queued = at_shutdown->num("queued_bytes", 0);
+  if (!gone) return fmt::format("its stream {} never closed", stream);
+  const long long dropped = gone->num("dropped_bytes", -1);
+  const std::string err = gone->str("errno");
+  *seen = fmt::format(
+      "{}: {} bytes queued at the shutdown; closed after {:.3f}s ({}), errno {}, "
+      "{} bytes dropped",
+      stream, queued, gone->t - at_shutdown->t, gone->str("why"), err.empty() ? "none" : err,
+      dropped);
+  if (queued <= 0)
+    return fmt::format("{}: nothing was queued for it at the shutdown, so no flush was tested",
+                       stream);
+  if (x.outcome == "flushed") {
+    if (!err.empty() || dropped != 0)
+      return fmt::format("{}: not flushed: errno {}, {} of {} queued bytes dropped", stream, err,
+                         dropped, queued);
+    return {};
+  }
+  if (err.empty() || dropped <= 0 || !errno_listed(x, err))
+    return fmt::format("{}: not force-closed: errno {}, {} bytes dropped", stream,
+                       err.empty() ? "none" : err, dropped);
+  const bool named = std::any_of(tl.begin(), tl.end(), [&](const timeline_event& e) {
+    return e.pid() == mux->pid && is_error_line(e) &&
+           e.str("msg").find(stream) != std::string::npos &&
+           e.str("msg").find("force-closing") != std::string::npos;
+  });
+  if (!named)
+    return fmt::format("{}: no error line of the target names it as force-closed", stream);
+  return {};
+}
+
+}  // namespace
+
+oracle_result oracle_outcomes(const scenario& s, const timeline& tl, const run_outcome& o) {
+  if (s.expect.outcomes.empty()) return make("worker outcomes", verdict::not_applicable);
+  std::vector<std::string> bad, ok, na;
+  for (const auto& x : s.expect.outcomes) {
+    const worker_group* g = group_named(s, x.group);
+    if (!g) continue;
+    if (calls_not_served(s, o, x.group)) {
+      na.push_back(
+          fmt::format("group {} {}: not applicable: its calls need "
+                      "faultmux.ContextService, which the {} target does not serve",
+                      x.group, x.outcome, o.target_name));
+      continue;
+    }
+    if ((x.outcome == "flushed" || x.outcome == "force-closed") && o.external_target) {
+      na.push_back(
+          fmt::format("group {} {}: not applicable: the {} target records no stream "
+                      "events",
+                      x.group, x.outcome, o.target_name));
+      continue;
+    }
+    auto ps = members(o, x.group);
+    if (ps.empty()) bad.push_back(fmt::format("group {}: no worker was started", x.group));
+    for (const process_record* p : ps) {
+      std::string seen;
+      std::string why = check_outcome(x, *g, *p, tl, o, &seen);
+      if (!why.empty())
+        bad.push_back(fmt::format("{} (pid {}) is not {}: {}", p->name, p->pid, x.outcome, why));
+      else
+        ok.push_back(fmt::format("{} (pid {}) {}: {}", p->name, p->pid, x.outcome, seen));
+    }
+  }
+  if (bad.empty() && ok.empty()) return make("worker outcomes", verdict::not_applicable, na);
+  oracle_result r = make("worker outcomes", bad.empty() ? verdict::pass : verdict::fail);
+  add_capped(r.evidence, bad);
+  add_capped(r.evidence, ok);
+  add_capped(r.evidence, na);
+  return r;
+}
+
 oracle_result oracle_listener_alive(const scenario& s, const timeline&, const run_outcome& o) {
+  if (s.expect.target_dies) {
+    // The target was to die: a client after that must fail at once and
+    // cleanly (nobody listens: ECONNREFUSED; the file is gone: ENOENT).
+    const bool clean = !o.probe_ok && (o.probe_errno == ECONNREFUSED || o.probe_errno == ENOENT);
+    std::vector<std::string> ev{o.probe_detail};
+    if (o.probe_ok)
+      ev.insert(ev.begin(),
+                "the listener still answers, although the target was to die "
+                "(expect.target_dies)");
+    else if (!clean)
+      ev.insert(ev.begin(),
+                "a connect after the target's death did not fail cleanly with "
+                "ECONNREFUSED or ENOENT");
+    return make("listener gone", clean ? verdict::pass : verdict::fail, std::move(ev));
+  }
   if (!s.expect.listener_alive) return make("listener alive", verdict::not_applicable);
   return make("listener alive", o.probe_ok ? verdict::pass : verdict::fail, {o.probe_detail});
 }
@@ -324,6 +534,13 @@ oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const r
       continue;
     }
     const char* kind = f.kind == fault_spec::kind_t::signal ? "signal" : "nofile";
+    if (f.process != "mux" && calls_not_served(s, o, f.process)) {
+      ok.push_back(
+          fmt::format("{} fault #{} ({} to {}): not applicable: its calls need "
+                      "faultmux.ContextService, which the {} target does not serve",
+                      kind, i + 1, f.signal, f.process, o.target_name));
+      continue;
+    }
     int n = 0;
     for (const auto& e : tl)
       if (e.source == "driver" && e.event() == "fault" && e.str("kind") == kind &&
@@ -347,7 +564,12 @@ oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const r
       }
       ok.push_back(fmt::format("hostile group {} ({}) ran", g.name, g.behave));
     }
-    if (!g.fault_at.empty()) {
+    if (!g.fault_at.empty() && calls_not_served(s, o, g.name)) {
+      ok.push_back(
+          fmt::format("group {} fault_at {}: not applicable: its calls need "
+                      "faultmux.ContextService, which the {} target does not serve",
+                      g.name, g.fault_at, o.target_name));
+    } else if (!g.fault_at.empty()) {
       int n = 0;
       for (const process_record* p : members(o, g.name))
         for (const auto& e : tl)
@@ -380,7 +602,9 @@ oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
   std::map<pid_t, const timeline_event*> gone;
   double mux_stop = std::numeric_limits<double>::infinity();
   for (const auto& e : tl) {
-    if (e.source == "driver" && e.event() == "mux_stop") mux_stop = std::min(mux_stop, e.t);
+    // The driver stops the workers, then the mux: either ends a serve workload.
+    if (e.source == "driver" && (e.event() == "mux_stop" || e.event() == "workers_stop"))
+      mux_stop = std::min(mux_stop, e.t);
     // Not by pid: handshake_failed's own "pid" field is the client's.
     if (!mux || e.source != "mux" || e.str("role") != "mux") continue;
     pid_t client = -1;
@@ -396,6 +620,9 @@ oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
   std::vector<std::string> bad, ok;
   const auto& named = s.expect.disconnected_groups;
   for (const auto& g : s.workers) {
+    // A second mux connects only to see whether the path is live; the
+    // worker outcomes oracle judges it.
+    if (g.workload == worker_group::workload_t::second_mux) continue;
     const bool expected = std::find(named.begin(), named.end(), g.name) != named.end();
     for (const process_record* p : members(o, g.name)) {
       auto it = gone.find(p->pid);
@@ -440,7 +667,7 @@ oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outc
   std::vector<std::string> bad, ok;
   for (const auto& c : s.expect.calls) {
     const worker_group* g = group_named(s, c.group);
-    if (o.external_target && g && g->workload == worker_group::workload_t::calls) {
+    if (calls_not_served(s, o, c.group)) {
       skipped.push_back(fmt::format(
           "group {}: not applicable: its calls need faultmux.ContextService, which the {} target "
           "does not serve",
@@ -521,10 +748,39 @@ oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outc
   return r;
 }
 
-oracle_result oracle_clean_exit(const scenario& s, const timeline&, const run_outcome& o) {
+oracle_result oracle_clean_exit(const scenario& s, const timeline& tl, const run_outcome& o) {
   if (!s.expect.clean_exit) return make("clean exit", verdict::not_applicable);
   std::vector<std::string> bad;
   const process_record* mux = mux_of(o);
+  if (s.expect.target_dies) {
+    // The scenario's own signal ends the target: gone before the driver's
+    // stop; killed by that signal, or exit 0 with its socket file removed.
+    if (!mux || !o.target_gone_before_stop)
+      return make("target died", verdict::fail,
+                  {fmt::format("the target (pid {}) was still running when the driver stopped "
+                               "it, although expect.target_dies says the scenario ends it",
+                               mux ? mux->pid : -1)});
+    if (mux->status && WIFSIGNALED(*mux->status)) {
+      std::string sig = faults::signal_name(WTERMSIG(*mux->status));
+      for (const auto& e : tl)
+        if (e.source == "driver" && e.event() == "fault" && e.str("kind") == "signal" &&
+            e.num("target_pid") == mux->pid && e.str("what") == sig)
+          return make("target died", verdict::pass,
+                      {fmt::format("target (pid {}) {}, sent by the scenario's fault #{}", mux->pid,
+                                   status_text(*mux), e.num("fault") + 1)});
+      return make("target died", verdict::fail,
+                  {fmt::format("target (pid {}) {}: no fault of the scenario sent {}", mux->pid,
+                               status_text(*mux), sig)});
+    }
+    if (mux->status && WIFEXITED(*mux->status) && WEXITSTATUS(*mux->status) == 0 && !o.socket_left)
+      return make("target died", verdict::pass,
+                  {fmt::format("target (pid {}) exit 0 before the driver stopped it, socket file "
+                               "removed",
+                               mux->pid)});
+    return make("target died", verdict::fail,
+                {fmt::format("target (pid {}): {}{}", mux->pid, status_text(*mux),
+                             o.socket_left ? ", socket file left" : "")});
+  }
   if (!mux || !mux->status || !WIFEXITED(*mux->status) || WEXITSTATUS(*mux->status) != 0)
     bad.push_back(fmt::format("mux (pid {}): {}", mux ? mux->pid : -1,
                               mux ? status_text(*mux) : std::string("not started")));
@@ -541,7 +797,9 @@ oracle_result oracle_resources(const scenario& s, const timeline&, const run_out
   if (!s.expect.resources) return make("resources", verdict::not_applicable);
   std::vector<std::string> bad;
   for (const auto& l : o.leftovers) bad.push_back("left over: " + l);
-  if (o.socket_left) bad.push_back("socket file left");
+  const process_record* mux = mux_of(o);
+  const bool killed = s.expect.target_dies && mux && mux->status && WIFSIGNALED(*mux->status);
+  if (o.socket_left && !killed) bad.push_back("socket file left");
     // A sanitizer build of faultmux (this binary, and so the mux it runs) holds
     // shadow memory and quarantine of its own: the bound is faultmux's.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -566,6 +824,7 @@ std::vector<oracle_result> judge(const scenario& s, const timeline& tl, const ru
           oracle_no_unexpected_errors(s, tl, o),
           oracle_nothing_lost(s, tl, o),
           oracle_calls(s, tl, o),
+          oracle_outcomes(s, tl, o),
           oracle_listener_alive(s, tl, o),
           oracle_faults_fired(s, tl, o),
           oracle_disconnected_groups(s, tl, o),

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,7 +50,13 @@ struct run_outcome {
   // lines, so what only faultmux's mux records ("disconnect" events, the
   // ContextService) cannot be judged and is reported not applicable.
   bool external_target = false;
-  std::string target_name = "builtin";  // "builtin", "mitogen", "external"
+  std::string target_name = "builtin";        // "builtin", "mitogen", "external", "fake-listener"
+  std::string socket_path;                    // the target's
+  std::map<pid_t, std::string> stderr_tails;  // second-mux workers' last stderr lines
+  // expect.target_dies: the target had ended before the driver stopped it,
+  // and the errno of the probe's connect (0: it connected, or no probe).
+  bool target_gone_before_stop = false;
+  int probe_errno = 0;
 };
 
 // Oracles, in the order a failure is reported.
@@ -60,6 +67,7 @@ oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
 oracle_result oracle_nothing_lost(const scenario& s, const timeline& tl, const run_outcome& o);
 // Every call of each group [expect] calls names ended as it says, within its bound.
 oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outcome& o);
+oracle_result oracle_outcomes(const scenario& s, const timeline& tl, const run_outcome& o);
 oracle_result oracle_listener_alive(const scenario& s, const timeline& tl, const run_outcome& o);
 oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const run_outcome& o);
 oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
@@ -73,7 +81,8 @@ std::vector<oracle_result> judge(const scenario& s, const timeline& tl, const ru
 const oracle_result* first_failure(const std::vector<oracle_result>& results);
 
 // Groups whose own processes are meant to misbehave or be hit: hostile
-// groups, groups with fault_at, groups a signal fault targets.
+// groups, groups with fault_at, groups a signal fault targets, groups whose
+// outcome [[expect.outcomes]] declares (that oracle judges them).
 bool group_is_faulted(const scenario& s, const std::string& group);
 
 }  // namespace faultmux

@@ -100,7 +100,9 @@ bool about_client(const timeline_event& e, pid_t pid) {
 
 struct span_facts {
   double t0 = 0;
-  double mux_stop = INFINITY;             // the driver's final SIGTERM to the mux
+  // The driver's final stop: SIGTERM to the workers still running, then to
+  // the mux. What ends after it is the run's normal end, not a fault's.
+  double mux_stop = INFINITY;
   std::map<std::string, double> spawned;  // by process name
 };
 
@@ -109,7 +111,8 @@ span_facts facts_of(const timeline& tl) {
   f.t0 = start_of(tl);
   for (const auto& e : tl) {
     if (e.source != "driver") continue;
-    if (e.event() == "mux_stop") f.mux_stop = std::min(f.mux_stop, e.t);
+    if (e.event() == "workers_stop" || e.event() == "mux_stop")
+      f.mux_stop = std::min(f.mux_stop, e.t);
     if (e.event() == "spawn" && !f.spawned.count(e.str("name"))) f.spawned[e.str("name")] = e.t;
   }
   return f;

@@ -19,7 +19,9 @@ struct log_pattern {
 };
 
 struct target_spec {
-  enum class kind_t { builtin, external };
+  // fake-listener: `faultmux fake-listener`, a hostile listener for the
+  // client's side (SCENARIOS #8); it stays the target under --target mitogen.
+  enum class kind_t { builtin, external, fake_listener };
   kind_t kind = kind_t::builtin;
   int backlog = 0;  // 0: the number of workers, as Ansible sets it to forks
   std::uint64_t max_message_size = 128ull * 1024 * 1024;
@@ -31,11 +33,19 @@ struct target_spec {
   // "{source}" (the checkout) are substituted.
   std::vector<std::string> command;
   std::vector<log_pattern> log;
+  // A stale socket file (bound, nobody listening) is left at the path
+  // before the target starts: it must replace it (SCENARIOS #23).
+  bool stale_socket = false;
+  // fake-listener: connection i is answered with answer_bytes[i % n] of the
+  // 12 identity bytes after its pid, then closed; -1: closed before the pid.
+  std::vector<int> answer_bytes;
 };
 
 // Workers that behave alike (Ansible's forks).
 struct worker_group {
-  enum class workload_t { connect, serve, echo, calls, hostile };
+  // second-mux: starts another instance of the target on the same, live
+  // path; it must refuse and exit (SCENARIOS #23).
+  enum class workload_t { connect, serve, echo, calls, hostile, second_mux };
   std::string name;
   int count = 1;
   workload_t workload = workload_t::connect;
@@ -51,6 +61,9 @@ struct worker_group {
   int start_after_ms = 0;
   int connect_timeout_ms = -1;  // -1: derived from the scenario's timeout
   int backlog_wait_ms = -1;     // -1: retry a full backlog for the whole connect timeout
+  // Where the group connects: "" the target's socket; "missing" a path
+  // nothing is bound to; "stale" a socket file bound with nobody listening.
+  std::string path;
 };
 
 struct fault_spec {
@@ -91,6 +104,23 @@ struct call_expectation {
   int to_call = -1;   // -1: the last
 };
 
+// How every worker of a group must end (instead of "nothing lost"):
+//  cannot-connect: exit 3 with a connect_failed event naming the path, errno in `errnos`;
+//  connection-lost: connected, then saw its connection end (errno in `errnos`: EOF,
+//    ECONNRESET...), and ended on its own; a workload's waiters ended with an error;
+//  refused-to-listen: a second-mux that exited non-zero without listening, its
+//    error naming the path;
+//  flushed: at the target's shutdown its stream had output queued, and all of it
+//    was written before the stream closed (no errno, nothing dropped);
+//  force-closed: at the shutdown its stream had output queued that it did not
+//    read; the grace period ended it with an error line naming the stream.
+struct outcome_expectation {
+  std::string group;
+  std::string outcome;
+  std::vector<std::string> errnos;  // empty: any
+  std::string detail;               // regex the connect_failed detail must match
+};
+
 struct expectations {
   std::vector<error_expectation> errors;
   std::vector<std::string> allowed_errors;  // regexes of other error lines that are fine
@@ -104,6 +134,10 @@ struct expectations {
   int max_rss_mib = 512;
   bool faults_fired = true;
   bool clean_exit = true;
+  // The scenario ends the target itself (a signal fault): it must be gone
+  // before the driver stops it, and a connect after that must fail cleanly.
+  bool target_dies = false;
+  std::vector<outcome_expectation> outcomes;
 };
 
 struct scenario {

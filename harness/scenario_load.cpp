@@ -161,14 +161,36 @@ int signal_number(std::string_view name) {
 target_spec read_target(const reader& r, const toml::table& t) {
   r.only_keys(t, "[target]",
               {"kind", "backlog", "max_message_size", "output_cap", "unidirectional",
-               "handshake_timeout_ms", "shutdown_grace_ms", "command", "log"});
+               "handshake_timeout_ms", "shutdown_grace_ms", "command", "log", "stale_socket",
+               "answer_bytes"});
   target_spec s;
   std::string kind = r.text(t, "kind", "[target]", false, "builtin");
   if (kind == "external")
     s.kind = target_spec::kind_t::external;
+  else if (kind == "fake-listener")
+    s.kind = target_spec::kind_t::fake_listener;
   else if (kind != "builtin")
     r.fail(*t.get("kind"),
-           fmt::format("[target] kind must be \"builtin\" or \"external\", got {:?}", kind));
+           fmt::format(
+               "[target] kind must be \"builtin\", \"external\" or \"fake-listener\", got {:?}",
+               kind));
+  s.stale_socket = r.boolean(t, "stale_socket", "[target]", false);
+  if (const toml::node* n = t.get("answer_bytes")) {
+    const toml::array* a = n->as_array();
+    if (!a || a->empty())
+      r.fail(*n, "'answer_bytes' in [target] must be a non-empty array of integers -1..11");
+    for (const toml::node& e : *a) {
+      if (!e.is_integer() || *e.value<std::int64_t>() < -1 || *e.value<std::int64_t>() > 11)
+        r.fail(e,
+               "each 'answer_bytes' entry must be an integer -1..11 (identity bytes sent before "
+               "closing; -1: close before reading the pid)");
+      s.answer_bytes.push_back(static_cast<int>(*e.value<std::int64_t>()));
+    }
+    if (s.kind != target_spec::kind_t::fake_listener)
+      r.fail(*n, "'answer_bytes' belongs to a fake-listener [target]");
+  }
+  if (s.kind == target_spec::kind_t::fake_listener && s.answer_bytes.empty())
+    r.fail(t, "a fake-listener [target] needs 'answer_bytes', e.g. [0, 5, 11]");
   s.backlog = static_cast<int>(r.integer(t, "backlog", "[target]", 0, 0, 65535));
   s.max_message_size = static_cast<std::uint64_t>(
       r.integer(t, "max_message_size", "[target]", static_cast<std::int64_t>(s.max_message_size),
@@ -208,7 +230,7 @@ worker_group read_group(const reader& r, const toml::table& t) {
   r.only_keys(t, where,
               {"name", "count", "workload", "peer", "messages", "size", "in_flight", "context",
                "function", "behave", "fault_at", "start_after_ms", "connect_timeout_ms",
-               "backlog_wait_ms", "relay_to"});
+               "backlog_wait_ms", "relay_to", "path"});
   worker_group g;
   g.name = r.text(t, "name", where, true);
   g.count = static_cast<int>(r.integer(t, "count", where, 1, 1, 10000));
@@ -218,12 +240,14 @@ worker_group read_group(const reader& r, const toml::table& t) {
       {"serve", worker_group::workload_t::serve},
       {"echo", worker_group::workload_t::echo},
       {"calls", worker_group::workload_t::calls},
-      {"hostile", worker_group::workload_t::hostile}};
+      {"hostile", worker_group::workload_t::hostile},
+      {"second-mux", worker_group::workload_t::second_mux}};
   auto it = std::find_if(std::begin(workloads), std::end(workloads),
                          [&](auto& p) { return p.first == w; });
   if (it == std::end(workloads))
     r.fail(*t.get("workload"),
-           fmt::format("workload must be connect, serve, echo, calls or hostile, got {:?}", w));
+           fmt::format(
+               "workload must be connect, serve, echo, calls, hostile or second-mux, got {:?}", w));
   g.workload = it->second;
   g.peer = r.text(t, "peer", where, false);
   g.messages = static_cast<int>(r.integer(t, "messages", where, 0, 0, 10'000'000));
@@ -237,6 +261,12 @@ worker_group read_group(const reader& r, const toml::table& t) {
   g.start_after_ms = static_cast<int>(r.integer(t, "start_after_ms", where, 0, 0, max_ms));
   g.connect_timeout_ms = static_cast<int>(r.integer(t, "connect_timeout_ms", where, -1, 1, max_ms));
   g.backlog_wait_ms = static_cast<int>(r.integer(t, "backlog_wait_ms", where, -1, 0, max_ms));
+  g.path = r.text(t, "path", where, false);
+  if (!g.path.empty() && g.path != "missing" && g.path != "stale")
+    r.fail(*t.get("path"),
+           fmt::format("path must be \"missing\" (nothing bound there) or \"stale\" (a socket file "
+                       "nobody listens on), got {:?}",
+                       g.path));
 
   auto needs = [&](bool ok, const char* what) {
     if (!ok) r.fail(t, fmt::format("worker group '{}' with workload {} {}", g.name, w, what));
@@ -255,6 +285,8 @@ worker_group read_group(const reader& r, const toml::table& t) {
         "cannot have 'context' (only calls workloads call one)");
   needs(g.workload == wl::calls || g.relay_to.empty(),
         "cannot have 'relay_to' (only calls workloads relay calls)");
+  needs(g.workload != wl::second_mux || (g.path.empty() && g.fault_at.empty()),
+        "cannot have 'path' or 'fault_at' (it starts the target again on its own path)");
   static const std::set<std::string> functions{"echo",   "checksum", "make_bytes",
                                                "getpid", "sleep",    "caller_ids"};
   if (!functions.count(g.function))
@@ -352,7 +384,7 @@ expectations read_expect(const reader& r, const toml::table& t) {
   r.only_keys(t, where,
               {"errors", "allowed_errors", "no_unexpected_errors", "calls", "disconnected_groups",
                "disconnect_within_ms", "listener_alive", "nothing_lost", "resources", "max_rss_mib",
-               "faults_fired", "clean_exit"});
+               "faults_fired", "clean_exit", "target_dies", "outcomes"});
   expectations e;
   if (const toml::node* n = t.get("errors")) {
     const toml::array* a = n->as_array();
@@ -425,6 +457,29 @@ expectations read_expect(const reader& r, const toml::table& t) {
   e.max_rss_mib = static_cast<int>(r.integer(t, "max_rss_mib", where, 512, 1, 1 << 20));
   e.faults_fired = r.boolean(t, "faults_fired", where, true);
   e.clean_exit = r.boolean(t, "clean_exit", where, true);
+  e.target_dies = r.boolean(t, "target_dies", where, false);
+  static const std::set<std::string> outcomes{"cannot-connect", "connection-lost",
+                                              "refused-to-listen", "flushed", "force-closed"};
+  for (const toml::table* o : r.tables(t, "outcomes")) {
+    const char* ow = "[[expect.outcomes]]";
+    r.only_keys(*o, ow, {"group", "outcome", "errno", "detail"});
+    outcome_expectation x;
+    x.group = r.text(*o, "group", ow, true);
+    x.outcome = r.text(*o, "outcome", ow, true);
+    if (!outcomes.count(x.outcome))
+      r.fail(*o->get("outcome"),
+             fmt::format("outcome must be cannot-connect, connection-lost, refused-to-listen, "
+                         "flushed or force-closed, got {:?}",
+                         x.outcome));
+    x.errnos = r.strings(*o, "errno", ow);
+    for (const auto& name : x.errnos)
+      if (name != "EOF" && (name.size() < 2 || name[0] != 'E'))
+        r.fail(*o->get("errno"),
+               fmt::format("errno entries are names like ECONNREFUSED (or EOF), got {:?}", name));
+    x.detail = r.text(*o, "detail", ow, false);
+    if (!x.detail.empty()) r.check_regex(*o->get("detail"), x.detail, "detail");
+    e.outcomes.push_back(std::move(x));
+  }
   return e;
 }
 
@@ -442,6 +497,8 @@ const char* workload_name(worker_group::workload_t w) {
       return "calls";
     case worker_group::workload_t::hostile:
       return "hostile";
+    case worker_group::workload_t::second_mux:
+      return "second-mux";
   }
   return "?";
 }
@@ -544,6 +601,31 @@ scenario parse_scenario(const std::string& text, const std::string& path) {
     if (!group(name))
       r.fail(*root["expect"]["disconnected_groups"].node(),
              fmt::format("disconnected_groups names '{}', which is not a worker group", name));
+  for (std::size_t i = 0; i < s.expect.outcomes.size(); ++i) {
+    const auto& x = s.expect.outcomes[i];
+    const worker_group* g = group(x.group);
+    const toml::table* at = r.tables(*root["expect"].as_table(), "outcomes")[i];
+    if (!g)
+      r.fail(*at->get("group"),
+             fmt::format("outcomes names group '{}', which is not a worker group", x.group));
+    const bool second = g->workload == worker_group::workload_t::second_mux;
+    if ((x.outcome == "refused-to-listen") != second)
+      r.fail(*at->get("outcome"),
+             second ? fmt::format("group '{}' is a second-mux: its outcome is refused-to-listen",
+                                  x.group)
+                    : fmt::format("refused-to-listen is the outcome of a second-mux group, not "
+                                  "of '{}'",
+                                  x.group));
+  }
+  for (const auto& g : s.workers)
+    if (g.workload == worker_group::workload_t::second_mux &&
+        std::none_of(s.expect.outcomes.begin(), s.expect.outcomes.end(),
+                     [&](const outcome_expectation& x) { return x.group == g.name; }))
+      r.fail(root, fmt::format("second-mux group '{}' needs an [[expect.outcomes]] entry "
+                               "(outcome = \"refused-to-listen\")",
+                               g.name));
+  if (s.target.kind == target_spec::kind_t::fake_listener && s.expect.listener_alive)
+    r.fail(root, "a fake-listener target answers no probe: set listener_alive = false in [expect]");
   return s;
 }
 

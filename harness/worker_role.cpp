@@ -1,4 +1,5 @@
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -220,6 +221,19 @@ int run_worker(const worker_options& o) {
                   {"detail", e.what()}});
     return 3;
   }
+  // From saying its id until its SIGTERM handler is in place, a SIGTERM (the
+  // driver ending its workers) waits instead of killing the worker. Phase
+  // faults inside the handshake keep their default disposition; a mid-frame
+  // one is raised before the block.
+  sigset_t term, old_mask;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigaddset(&term, SIGINT);
+  bool term_held = false;
+  auto hold_term = [&] {
+    if (!term_held) term_held = ::pthread_sigmask(SIG_BLOCK, &term, &old_mask) == 0;
+  };
+  if (!trigger.due(faults::phase::mid_frame)) hold_term();
   std::printf("context_id=%u parent_id=%u\n", c.context_id, c.parent_id);
   std::fflush(stdout);
   events::emit("connected", {{"context_id", c.context_id}, {"parent_id", c.parent_id}});
@@ -240,6 +254,7 @@ int run_worker(const worker_options& o) {
     }
   }
 
+  hold_term();
   node_config cfg;
   cfg.routing.context_id = c.context_id;
   cfg.routing.parent_ids = {c.parent_id};
@@ -263,7 +278,12 @@ int run_worker(const worker_options& o) {
   call_workload calls(n, o);
   const bool calling = !o.context.empty();
   bool parent_lost = false;
-  n.on_stream_closed = [&](stream&, int) {
+  bool closing = false;  // we close the stream ourselves: no loss to report
+  n.on_stream_closed = [&](stream&, int err) {
+    // Our own close is a clean one (err 0); an error is the connection's.
+    if ((!closing || err != 0) && !parent_lost)
+      events::emit("connection_lost",
+                   {{"errno", err ? (strerrorname_np(err) ? strerrorname_np(err) : "?") : "EOF"}});
     parent_lost = true;
     load.on_parent_lost();
     calls.on_parent_lost();
@@ -284,8 +304,15 @@ int run_worker(const worker_options& o) {
   };
   load.on_first_sent = first_request_sent;
   calls.on_first_call_sent = first_request_sent;
-  n.on_signals({SIGTERM, SIGINT}, [&](int) { n.shutdown([&] { n.get_broker().stop(); }); });
-  auto stop = [&] { n.shutdown([&] { n.get_broker().stop(); }); };
+  n.on_signals({SIGTERM, SIGINT}, [&](int) {
+    closing = true;
+    n.shutdown([&] { n.get_broker().stop(); });
+  });
+  auto stop = [&] {
+    closing = true;
+    n.shutdown([&] { n.get_broker().stop(); });
+  };
+  if (term_held) ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   if (calling)
     n.get_broker().defer([&] { calls.start(stop); });
   else if (o.count > 0)

@@ -69,6 +69,9 @@ void node::shutdown(std::function<void()> done) {
   auto shared_finish = std::make_shared<std::function<void()>>(std::move(finish));
   auto all = streams_;  // closing edits streams_
   for (auto& [p, s] : all) {
+    // What each stream still had to write when the shutdown began: the
+    // harness judges the flush against it (SCENARIOS #21).
+    events::emit("shutdown_stream", {{"stream", s->name()}, {"queued_bytes", s->queued_bytes()}});
     s->close_gracefully(cfg_.shutdown_grace, [left, shared_finish](bool) {
       if (--*left == 0) (*shared_finish)();
     });

@@ -360,8 +360,10 @@ void router::on_add_route(message& m, peer* in) {
   }
   if (peer* via = explicit_route(*id)) {
     if (via == in && *id == st->remote_id) return;  // a child announcing itself
-    spdlog::warn("router: ADD_ROUTE for {} from {} ignored: route already via {}", *id, in->name(),
-                 via->name());
+    // An error, as Mitogen's RouteMonitor logs it: a peer claiming a route
+    // that is another's is broken or hostile.
+    spdlog::error("router: ADD_ROUTE for {} from {} ignored: route already via {}", *id, in->name(),
+                  via->name());
     return;
   }
   auto colon = m.data.find(':');

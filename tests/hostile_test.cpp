@@ -285,6 +285,35 @@ TEST_F(Hostile, UnknownHandleGetsInvalidHandleFromTheContextAddressed) {
   expect_alive_and_routing();
 }
 
+TEST_F(Hostile, RouteAbuseIsLoggedAndIgnored) {
+  start();
+  finished f = behave("route-abuse", {"--target", std::to_string(echo.id)});
+  ASSERT_TRUE(f.exited(0)) << f.describe();
+  EXPECT_THAT(f.out, HasSubstr("routes unchanged"));
+  EXPECT_TRUE(mux_log(
+      fmt::format("ADD_ROUTE for {} from {} ignored: route already via", echo.id, stream_name())))
+      << mux->stderr_text();
+  EXPECT_TRUE(mux_log(fmt::format("via {} ignored: the route goes via", stream_name())));
+  EXPECT_TRUE(mux_log(fmt::format("via {} ignored: not from an immediate child", stream_name())));
+  expect_alive_and_routing();
+}
+
+// Aimed at its own id, the DEL_ROUTE comes from the right stream and the mux
+// applies it (the route to the hostile client is gone, so even the dead
+// reply cannot reach it): the check after it sees the table changed.
+TEST_F(Hostile, RouteAbuseSeesATableThatChanged) {
+  start();
+  const std::uint32_t own = echo.id + 1;  // the mux hands out ids in order
+  finished f = behave("route-abuse", {"--target", std::to_string(own), "--hold-ms", "1000"});
+  ASSERT_THAT(f.out, HasSubstr(fmt::format("context_id={} ", own)))
+      << "the hostile worker did not get the next id: " << f.describe();
+  EXPECT_TRUE(f.exited(1)) << f.describe();
+  EXPECT_THAT(f.out, HasSubstr(fmt::format("no echo from context {}", own)));
+  // The mux applied that DEL_ROUTE: no refusal of it was logged.
+  EXPECT_FALSE(mux_log(fmt::format("DEL_ROUTE for {} ", own), 200ms)) << mux->stderr_text();
+  expect_alive_and_routing();
+}
+
 TEST_F(Hostile, OversizeBodyDisconnects) {
   start({"--max-message-size", "65536"});
   finished f =
