@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -419,6 +420,7 @@ struct hit {
   int rule = -1;
   std::uint64_t n = 0;
   fd_class cls = fd_class::any;
+  bool would_block = false;  // a non-blocking call on a socket that is not ready: EAGAIN
 };
 
 void log_fault(call c, int fd, const hit& h, std::int64_t ret = no_value, int err = 0,
@@ -499,18 +501,21 @@ void sleep_us(std::uint64_t us) {
 // speculative and the final read of an edge-triggered reactor) gets a
 // natural EAGAIN whose number depends on timing, and counting it would make
 // "#2" land on a different call in every run.
-bool makes_progress(call c, int fd, int flags) {
-  if (c == call::connect) return true;
+enum class progress { yes, would_block, no };
+
+progress makes_progress(call c, int fd, int flags) {
+  if (c == call::connect) return progress::yes;
   short want = (bit(c) & send_like) ? POLLOUT : POLLIN;
   pollfd p{fd, want, 0};
   if (::poll(&p, 1, 0) > 0) {
-    if (p.revents & POLLNVAL) return false;
-    if (p.revents & (want | POLLERR | POLLHUP)) return true;
+    if (p.revents & POLLNVAL) return progress::no;
+    if (p.revents & (want | POLLERR | POLLHUP)) return progress::yes;
   }
   // Not ready: a blocking call waits until it is, a non-blocking one fails.
-  if (flags & MSG_DONTWAIT) return false;
+  if (flags & MSG_DONTWAIT) return progress::would_block;
   int fl = real_fcntl()(fd, F_GETFL, 0);
-  return fl >= 0 && !(fl & O_NONBLOCK);
+  if (fl < 0) return progress::no;
+  return (fl & O_NONBLOCK) ? progress::would_block : progress::yes;
 }
 
 // Counts the call for every rule that addresses it and returns the first
@@ -522,7 +527,7 @@ hit decide(call c, int fd, int flags, fd_class known) {
   hit h;
   const config& cfg = *g_cfg;
   fd_class cls = known;
-  int progress = -1;
+  std::optional<progress> moves;
   for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
     const rule& r = cfg.rules[i];
     if (!g_enabled[i] || !(r.calls & bit(c))) continue;
@@ -530,8 +535,12 @@ hit decide(call c, int fd, int flags, fd_class known) {
       if (cls == fd_class::any) cls = classify(fd);
       if (cls != r.cls) continue;
     }
-    if (progress < 0) progress = makes_progress(c, fd, flags) ? 1 : 0;
-    if (progress == 0) return hit{};
+    if (!moves) moves = makes_progress(c, fd, flags);
+    // A call that would block is not counted, so it must not move data
+    // either: data that arrives after the poll would otherwise pass a rule
+    // that never saw it. It fails as it would have at the poll.
+    if (*moves == progress::would_block) return hit{.would_block = true};
+    if (*moves == progress::no) return hit{};
     std::uint64_t n = g_fd_slot[i] >= 0 ? count_per_fd(g_fd_slot[i], fd)
                                         : g_counts[i].fetch_add(1, std::memory_order_relaxed) + 1;
     if (h.rule < 0 && fires(r, cfg.stream, i, n)) {
@@ -637,6 +646,10 @@ ssize_t rx_real(const rx_call& x, const iovec* iov, int cnt) {
 
 ssize_t rx_run(const rx_call& x) {
   hit h = decide_keep_errno(x.c, x.fd, x.flags, fd_class::any);
+  if (h.would_block) {
+    errno = EAGAIN;
+    return -1;
+  }
   if (h.rule < 0) return rx_real(x, x.iov, x.iovcnt);
   const rule& r = rule_of(h);
   switch (r.eff) {
@@ -730,6 +743,10 @@ ssize_t tx_real(const tx_call& x, const iovec* iov, int cnt, bool with_control) 
 
 ssize_t tx_run(const tx_call& x) {
   hit h = decide_keep_errno(x.c, x.fd, x.flags, fd_class::any);
+  if (h.would_block) {
+    errno = EAGAIN;
+    return -1;
+  }
   if (h.rule < 0) return tx_real(x, x.iov, x.iovcnt, true);
   const rule& r = rule_of(h);
   switch (r.eff) {
@@ -827,6 +844,10 @@ int accept_run(call c, int fd, sockaddr* addr, socklen_t* addrlen, int flags) {
     return r;
   };
   hit h = decide_keep_errno(c, fd, 0, fd_class::listener);
+  if (h.would_block) {
+    errno = EAGAIN;
+    return -1;
+  }
   if (h.rule < 0) return real();
   const rule& r = rule_of(h);
   if (r.eff == effect::fail) {
