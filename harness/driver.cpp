@@ -269,6 +269,7 @@ class scenario_run {
       r.oracles = judge(s_, tl, out_);
     }
     r.passed = !r.interrupted && !first_failure(r.oracles) && setup_error_.empty();
+    if (r.passed) r.unserved = unserved_call_groups(s_, out_);
     r.error = r.interrupted || !setup_error_.empty();
     r.faults = faults_of(tl);
     r.workers_total = static_cast<int>(workers_.size());
@@ -955,7 +956,10 @@ reports::scenario_entry report_entry(const scenario_result& r) {
   e.name = r.name;
   e.origin = r.origin;
   e.target = r.target;
-  e.verdict = r.error ? "error" : r.passed ? "pass" : "fail";
+  e.verdict = r.error               ? "error"
+              : !r.passed           ? "fail"
+              : !r.unserved.empty() ? "not applicable"
+                                    : "pass";
   e.seed = r.seed;
   e.duration_s = r.seconds;
   for (const auto& o : r.oracles) e.oracles.push_back({o.name, verdict_name(o.v), o.evidence});

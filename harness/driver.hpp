@@ -45,8 +45,11 @@ struct scenario_result {
   std::string origin;
   std::string target = "builtin";  // builtin, mitogen, or external (the scenario's own command)
   std::uint64_t seed = 0;
-  int repeat = 1;  // which repetition of --repeat, from 1
-  bool passed = false;
+  int repeat = 1;       // which repetition of --repeat, from 1
+  bool passed = false;  // nothing failed
+  // Nothing failed, but the target cannot serve what the scenario is about
+  // (the calls of these groups): "not applicable", not a pass.
+  std::vector<std::string> unserved;
   bool error = false;  // could not be run (setup failed, or interrupted)
   bool interrupted = false;
   double seconds = 0;

@@ -818,6 +818,13 @@ oracle_result oracle_resources(const scenario& s, const timeline&, const run_out
   return r;
 }
 
+std::vector<std::string> unserved_call_groups(const scenario& s, const run_outcome& o) {
+  std::vector<std::string> out;
+  for (const auto& g : s.workers)
+    if (calls_not_served(s, o, g.name)) out.push_back(g.name);
+  return out;
+}
+
 std::vector<oracle_result> judge(const scenario& s, const timeline& tl, const run_outcome& o) {
   return {oracle_finished(s, tl, o),
           oracle_errors_logged(s, tl, o),

@@ -77,6 +77,11 @@ oracle_result oracle_resources(const scenario& s, const timeline& tl, const run_
 
 // Every oracle above, in that order.
 std::vector<oracle_result> judge(const scenario& s, const timeline& tl, const run_outcome& o);
+
+// The groups whose calls the target cannot serve (it has no
+// faultmux.ContextService: an external target such as Mitogen). A scenario
+// with such a group that fails nothing is "not applicable", not a pass.
+std::vector<std::string> unserved_call_groups(const scenario& s, const run_outcome& o);
 // The first failed oracle, or nullptr when none failed.
 const oracle_result* first_failure(const std::vector<oracle_result>& results);
 

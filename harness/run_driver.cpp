@@ -16,6 +16,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "harness/driver.hpp"
 
@@ -43,7 +44,13 @@ void print_result(const scenario_result& r, const driver_options& o) {
                 label(r, o.repeat).c_str(), r.seconds);
     return;
   }
-  if (r.passed) {
+  if (r.passed && !r.unserved.empty()) {
+    std::printf(
+        "N/A  %s (%.1f s): the calls of group%s %s need faultmux.ContextService, which this target "
+        "does not serve; nothing that could be judged failed\n",
+        label(r, o.repeat).c_str(), r.seconds, r.unserved.size() > 1 ? "s" : "",
+        fmt::format("{}", fmt::join(r.unserved, ", ")).c_str());
+  } else if (r.passed) {
     std::printf("PASS %s (%.1f s)\n", label(r, o.repeat).c_str(), r.seconds);
   } else {
     const oracle_result* f = first_failure(r.oracles);
@@ -159,14 +166,14 @@ int run_driver(const driver_options& o) {
   report.run.host = reports::collect_host_info();
   report.scenarios = o.prelude;
   const auto run_start = clock::now();
-  int passed = 0, failed = 0;
+  int passed = 0, failed = 0, not_applicable = 0;
   // Per scenario and target, how many of its repetitions passed.
   std::map<std::string, std::pair<int, int>> tally;
   run_jobs(jobs, o, [&](scenario_result r) {
     print_result(r, o);
     if (r.interrupted) return;
     report.scenarios.push_back(report_entry(r));
-    (r.passed ? passed : failed)++;
+    (!r.passed ? failed : r.unserved.empty() ? passed : not_applicable)++;
     auto& [ok, runs] = tally[label(r, 1)];
     ok += r.passed ? 1 : 0;
     ++runs;
@@ -176,8 +183,9 @@ int run_driver(const driver_options& o) {
       if (t.first != t.second)
         std::printf("%s: %d of %d runs passed%s\n", name.c_str(), t.first, t.second,
                     t.first > 0 ? " (flaky)" : "");
-  std::printf("%d passed, %d failed%s\n", passed, failed,
-              interrupt_requested() ? ", interrupted" : "");
+  std::printf("%d passed, %s%d failed%s\n", passed,
+              not_applicable ? fmt::format("{} not applicable, ", not_applicable).c_str() : "",
+              failed, interrupt_requested() ? ", interrupted" : "");
   if (!o.report_dir.empty()) {
     report.run.duration_s = std::chrono::duration<double>(clock::now() - run_start).count();
     std::string err = reports::write_reports(report, o.report_dir);

@@ -144,6 +144,30 @@ TEST(MitogenTarget, EagainOnTheFirstRecvIsAFindingNotAnError) {
   EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
 }
 
+// Mitogen serves no faultmux.ContextService: a scenario about calls into
+// contexts cannot be judged there. It is "not applicable", never a pass;
+// against the built-in mux the same file passes.
+TEST(MitogenTarget, CallsIntoContextsAreNotApplicableNotPassed) {
+  ASSERT_TRUE(mitogen_installed()) << "python3-mitogen is not installed: run tools/install-deps";
+  run_dir tmp, report;
+  const std::string file = FAULTMUX_SOURCE_DIR "/scenarios/context-killed-mid-call.toml";
+  ran r = run_cli(tmp.path(), {file, "--target", "mitogen", "--report", report.path()});
+  EXPECT_EQ(exit_code(r), 0) << r.out;
+  EXPECT_NE(r.out.find("N/A  context-killed-mid-call [mitogen]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("need faultmux.ContextService"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0 passed, 1 not applicable, 0 failed"), std::string::npos) << r.out;
+  auto results = nlohmann::json::parse(test::slurp(report.file("results.json")));
+  EXPECT_EQ(results["scenarios"][0]["verdict"], "not applicable");
+  EXPECT_EQ(results["summary"]["not_applicable"], 1);
+  EXPECT_NE(test::slurp(report.file("junit.xml")).find("<skipped"), std::string::npos);
+
+  ran builtin = run_cli(tmp.path(), {file});
+  EXPECT_EQ(exit_code(builtin), 0) << builtin.out;
+  EXPECT_NE(builtin.out.find("PASS context-killed-mid-call ("), std::string::npos) << builtin.out;
+  EXPECT_TRUE(std::filesystem::is_empty(tmp.path()));
+  EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
+}
+
 // A scenario's own external [target], under the default --target builtin.
 const char* own_external = R"(name = "own-external"
 description = "a scenario that names its own external target and a log pattern"
