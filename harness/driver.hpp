@@ -33,6 +33,9 @@ struct driver_options {
   std::string target = "builtin";
   // --legacy-bug: passed to the built-in mux, so it fails like old Mitogen.
   std::vector<std::string> legacy_bugs;
+  // --with-mitogen (suite): also run every scenario against Mitogen 0.3.3;
+  // those results are reported as findings and do not change the exit status.
+  bool with_mitogen = false;
   int repeat = 1;  // --repeat: run each scenario this many times, with the same seed
   int jobs = 1;    // --jobs: scenarios run at once
   // Entries the report lists before the scenarios (the suite's smoke run).

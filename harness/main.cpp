@@ -244,6 +244,10 @@ int main(int argc, char** argv) {
       "suite",
       "run the built-in suite against the built-in mux; writes reports/latest/ (results.json, "
       "junit.xml, index.html with the history of the last 20 suite runs)");
+  bool suite_with_mitogen = false;
+  suite->add_flag("--with-mitogen", suite_with_mitogen,
+                  "also run every scenario against Mitogen 0.3.3 (python3-mitogen) into the same "
+                  "report: its results are findings and do not change the exit status");
 
   faultmux::report_options rpo;
   auto* report = app.add_subcommand(
@@ -277,6 +281,9 @@ int main(int argc, char** argv) {
                   "run N scenarios at once (each in its own run directory; timing-sensitive "
                   "scenarios may then fail on a small machine)")
       ->check(CLI::Range(1, 256));
+  run->add_flag("--with-mitogen", dro.with_mitogen,
+                "also run every scenario against Mitogen 0.3.3 into the same report: its results "
+                "are findings and do not change the exit status");
   run->add_option("--report", dro.report_dir, "write DIR/results.json and DIR/junit.xml");
   run->add_option("--legacy-bug", dro.legacy_bugs,
                   "NAME: run the mux with this legacy bug enabled (repeatable): " +
@@ -447,7 +454,8 @@ int main(int argc, char** argv) {
   // The command line as given, for the reports.
   std::string command_line = "faultmux";
   for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
-  if (*suite) return faultmux::run_suite(self_path(argv[0]), verbosity, command_line);
+  if (*suite)
+    return faultmux::run_suite(self_path(argv[0]), verbosity, command_line, suite_with_mitogen);
   if (*validate) return faultmux::validate_scenarios(scenario_files);
   if (*report) return faultmux::run_report(rpo);
   if (*mutants) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -28,6 +29,8 @@ using clock = std::chrono::steady_clock;
 struct job {
   const scenario* s;
   int repeat;
+  const driver_options* o;  // its target
+  bool finding;             // a --with-mitogen run: reported, not judged
 };
 
 // " [mitogen]" after a scenario's name, " #3" for a repetition.
@@ -98,8 +101,8 @@ void run_jobs(const std::vector<job>& jobs, const driver_options& o,
       const std::size_t i = next++;
       slots[i].started = clock::now();
       lock.unlock();
-      scenario_result r =
-          run_scenario(*jobs[i].s, o.seed.value_or(jobs[i].s->seed), o, &slots[i].progress);
+      scenario_result r = run_scenario(*jobs[i].s, o.seed.value_or(jobs[i].s->seed), *jobs[i].o,
+                                       &slots[i].progress);
       r.repeat = jobs[i].repeat;
       lock.lock();
       slots[i].result = std::move(r);
@@ -149,10 +152,18 @@ int run_driver(const driver_options& o) {
     std::fprintf(stderr, "faultmux run: %s\n", e.what());
     return 2;
   }
+  driver_options against_mitogen = o;
+  against_mitogen.target = "mitogen";
   std::vector<job> jobs;
-  for (const auto& s : all)
-    if (o.filter.empty() || ::fnmatch(o.filter.c_str(), s.name.c_str(), 0) == 0)
-      for (int k = 1; k <= o.repeat; ++k) jobs.push_back({&s, k});
+  for (bool finding : {false, true}) {
+    if (finding && (!o.with_mitogen || o.target == "mitogen")) continue;
+    for (const auto& s : all)
+      // A fake-listener scenario keeps its own target: it ran already.
+      if ((o.filter.empty() || ::fnmatch(o.filter.c_str(), s.name.c_str(), 0) == 0) &&
+          !(finding && s.target.kind == target_spec::kind_t::fake_listener))
+        for (int k = 1; k <= o.repeat; ++k)
+          jobs.push_back({&s, k, finding ? &against_mitogen : &o, finding});
+  }
   if (jobs.empty()) {
     std::fprintf(stderr, "faultmux run: no scenario%s%s\n",
                  o.filter.empty() ? " in the given paths" : " matches --filter ", o.filter.c_str());
@@ -166,14 +177,16 @@ int run_driver(const driver_options& o) {
   report.run.host = reports::collect_host_info();
   report.scenarios = o.prelude;
   const auto run_start = clock::now();
-  int passed = 0, failed = 0, not_applicable = 0;
+  // passed, not applicable, failed: judged, and --with-mitogen's findings.
+  std::array<int, 3> judged{}, findings{};
   // Per scenario and target, how many of its repetitions passed.
   std::map<std::string, std::pair<int, int>> tally;
   run_jobs(jobs, o, [&](scenario_result r) {
     print_result(r, o);
     if (r.interrupted) return;
     report.scenarios.push_back(report_entry(r));
-    (!r.passed ? failed : r.unserved.empty() ? passed : not_applicable)++;
+    auto& counts = r.target == "mitogen" && o.target != "mitogen" ? findings : judged;
+    counts[!r.passed ? 2 : r.unserved.empty() ? 0 : 1]++;
     auto& [ok, runs] = tally[label(r, 1)];
     ok += r.passed ? 1 : 0;
     ++runs;
@@ -183,9 +196,14 @@ int run_driver(const driver_options& o) {
       if (t.first != t.second)
         std::printf("%s: %d of %d runs passed%s\n", name.c_str(), t.first, t.second,
                     t.first > 0 ? " (flaky)" : "");
-  std::printf("%d passed, %s%d failed%s\n", passed,
-              not_applicable ? fmt::format("{} not applicable, ", not_applicable).c_str() : "",
-              failed, interrupt_requested() ? ", interrupted" : "");
+  auto counts = [](const std::array<int, 3>& c) {
+    return fmt::format("{} passed, {}{} failed", c[0],
+                       c[1] ? fmt::format("{} not applicable, ", c[1]) : "", c[2]);
+  };
+  if (o.with_mitogen && o.target != "mitogen")
+    std::printf("against Mitogen 0.3.3 (findings, not counted in the exit status): %s\n",
+                counts(findings).c_str());
+  std::printf("%s%s\n", counts(judged).c_str(), interrupt_requested() ? ", interrupted" : "");
   if (!o.report_dir.empty()) {
     report.run.duration_s = std::chrono::duration<double>(clock::now() - run_start).count();
     std::string err = reports::write_reports(report, o.report_dir);
@@ -199,7 +217,7 @@ int run_driver(const driver_options& o) {
   }
   std::fflush(stdout);
   if (interrupt_requested()) return 130;
-  return failed ? 1 : 0;
+  return judged[2] ? 1 : 0;
 }
 
 }  // namespace faultmux

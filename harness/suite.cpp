@@ -11,7 +11,8 @@
 
 namespace faultmux {
 
-int run_suite(const std::string& self, int verbosity, const std::string& command_line) {
+int run_suite(const std::string& self, int verbosity, const std::string& command_line,
+              bool with_mitogen) {
   const std::string root = FAULTMUX_SOURCE_DIR;
   std::printf("smoke workload:\n");
   std::fflush(stdout);
@@ -38,6 +39,7 @@ int run_suite(const std::string& self, int verbosity, const std::string& command
   o.report_dir = root + "/reports/latest";
   o.command_line = command_line;
   o.prelude = {e};
+  o.with_mitogen = with_mitogen;
   std::printf("scenarios in %s/scenarios:\n", root.c_str());
   std::fflush(stdout);
   const int rc = run_driver(o);

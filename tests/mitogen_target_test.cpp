@@ -168,6 +168,32 @@ TEST(MitogenTarget, CallsIntoContextsAreNotApplicableNotPassed) {
   EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
 }
 
+// --with-mitogen: the same scenario against both targets in one report;
+// Mitogen's failure is a finding and leaves the exit status to the built-in
+// mux's verdict.
+TEST(MitogenTarget, WithMitogenReportsBothTargetsAndJudgesOnlyTheBuiltIn) {
+  ASSERT_TRUE(mitogen_installed()) << "python3-mitogen is not installed: run tools/install-deps";
+  run_dir tmp, report;
+  ran r = run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios/eagain-first-recv.toml",
+                               "--with-mitogen", "--report", report.path()});
+  EXPECT_EQ(exit_code(r), 0) << r.out;
+  EXPECT_NE(r.out.find("PASS eagain-first-recv ("), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("FAIL eagain-first-recv [mitogen]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("against Mitogen 0.3.3 (findings, not counted in the exit status): 0 "
+                       "passed, 1 failed"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\n1 passed, 0 failed\n"), std::string::npos) << r.out;
+  auto results = nlohmann::json::parse(test::slurp(report.file("results.json")));
+  ASSERT_EQ(results["scenarios"].size(), 2u);
+  EXPECT_EQ(results["scenarios"][0]["target"], "builtin");
+  EXPECT_EQ(results["scenarios"][0]["verdict"], "pass");
+  EXPECT_EQ(results["scenarios"][1]["target"], "mitogen");
+  EXPECT_EQ(results["scenarios"][1]["verdict"], "fail");
+  EXPECT_TRUE(std::filesystem::is_empty(tmp.path()));
+  EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
+}
+
 // A scenario's own external [target], under the default --target builtin.
 const char* own_external = R"(name = "own-external"
 description = "a scenario that names its own external target and a log pattern"
