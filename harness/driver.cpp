@@ -225,11 +225,20 @@ bool is_serve(const worker_group& g) {
   return g.workload == worker_group::workload_t::serve;
 }
 
+// A sanitizer build of faultmux (the driver, and so the mux and workers it
+// runs) is several times slower: its scenarios get that much more time.
+scenario with_build_slack(scenario s) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  s.timeout_ms *= 4;
+#endif
+  return s;
+}
+
 class scenario_run {
  public:
   scenario_run(const scenario& s, std::uint64_t seed, const driver_options& o,
                scenario_progress* progress)
-      : s_(s), seed_(seed), o_(o), progress_(progress) {
+      : s_(with_build_slack(s)), seed_(seed), o_(o), progress_(progress) {
     if (s.target.kind == target_spec::kind_t::fake_listener) {
       // The hostile listener is what such a scenario is about (the client's
       // side): it stays the target whatever --target says.
@@ -860,7 +869,7 @@ class scenario_run {
     }
   }
 
-  const scenario& s_;
+  const scenario s_;  // a copy: its timeout is scaled in sanitizer builds
   std::uint64_t seed_;
   const driver_options& o_;
   scenario_progress* progress_;  // may be null
