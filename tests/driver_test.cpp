@@ -531,7 +531,8 @@ TEST(DriverRun, AHungWorkerIsAFailureWithADiagnosisNotAHang) {
   std::ofstream(files.file("hung.toml")) << hung_scenario;
   ran r = run_cli(tmp.path(), {files.file("hung.toml")}, ms(20000));
   EXPECT_EQ(exit_code(r), 1) << r.out;
-  EXPECT_NE(r.out.find("FAIL hung: finished: still running after the 1500 ms timeout"),
+  EXPECT_NE(r.out.find("FAIL hung: finished: still running after the " +
+                       std::to_string(1500 * test::scenario_time_factor) + " ms timeout"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("worker-stuck-0"), std::string::npos) << r.out;
@@ -567,7 +568,8 @@ TEST(DriverRun, AHungTargetIsDiagnosedWithinItsTimeout) {
   std::ofstream(files.file("hung-mux.toml")) << hung_mux_scenario;
   ran r = run_cli(tmp.path(), {files.file("hung-mux.toml")}, ms(30000));
   EXPECT_EQ(exit_code(r), 1) << r.out;
-  EXPECT_NE(r.out.find("FAIL hung-mux: finished: still running after the 1500 ms timeout"),
+  EXPECT_NE(r.out.find("FAIL hung-mux: finished: still running after the " +
+                       std::to_string(1500 * test::scenario_time_factor) + " ms timeout"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("is stopped and cannot act on SIGTERM: state T (stopped)"),

@@ -31,6 +31,7 @@
 #include "harness/process.hpp"
 #include "harness/report_command.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sanitizers.hpp"
 
 namespace faultmux {
 namespace {
@@ -723,7 +724,9 @@ TEST(HtmlReportBrowser, RealRunRendersInChromium) {
   EXPECT_EQ(m["hung @ mitogen"], "not-run");
   std::string hung = detail_of(dom, "hung", "builtin");
   ASSERT_NE(hung, "");
-  EXPECT_NE(hung.find("still running after the 1000 ms"), std::string::npos);
+  EXPECT_NE(hung.find("still running after the " +
+                      std::to_string(1000 * test::scenario_time_factor) + " ms"),
+            std::string::npos);
   EXPECT_NE(hung.find("faultmux run " + files.file("hung.toml") + " --seed 1"), std::string::npos);
   // A results.json with the timeline (schema 2) draws it, the phase fault marked.
   json results = json::parse(test::slurp(out.file("results.json")));

@@ -16,6 +16,7 @@
 
 #include "harness/process.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sanitizers.hpp"
 
 namespace faultmux {
 namespace {
@@ -377,7 +378,8 @@ TEST(Results, RunWritesBothReports) {
   EXPECT_EQ(j["scenarios"][0]["timeline"]["groups"][0]["outcomes"], json({{"ok", 2}}));
   std::string got = parse_junit(out.path() + "/r/junit.xml");
   EXPECT_NE(got.find("testsuites | 2 | 1 | 0"), std::string::npos) << got;
-  EXPECT_NE(got.find("case hung [builtin] fail=finished: still running after the 1000 ms"),
+  EXPECT_NE(got.find("case hung [builtin] fail=finished: still running after the " +
+                     std::to_string(1000 * test::scenario_time_factor) + " ms"),
             std::string::npos)
       << got;
   // The structure CI reads, and the failure message is the first failed oracle.

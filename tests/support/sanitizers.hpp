@@ -16,4 +16,8 @@ inline constexpr long memory_slack = 1;
 inline constexpr int time_slack = 1;
 #endif
 
+// `faultmux run` gives each scenario this many times its timeout_ms in a
+// sanitizer build (harness/driver.cpp), and says so in its messages.
+inline constexpr int scenario_time_factor = time_slack;
+
 }  // namespace faultmux::test
