@@ -769,6 +769,11 @@ class scenario_run {
     log_.emit("workers_stop", {{"signal", "SIGTERM"}});
     for (auto& w : workers_)
       if (w.proc.running()) w.proc.signal(SIGTERM);
+    await_workers("SIGTERM");
+  }
+
+  // Gives every worker 3 s to exit; one still running is a hang, and is killed.
+  void await_workers(const char* after) {
     for (auto end = clock::now() + ms(3000); !stop_now() && left(end).count() > 0;) {
       bool running = false;
       for (auto& w : workers_)
@@ -778,8 +783,8 @@ class scenario_run {
     }
     for (auto& w : workers_)
       if (w.proc.running() && !stop_now()) {
-        out_.hang.push_back(fmt::format("{} (pid {}) still running 3 s after SIGTERM: {}", w.name,
-                                        w.proc.pid(), proc_state(w.proc.pid())));
+        out_.hang.push_back(fmt::format("{} (pid {}) still running 3 s after {}: {}", w.name,
+                                        w.proc.pid(), after, proc_state(w.proc.pid())));
         kill_and_reap(w.proc);
       }
   }
@@ -806,19 +811,7 @@ class scenario_run {
       kill_and_reap(mux_);
     }
     // Any worker left (none, normally) ends when the mux closes its stream.
-    for (auto end = clock::now() + ms(3000); !stop_now() && left(end).count() > 0;) {
-      bool running = false;
-      for (auto& w : workers_)
-        if (!w.proc.wait(ms(0))) running = true;
-      if (!running) break;
-      std::this_thread::sleep_for(ms(5));
-    }
-    for (auto& w : workers_)
-      if (w.proc.running() && !stop_now()) {
-        out_.hang.push_back(fmt::format("{} (pid {}) still running 3 s after the mux exited: {}",
-                                        w.name, w.proc.pid(), proc_state(w.proc.pid())));
-        kill_and_reap(w.proc);
-      }
+    await_workers("the mux exited");
   }
 
   // Kills and reaps whatever is left; records leftovers for the oracles.
