@@ -3,7 +3,6 @@
 // built-in scenarios (DriverRun.EveryBuiltInScenarioPasses) and fails here
 // when the scenario expects the wrong thing; the driver ends the workers
 // before the target.
-#include <sys/wait.h>
 
 #include <chrono>
 #include <filesystem>
@@ -17,6 +16,7 @@
 #include "harness/process.hpp"
 #include "harness/scenario.hpp"
 #include "harness/timeline.hpp"
+#include "tests/support/cli_run.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/sanitizers.hpp"
 
@@ -24,14 +24,10 @@ namespace faultmux {
 namespace {
 
 using ms = std::chrono::milliseconds;
-using clock = std::chrono::steady_clock;
 using test::binary;
 using test::run_dir;
 
-struct ran {
-  int code = -1;
-  std::string out;
-};
+using test::ran;
 
 // `faultmux run FILE -v` of a scenario text, with TMPDIR inside `tmp`.
 ran run_text(const run_dir& tmp, const std::string& name, const std::string& text,
@@ -39,18 +35,9 @@ ran run_text(const run_dir& tmp, const std::string& name, const std::string& tex
   std::string file = tmp.file(name + ".toml");
   std::ofstream(file) << text;
   std::filesystem::create_directories(tmp.file("runs"));
-  std::vector<std::string> argv{
-      "/usr/bin/env", "TMPDIR=" + tmp.file("runs"), binary(), "run", file, "-v"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  child_process p = child_process::spawn(argv, true);
-  ran r;
-  auto end = clock::now() + ms(40000 * test::time_slack);
-  while (auto line =
-             p.read_line(std::max(ms(1), std::chrono::duration_cast<ms>(end - clock::now()))))
-    r.out += *line + "\n";
-  auto st = p.wait(std::max(ms(1), std::chrono::duration_cast<ms>(end - clock::now())));
-  r.code = st && WIFEXITED(*st) ? WEXITSTATUS(*st) : -1;
-  return r;
+  std::vector<std::string> args{file, "-v"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return test::run_cli(tmp.file("runs"), args, ms(40000 * test::time_slack));
 }
 
 bool has(const ran& r, const std::string& text) {
@@ -76,7 +63,7 @@ TEST(Lifecycle, CannotConnectFailsOnTheWrongErrno) {
                               "outcome = \"cannot-connect\"\nerrno = [\"ENOENT\"]",
                               "outcome = \"cannot-connect\"\nerrno = [\"ECONNREFUSED\"]");
   ran r = run_text(tmp, "wrong-errno", text);
-  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(test::exit_code(r), 1) << r.out;
   EXPECT_TRUE(has(r, "FAIL connect-failures: worker outcomes: worker-missing-0")) << r.out;
   EXPECT_TRUE(has(r, "errno ENOENT, expected ECONNREFUSED")) << r.out;
   // The other groups' outcomes still hold, with their evidence.
@@ -99,7 +86,7 @@ count = 1
 group = "fine"
 outcome = "cannot-connect"
 )");
-  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(test::exit_code(r), 1) << r.out;
   EXPECT_TRUE(has(r, "FAIL connects: worker outcomes: worker-fine-0 (pid")) << r.out;
   EXPECT_TRUE(has(r, "is not cannot-connect: exit 0, no connect_failed event")) << r.out;
 }
@@ -121,7 +108,7 @@ count = 2
 group = "connected"
 outcome = "connection-lost"
 )");
-  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(test::exit_code(r), 1) << r.out;
   EXPECT_TRUE(has(r, "is not connection-lost: exit 0, no connection_lost event")) << r.out;
   // ... and the mux, stopped after its workers, had nobody left to cut off.
   EXPECT_TRUE(has(r, "clean exit: pass")) << r.out;
@@ -144,7 +131,7 @@ count = 1
 [expect]
 target_dies = true
 )");
-  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(test::exit_code(r), 1) << r.out;
   EXPECT_TRUE(has(r, "listener gone: fail")) << r.out;
   EXPECT_TRUE(has(r, "the listener still answers, although the target was to die")) << r.out;
   EXPECT_TRUE(has(r, "target died: fail")) << r.out;
@@ -156,7 +143,7 @@ TEST(Lifecycle, AKilledTargetWithoutTargetDiesFailsCleanExitAndListenerAlive) {
   std::string text = replaced(scenario_text("mux-killed-under-workers.toml"), "target_dies = true",
                               "target_dies = false");
   ran r = run_text(tmp, "no-target-dies", text);
-  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(test::exit_code(r), 1) << r.out;
   EXPECT_TRUE(has(r, "listener alive: fail")) << r.out;
   EXPECT_TRUE(has(r, "    probe: cannot connect to ")) << r.out;
   EXPECT_TRUE(has(r, "clean exit: fail")) << r.out;
@@ -173,7 +160,7 @@ TEST(Lifecycle, FlushedAndForceClosedFailWhenSwapped) {
   text = replaced(text, "group = \"stuck\"\noutcome = \"force-closed\"\nerrno = [\"ETIMEDOUT\"]",
                   "group = \"stuck\"\noutcome = \"flushed\"");
   ran r = run_text(tmp, "swapped", text);
-  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(test::exit_code(r), 1) << r.out;
   EXPECT_TRUE(has(r, "worker-readers-0 (pid")) << r.out;
   EXPECT_TRUE(has(r, "is not force-closed: unix_client.")) << r.out;
   EXPECT_TRUE(has(r, "not force-closed: errno none, 0 bytes dropped")) << r.out;
@@ -189,7 +176,7 @@ TEST(Lifecycle, ShortIdentityDetailMustMatch) {
   std::string text = replaced(scenario_text("listener-short-identity.toml"), "detail = \"(after",
                               "detail = \"(decode error|never");
   ran r = run_text(tmp, "detail", text);
-  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(test::exit_code(r), 1) << r.out;
   EXPECT_TRUE(has(r, "is not cannot-connect: the error does not match /(decode error|never"))
       << r.out;
 }
@@ -221,7 +208,7 @@ target_dies = true
 group = "second"
 outcome = "refused-to-listen"
 )");
-  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(test::exit_code(r), 1) << r.out;
   EXPECT_TRUE(has(r, "worker-second-0 (pid")) << r.out;
   EXPECT_TRUE(has(r, "is not refused-to-listen: killed by SIGKILL")) << r.out;
 }
@@ -239,13 +226,13 @@ TEST(Lifecycle, MitogenShutsDownCleanlyOnceTheWorkersAreGone) {
   run_dir tmp;
   ran r = run_text(tmp, "stale", scenario_text("restart-over-stale-socket.toml"),
                    {"--target", "mitogen"});
-  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(test::exit_code(r), 0) << r.out;
   EXPECT_TRUE(has(r, "PASS restart-over-stale-socket [mitogen]")) << r.out;
   EXPECT_TRUE(has(r, "mitogen target exit 0 on SIGTERM, socket file removed")) << r.out;
   EXPECT_FALSE(has(r, "pending work still existed")) << r.out;
   ran f =
       run_text(tmp, "fake", scenario_text("listener-short-identity.toml"), {"--target", "mitogen"});
-  EXPECT_EQ(f.code, 0) << f.out;
+  EXPECT_EQ(test::exit_code(f), 0) << f.out;
   EXPECT_TRUE(has(f, "PASS listener-short-identity [fake-listener]")) << f.out;
 }
 
