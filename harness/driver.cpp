@@ -194,6 +194,11 @@ bool probe(const std::string& sock, std::string* detail, int* connect_errno = nu
     }
     *detail = fmt::format("probe: contexts {} and {} handshook and a round trip went through",
                           a.context_id, b.context_id);
+    // b leaves first, and a stays until the mux has told it so (DEL_ROUTE):
+    // closing both at once would have the mux write to a client already
+    // gone, an EPIPE it rightly logs as an error.
+    b.fd.reset();
+    read_message(a.fd.get(), handle::del_route, std::min(end, clock::now() + ms(200)), &why);
     return true;
   } catch (const connect_error& e) {
     *detail = fmt::format("probe: {}", e.what());
