@@ -29,8 +29,7 @@ using clock = std::chrono::steady_clock;
 struct job {
   const scenario* s;
   int repeat;
-  const driver_options* o;  // its target
-  bool finding;             // a --with-mitogen run: reported, not judged
+  const driver_options* o;  // its target: the run's, or Mitogen for --with-mitogen
 };
 
 // " [mitogen]" after a scenario's name, " #3" for a repetition.
@@ -162,7 +161,7 @@ int run_driver(const driver_options& o) {
       if ((o.filter.empty() || ::fnmatch(o.filter.c_str(), s.name.c_str(), 0) == 0) &&
           !(finding && s.target.kind == target_spec::kind_t::fake_listener))
         for (int k = 1; k <= o.repeat; ++k)
-          jobs.push_back({&s, k, finding ? &against_mitogen : &o, finding});
+          jobs.push_back({&s, k, finding ? &against_mitogen : &o});
   }
   if (jobs.empty()) {
     std::fprintf(stderr, "faultmux run: no scenario%s%s\n",
