@@ -151,11 +151,14 @@ Fn* resolve(std::atomic<void*>& slot, const char* name, Fn* fallback) {
   return reinterpret_cast<Fn*>(p);
 }
 
+// `type` is a function type, which parentheses would break.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define FAULTMUX_REAL(fn, type, symbol, fallback)      \
   type* real_##fn() {                                  \
     static constinit std::atomic<void*> slot{nullptr}; \
     return resolve<type>(slot, symbol, fallback);      \
   }
+// NOLINTEND(bugprone-macro-parentheses)
 
 FAULTMUX_REAL(accept, accept_fn, "accept", sys_accept)
 FAULTMUX_REAL(accept4, accept4_fn, "accept4", sys_accept4)
@@ -1196,7 +1199,9 @@ FAULTMUX_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
 }
 
 // Fortified builds (_FORTIFY_SOURCE) call these for buffers of known size;
-// they are the same calls once the size check passes.
+// they are the same calls once the size check passes. glibc's own names, so
+// reserved identifiers on purpose.
+// NOLINTBEGIN(bugprone-reserved-identifier)
 FAULTMUX_EXPORT ssize_t __read_chk(int fd, void* buf, size_t len, size_t buflen) {
   if (len > buflen) return ff::real_read_chk()(fd, buf, len, buflen);
   return read(fd, buf, len);
@@ -1212,6 +1217,7 @@ FAULTMUX_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t len, size_t buf
   if (len > buflen) return ff::real_recvfrom_chk()(fd, buf, len, buflen, flags, from, fromlen);
   return recvfrom(fd, buf, len, flags, from, fromlen);
 }
+// NOLINTEND(bugprone-reserved-identifier)
 
 // close and the dup family keep the fd class table in step with the fds.
 FAULTMUX_EXPORT int close(int fd) {

@@ -210,6 +210,7 @@ oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
   for (const auto& e : tl)
     if (e.event() == "context_ready" && hit.count(e.str("context")))
       faulted.push_back(static_cast<pid_t>(e.num("child_pid")));
+  hit_streams.reserve(hit.size());
   for (const auto& name : hit) hit_streams.push_back(fmt::format("stream {}:", name));
 
   // From the driver's workers_stop on, the workers leave at once (as at the

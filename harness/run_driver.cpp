@@ -83,7 +83,7 @@ int workers_of(const scenario& s) {
 // jobs once SIGINT came. On a terminal, a progress line says which scenarios
 // are under way, how many of their workers have started, and for how long.
 void run_jobs(const std::vector<job>& jobs, const driver_options& o,
-              const std::function<void(scenario_result)>& done) {
+              const std::function<void(const scenario_result&)>& done) {
   struct slot {
     std::optional<scenario_result> result;
     scenario_progress progress;
@@ -134,7 +134,7 @@ void run_jobs(const std::vector<job>& jobs, const driver_options& o,
     scenario_result r = std::move(*slots[i].result);
     lock.unlock();
     if (tty) std::fprintf(stderr, "\r\033[K");
-    done(std::move(r));
+    done(r);
     lock.lock();
   }
   lock.unlock();
@@ -180,7 +180,7 @@ int run_driver(const driver_options& o) {
   std::array<int, 3> judged{}, findings{};
   // Per scenario and target, how many of its repetitions passed.
   std::map<std::string, std::pair<int, int>> tally;
-  run_jobs(jobs, o, [&](scenario_result r) {
+  run_jobs(jobs, o, [&](const scenario_result& r) {
     print_result(r, o);
     if (r.interrupted) return;
     report.scenarios.push_back(report_entry(r));

@@ -37,7 +37,7 @@ struct limits {
 };
 constexpr limits normal_limits{};
 constexpr limits compact_limits{20, 8, 6, false, 4, 12, 8, 60, 120, false};
-constexpr std::size_t page_budget = 1800 * 1024;
+constexpr std::size_t page_budget = std::size_t{1800} * 1024;
 thread_local limits lim = normal_limits;
 
 // --- JSON access that never throws: a report renders whatever is there. ---
@@ -825,6 +825,7 @@ std::string per_target_line(const json& run) {
   }
   if (by.size() < 2) return "";
   std::vector<std::pair<column, counts>> cols;
+  cols.reserve(by.size());
   for (auto& [k, v] : by) cols.push_back(v);
   std::stable_sort(cols.begin(), cols.end(),
                    [](const auto& a, const auto& b) { return a.first.order < b.first.order; });
@@ -1445,7 +1446,7 @@ std::string render_page(const std::vector<json>& runs, bool compact) {
       fmt::format("faultmux report {} — {} passed, {} failed{}", str(r, "started", ""), n.pass,
                   n.fail, n.error ? fmt::format(", {} could not run", n.error) : "");
   std::string out;
-  out.reserve(256 * 1024);
+  out.reserve(std::size_t{256} * 1024);
   out +=
       "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
       "content=\"width=device-width, initial-scale=1\"><title>" +

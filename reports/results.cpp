@@ -112,6 +112,7 @@ nlohmann::json fault_json(const fault_entry& f) {
 // The faults in the order they fired (the timeline lists them by source).
 std::vector<const fault_entry*> by_time(const std::vector<fault_entry>& faults) {
   std::vector<const fault_entry*> sorted;
+  sorted.reserve(faults.size());
   for (const auto& f : faults) sorted.push_back(&f);
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const fault_entry* a, const fault_entry* b) { return a->at_s < b->at_s; });
@@ -426,7 +427,7 @@ std::string write_reports(const results& r, const std::string& dir) {
   for (const auto& [name, text] :
        {std::pair<std::string, std::string>{"results.json", json}, {"junit.xml", to_junit(r)}}) {
     // Written beside and renamed, so a reader never sees half a report.
-    const std::string path = dir + "/" + name, tmp = path + ".tmp";
+    const std::string path = fmt::format("{}/{}", dir, name), tmp = path + ".tmp";
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
       out << text;
