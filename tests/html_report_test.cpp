@@ -31,6 +31,7 @@
 #include "harness/process.hpp"
 #include "harness/report_command.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sample_scenarios.hpp"
 #include "tests/support/sanitizers.hpp"
 
 namespace faultmux {
@@ -673,35 +674,13 @@ TEST(HtmlReportBrowser, ConsoleErrorsAreSeen) {
   EXPECT_NE(console.find("Uncaught"), std::string::npos) << console;
 }
 
-const char* passing = R"(name = "quick"
-description = "two workers connect"
-origin = "html_report_test"
-timeout_ms = 5000
-
-[[workers]]
-name = "forks"
-count = 2
-workload = "connect"
-)";
-
-const char* failing = R"(name = "hung"
-description = "a worker stops itself once connected and nobody resumes it"
-origin = "html_report_test"
-timeout_ms = 1000
-
-[[workers]]
-name = "stuck"
-workload = "connect"
-fault_at = "connected:SIGSTOP"
-)";
-
 // A real run through the driver, rendered from its results.json.
 TEST(HtmlReportBrowser, RealRunRendersInChromium) {
   const std::string chromium = find_chromium();
   if (chromium.empty()) GTEST_SKIP() << "chromium not found: tools/install-deps installs it";
   run_dir tmp, files, out;
-  std::ofstream(files.file("quick.toml")) << passing;
-  std::ofstream(files.file("hung.toml")) << failing;
+  std::ofstream(files.file("quick.toml")) << test::passing_scenario;
+  std::ofstream(files.file("hung.toml")) << test::failing_scenario;
   auto p = child_process::spawn(
       {"/usr/bin/env", "TMPDIR=" + tmp.path(), test::binary(), "run", files.file("quick.toml"),
        files.file("hung.toml"), "--report", out.path()},

@@ -16,6 +16,7 @@
 
 #include "harness/process.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sample_scenarios.hpp"
 #include "tests/support/sanitizers.hpp"
 
 namespace faultmux {
@@ -303,32 +304,10 @@ TEST(Results, XmlEscape) {
   EXPECT_EQ(reports::xml_escape("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");
 }
 
-const char* passing = R"(name = "quick"
-description = "two workers connect"
-origin = "report_test"
-timeout_ms = 5000
-
-[[workers]]
-name = "forks"
-count = 2
-workload = "connect"
-)";
-
-const char* failing = R"(name = "hung"
-description = "a worker stops itself once connected and nobody resumes it"
-origin = "report_test"
-timeout_ms = 1000
-
-[[workers]]
-name = "stuck"
-workload = "connect"
-fault_at = "connected:SIGSTOP"
-)";
-
 TEST(Results, RunWritesBothReports) {
   run_dir tmp, files, out;
-  std::ofstream(files.file("quick.toml")) << passing;
-  std::ofstream(files.file("hung.toml")) << failing;
+  std::ofstream(files.file("quick.toml")) << test::passing_scenario;
+  std::ofstream(files.file("hung.toml")) << test::failing_scenario;
   auto p = child_process::spawn(
       {"/usr/bin/env", "TMPDIR=" + tmp.path(), test::binary(), "run", files.file("quick.toml"),
        files.file("hung.toml"), "--report", out.path() + "/r"},
@@ -344,7 +323,7 @@ TEST(Results, RunWritesBothReports) {
   EXPECT_TRUE(j["run"]["seed"].is_null());
   ASSERT_EQ(j["scenarios"].size(), 2u);
   EXPECT_EQ(j["scenarios"][0]["verdict"], "pass");
-  EXPECT_EQ(j["scenarios"][0]["origin"], "report_test");
+  EXPECT_EQ(j["scenarios"][0]["origin"], "test support");
   EXPECT_EQ(j["scenarios"][1]["verdict"], "fail");
   EXPECT_EQ(j["scenarios"][1]["rerun"], "faultmux run " + files.file("hung.toml") + " --seed 1");
   // The phase fault, and when it fired.
