@@ -386,6 +386,8 @@ const char* decoder::kind_name(kind k) {
 }
 
 result<value> decoder::run() {
+  // Most opcodes push a node; growing the vector would move them all.
+  nodes_.reserve(std::min<std::size_t>(in_.size() / 2 + 4, 1024));
   while (error_.empty() && !done_) {
     if (pos_ >= in_.size()) {
       fail_at(pos_, "end of input before STOP");
@@ -797,6 +799,12 @@ bool decoder::apply(callable fn, const std::vector<std::size_t>& args) {
       n.owned.reserve(static_cast<std::size_t>(arg(0).j));
       std::size_t chars = 0;
       for (std::size_t pos = 0; pos < s.size(); ++chars) {
+        // ASCII stands for itself in both, so runs of it are copied whole.
+        std::size_t ascii = utf8::ascii_end(s, pos);
+        n.owned.append(s.substr(pos, ascii - pos));
+        chars += ascii - pos;
+        pos = ascii;
+        if (pos == s.size()) break;
         char32_t cp = 0;
         pos += utf8::decode(s, pos, cp, true);
         if (cp > 0xff) {
@@ -1125,7 +1133,13 @@ void encoder::put_bytes(std::string_view s) {
   }
   std::string latin1;
   latin1.reserve(s.size() * 2);
-  for (char c : s) utf8::append(latin1, static_cast<std::uint8_t>(c));
+  for (std::size_t pos = 0; pos < s.size();) {
+    std::size_t ascii = utf8::ascii_end(s, pos);
+    latin1.append(s.substr(pos, ascii - pos));
+    if (ascii == s.size()) break;
+    utf8::append(latin1, static_cast<std::uint8_t>(s[ascii]));
+    pos = ascii + 1;
+  }
   global("_codecs", "encode");
   code(op::binunicode);
   le(latin1.size(), 4);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <ostream>
 
 #include <fmt/format.h>
@@ -230,6 +231,17 @@ std::ostream& operator<<(std::ostream& os, const value& v) {
 
 namespace utf8 {
 
+std::size_t ascii_end(std::string_view s, std::size_t pos) {
+  constexpr std::uint64_t high_bits = 0x8080808080808080ull;
+  for (; pos + 8 <= s.size(); pos += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, s.data() + pos, sizeof word);
+    if (word & high_bits) break;
+  }
+  while (pos < s.size() && static_cast<std::uint8_t>(s[pos]) < 0x80) ++pos;
+  return pos;
+}
+
 std::size_t decode(std::string_view s, std::size_t pos, char32_t& cp, bool allow_surrogates) {
   auto at = [&](std::size_t i) { return static_cast<std::uint8_t>(s[pos + i]); };
   auto cont = [&](std::size_t i) { return pos + i < s.size() && (at(i) & 0xc0) == 0x80; };
@@ -282,6 +294,10 @@ void append(std::string& out, char32_t cp) {
 check_result check(std::string_view s, bool allow_surrogates) {
   check_result r;
   for (std::size_t pos = 0; pos < s.size();) {
+    std::size_t ascii = ascii_end(s, pos);
+    r.code_points += ascii - pos;
+    pos = ascii;
+    if (pos == s.size()) break;
     char32_t cp = 0;
     std::size_t n = decode(s, pos, cp, allow_surrogates);
     if (n == 0) {

@@ -203,6 +203,10 @@ std::ostream& operator<<(std::ostream& os, const value& v);
 
 // The UTF-8 flavours Python reads and writes.
 namespace utf8 {
+// The end of the run of ASCII bytes that starts at s[pos]: where the first
+// byte of 0x80 or above is, or s.size(). A word at a time, since call
+// bodies are mostly ASCII and can be megabytes.
+std::size_t ascii_end(std::string_view s, std::size_t pos);
 // Decodes one code point at s[pos], returning its length, or 0 if the bytes
 // there are not UTF-8 (overlong, truncated, above U+10FFFF, or a surrogate
 // unless allow_surrogates, which is Python's "surrogatepass").

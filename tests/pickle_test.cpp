@@ -629,5 +629,53 @@ TEST(PickleValue, BuildAndInspect) {
   EXPECT_EQ(to_string(int_from_le(std::string(262, '\0') + "\xf0")).size(), 634u);
 }
 
+// The ASCII fast paths work a word at a time, so a high byte is placed at
+// every offset of the first three words.
+TEST(PickleUtf8, AsciiRunsEndAtTheFirstHighByte) {
+  for (std::size_t at = 0; at < 24; ++at) {
+    std::string s(24, 'a');
+    s[at] = '\xc3';
+    EXPECT_EQ(utf8::ascii_end(s, 0), at);
+    EXPECT_EQ(utf8::ascii_end(s, at + 1), s.size());
+  }
+  EXPECT_EQ(utf8::ascii_end("", 0), 0u);
+}
+
+TEST(PickleUtf8, CheckCountsCodePointsAcrossAsciiRuns) {
+  // 9 + 1 + 12 + 1 code points; the é and the U+20AC sit across word ends.
+  std::string s = "abcdefghi\xc3\xa9" + std::string(12, 'x') + "\xe2\x82\xac";
+  utf8::check_result c = utf8::check(s, false);
+  EXPECT_TRUE(c.ok);
+  EXPECT_EQ(c.code_points, 23u);
+  c = utf8::check(std::string(17, 'a') + "\xff", false);
+  EXPECT_FALSE(c.ok);
+  EXPECT_EQ(c.bad_offset, 17u);
+}
+
+TEST(PickleRoundTrip, BytesWithHighBytesAtEveryOffset) {
+  for (std::size_t at = 0; at < 20; ++at) {
+    std::string data(20, 'q');
+    data[at] = '\xff';
+    data[(at + 7) % 20] = '\x80';
+    result<std::string> p = encode(value{bytes{data}});
+    ASSERT_TRUE(p.has_value()) << p.error();
+    result<value> back = decode(*p);
+    ASSERT_TRUE(back.has_value()) << back.error();
+    const auto* b = back->get<bytes>();
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(b->data, data) << "high byte at " << at;
+  }
+}
+
+TEST(PickleRefusal, CodecsNamesTheCharacterAfterAnAsciiRun) {
+  // _codecs.encode('aaaaaaaaaaaaĀ', 'latin1'): U+0100 is character 12.
+  std::string text = std::string(12, 'a') + "\xc4\x80";
+  std::string p = "\x80\x02(c_codecs\nencode\nX"s + static_cast<char>(text.size()) +
+                  "\x00\x00\x00"s + text + "X\x06\x00\x00\x00latin1"s + "\x86Rt.";
+  result<value> r = decode(p);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().find("character 12 is U+0100, not latin-1"), std::string::npos) << r.error();
+}
+
 }  // namespace
 }  // namespace faultmux::pickle
