@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -358,6 +359,23 @@ forked_peer::~forked_peer() {
   }
 }
 
+one_cpu::one_cpu() {
+  if (::sched_getaffinity(0, sizeof(old_), &old_) != 0) return;
+  for (int c = CPU_SETSIZE - 1; c >= 0; --c) {
+    if (!CPU_ISSET(c, &old_)) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(c, &one);
+    pinned_ = ::sched_setaffinity(0, sizeof(one), &one) == 0;
+    cpu_ = c;
+    break;
+  }
+}
+
+one_cpu::~one_cpu() {
+  if (pinned_) ::sched_setaffinity(0, sizeof(old_), &old_);
+}
+
 void raw_echo_peer(int fd) {
   char buf[rtt_size];
   for (;;) {
@@ -379,6 +397,55 @@ void raw_sink_peer(int fd) {
       have = 0;
       write_all(fd, "a", 1);
     }
+  }
+}
+
+void relay_floor_peer(int fd) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return;
+  pid_t echo = ::fork();
+  if (echo < 0) return;
+  if (echo == 0) {
+    ::close(fd);
+    ::close(sv[0]);
+    try {
+      raw_echo_peer(sv[1]);
+    } catch (...) {
+      // EOF from the relay: the end of the run.
+    }
+    ::_exit(0);
+  }
+  ::close(sv[1]);
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  for (int side : {fd, sv[0]}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = side;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, side, &ev);
+  }
+  char buf[4096];
+  for (bool open = ep >= 0; open;) {
+    epoll_event ready[2];
+    int n = ::epoll_wait(ep, ready, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    for (int i = 0; i < n && open; ++i) {
+      int from = ready[i].data.fd;
+      ssize_t r = ::recv(from, buf, sizeof(buf), MSG_DONTWAIT);
+      if (r > 0) {
+        try {
+          write_all(from == fd ? sv[0] : fd, buf, static_cast<std::size_t>(r));
+        } catch (const std::exception&) {
+          open = false;  // either side gone: the end of the run
+        }
+      } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+        open = false;
+      }
+    }
+  }
+  ::close(sv[0]);  // the echo peer sees EOF
+  if (ep >= 0) ::close(ep);
+  while (::waitpid(echo, nullptr, 0) < 0 && errno == EINTR) {
   }
 }
 
@@ -432,7 +499,7 @@ void read_exact(int fd, void* data, std::size_t n) {
 }
 
 void report_rtt(benchmark::State& state, const std::string& who, const std::vector<double>& rtts,
-                const std::vector<double>& raw_rtts) {
+                const std::vector<double>& raw_rtts, const std::vector<double>& floor_rtts) {
   double sum = 0;
   for (double r : rtts) sum += r;
   double p50 = quantile(rtts, 0.5) * 1e6, mean = sum / static_cast<double>(rtts.size()) * 1e6;
@@ -446,6 +513,11 @@ void report_rtt(benchmark::State& state, const std::string& who, const std::vect
   state.counters["raw_p50_us"] = raw_p50;
   state.counters["x_raw_p50"] = p50 / raw_p50;
   record(who + ".raw_p50_us", raw_p50);
+  if (floor_rtts.empty()) return;
+  double floor_p50 = quantile(floor_rtts, 0.5) * 1e6;
+  state.counters["floor_p50_us"] = floor_p50;
+  state.counters["x_floor_p50"] = p50 / floor_p50;
+  record(who + ".floor_p50_us", floor_p50);
 }
 
 void report_oneway(benchmark::State& state, const std::string& who, double seconds,

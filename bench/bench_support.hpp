@@ -10,6 +10,7 @@
 // cases remain for their absolute numbers.
 #pragma once
 
+#include <sched.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -42,6 +43,26 @@ class temp_dir {
 
  private:
   std::string path_;
+};
+
+// Pins this process, and so the children it starts, to one CPU it may use;
+// restores the previous set on destruction. The round-trip cases run so:
+// on two cores, where each process of a chain lands decides how many hops
+// cross cores, and a crossing wakeup costs about 20 us here against 2 for a
+// switch on one CPU, so unpinned ratios say more about the scheduler than
+// about the mux.
+class one_cpu {
+ public:
+  one_cpu();
+  ~one_cpu();
+  one_cpu(const one_cpu&) = delete;
+  one_cpu& operator=(const one_cpu&) = delete;
+  int cpu() const { return pinned_ ? cpu_ : -1; }
+
+ private:
+  cpu_set_t old_{};
+  bool pinned_ = false;
+  int cpu_ = -1;
 };
 
 // Raises the soft RLIMIT_NOFILE to the hard limit; children started later
@@ -192,6 +213,12 @@ class forked_peer {
 // messages and acknowledge each with one byte.
 void raw_echo_peer(int fd);
 void raw_sink_peer(int fd);
+// The least any relay adds, as a body for forked_peer: it forks a
+// raw_echo_peer and forwards between the two sockets with a level-triggered
+// epoll loop, one epoll_wait, recv and send per pass, with no framing,
+// routing or buffering. A 64-byte round trip through it takes the same four
+// hops as one routed through a mux to a worker, so it is the floor for that.
+void relay_floor_peer(int fd);
 
 void write_all(int fd, const void* data, std::size_t n);
 void read_exact(int fd, void* data, std::size_t n);
@@ -235,10 +262,12 @@ void raw_batch(int fd, std::string_view msg);
 inline constexpr int paired_block = 64;
 
 // Sets the latency counters (p50/p99/mean in us) and, given the round trips
-// of a raw socketpair interleaved with them, the ratios to those; records
-// "<who>.rtt_p50_us" and "<who>.raw_p50_us".
+// of a raw socketpair and of a relay_floor_peer interleaved with them, the
+// ratios to those; records "<who>.rtt_p50_us", "<who>.raw_p50_us" and
+// "<who>.floor_p50_us".
 void report_rtt(benchmark::State& state, const std::string& who, const std::vector<double>& rtts,
-                const std::vector<double>& raw_rtts = {});
+                const std::vector<double>& raw_rtts = {},
+                const std::vector<double>& floor_rtts = {});
 // Sets bytes/s and GB/s (decimal) for big_batch * big_size bytes per
 // iteration taking `seconds` in all and, given the time the same batches
 // took over a raw socketpair interleaved with them, the ratio to that rate;

@@ -5,11 +5,14 @@
 // trips of the same size are interleaved with the calls (paired measurement,
 // see bench_support.hpp) and the ratio is to those.
 #include <algorithm>
+#include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include "bench/bench_support.hpp"
 #include "mux/call.hpp"
@@ -59,9 +62,12 @@ double raw_echo_round_trip(int fd, std::string& buf) {
   return now_seconds() - t0;
 }
 
-// bench process -> mux -> context -> mux -> bench process.
+// bench process -> mux -> context -> mux -> bench process, on one CPU (see
+// one_cpu). The 64-byte case also interleaves the relay floor: the same
+// four hops with nothing done on the way.
 void call_rtt(benchmark::State& state, std::size_t size, int block) {
   try {
+    one_cpu pin;
     temp_dir dir;
     mux_process mux(mux_kind::faultmux, dir, 16);
     frame_client client(mux.path());
@@ -75,6 +81,8 @@ void call_rtt(benchmark::State& state, std::size_t size, int block) {
         client.frame(ctx, handle::call_function, call_reply, encode_call(spec));
     forked_peer raw([size](int fd) { raw_echo_of(fd, size); });
     std::string raw_buf(size, 'r');
+    std::optional<forked_peer> relay;
+    if (size == rtt_size) relay.emplace(relay_floor_peer);
 
     auto one_call = [&] {
       double t0 = now_seconds();
@@ -91,22 +99,36 @@ void call_rtt(benchmark::State& state, std::size_t size, int block) {
     for (int i = 0; i < call_warmup; ++i) {
       one_call();
       raw_echo_round_trip(raw.fd(), raw_buf);
+      if (relay) raw_round_trip(relay->fd());
     }
 
-    std::vector<double> rtts, raw_rtts;
+    std::vector<double> rtts, raw_rtts, floor_rtts;
     rtts.reserve(static_cast<std::size_t>(state.max_iterations));
     raw_rtts.reserve(static_cast<std::size_t>(state.max_iterations));
-    cpu_usage mux_cpu = cpu_of(mux.pid());
+    // The context is the mux's only child process.
+    pid_t context_pid = 0;
+    {
+      std::ifstream kids(fmt::format("/proc/{0}/task/{0}/children", mux.pid()));
+      kids >> context_pid;
+    }
+    cpu_usage mux_cpu = cpu_of(mux.pid()), context_cpu{};
+    if (context_pid > 0) context_cpu = cpu_of(context_pid);
     int n = 0;
     for (auto _ : state) {
       rtts.push_back(one_call());
-      if (++n % block == 0)
+      if (++n % block == 0) {
         for (int i = 0; i < block; ++i) raw_rtts.push_back(raw_echo_round_trip(raw.fd(), raw_buf));
+        for (int i = 0; relay && i < block; ++i) floor_rtts.push_back(raw_round_trip(relay->fd()));
+      }
     }
     const std::string who = size == rtt_size ? "call64" : "call1MiB";
-    report_rtt(state, who, rtts, raw_rtts);
+    report_rtt(state, who, rtts, raw_rtts, floor_rtts);
+    state.counters["cpu"] = pin.cpu();
     // Two passes through the mux per call: the request and the reply.
     report_cpu(state, "mux", mux.pid(), mux_cpu, static_cast<double>(state.iterations()));
+    if (context_pid > 0)
+      report_cpu(state, "context", context_pid, context_cpu,
+                 static_cast<double>(state.iterations()));
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }

@@ -11,9 +11,10 @@
 namespace faultmux::bench {
 namespace {
 
-// 64 bytes to a child that echoes them.
+// 64 bytes to a child that echoes them, on one CPU like the routed case.
 void raw_rtt(benchmark::State& state) {
   try {
+    one_cpu pin;
     forked_peer peer(raw_echo_peer);
     for (int i = 0; i < rtt_warmup; ++i) raw_round_trip(peer.fd());
     std::vector<double> rtts;

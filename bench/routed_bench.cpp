@@ -22,25 +22,30 @@ namespace {
 constexpr std::uint32_t reply_handle = 1001;  // any dynamic handle of ours
 
 // bench process -> mux -> echo worker -> mux -> bench process, 64 B each
-// way, with blocks of raw socketpair round trips interleaved (untimed) as
-// the paired baseline.
+// way, with blocks of raw socketpair round trips and of round trips through
+// the relay floor interleaved (untimed) as the paired baselines. On one CPU
+// (see one_cpu).
 void routed_rtt(benchmark::State& state, mux_kind kind) {
   try {
+    one_cpu pin;
     temp_dir dir;
     mux_process mux(kind, dir, 16);
     echo_worker echo(mux.path(), dir.file("echo.log"));
     frame_client client(mux.path());
     forked_peer raw(raw_echo_peer);
+    forked_peer relay(relay_floor_peer);
     std::string frame = client.frame(echo.context_id(), worker_echo_handle, reply_handle,
                                      std::string(rtt_size, 'p'));
     for (int i = 0; i < rtt_warmup; ++i) {
       client.send_all(frame);
       client.read_reply(reply_handle);
       raw_round_trip(raw.fd());
+      raw_round_trip(relay.fd());
     }
-    std::vector<double> rtts, raw_rtts;
+    std::vector<double> rtts, raw_rtts, floor_rtts;
     rtts.reserve(static_cast<std::size_t>(state.max_iterations));
     raw_rtts.reserve(static_cast<std::size_t>(state.max_iterations));
+    floor_rtts.reserve(static_cast<std::size_t>(state.max_iterations));
     cpu_usage mux_cpu = cpu_of(mux.pid()), echo_cpu = cpu_of(echo.pid());
     for (auto _ : state) {
       double t0 = now_seconds();
@@ -54,6 +59,7 @@ void routed_rtt(benchmark::State& state, mux_kind kind) {
       if (rtts.size() % paired_block == 0) {
         state.PauseTiming();
         for (int i = 0; i < paired_block; ++i) raw_rtts.push_back(raw_round_trip(raw.fd()));
+        for (int i = 0; i < paired_block; ++i) floor_rtts.push_back(raw_round_trip(relay.fd()));
         state.ResumeTiming();
       }
     }
@@ -62,7 +68,8 @@ void routed_rtt(benchmark::State& state, mux_kind kind) {
     // raw round trips in between cost it nothing.
     report_cpu(state, "mux", mux.pid(), mux_cpu, static_cast<double>(state.iterations()));
     report_cpu(state, "echo", echo.pid(), echo_cpu, static_cast<double>(state.iterations()));
-    report_rtt(state, mux_name(kind), rtts, raw_rtts);
+    report_rtt(state, mux_name(kind), rtts, raw_rtts, floor_rtts);
+    state.counters["cpu"] = pin.cpu();
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }

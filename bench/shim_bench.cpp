@@ -10,13 +10,11 @@
 // never has (`recv@connecting`), so every recv is classified and rejected.
 //
 // Every process of a case (the bench process, both muxes, both echo
-// workers) runs pinned to one CPU: on two cores, where each process lands
-// otherwise decides whether a round trip crosses cores (about 25 us or
-// 48 us here), which swamps a difference of a few percent.
+// workers) runs pinned to one CPU (see one_cpu): a difference of a few
+// percent would drown in where each process lands.
 //
 // The cases register themselves (static initialisation), so this file needs
 // nothing from main().
-#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -90,33 +88,6 @@ struct route {
     if (m.data.size() != rtt_size) throw std::runtime_error("echo reply has the wrong size");
     return now_seconds() - t0;
   }
-};
-
-// Pins this process (and so the children it starts) to one CPU it may use;
-// restores the previous set on destruction.
-class one_cpu {
- public:
-  one_cpu() {
-    if (::sched_getaffinity(0, sizeof(old_), &old_) != 0) return;
-    for (int c = CPU_SETSIZE - 1; c >= 0; --c) {
-      if (!CPU_ISSET(c, &old_)) continue;
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(c, &one);
-      pinned_ = ::sched_setaffinity(0, sizeof(one), &one) == 0;
-      cpu_ = c;
-      break;
-    }
-  }
-  ~one_cpu() {
-    if (pinned_) ::sched_setaffinity(0, sizeof(old_), &old_);
-  }
-  int cpu() const { return pinned_ ? cpu_ : -1; }
-
- private:
-  cpu_set_t old_{};
-  bool pinned_ = false;
-  int cpu_ = -1;
 };
 
 void shim_overhead(benchmark::State& state, const std::string& rules, const std::string& key) {
