@@ -191,11 +191,13 @@ void children::shutdown(std::chrono::milliseconds grace, std::function<void()> d
     return;
   }
   shutdown_done_ = std::move(done);
+  router& r = node_.get_router();
   for (auto& [id, e] : by_id_) {
     message m;
     m.dst_id = id;
     m.handle = handle::shutdown;
-    node_.get_router().route(std::move(m));
+    r.route(std::move(m));
+    if (peer* p = r.explicit_route(id)) r.retire(p);
   }
   node_.get_broker().after(grace, [this] {
     for (auto& [id, e] : by_id_) {

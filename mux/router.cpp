@@ -120,7 +120,7 @@ void router::propagate_down(std::uint32_t id, peer* exclude) {
   // _propagate_down skips it too), and twice would be a bogus DEL_ROUTE.
   peer* parent = parent_stream();
   for (auto& [q, qs] : peers_) {
-    if (q == exclude || q == parent || qs.egress_ids.erase(id) == 0) continue;
+    if (q == exclude || q == parent || qs.retired || qs.egress_ids.erase(id) == 0) continue;
     message m;
     m.dst_id = qs.remote_id;
     m.src_id = m.auth_id = cfg_.context_id;
@@ -147,6 +147,10 @@ void router::end_waiting(peer_state& st, std::optional<std::uint32_t> respondent
                           {"respondent", k.respondent}});
     route(message::dead(reason::respondent_disconnected, k.requester, k.reply_handle));
   }
+}
+
+void router::retire(peer* p) {
+  if (peer_state* st = state_of(p)) st->retired = true;
 }
 
 void router::on_disconnect(peer* p) {

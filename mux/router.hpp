@@ -65,6 +65,10 @@ class router {
   // The stream is gone: routes through it are removed and announced with
   // DEL_ROUTE, respondent handlers and waiting requesters get dead messages.
   void on_disconnect(peer* p);
+  // p's far end has been told to shut down: it gets no more DEL_ROUTE
+  // fan-out, which it would not act on and which could meet it exiting
+  // (EPIPE, or ECONNRESET for an unread one).
+  void retire(peer* p);
   // A message received on p.
   void on_receive(peer* p, message m);
   // A message from this context: src_id and auth_id are set to ours.
@@ -99,6 +103,7 @@ class router {
     std::set<std::uint32_t> routes;      // ids reached through this peer
     std::set<std::uint32_t> egress_ids;  // ids this peer ever sent to
     std::multiset<request_key> waiting;  // requests forwarded to this peer
+    bool retired = false;                // see retire()
   };
   struct handler_entry {
     std::shared_ptr<handler_fn> fn;  // shared: a handler may remove itself while running

@@ -926,6 +926,21 @@ TEST_F(RouterTest, DisconnectSendsDelRouteUpAndDownToEveryStreamThatSentThere) {
   EXPECT_TRUE(a_.sent.empty()) << "nothing goes to the stream that is gone";
 }
 
+TEST_F(RouterTest, ARetiredStreamGetsNoDelRouteFanOut) {
+  // b and c both talked to a; b has been told to shut down.
+  r_->on_receive(&b_, make(b_id, a_id, 3000));
+  r_->on_receive(&c_, make(c_id, a_id, 3000));
+  r_->retire(&b_);
+  clear();
+  r_->on_disconnect(&a_);
+  EXPECT_TRUE(b_.sent.empty());
+  EXPECT_EQ(c_.del_routes(), (std::vector<std::string>{"11"}));
+  EXPECT_EQ(up_.del_routes(), (std::vector<std::string>{"11"}));
+  // Retiring touches only the fan-out: b is still routed to.
+  r_->route(make(me, b_id, 3000));
+  EXPECT_EQ(b_.sent.size(), 1u);
+}
+
 TEST_F(RouterTest, DisconnectOfAChildNobodyTalkedToTellsOnlyTheParent) {
   r_->on_disconnect(&c_);
   EXPECT_EQ(up_.del_routes(), (std::vector<std::string>{"13"}));
