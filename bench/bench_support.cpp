@@ -241,7 +241,7 @@ echo_worker::~echo_worker() {
   terminate(proc_, 5s);
 }
 
-frame_client::frame_client(const std::string& socket) : buf_(256 * 1024) {
+frame_client::frame_client(const std::string& socket) : buf_(std::size_t{256} * 1024) {
   connection c = connect_unix(socket, 10s);
   context_id_ = c.context_id;
   fd_ = c.fd.release();

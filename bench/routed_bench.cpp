@@ -131,6 +131,7 @@ void routed_capacity(benchmark::State& state) {
     temp_dir dir;
     mux_process mux(mux_kind::faultmux, dir, 4 * capacity_pairs);
     std::vector<echo_worker> echoes;
+    echoes.reserve(capacity_pairs);
     for (int i = 0; i < capacity_pairs; ++i)
       echoes.emplace_back(mux.path(), dir.file("echo" + std::to_string(i) + ".log"));
     double worker_seconds_max = 0, timed = 0;
