@@ -506,6 +506,30 @@ TEST(DriverRun, RefusalReasonsAreJudged) {
   EXPECT_TRUE(empty_dir(tmp.path()));
 }
 
+// A rerun line from a report is pasted into another checkout: the file is
+// relative to the working directory when inside it, with the entry point
+// ./faultmux when that is there; anything else stays as it was given.
+TEST(DriverRerun, IsRelativeInsideTheWorkingDirectory) {
+  run_dir checkout;
+  const std::filesystem::path before = std::filesystem::current_path();
+  std::filesystem::create_directories(checkout.file("scenarios"));
+  scenario_result r;
+  r.file = checkout.file("scenarios/x.toml");
+  r.seed = 5;
+  r.legacy_bugs = {"crash-on-eagain"};
+  std::filesystem::current_path(checkout.path());
+  EXPECT_EQ(rerun_command(r),
+            "faultmux run scenarios/x.toml --seed 5 --legacy-bug crash-on-eagain");
+  std::ofstream(checkout.file("faultmux")) << "#!/bin/sh\n";
+  EXPECT_EQ(rerun_command(r),
+            "./faultmux run scenarios/x.toml --seed 5 --legacy-bug crash-on-eagain");
+  r.legacy_bugs.clear();
+  r.target = "mitogen";
+  r.file = "/elsewhere/y.toml";
+  EXPECT_EQ(rerun_command(r), "./faultmux run /elsewhere/y.toml --seed 5 --target mitogen");
+  std::filesystem::current_path(before);
+}
+
 TEST(DriverRun, FilterAndSeed) {
   run_dir tmp;
   ran r =
