@@ -683,9 +683,8 @@ std::string latency_svg(const json& lat) {
       "aria-label=\"latency histogram\">",
       c(width), c(height));
   out += fmt::format(
-      "<line class=\"axis\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/><text class=\"tick\" "
-      "x=\"{3}\" y=\"{4}\" text-anchor=\"end\">{5}</text><text class=\"tick\" x=\"{3}\" y=\"{2}\" "
-      "text-anchor=\"end\">0</text>",
+      "<line class=\"axis\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/><text class=\"tick end\" "
+      "x=\"{3}\" y=\"{4}\">{5}</text><text class=\"tick end\" x=\"{3}\" y=\"{2}\">0</text>",
       c(x0), c(x1), c(base), c(x0 - 4), c(top + 8), c(maxc));
   std::size_t label_every = std::max<std::size_t>(1, (b.size() + 5) / 6);
   for (std::size_t i = 0; i < b.size(); ++i) {
@@ -762,8 +761,8 @@ std::string line_chart(const json& e, const json& samples, const char* field, do
       c(width), c(height), title, c(x0));
   out += time_axis(x0, sx, span, top, base, true, 6);
   for (double v : {lo, (lo + hi) / 2, hi})
-    out += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
-                       c(x0 - 4), c(v == lo ? y_of(v) : y_of(v) + 3), value(v));
+    out += fmt::format("<text class=\"tick end\" x=\"{}\" y=\"{}\">{}</text>", c(x0 - 4),
+                       c(v == lo ? y_of(v) : y_of(v) + 3), value(v));
   out += overlay(e, x0, sx, span, top, base);
   if (baseline)
     out += fmt::format(
@@ -778,8 +777,8 @@ std::string line_chart(const json& e, const json& samples, const char* field, do
   if ((pts.size() - 1) % step != 0)
     poly += c(x0 + pts.back().first * sx) + "," + c(y_of(pts.back().second));
   out += "<polyline class=\"series\" points=\"" + poly + "\"/>";
-  out += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">max {} {}</text>",
-                     c(x1), c(13), value(vmax), unit);
+  out += fmt::format("<text class=\"tick end\" x=\"{}\" y=\"{}\">max {} {}</text>", c(x1), c(13),
+                     value(vmax), unit);
   return out + "</svg>";
 }
 

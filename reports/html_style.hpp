@@ -72,7 +72,7 @@ td.num.bad{color:var(--fail);font-weight:700}
 svg.timeline,svg.groups{width:100%;height:auto;min-width:760px;display:block}
 svg{font-family:inherit}
 svg text{font-size:11px;fill:#3a4656}
-svg .label{text-anchor:end}svg .gcount{text-anchor:start;font-size:10.5px}svg .tick{text-anchor:middle;fill:var(--dim);font-size:10px}
+svg .label{text-anchor:end}svg .gcount{text-anchor:start;font-size:10.5px}svg .tick{text-anchor:middle;fill:var(--dim);font-size:10px}svg .tick.end{text-anchor:end}
 svg .grid{stroke:#e8ecf0;stroke-width:1}svg .axis{stroke:#9aa5b1}
 svg .band{fill:#f7f9fb}
 svg .window{fill:#ffb74d;fill-opacity:.22}

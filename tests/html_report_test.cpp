@@ -674,6 +674,58 @@ TEST(HtmlReportBrowser, ConsoleErrorsAreSeen) {
   EXPECT_NE(console.find("Uncaught"), std::string::npos) << console;
 }
 
+// Labels of the page's charts (svg.chart) drawn outside their chart, as the
+// browser lays them out ("label x+width of viewBox-width; ..."), and how many
+// charts there are: a copy of the page with a script that measures them.
+struct chart_layout {
+  int charts = -1;
+  std::string overflowing;
+};
+chart_layout chart_labels(const std::string& chromium, const std::string& page) {
+  const std::string measure =
+      "<script>const bad=[];let n=0;"
+      "for(const svg of document.querySelectorAll('svg.chart')){n++;"
+      "const vb=svg.viewBox.baseVal;"
+      "for(const t of svg.querySelectorAll('text')){const b=t.getBBox();"
+      "if(b.x<vb.x-0.5||b.x+b.width>vb.x+vb.width+0.5)"
+      "bad.push(t.textContent+' '+b.x.toFixed(1)+'+'+b.width.toFixed(1)+' of '+vb.width);}}"
+      "const p=document.createElement('pre');p.id='layout';"
+      "p.textContent='CHARTS '+n+' OVERFLOW['+bad.join('; ')+']';"
+      "document.body.appendChild(p);</script>";
+  std::string html = test::slurp(page);
+  auto end = html.rfind("</body>");
+  html.insert(end == std::string::npos ? html.size() : end, measure);
+  const std::string copy = fs::path(page).replace_filename("measure.html").string();
+  std::ofstream(copy) << html;
+  std::string dom = dump_dom(chromium, copy, nullptr);
+  fs::remove(copy);
+  chart_layout out;
+  const std::string mark = "<pre id=\"layout\">CHARTS ";  // not the script's own text
+  auto at = dom.find(mark);
+  auto open = dom.find("OVERFLOW[", at);
+  auto close = dom.rfind("]</pre>");
+  if (at == std::string::npos || open == std::string::npos || close == std::string::npos)
+    return out;
+  out.charts = std::stoi(dom.substr(at + mark.size()));
+  out.overflowing = dom.substr(open + 9, close - open - 9);
+  return out;
+}
+
+// The measurement can fail: a label drawn past its chart's edge is seen.
+TEST(HtmlReportBrowser, ChartLabelsOutsideTheirChartAreSeen) {
+  const std::string chromium = find_chromium();
+  if (chromium.empty()) GTEST_SKIP() << "chromium not found: tools/install-deps installs it";
+  run_dir dir;
+  std::ofstream(dir.file("chart.html"))
+      << "<!DOCTYPE html><html><body><svg class=\"chart\" viewBox=\"0 0 100 50\" width=\"100\" "
+         "height=\"50\"><text x=\"10\" y=\"20\">in</text><text x=\"95\" y=\"40\">"
+         "far past the edge</text></svg></body></html>";
+  chart_layout l = chart_labels(chromium, dir.file("chart.html"));
+  EXPECT_EQ(l.charts, 1);
+  EXPECT_NE(l.overflowing.find("far past the edge"), std::string::npos) << l.overflowing;
+  EXPECT_EQ(l.overflowing.find("in "), std::string::npos) << l.overflowing;
+}
+
 // A real run through the driver, rendered from its results.json.
 TEST(HtmlReportBrowser, RealRunRendersInChromium) {
   const std::string chromium = find_chromium();
@@ -714,6 +766,10 @@ TEST(HtmlReportBrowser, RealRunRendersInChromium) {
     EXPECT_NE(hung.find("<svg class=\"timeline\""), std::string::npos);
     EXPECT_GE(count_of(hung, "class=\"faultline\""), 1u);
   }
+  // Axis values and the "max" label stay inside their charts.
+  chart_layout l = chart_labels(chromium, page);
+  EXPECT_GE(l.charts, 2) << "no resource charts drawn";
+  EXPECT_EQ(l.overflowing, "") << "chart labels drawn outside their chart";
   screenshot(chromium, page, screenshot_dir + "/screenshot-run.png");
 }
 
