@@ -674,9 +674,10 @@ TEST(HtmlReportBrowser, ConsoleErrorsAreSeen) {
   EXPECT_NE(console.find("Uncaught"), std::string::npos) << console;
 }
 
-// Labels of the page's charts (svg.chart) drawn outside their chart, as the
-// browser lays them out ("label x+width of viewBox-width; ..."), and how many
-// charts there are: a copy of the page with a script that measures them.
+// Labels of the page's drawings (every svg with a viewBox: timelines,
+// histograms, charts) drawn outside it, as the browser lays them out
+// ("label x+width of viewBox-width; ..."), and how many drawings there are:
+// a copy of the page with a script that measures them.
 struct chart_layout {
   int charts = -1;
   std::string overflowing;
@@ -684,8 +685,8 @@ struct chart_layout {
 chart_layout chart_labels(const std::string& chromium, const std::string& page) {
   const std::string measure =
       "<script>const bad=[];let n=0;"
-      "for(const svg of document.querySelectorAll('svg.chart')){n++;"
-      "const vb=svg.viewBox.baseVal;"
+      "for(const svg of document.querySelectorAll('svg')){const vb=svg.viewBox.baseVal;"
+      "if(!vb||vb.width==0)continue;n++;"
       "for(const t of svg.querySelectorAll('text')){const b=t.getBBox();"
       "if(b.x<vb.x-0.5||b.x+b.width>vb.x+vb.width+0.5)"
       "bad.push(t.textContent+' '+b.x.toFixed(1)+'+'+b.width.toFixed(1)+' of '+vb.width);}}"
@@ -766,10 +767,10 @@ TEST(HtmlReportBrowser, RealRunRendersInChromium) {
     EXPECT_NE(hung.find("<svg class=\"timeline\""), std::string::npos);
     EXPECT_GE(count_of(hung, "class=\"faultline\""), 1u);
   }
-  // Axis values and the "max" label stay inside their charts.
+  // Axis values, the "max" label and the timeline's names stay inside.
   chart_layout l = chart_labels(chromium, page);
-  EXPECT_GE(l.charts, 2) << "no resource charts drawn";
-  EXPECT_EQ(l.overflowing, "") << "chart labels drawn outside their chart";
+  EXPECT_GE(l.charts, 4) << "no timelines and resource charts drawn";
+  EXPECT_EQ(l.overflowing, "") << "labels drawn outside their drawing";
   screenshot(chromium, page, screenshot_dir + "/screenshot-run.png");
 }
 
