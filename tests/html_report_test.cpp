@@ -588,6 +588,44 @@ std::string detail_of(const std::string& dom, const std::string& scenario,
 
 const std::string screenshot_dir = std::string(FAULTMUX_BUILD_DIR) + "/reports";
 
+// Labels of the page's drawings (every svg with a viewBox: timelines,
+// histograms, charts) drawn outside it, as the browser lays them out
+// ("label x+width of viewBox-width; ..."), and how many drawings there are:
+// a copy of the page with a script that measures them.
+struct chart_layout {
+  int charts = -1;
+  std::string overflowing;
+};
+chart_layout chart_labels(const std::string& chromium, const std::string& page) {
+  const std::string measure =
+      "<script>const bad=[];let n=0;"
+      "for(const svg of document.querySelectorAll('svg')){const vb=svg.viewBox.baseVal;"
+      "if(!vb||vb.width==0)continue;n++;"
+      "for(const t of svg.querySelectorAll('text')){const b=t.getBBox();"
+      "if(b.x<vb.x-0.5||b.x+b.width>vb.x+vb.width+0.5)"
+      "bad.push(t.textContent+' '+b.x.toFixed(1)+'+'+b.width.toFixed(1)+' of '+vb.width);}}"
+      "const p=document.createElement('pre');p.id='layout';"
+      "p.textContent='CHARTS '+n+' OVERFLOW['+bad.join('; ')+']';"
+      "document.body.appendChild(p);</script>";
+  std::string html = test::slurp(page);
+  auto end = html.rfind("</body>");
+  html.insert(end == std::string::npos ? html.size() : end, measure);
+  const std::string copy = fs::path(page).replace_filename("measure.html").string();
+  std::ofstream(copy) << html;
+  std::string dom = dump_dom(chromium, copy, nullptr);
+  fs::remove(copy);
+  chart_layout out;
+  const std::string mark = "<pre id=\"layout\">CHARTS ";  // not the script's own text
+  auto at = dom.find(mark);
+  auto open = dom.find("OVERFLOW[", at);
+  auto close = dom.rfind("]</pre>");
+  if (at == std::string::npos || open == std::string::npos || close == std::string::npos)
+    return out;
+  out.charts = std::stoi(dom.substr(at + mark.size()));
+  out.overflowing = dom.substr(open + 9, close - open - 9);
+  return out;
+}
+
 TEST(HtmlReportBrowser, FixtureRendersInChromium) {
   const std::string chromium = find_chromium();
   if (chromium.empty())
@@ -656,6 +694,9 @@ TEST(HtmlReportBrowser, FixtureRendersInChromium) {
   EXPECT_EQ(broken.find("<svg class=\"timeline\""), std::string::npos);
   EXPECT_NE(broken.find("No such file or directory (ENOENT)"), std::string::npos);
 
+  chart_layout l = chart_labels(chromium, page);
+  EXPECT_GE(l.charts, 10) << "timelines, histograms and charts";
+  EXPECT_EQ(l.overflowing, "") << "labels drawn outside their drawing";
   screenshot(chromium, page, screenshot_dir + "/screenshot.png");
   std::printf("page: %s (%ju bytes)\n", page.c_str(), static_cast<std::uintmax_t>(size));
 }
@@ -672,44 +713,6 @@ TEST(HtmlReportBrowser, ConsoleErrorsAreSeen) {
   dump_dom(chromium, dir.file("bad.html"), &console);
   EXPECT_NE(console.find("probe-error"), std::string::npos) << console;
   EXPECT_NE(console.find("Uncaught"), std::string::npos) << console;
-}
-
-// Labels of the page's drawings (every svg with a viewBox: timelines,
-// histograms, charts) drawn outside it, as the browser lays them out
-// ("label x+width of viewBox-width; ..."), and how many drawings there are:
-// a copy of the page with a script that measures them.
-struct chart_layout {
-  int charts = -1;
-  std::string overflowing;
-};
-chart_layout chart_labels(const std::string& chromium, const std::string& page) {
-  const std::string measure =
-      "<script>const bad=[];let n=0;"
-      "for(const svg of document.querySelectorAll('svg')){const vb=svg.viewBox.baseVal;"
-      "if(!vb||vb.width==0)continue;n++;"
-      "for(const t of svg.querySelectorAll('text')){const b=t.getBBox();"
-      "if(b.x<vb.x-0.5||b.x+b.width>vb.x+vb.width+0.5)"
-      "bad.push(t.textContent+' '+b.x.toFixed(1)+'+'+b.width.toFixed(1)+' of '+vb.width);}}"
-      "const p=document.createElement('pre');p.id='layout';"
-      "p.textContent='CHARTS '+n+' OVERFLOW['+bad.join('; ')+']';"
-      "document.body.appendChild(p);</script>";
-  std::string html = test::slurp(page);
-  auto end = html.rfind("</body>");
-  html.insert(end == std::string::npos ? html.size() : end, measure);
-  const std::string copy = fs::path(page).replace_filename("measure.html").string();
-  std::ofstream(copy) << html;
-  std::string dom = dump_dom(chromium, copy, nullptr);
-  fs::remove(copy);
-  chart_layout out;
-  const std::string mark = "<pre id=\"layout\">CHARTS ";  // not the script's own text
-  auto at = dom.find(mark);
-  auto open = dom.find("OVERFLOW[", at);
-  auto close = dom.rfind("]</pre>");
-  if (at == std::string::npos || open == std::string::npos || close == std::string::npos)
-    return out;
-  out.charts = std::stoi(dom.substr(at + mark.size()));
-  out.overflowing = dom.substr(open + 9, close - open - 9);
-  return out;
 }
 
 // The measurement can fail: a label drawn past its chart's edge is seen.
