@@ -950,9 +950,13 @@ std::vector<reports::fault_entry> faults_of(const timeline& tl) {
   return out;
 }
 
+std::string faultmux_command() {
+  std::error_code ec;
+  return std::filesystem::is_regular_file("faultmux", ec) ? "./faultmux" : "faultmux";
+}
+
 // The scenario file relative to the working directory when it lies inside
-// it, and `./faultmux` when the entry point is there: a line from a CI
-// report then works when pasted into any checkout.
+// it: a line from a CI report then works when pasted into any checkout.
 std::string rerun_command(const scenario_result& r) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -962,9 +966,7 @@ std::string rerun_command(const scenario_result& r) {
     fs::path inside = file.lexically_relative(cwd);
     if (!inside.empty() && *inside.begin() != "..") file = inside;
   }
-  const bool entry_point_here = !ec && fs::is_regular_file(cwd / "faultmux", ec);
-  std::string out = fmt::format("{} run {} --seed {}", entry_point_here ? "./faultmux" : "faultmux",
-                                file.string(), r.seed);
+  std::string out = fmt::format("{} run {} --seed {}", faultmux_command(), file.string(), r.seed);
   for (const auto& bug : r.legacy_bugs) out += " --legacy-bug " + bug;
   if (r.target == "mitogen") out += " --target mitogen";
   return out;

@@ -70,6 +70,9 @@ struct scenario_result {
   std::vector<reports::fault_window> windows;
 };
 
+// "./faultmux" when the working directory holds the entry point (a
+// checkout's root), else "faultmux": how a printed command starts.
+std::string faultmux_command();
 // "faultmux run FILE --seed N [--legacy-bug NAME...]": repeats one result.
 std::string rerun_command(const scenario_result& r);
 

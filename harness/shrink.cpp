@@ -135,10 +135,12 @@ void halve_workers(toml::table& cur, shrinker& sh) {
 }
 
 std::string rerun_line(const shrink_options& o, const std::string& path, std::uint64_t seed) {
-  std::string out = fmt::format("faultmux run {} --seed {}", path, seed);
-  for (const auto& b : o.legacy_bugs) out += " --legacy-bug " + b;
-  if (o.target != "builtin") out += " --target " + o.target;
-  return out;
+  scenario_result r;
+  r.file = path;
+  r.seed = seed;
+  r.legacy_bugs = o.legacy_bugs;
+  r.target = o.target;
+  return rerun_command(r);
 }
 
 }  // namespace

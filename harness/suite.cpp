@@ -30,7 +30,7 @@ int run_suite(const std::string& self, int verbosity, const std::string& command
                        {fmt::format("run_smoke exit status {} (its checks are printed by faultmux "
                                     "suite)",
                                     smoke)}});
-  e.rerun = "faultmux suite";
+  e.rerun = faultmux_command() + " suite";
 
   driver_options o;
   o.paths = {root + "/scenarios"};
