@@ -284,7 +284,7 @@ TEST(Oracles, CleanExitAndResources) {
   EXPECT_EQ(left.run(oracle_resources).v, verdict::fail);
   fixture rss;
   // Over the default 512 MiB bound, and over what a sanitizer build allows.
-  rss.o.mux_peak_rss_kib = 600 * 1024 * test::memory_slack;
+  rss.o.mux_peak_rss_kib = 600L * 1024 * test::memory_slack;
   EXPECT_EQ(rss.run(oracle_resources).v, verdict::fail);
 }
 
@@ -448,7 +448,7 @@ TEST(DriverRun, EveryBuiltInScenarioPasses) {
 
 // A scenario file of the suite with some text replaced.
 std::string suite_file(const std::string& name,
-                       std::vector<std::pair<std::string, std::string>> edits = {}) {
+                       const std::vector<std::pair<std::string, std::string>>& edits = {}) {
   std::string text = test::slurp(FAULTMUX_SOURCE_DIR "/scenarios/" + name + ".toml");
   for (const auto& [from, to] : edits) {
     auto at = text.find(from);
@@ -532,8 +532,8 @@ TEST(DriverRerun, IsRelativeInsideTheWorkingDirectory) {
 
 TEST(DriverRun, FilterAndSeed) {
   run_dir tmp;
-  ran r =
-      run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios", "--filter", "bad-*", "--seed", "9"});
+  ran r = run_cli(tmp.path(), {std::string(FAULTMUX_SOURCE_DIR) + "/scenarios", "--filter", "bad-*",
+                               "--seed", "9"});
   EXPECT_EQ(exit_code(r), 0) << r.out;
   EXPECT_NE(r.out.find("PASS bad-magic"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("exit-after-pid"), std::string::npos) << r.out;
@@ -627,8 +627,8 @@ int run_dirs_in(const std::string& tmp) {
 
 TEST(DriverRun, RepeatRunsEachScenarioTimesWithOneSeed) {
   run_dir tmp, report;
-  ran r = run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios/bad-magic.toml", "--repeat", "3",
-                               "--report", report.path()});
+  ran r = run_cli(tmp.path(), {std::string(FAULTMUX_SOURCE_DIR) + "/scenarios/bad-magic.toml",
+                               "--repeat", "3", "--report", report.path()});
   EXPECT_EQ(exit_code(r), 0) << r.out;
   for (const char* k : {"PASS bad-magic #1 (", "PASS bad-magic #2 (", "PASS bad-magic #3 ("})
     EXPECT_NE(r.out.find(k), std::string::npos) << k << "\n" << r.out;

@@ -451,6 +451,7 @@ browser_result run_browser(const std::string& exe, const std::vector<std::string
   std::vector<std::string> argv = {exe};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> cargv;
+  cargv.reserve(argv.size() + 1);
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
   const std::string home = tmp.file("home");

@@ -27,7 +27,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::size_t mib = 1024 * 1024;
+constexpr std::size_t mib = std::size_t{1024} * 1024;
 
 bool is_peer_gone_errno(const std::string& name) {
   return name == "EPIPE" || name == "ECONNRESET";
@@ -70,6 +70,7 @@ TEST(stream_isolation, epipe_on_one_client_leaves_fifty_workloads_untouched) {
   run_dir dir;
   mux_process mux(dir, {"--backlog", "128"});
   std::vector<echo_worker> echoes;
+  echoes.reserve(5);
   for (int i = 0; i < 5; ++i) echoes.push_back(start_worker(mux.socket_path()));
   load_group load(dir, mux.socket_path(), echoes, 50, 3000);
 
@@ -242,7 +243,7 @@ TEST_F(frame_receive, oversized_data_len_disconnects_without_allocating) {
     std::string header = frame_from(c, to(echo_, 1000, "", 1)).substr(0, header_size);
     for (int i = 0; i < 4; ++i) header[22 + i] = static_cast<char>(len >> (24 - 8 * i));
     // Some body follows, as from a peer that means it: none may be buffered.
-    ASSERT_TRUE(c.write(header + pattern(len, 64 * 1024)));
+    ASSERT_TRUE(c.write(header + pattern(len, std::size_t{64} * 1024)));
     expect_protocol_disconnect(c, "Maximum message size exceeded (got " + std::to_string(len) +
                                       ", max " + std::to_string(max_size) + ")");
   }
@@ -281,7 +282,7 @@ TEST_F(frame_receive, header_in_single_bytes_and_body_split_everywhere_arrive_in
 
   // A body larger than the mux's read size, cut around its 64 KiB reads and
   // at odd places, each piece consumed before the next.
-  body = pattern(5, 300 * 1024);
+  body = pattern(5, std::size_t{300} * 1024);
   frame = frame_from(c, to(echo_, 1000, body, 5500));
   std::vector<std::size_t> cuts{1,          25,    26,     27,     4096,   65535,  65536, 65537,
                                 65536 + 26, 99991, 131072, 131099, 200000, 262144, 300000};
@@ -340,7 +341,7 @@ TEST(slow_reader, is_disconnected_at_the_output_cap_with_memory_bounded) {
   raw_client sender = raw_client::connect_as(mux.socket_path(), raw_client::fake_pid());
   long peak_before = mux.peak_rss_kib();
   const int count = 1024;
-  const std::size_t size = 64 * 1024;  // 64 MiB in all, 64 times the cap
+  const std::size_t size = std::size_t{64} * 1024;  // 64 MiB in all, 64 times the cap
   for (int i = 0; i < count; ++i)
     ASSERT_TRUE(sender.send(to(slow.id(), 1000, pattern(i, size), 7000)));
   std::vector<message> replies;
