@@ -405,6 +405,12 @@ TEST(HtmlReport, SuiteHistoryKeepsCopiesAndShowsTheLastTwenty) {
 
 // --- The page in headless Chromium. ---
 
+// tools/install-deps, which ./faultmux test runs first, installs Debian's
+// chromium: without it the report goes unchecked, so that is a failure.
+const char* const no_chromium =
+    "chromium not found (/usr/bin/chromium; FAULTMUX_CHROMIUM to point elsewhere): "
+    "tools/install-deps installs Debian's chromium package";
+
 std::string find_chromium() {
   if (const char* env = std::getenv("FAULTMUX_CHROMIUM"); env && *env) return env;
   for (const char* p :
@@ -629,9 +635,7 @@ chart_layout chart_labels(const std::string& chromium, const std::string& page) 
 
 TEST(HtmlReportBrowser, FixtureRendersInChromium) {
   const std::string chromium = find_chromium();
-  if (chromium.empty())
-    GTEST_SKIP() << "chromium not found (/usr/bin/chromium; FAULTMUX_CHROMIUM to point elsewhere): "
-                    "tools/install-deps installs Debian's chromium package";
+  ASSERT_FALSE(chromium.empty()) << no_chromium;
   // Where a person can open the page and the screenshot afterwards.
   const std::string out = screenshot_dir + "/fixture";
   auto rendered = run_faultmux({"report", fixture_path, "-o", out});
@@ -705,7 +709,7 @@ TEST(HtmlReportBrowser, FixtureRendersInChromium) {
 // The console check can fail: a page that logs an error is caught.
 TEST(HtmlReportBrowser, ConsoleErrorsAreSeen) {
   const std::string chromium = find_chromium();
-  if (chromium.empty()) GTEST_SKIP() << "chromium not found: tools/install-deps installs it";
+  ASSERT_FALSE(chromium.empty()) << no_chromium;
   run_dir dir;
   std::ofstream(dir.file("bad.html"))
       << "<!DOCTYPE html><html><body><p>x</p><script>console.error('probe-error');"
@@ -719,7 +723,7 @@ TEST(HtmlReportBrowser, ConsoleErrorsAreSeen) {
 // The measurement can fail: a label drawn past its chart's edge is seen.
 TEST(HtmlReportBrowser, ChartLabelsOutsideTheirChartAreSeen) {
   const std::string chromium = find_chromium();
-  if (chromium.empty()) GTEST_SKIP() << "chromium not found: tools/install-deps installs it";
+  ASSERT_FALSE(chromium.empty()) << no_chromium;
   run_dir dir;
   std::ofstream(dir.file("chart.html"))
       << "<!DOCTYPE html><html><body><svg class=\"chart\" viewBox=\"0 0 100 50\" width=\"100\" "
@@ -734,7 +738,7 @@ TEST(HtmlReportBrowser, ChartLabelsOutsideTheirChartAreSeen) {
 // A real run through the driver, rendered from its results.json.
 TEST(HtmlReportBrowser, RealRunRendersInChromium) {
   const std::string chromium = find_chromium();
-  if (chromium.empty()) GTEST_SKIP() << "chromium not found: tools/install-deps installs it";
+  ASSERT_FALSE(chromium.empty()) << no_chromium;
   run_dir tmp, files, out;
   std::ofstream(files.file("quick.toml")) << test::passing_scenario;
   std::ofstream(files.file("hung.toml")) << test::failing_scenario;
