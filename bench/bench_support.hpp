@@ -23,7 +23,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "mux/frame.hpp"
 #include "mux/message.hpp"
 

@@ -17,7 +17,7 @@
 #include "bench/bench_support.hpp"
 #include "mux/call.hpp"
 #include "mux/pickle.hpp"
-#include "mux/protocol.hpp"
+#include "wire/protocol.hpp"
 
 namespace faultmux::bench {
 namespace {

@@ -14,7 +14,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench/bench_support.hpp"
-#include "harness/roles.hpp"
+#include "roles/roles.hpp"
 
 namespace faultmux::bench {
 namespace {

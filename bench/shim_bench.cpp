@@ -27,7 +27,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench/bench_support.hpp"
-#include "harness/roles.hpp"
+#include "roles/roles.hpp"
 
 namespace faultmux::bench {
 namespace {

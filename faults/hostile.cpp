@@ -10,22 +10,19 @@
 #include <thread>
 
 #include "faults/event_log.hpp"
-#include "faults/wire.hpp"
+#include "faults/raw_peer.hpp"
 
 namespace faultmux::faults {
 namespace {
 
-using wire::clock;
+using raw::clock;
 using ms = std::chrono::milliseconds;
 
-constexpr std::uint32_t echo_handle = 1000;     // every faultmux worker serves echo here
 constexpr std::uint32_t reply_handle = 1001;    // ours: replies to the hostile request
 constexpr std::uint32_t check_handle = 1003;    // ours: replies to a well-formed check message
 constexpr std::uint32_t unknown_handle = 4999;  // a handle the mux does not serve
 constexpr std::uint32_t no_such_context = 0x7ffffff0;
-constexpr std::uint16_t wrong_magic = 0x4d58;
-constexpr std::uint32_t add_route_handle = 103;
-constexpr std::uint32_t del_route_handle = 104;  // "MX": no Mitogen version sends it
+constexpr std::uint16_t wrong_magic = 0x4d58;  // "MX": no Mitogen version sends it
 
 struct name_entry {
   const char* name;
@@ -210,9 +207,9 @@ class hostile_run {
     return 0;
   }
 
-  wire::frame request(std::uint32_t dst, std::uint32_t handle, std::uint32_t reply_to,
+  raw::frame request(std::uint32_t dst, std::uint32_t handle, std::uint32_t reply_to,
                       std::string data) const {
-    wire::frame f;
+    raw::frame f;
     f.dst_id = dst;
     f.src_id = id_;
     f.auth_id = id_;
@@ -283,7 +280,7 @@ class hostile_run {
 
   int garbage() {
     if (int st = handshake()) return st;
-    std::string bytes = wire::pattern(o_.seed, 0, o_.size);
+    std::string bytes = raw::pattern(o_.seed, 0, o_.size);
     // A valid magic would make the start a frame header, not garbage.
     if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x4d &&
         static_cast<unsigned char>(bytes[1]) >= 0x49 &&
@@ -297,17 +294,17 @@ class hostile_run {
 
   int bad_magic() {
     if (int st = handshake()) return st;
-    wire::frame f = request(mux_id_, unknown_handle, 0, "bad magic");
+    raw::frame f = request(mux_id_, unknown_handle, 0, "bad magic");
     f.magic = wrong_magic;
-    int err = c_.send_all(wire::encode(f), hold_end());
+    int err = c_.send_all(raw::encode(f), hold_end());
     did("sent a frame with magic 0x4d58", {{"magic", f.magic}});
     return expect_disconnect(err);
   }
 
   int oversize_header(std::uint32_t len) {
     if (int st = handshake()) return st;
-    wire::frame f = request(o_.target.value_or(mux_id_), echo_handle, reply_handle, "");
-    int err = c_.send_all(wire::header(f, len), hold_end());
+    raw::frame f = request(o_.target.value_or(mux_id_), worker_echo_handle, reply_handle, "");
+    int err = c_.send_all(raw::header(f, len), hold_end());
     did("sent a header with data_len " + std::to_string(len) + " and no body",
         {{"data_len", len}, {"max", o_.max_message_size}});
     return expect_disconnect(err);
@@ -315,8 +312,8 @@ class hostile_run {
 
   int single_bytes() {
     if (int st = handshake()) return st;
-    std::string body = wire::pattern(o_.seed, 0, o_.size);
-    std::string bytes = wire::encode(request(*o_.target, echo_handle, reply_handle, body));
+    std::string body = raw::pattern(o_.seed, 0, o_.size);
+    std::string bytes = raw::encode(request(*o_.target, worker_echo_handle, reply_handle, body));
     auto end = hold_end();
     for (std::size_t i = 0; i < bytes.size(); ++i) {
       if (int err = c_.send_all(std::string_view(bytes).substr(i, 1), end); err != 0) {
@@ -363,14 +360,14 @@ class hostile_run {
     std::string bytes;
     for (int i = 0; i < n; ++i)
       bytes +=
-          wire::encode(request(*o_.target, echo_handle, reply_handle,
-                               wire::pattern(o_.seed, static_cast<std::uint64_t>(i), o_.size)));
+          raw::encode(request(*o_.target, worker_echo_handle, reply_handle,
+                               raw::pattern(o_.seed, static_cast<std::uint64_t>(i), o_.size)));
     if (int err = c_.send_all(bytes, hold_end()); err != 0)
       return finish(hostile_status::unexpected, "writing the frames failed: " + err_name(err));
     did("wrote " + std::to_string(n) + " echo requests in one buffer",
         {{"frames", n}, {"bytes", bytes.size()}, {"target", *o_.target}});
     return expect_echoes(
-        n, [&](int i) { return wire::pattern(o_.seed, static_cast<std::uint64_t>(i), o_.size); });
+        n, [&](int i) { return raw::pattern(o_.seed, static_cast<std::uint64_t>(i), o_.size); });
   }
 
   int spoof(bool auth) {
@@ -379,13 +376,13 @@ class hostile_run {
     if (claimed == id_)
       return finish(hostile_status::bad_input, "--spoof-id " + std::to_string(claimed) +
                                                    " is our own id: give another context's id");
-    wire::frame f =
-        request(*o_.target, echo_handle, reply_handle, wire::pattern(o_.seed, 0, o_.size));
+    raw::frame f =
+        request(*o_.target, worker_echo_handle, reply_handle, raw::pattern(o_.seed, 0, o_.size));
     if (auth)
       f.auth_id = claimed;
     else
       f.src_id = claimed;
-    if (int err = c_.send_all(wire::encode(f), hold_end()); err != 0)
+    if (int err = c_.send_all(raw::encode(f), hold_end()); err != 0)
       return finish(hostile_status::unexpected,
                     "writing the spoofed frame failed: " + err_name(err));
     did(std::string("sent an echo request with ") + (auth ? "auth_id " : "src_id ") +
@@ -394,8 +391,8 @@ class hostile_run {
     // A well-formed request to the same echo handle: the mux forwards a
     // stream's messages in order and the echo worker answers in order, so a
     // delivered spoofed request's echo would come back before this one's.
-    std::string body = wire::pattern(o_.seed, 1, 16);
-    if (int err = c_.send_all(wire::encode(request(*o_.target, echo_handle, check_handle, body)),
+    std::string body = raw::pattern(o_.seed, 1, 16);
+    if (int err = c_.send_all(raw::encode(request(*o_.target, worker_echo_handle, check_handle, body)),
                               hold_end());
         err != 0)
       return finish(hostile_status::unexpected,
@@ -429,7 +426,7 @@ class hostile_run {
     if (int st = handshake()) return st;
     std::uint32_t dst = o_.target.value_or(no_such_context);
     if (int err = c_.send_all(
-            wire::encode(request(dst, echo_handle, reply_handle, wire::pattern(o_.seed, 0, 16))),
+            raw::encode(request(dst, worker_echo_handle, reply_handle, raw::pattern(o_.seed, 0, 16))),
             hold_end());
         err != 0)
       return finish(hostile_status::unexpected, "writing the request failed: " + err_name(err));
@@ -459,8 +456,8 @@ class hostile_run {
     if (o_.target) dsts.push_back(*o_.target);
     std::string answers;
     for (std::uint32_t dst : dsts) {
-      if (int err = c_.send_all(wire::encode(request(dst, unknown_handle, reply_handle,
-                                                     wire::pattern(o_.seed, dst, 16))),
+      if (int err = c_.send_all(raw::encode(request(dst, unknown_handle, reply_handle,
+                                                     raw::pattern(o_.seed, dst, 16))),
                                 hold_end());
           err != 0)
         return finish(hostile_status::unexpected, "writing the request failed: " + err_name(err));
@@ -493,9 +490,9 @@ class hostile_run {
   int oversize_body() {
     if (int st = handshake()) return st;
     std::uint64_t len = o_.max_message_size + 1;
-    wire::frame f = request(o_.target.value_or(mux_id_), o_.target ? echo_handle : unknown_handle,
+    raw::frame f = request(o_.target.value_or(mux_id_), o_.target ? worker_echo_handle : unknown_handle,
                             reply_handle, "");
-    std::string bytes = wire::header(f, static_cast<std::uint32_t>(len));
+    std::string bytes = raw::header(f, static_cast<std::uint32_t>(len));
     bytes.append(len, 'x');
     std::size_t written = 0;
     int err = c_.send_all(bytes, hold_end(), &written);
@@ -527,8 +524,8 @@ class hostile_run {
   int slow_reader() {
     if (int st = handshake()) return st;
     int n = o_.count > 0 ? o_.count : 2000;
-    std::string frame = wire::encode(
-        request(*o_.target, echo_handle, reply_handle, wire::pattern(o_.seed, 0, o_.size)));
+    std::string frame = raw::encode(
+        request(*o_.target, worker_echo_handle, reply_handle, raw::pattern(o_.seed, 0, o_.size)));
     did("sending " + std::to_string(n) + " echo requests of " + std::to_string(o_.size) +
             " bytes, each after the last one's echo, never reading",
         {{"requests", n}, {"size", o_.size}, {"target", *o_.target}});
@@ -577,21 +574,21 @@ class hostile_run {
     const std::uint32_t grandchild =
         0x70000000u + (static_cast<std::uint32_t>(::getpid()) & 0xffff) * 2;
     const std::uint32_t forged = grandchild + 1;
-    auto send = [&](wire::frame f, const std::string& what) {
-      int err = c_.send_all(wire::encode(f), hold_end());
+    auto send = [&](raw::frame f, const std::string& what) {
+      int err = c_.send_all(raw::encode(f), hold_end());
       if (err == 0) did(what, {{"handle", f.handle}, {"body", f.data}, {"src_id", f.src_id}});
       return err;
     };
-    wire::frame dup = request(mux_id_, add_route_handle, 0, std::to_string(target) + ":stolen");
-    wire::frame del = request(mux_id_, del_route_handle, 0, std::to_string(target));
-    wire::frame own =
-        request(mux_id_, add_route_handle, 0, std::to_string(grandchild) + ":grandchild");
-    wire::frame nonchild =
-        request(mux_id_, add_route_handle, 0, std::to_string(forged) + ":forged");
+    raw::frame dup = request(mux_id_, handle::add_route, 0, std::to_string(target) + ":stolen");
+    raw::frame del = request(mux_id_, handle::del_route, 0, std::to_string(target));
+    raw::frame own =
+        request(mux_id_, handle::add_route, 0, std::to_string(grandchild) + ":grandchild");
+    raw::frame nonchild =
+        request(mux_id_, handle::add_route, 0, std::to_string(forged) + ":forged");
     nonchild.src_id = grandchild;  // from our grandchild, not from an immediate child
-    std::string body = wire::pattern(o_.seed, 0, 32);
-    wire::frame echo = request(target, echo_handle, reply_handle, body);
-    wire::frame probe = request(forged, echo_handle, check_handle, "to the forged route");
+    std::string body = raw::pattern(o_.seed, 0, 32);
+    raw::frame echo = request(target, worker_echo_handle, reply_handle, body);
+    raw::frame probe = request(forged, worker_echo_handle, check_handle, "to the forged route");
     int err = 0;
     if (!err) err = send(dup, "sent a duplicate ADD_ROUTE for context " + std::to_string(target));
     if (!err)
@@ -615,7 +612,7 @@ class hostile_run {
                               : "no echo from context " + std::to_string(target) +
                                     ": its route is gone or changed") +
                           " (" + err_name(rerr) + ")");
-      if (r->handle == echo_handle)
+      if (r->handle == worker_echo_handle)
         return finish(hostile_status::unexpected,
                       "a request for another context was routed to us (to " +
                           std::to_string(r->dst_id) + " from " + std::to_string(r->src_id) +
@@ -642,7 +639,7 @@ class hostile_run {
   const hostile_options& o_;
   const char* name_;
   event_log log_;
-  wire::client c_;
+  raw::client c_;
   std::uint32_t id_ = 0, mux_id_ = 0;
   clock::time_point started_;
 };

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "wire/limits.hpp"
+
 namespace faultmux::faults {
 
 enum class behaviour : std::uint8_t {
@@ -53,12 +55,12 @@ struct hostile_options {
   std::optional<std::uint32_t> target;    // context to message (an echo worker)
   std::optional<std::uint32_t> spoof_id;  // spoof-auth/-src: the id claimed (default: target)
   int hold_ms = 5000;                     // how long to hold, or to wait for the mux's reaction
-  std::uint64_t max_message_size = 128ull * 1024 * 1024;
+  std::uint64_t max_message_size = limits::max_message_size;
   int pid_bytes = 2;       // short-pid
   int count = 0;           // many-frames (default 100), slow-reader (default 2000)
   std::size_t size = 0;    // garbage bytes / body bytes (default 64; slow-reader 65536)
   std::uint64_t seed = 0;  // garbage and bodies
-  int connect_timeout_ms = 10000;
+  int connect_timeout_ms = limits::connect_timeout_ms;
   std::string events;  // JSON-lines file ("" = none)
 };
 

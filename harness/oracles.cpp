@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "faults/signal_fault.hpp"
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 
 namespace faultmux {
 namespace {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "wire/limits.hpp"
+
 namespace faultmux {
 
 // A line of an external target's log that becomes an event.
@@ -24,11 +26,11 @@ struct target_spec {
   enum class kind_t { builtin, external, fake_listener };
   kind_t kind = kind_t::builtin;
   int backlog = 0;  // 0: the number of workers, as Ansible sets it to forks
-  std::uint64_t max_message_size = 128ull * 1024 * 1024;
-  std::uint64_t output_cap = 64ull * 1024 * 1024;
+  std::uint64_t max_message_size = limits::max_message_size;
+  std::uint64_t output_cap = limits::output_cap;
   bool unidirectional = false;
-  int handshake_timeout_ms = 10000;
-  int shutdown_grace_ms = 5000;
+  int handshake_timeout_ms = limits::handshake_timeout_ms;
+  int shutdown_grace_ms = limits::shutdown_grace_ms;
   // external: argv; "{socket}", "{backlog}", "{max_message_size}" and
   // "{source}" (the checkout) are substituted.
   std::vector<std::string> command;

@@ -7,7 +7,7 @@
 
 #include "harness/driver.hpp"
 #include "harness/report_command.hpp"
-#include "harness/roles.hpp"
+#include "roles/roles.hpp"
 
 namespace faultmux {
 
@@ -20,7 +20,7 @@ int run_suite(const std::string& self, int verbosity, const std::string& command
   const int smoke = run_smoke(self, verbosity);
   // The smoke run is the report's first entry, so a CI reader sees it too.
   reports::scenario_entry e;
-  e.file = "harness/smoke.cpp";
+  e.file = "roles/smoke.cpp";
   e.name = "smoke";
   e.origin = "the built-in smoke workload (echo, load and call workers through one mux)";
   e.verdict = smoke == 0 ? "pass" : "fail";

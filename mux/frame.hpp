@@ -26,7 +26,7 @@ enum class frame_error { none, bad_magic, too_large };
 // magic first, then data_len against the limit, before any body is buffered.
 class frame_decoder {
  public:
-  explicit frame_decoder(std::uint64_t max_message_size = default_max_message_size)
+  explicit frame_decoder(std::uint64_t max_message_size = limits::max_message_size)
       : max_(max_message_size) {}
 
   // Consumes `bytes`, appending every completed message to `out`. After an

@@ -14,6 +14,7 @@
 
 #include "mux/fd.hpp"
 #include "mux/legacy.hpp"
+#include "wire/limits.hpp"
 
 namespace faultmux {
 
@@ -22,7 +23,7 @@ class broker;
 struct listener_options {
   std::string path;  // empty: a socket in a new private directory under $TMPDIR or /tmp
   int backlog = 100;
-  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds handshake_timeout{limits::handshake_timeout_ms};
   std::uint32_t context_id = 0;  // the listener's own context id, sent to clients
   legacy_bugs legacy;            // historical failures re-enabled on purpose (mux/legacy.hpp)
 };

@@ -4,7 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "mux/protocol.hpp"
+#include "wire/protocol.hpp"
+#include "wire/limits.hpp"
 
 namespace faultmux {
 

@@ -13,6 +13,7 @@
 #include "mux/listener.hpp"
 #include "mux/router.hpp"
 #include "mux/stream.hpp"
+#include "wire/limits.hpp"
 
 namespace faultmux {
 
@@ -26,7 +27,7 @@ struct attach_options {
 struct node_config {
   router_config routing;
   stream_options streams;
-  std::chrono::milliseconds shutdown_grace{5000};
+  std::chrono::milliseconds shutdown_grace{limits::shutdown_grace_ms};
 };
 
 class node {

@@ -32,7 +32,7 @@ class peer {
 struct router_config {
   std::uint32_t context_id = 0;
   std::vector<std::uint32_t> parent_ids;  // nearest first; empty in the root
-  std::uint64_t max_message_size = default_max_message_size;
+  std::uint64_t max_message_size = limits::max_message_size;
   bool unidirectional = false;
   legacy_bugs legacy;  // historical failures re-enabled on purpose (mux/legacy.hpp)
 };

@@ -11,17 +11,18 @@
 
 #include "mux/fd.hpp"
 #include "mux/router.hpp"
+#include "wire/limits.hpp"
 
 namespace faultmux {
 
 class broker;
 
 struct stream_options {
-  std::uint64_t max_message_size = default_max_message_size;
+  std::uint64_t max_message_size = limits::max_message_size;
   // Output cap policy: a message is always queued when the queue is empty;
   // otherwise a queue that would exceed the cap means the reader is not
   // keeping up, and the stream is disconnected with an error naming it.
-  std::size_t output_cap = 64u * 1024 * 1024;
+  std::size_t output_cap = limits::output_cap;
 };
 
 class stream : public peer {

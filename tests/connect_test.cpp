@@ -20,7 +20,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "tests/support/mux_process.hpp"
 #include "tests/support/run_dir.hpp"
 

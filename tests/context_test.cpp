@@ -34,8 +34,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/payload.hpp"
-#include "harness/process.hpp"
+#include "roles/payload.hpp"
+#include "roles/process.hpp"
 #include "mux/call.hpp"
 #include "mux/child.hpp"
 #include "mux/children.hpp"
@@ -313,7 +313,7 @@ std::optional<pickle::context_ref> context_in(const message& reply) {
 class client_node {
  public:
   explicit client_node(const std::string& socket,
-                       std::uint64_t max_message_size = default_max_message_size) {
+                       std::uint64_t max_message_size = limits::max_message_size) {
     connection c = connect_unix(socket, 10s);
     id_ = c.context_id;
     mux_id_ = c.parent_id;

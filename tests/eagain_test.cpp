@@ -24,7 +24,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "tests/support/fault_support.hpp"
 #include "tests/support/mux_process.hpp"
 #include "tests/support/stream_support.hpp"

@@ -28,7 +28,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "harness/report_command.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/sample_scenarios.hpp"

@@ -17,7 +17,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "tests/support/python_program.hpp"
 #include "tests/support/run_dir.hpp"
 

@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/oracles.hpp"
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "harness/scenario.hpp"
 #include "harness/timeline.hpp"
 #include "tests/support/cli_run.hpp"

@@ -22,7 +22,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "mux/events.hpp"
 #include "tests/support/mux_process.hpp"
 #include "tests/support/run_dir.hpp"

@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/external_target.hpp"
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "harness/timeline.hpp"
 #include "tests/support/cli_run.hpp"
 #include "tests/support/run_dir.hpp"

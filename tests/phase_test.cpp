@@ -23,7 +23,7 @@
 
 #include "faults/phase.hpp"
 #include "faults/signal_fault.hpp"
-#include "mux/protocol.hpp"
+#include "wire/protocol.hpp"
 #include "tests/support/fault_support.hpp"
 #include "tests/support/mux_process.hpp"
 #include "tests/support/stream_support.hpp"

@@ -18,7 +18,7 @@
 #include <gtest/gtest.h>
 #include <CLI/Version.hpp>
 
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "harness/report_timeline.hpp"
 #include "harness/resource_sampler.hpp"
 #include "reports/results.hpp"

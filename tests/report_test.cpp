@@ -14,7 +14,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/sample_scenarios.hpp"
 #include "tests/support/sanitizers.hpp"

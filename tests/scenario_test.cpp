@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "tests/support/run_dir.hpp"
 
 namespace faultmux {

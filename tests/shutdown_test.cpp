@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "mux/events.hpp"
-#include "mux/protocol.hpp"
+#include "wire/protocol.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/stream_support.hpp"
 

@@ -17,7 +17,7 @@
 
 #include "mux/events.hpp"
 #include "mux/frame.hpp"
-#include "mux/protocol.hpp"
+#include "wire/protocol.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/sanitizers.hpp"
 #include "tests/support/stream_support.hpp"

@@ -46,7 +46,7 @@ def builtin(name):
 
 
 def payload(seq, size):
-    """harness/payload.hpp's make_payload."""
+    """roles/payload.hpp's make_payload."""
     return bytes(((seq >> (56 - 8 * i)) if i < 8 else (seq * 31 + i)) & 0xff
                  for i in range(size))
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "tests/support/run_dir.hpp"
 
 namespace faultmux::test {

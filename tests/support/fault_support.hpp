@@ -16,7 +16,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "tests/support/run_dir.hpp"
 
 namespace faultmux::test::fault {

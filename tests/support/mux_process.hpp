@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "mux/fd.hpp"
 #include "tests/support/run_dir.hpp"
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 
 namespace faultmux::test {
 

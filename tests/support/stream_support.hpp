@@ -18,7 +18,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/process.hpp"
+#include "roles/process.hpp"
 #include "mux/fd.hpp"
 #include "mux/frame.hpp"
 #include "mux/message.hpp"

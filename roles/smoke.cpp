@@ -13,8 +13,8 @@
 
 #include <fmt/format.h>
 
-#include "harness/process.hpp"
-#include "harness/roles.hpp"
+#include "roles/process.hpp"
+#include "roles/roles.hpp"
 
 namespace faultmux {
 

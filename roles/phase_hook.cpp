@@ -1,4 +1,4 @@
-#include "harness/phase_hook.hpp"
+#include "roles/phase_hook.hpp"
 
 #include "mux/events.hpp"
 #include "mux/log.hpp"

@@ -1,4 +1,4 @@
-#include "harness/builtins.hpp"
+#include "roles/builtins.hpp"
 
 #include <unistd.h>
 
@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 #include <boost/crc.hpp>
 
-#include "harness/payload.hpp"
+#include "roles/payload.hpp"
 #include "mux/log.hpp"
 #include "mux/log_forward.hpp"
 

@@ -9,10 +9,10 @@
 #include <deque>
 #include <vector>
 
-#include "harness/call_workload.hpp"
-#include "harness/payload.hpp"
-#include "harness/phase_hook.hpp"
-#include "harness/roles.hpp"
+#include "roles/call_workload.hpp"
+#include "roles/payload.hpp"
+#include "roles/phase_hook.hpp"
+#include "roles/roles.hpp"
 #include "mux/connect.hpp"
 #include "mux/events.hpp"
 #include "mux/frame.hpp"

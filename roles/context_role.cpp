@@ -1,13 +1,13 @@
-#include "harness/context_role.hpp"
+#include "roles/context_role.hpp"
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 
-#include "harness/builtins.hpp"
-#include "harness/context_args.hpp"
-#include "harness/phase_hook.hpp"
+#include "roles/builtins.hpp"
+#include "roles/context_args.hpp"
+#include "roles/phase_hook.hpp"
 #include "mux/call.hpp"
 #include "mux/children.hpp"
 #include "mux/dispatcher.hpp"

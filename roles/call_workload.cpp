@@ -1,10 +1,10 @@
-#include "harness/call_workload.hpp"
+#include "roles/call_workload.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
-#include "harness/builtins.hpp"
-#include "harness/payload.hpp"
+#include "roles/builtins.hpp"
+#include "roles/payload.hpp"
 #include "mux/events.hpp"
 #include "mux/log.hpp"
 #include "mux/pickle.hpp"

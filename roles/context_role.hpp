@@ -12,6 +12,7 @@
 
 #include "faults/phase.hpp"
 #include "mux/legacy.hpp"
+#include "wire/limits.hpp"
 
 namespace faultmux {
 
@@ -20,14 +21,14 @@ struct context_options {
   std::uint32_t context_id = 0;
   std::vector<std::uint32_t> parent_ids;  // nearest first
   std::string name;
-  std::uint64_t max_message_size = 128ull * 1024 * 1024;
+  std::uint64_t max_message_size = limits::max_message_size;
   std::string events;
   int verbosity = 0;
   std::string self;  // this binary, for grandchildren
   // A process fault at a phase of this context's life (only mid-call applies).
   std::optional<faults::phase_fault> fault_at;
   bool fault_parent = false;  // the fault signals the parent context, not this one
-  // Passed on to the contexts this one starts (harness/context_args.hpp).
+  // Passed on to the contexts this one starts (roles/context_args.hpp).
   bool unidirectional = false;
   legacy_bugs legacy;
   std::vector<std::string> legacy_names;

@@ -1,4 +1,4 @@
-#include "harness/context_service.hpp"
+#include "roles/context_service.hpp"
 
 #include "mux/dispatcher.hpp"
 #include "mux/log.hpp"

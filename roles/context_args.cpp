@@ -1,4 +1,4 @@
-#include "harness/context_args.hpp"
+#include "roles/context_args.hpp"
 
 namespace faultmux {
 

@@ -1,5 +1,6 @@
-// Constants of the wire protocol (see PROTOCOL.md): frame layout, well-known
-// handles and Mitogen's reason strings, which peers match on.
+// Constants of the wire protocol (docs/protocol.md): frame layout, well-known
+// handles and Mitogen's reason strings, which peers match on. Defined here
+// once for the mux, the hostile peers and the roles.
 #pragma once
 
 #include <cstddef>
@@ -11,7 +12,6 @@ inline constexpr std::size_t header_size = 26;
 inline constexpr std::uint16_t magic_pickled_legacy = 0x4d49;  // "MI": what 0.3.3 sends
 inline constexpr std::uint16_t magic_pickled = 0x4d4a;
 inline constexpr std::uint16_t magic_raw = 0x4d4b;
-inline constexpr std::uint64_t default_max_message_size = 128ull * 1024 * 1024;
 
 namespace handle {
 inline constexpr std::uint32_t get_module = 100;
@@ -28,6 +28,9 @@ inline constexpr std::uint32_t call_service = 110;
 inline constexpr std::uint32_t is_dead = 999;
 inline constexpr std::uint32_t first_dynamic = 1000;
 }  // namespace handle
+
+// The echo handle every faultmux worker serves: replies with the body it got.
+inline constexpr std::uint32_t worker_echo_handle = handle::first_dynamic;
 
 namespace reason {
 inline constexpr const char* refused = "refused by policy";

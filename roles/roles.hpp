@@ -8,22 +8,23 @@
 
 #include "faults/phase.hpp"
 #include "mux/legacy.hpp"
+#include "wire/limits.hpp"
 
 namespace faultmux {
 
 struct mux_options {
   std::string listen;  // empty: a private directory under $TMPDIR
   int backlog = 100;
-  std::uint64_t max_message_size = 128ull * 1024 * 1024;
-  std::size_t output_cap = 64u * 1024 * 1024;
+  std::uint64_t max_message_size = limits::max_message_size;
+  std::size_t output_cap = limits::output_cap;
   bool unidirectional = false;
-  int handshake_timeout_ms = 10000;
-  int shutdown_grace_ms = 5000;
+  int handshake_timeout_ms = limits::handshake_timeout_ms;
+  int shutdown_grace_ms = limits::shutdown_grace_ms;
   std::string events;
   int verbosity = 0;
   std::string self;  // this binary, re-executed for the contexts the mux starts
   // Context path ("a", or "a/b": b started by a) -> "PHASE:ACTION[@parent]",
-  // passed down to the context it names as `--fault-at` (harness/context_args.hpp).
+  // passed down to the context it names as `--fault-at` (roles/context_args.hpp).
   std::map<std::string, std::string> context_fault_at;
   legacy_bugs legacy;  // --legacy-bug: historical Mitogen failures, on purpose
 };
@@ -32,8 +33,6 @@ struct mux_options {
 // cannot listen.
 int run_mux(const mux_options& o);
 
-// The echo handle every worker serves: replies with the body it got.
-inline constexpr std::uint32_t worker_echo_handle = 1000;
 
 struct worker_options {
   std::string connect;
@@ -42,7 +41,7 @@ struct worker_options {
   std::size_t size = 64;              // body bytes per message
   int in_flight = 1;
   bool ack_only = false;  // echo handle replies with an empty body (one-way throughput)
-  int connect_timeout_ms = 10000;
+  int connect_timeout_ms = limits::connect_timeout_ms;
   int backlog_wait_ms = -1;      // retry a full backlog this long; -1: the whole connect timeout
   int reply_timeout_ms = 30000;  // no progress for this long fails the workload
   // Call workload: with a context name, the worker gets that context from the

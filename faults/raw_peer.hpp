@@ -1,6 +1,5 @@
-// Just enough of the wire protocol (PROTOCOL.md) for hostile peers: the
-// 26-byte frame header, a frame reader, and a raw AF_UNIX client with
-// bounded waits. faults/ cannot use mux/, and a hostile peer must be able to
+// Just enough of the wire protocol for hostile peers: a frame writer, a
+// frame reader, and a raw AF_UNIX client with bounded waits. faults/ cannot use mux/, and a hostile peer must be able to
 // write bytes the mux's own codec never would (wrong magic, a length that
 // lies, a frame cut anywhere).
 #pragma once
@@ -12,19 +11,16 @@
 #include <string_view>
 #include <vector>
 
-namespace faultmux::faults::wire {
+#include "wire/protocol.hpp"
+#include "wire/limits.hpp"
 
-inline constexpr std::size_t header_size = 26;
-inline constexpr std::uint16_t magic = 0x4d49;  // "MI": what Mitogen 0.3.3 sends
-inline constexpr std::uint32_t is_dead = 999;
-inline constexpr std::uint32_t add_route = 103;
-inline constexpr std::uint32_t del_route = 104;
+namespace faultmux::faults::raw {
 
 struct frame {
-  std::uint16_t magic = wire::magic;
+  std::uint16_t magic = magic_pickled_legacy;
   std::uint32_t dst_id = 0, src_id = 0, auth_id = 0, handle = 0, reply_to = 0;
   std::string data;
-  bool dead() const { return reply_to == is_dead; }
+  bool dead() const { return reply_to == handle::is_dead; }
 };
 
 // The header of f, with data_len as given (a lie when it differs from
@@ -37,7 +33,7 @@ std::string encode(const frame& f);
 // (the reader stops), so a lying peer cannot make a hostile client allocate.
 class reader {
  public:
-  explicit reader(std::uint64_t max = 128ull * 1024 * 1024) : max_(max) {}
+  explicit reader(std::uint64_t max = limits::max_message_size) : max_(max) {}
   void feed(std::string_view bytes);
   std::optional<frame> next();
   bool failed() const { return failed_; }
@@ -96,4 +92,4 @@ int left_ms(clock::time_point deadline);
 // A deterministic body of `size` bytes for message `seq` under `seed`.
 std::string pattern(std::uint64_t seed, std::uint64_t seq, std::size_t size);
 
-}  // namespace faultmux::faults::wire
+}  // namespace faultmux::faults::raw

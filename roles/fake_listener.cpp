@@ -1,4 +1,4 @@
-#include "harness/fake_listener.hpp"
+#include "roles/fake_listener.hpp"
 
 #include <poll.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-#include "faults/wire.hpp"
+#include "faults/raw_peer.hpp"
 
 #include <linux/sockios.h>
 #include <poll.h>
@@ -14,7 +14,7 @@
 
 #include "faults/decide.hpp"
 
-namespace faultmux::faults::wire {
+namespace faultmux::faults::raw {
 namespace {
 
 void put32(std::string& s, std::uint32_t v) {
@@ -174,7 +174,7 @@ int client::read_exact(std::size_t n, std::string& out, clock::time_point deadli
 std::optional<frame> client::read_frame(clock::time_point deadline, int* err) {
   for (;;) {
     while (auto f = reader_.next()) {
-      if (!f->dead() && (f->handle == add_route || f->handle == del_route)) continue;
+      if (!f->dead() && (f->handle == handle::add_route || f->handle == handle::del_route)) continue;
       return f;
     }
     if (reader_.failed()) {
@@ -246,4 +246,4 @@ std::string pattern(std::uint64_t seed, std::uint64_t seq, std::size_t size) {
   return s;
 }
 
-}  // namespace faultmux::faults::wire
+}  // namespace faultmux::faults::raw

@@ -7,7 +7,7 @@
 #include <functional>
 #include <memory>
 
-#include "harness/roles.hpp"
+#include "roles/roles.hpp"
 #include "mux/call.hpp"
 #include "mux/node.hpp"
 

@@ -2,9 +2,9 @@
 
 #include <cstdio>
 
-#include "harness/context_args.hpp"
-#include "harness/context_service.hpp"
-#include "harness/roles.hpp"
+#include "roles/context_args.hpp"
+#include "roles/context_service.hpp"
+#include "roles/roles.hpp"
 #include "mux/children.hpp"
 #include "mux/events.hpp"
 #include "mux/id_allocator.hpp"
