@@ -11,6 +11,7 @@
 
 #include "faults/event_log.hpp"
 #include "faults/raw_peer.hpp"
+#include "wire/hello.hpp"
 
 namespace faultmux::faults {
 namespace {
@@ -201,7 +202,7 @@ class hostile_run {
     };
     id_ = get(0);
     mux_id_ = get(4);
-    std::printf("context_id=%u parent_id=%u\n", id_, mux_id_);
+    std::printf("%s\n", wire::format_hello({id_, mux_id_}).c_str());
     std::fflush(stdout);
     saw("identity", {{"context_id", id_}, {"parent_id", mux_id_}, {"parent_pid", get(8)}});
     return 0;

@@ -37,6 +37,7 @@
 #include "harness/timeline.hpp"
 #include "mux/connect.hpp"
 #include "mux/frame.hpp"
+#include "wire/hello.hpp"
 
 namespace faultmux {
 namespace {
@@ -626,10 +627,9 @@ class scenario_run {
       for (auto& w : workers_) {
         if (!is_serve(*w.group) || w.id || w.done_reading) continue;
         auto line = w.proc.read_line(ms(3));
-        unsigned id = 0, parent = 0;
-        if (line && std::sscanf(line->c_str(), "context_id=%u parent_id=%u", &id, &parent) == 2) {
-          w.id = id;
-          serve_ids_.push_back(id);
+        if (auto h = line ? wire::parse_hello(*line) : std::nullopt) {
+          w.id = h->context_id;
+          serve_ids_.push_back(h->context_id);
           continue;
         }
         if (!line && w.proc.wait(ms(0))) {
@@ -720,9 +720,8 @@ class scenario_run {
     if (!w.long_lived()) return w.proc.wait(ms(0)).has_value();
     if (w.id || w.done_reading) return true;
     auto line = w.proc.read_line(ms(3));
-    unsigned id = 0, parent = 0;
-    if (line && std::sscanf(line->c_str(), "context_id=%u parent_id=%u", &id, &parent) == 2) {
-      w.id = id;
+    if (auto h = line ? wire::parse_hello(*line) : std::nullopt) {
+      w.id = h->context_id;
       return true;
     }
     if (!line && w.proc.wait(ms(0))) w.done_reading = true;

@@ -15,6 +15,7 @@
 
 #include "roles/process.hpp"
 #include "roles/roles.hpp"
+#include "wire/hello.hpp"
 
 namespace faultmux {
 
@@ -43,10 +44,9 @@ int run_smoke(const std::string& self, int verbosity) {
 
     auto echo = child_process::spawn({self, "worker", "--connect", sock}, true);
     auto id_line = echo.read_line(10s);
-    unsigned peer = 0;
-    if (!check(id_line && std::sscanf(id_line->c_str(), "context_id=%u", &peer) == 1,
-               "echo worker connected"))
-      return 1;
+    auto hello = id_line ? wire::parse_hello(*id_line) : std::nullopt;
+    if (!check(hello.has_value(), "echo worker connected")) return 1;
+    const std::uint32_t peer = hello->context_id;
 
     std::vector<child_process> load;
     const int workers = 8;

@@ -18,6 +18,7 @@
 #include "mux/frame.hpp"
 #include "mux/log.hpp"
 #include "mux/node.hpp"
+#include "wire/hello.hpp"
 
 namespace faultmux {
 namespace {
@@ -234,7 +235,7 @@ int run_worker(const worker_options& o) {
     if (!term_held) term_held = ::pthread_sigmask(SIG_BLOCK, &term, &old_mask) == 0;
   };
   if (!trigger.due(faults::phase::mid_frame)) hold_term();
-  std::printf("context_id=%u parent_id=%u\n", c.context_id, c.parent_id);
+  std::printf("%s\n", wire::format_hello({c.context_id, c.parent_id}).c_str());
   std::fflush(stdout);
   events::emit("connected", {{"context_id", c.context_id}, {"parent_id", c.parent_id}});
 
