@@ -42,11 +42,13 @@ struct driver_options {
   std::vector<reports::scenario_entry> prelude;
 };
 
+// One run of a scenario: what its users (the CLI, suite, mutants, shrink)
+// need, and `report`, the parts only the report shows, which the driver
+// fills as it goes; report_entry() completes it.
 struct scenario_result {
   std::string name;
   std::string file;
-  std::string origin;
-  std::string target = "builtin";  // builtin, mitogen, or external (the scenario's own command)
+  std::string target = "builtin";  // builtin, mitogen, external, fake-listener
   std::uint64_t seed = 0;
   int repeat = 1;       // which repetition of --repeat, from 1
   bool passed = false;  // nothing failed
@@ -58,17 +60,15 @@ struct scenario_result {
   double seconds = 0;
   double start_ms = 0;  // from the first worker spawned to the last
   std::vector<oracle_result> oracles;
-  std::vector<reports::fault_entry> faults;  // every injected fault, from the timeline
-  std::string kept_dir;                      // the run directory when it was kept (failed, -v)
-  std::vector<std::string> legacy_bugs;      // enabled in the mux for this run
-  std::string description;                   // the scenario file's
-  int workers_total = 0;                     // workers started
-  // What the report draws (reports/results.hpp): empty when nothing ran.
-  std::optional<reports::timeline_info> timeline;
-  std::optional<reports::latency_summary> latency;
-  std::optional<reports::resource_info> resources;
-  std::vector<reports::fault_window> windows;
+  std::string kept_dir;                  // the run directory when it was kept (failed, -v)
+  std::vector<std::string> legacy_bugs;  // enabled in the mux for this run
+  // origin, description, workers_total, faults, timeline, latency,
+  // resources and windows; empty when nothing ran.
+  reports::scenario_entry report;
 };
+
+// The result's verdict for the report: error, fail, not applicable or pass.
+std::string verdict_of(const scenario_result& r);
 
 // "./faultmux" when the working directory holds the entry point (a
 // checkout's root), else "faultmux": how a printed command starts.
@@ -78,6 +78,9 @@ std::string rerun_command(const scenario_result& r);
 
 // The shim named at build time when it exists, else the one next to `self`.
 std::string default_shim_path(const std::string& self);
+
+// Where run directories are made: $TMPDIR, else /tmp.
+std::string run_dir_base();
 
 // Scenario files of the paths: files as given, each directory's *.toml in
 // name order. Throws scenario_error naming a path that is neither.

@@ -1,0 +1,38 @@
+// Context faults: the built-in mux's ContextService tells the context at a
+// path to signal itself (or its parent) when it reaches a phase
+// (--context-fault-at); the context logs the fault as it hits it.
+#include "harness/fault_packages/fault_package.hpp"
+
+namespace faultmux {
+namespace {
+
+class context_faults final : public fault_package {
+ public:
+  explicit context_faults(const scenario& s) {
+    for (const auto& f : s.faults)
+      if (f.kind == fault_spec::kind_t::context)
+        specs_.push_back(f.context + "=" + f.fault_at + (f.signal_parent ? "@parent" : ""));
+  }
+
+  void shape_target(target_faults& t) const override {
+    for (const auto& spec : specs_)
+      t.mux_args.insert(t.mux_args.end(), {"--context-fault-at", spec});
+  }
+
+  // A phase fault logged by anything but a worker: a context of the mux.
+  std::optional<reports::fault_entry> describe(const timeline_event& e, double t0) const override {
+    if (e.str("kind") != "phase") return std::nullopt;
+    return phase_fault_entry(e, t0);
+  }
+
+ private:
+  std::vector<std::string> specs_;  // PATH=PHASE:ACTION[@parent]
+};
+
+}  // namespace
+
+std::unique_ptr<fault_package> context_package(const scenario& s) {
+  return std::make_unique<context_faults>(s);
+}
+
+}  // namespace faultmux
