@@ -566,7 +566,7 @@ class hostile_run {
     return finish(hostile_status::ok, "still connected, never having read");
   }
 
-  // RouteMonitor's rules (PROTOCOL.md, Routing): ADD_ROUTE and DEL_ROUTE are
+  // RouteMonitor's rules (docs/protocol.md, Routing): ADD_ROUTE and DEL_ROUTE are
   // accepted only from the immediate child they describe.
   int route_abuse() {
     if (int st = handshake()) return st;

@@ -43,7 +43,7 @@ std::string behaviour_names();
 
 // Exit statuses of a hostile worker.
 namespace hostile_status {
-inline constexpr int ok = 0;          // done; what it saw is what PROTOCOL.md allows
+inline constexpr int ok = 0;          // done; what it saw is what docs/protocol.md allows
 inline constexpr int unexpected = 1;  // done, but the mux's visible reaction was wrong
 inline constexpr int bad_input = 2;
 inline constexpr int cannot_connect = 3;  // connect or handshake failed

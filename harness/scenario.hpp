@@ -174,6 +174,10 @@ scenario load_scenario(const std::string& path);
 // The same from text (for tests); `path` names it in errors.
 scenario parse_scenario(const std::string& text, const std::string& path);
 
+// Every key a scenario file may hold, as dotted names ("seed", "target.kind",
+// "expect.errors.min"): the lists the strict loader checks unknown keys against.
+std::vector<std::string> scenario_keys();
+
 // `faultmux validate`: loads each file, prints one line per file (what it
 // holds, or the error); 0 when all load, 2 otherwise.
 int validate_scenarios(const std::vector<std::string>& files);

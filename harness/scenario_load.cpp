@@ -8,6 +8,7 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include <span>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -18,6 +19,79 @@
 
 namespace faultmux {
 namespace {
+
+// The keys each table of a scenario file may hold: the strict loader refuses
+// any other, and scenario_keys() lists them, so the two cannot drift apart.
+using key_list = std::span<const std::string_view>;
+struct key_table {
+  std::string_view name;  // "" for the top level, else a dotted path ("expect.errors")
+  key_list keys;
+};
+constexpr std::string_view root_keys[] = {"name",       "description", "origin", "seed",
+                                          "timeout_ms", "catches",     "target", "contexts",
+                                          "workers",    "faults",      "expect"};
+constexpr std::string_view target_keys[] = {"kind",
+                                            "backlog",
+                                            "max_message_size",
+                                            "output_cap",
+                                            "unidirectional",
+                                            "handshake_timeout_ms",
+                                            "shutdown_grace_ms",
+                                            "command",
+                                            "log",
+                                            "stale_socket",
+                                            "answer_bytes"};
+constexpr std::string_view target_log_keys[] = {"pattern", "event", "level"};
+constexpr std::string_view worker_keys[] = {"name",
+                                            "count",
+                                            "workload",
+                                            "peer",
+                                            "messages",
+                                            "size",
+                                            "in_flight",
+                                            "context",
+                                            "function",
+                                            "behave",
+                                            "fault_at",
+                                            "start_after_ms",
+                                            "connect_timeout_ms",
+                                            "backlog_wait_ms",
+                                            "relay_to",
+                                            "path"};
+constexpr std::string_view fault_keys[] = {
+    "kind",     "process",         "rule",  "signal",           "before_workers",
+    "at_ms",    "resume_after_ms", "limit", "restore_after_ms", "context",
+    "fault_at", "victim"};
+constexpr std::string_view expect_keys[] = {"errors",
+                                            "allowed_errors",
+                                            "no_unexpected_errors",
+                                            "calls",
+                                            "disconnected_groups",
+                                            "disconnect_within_ms",
+                                            "listener_alive",
+                                            "nothing_lost",
+                                            "resources",
+                                            "max_rss_mib",
+                                            "faults_fired",
+                                            "clean_exit",
+                                            "target_dies",
+                                            "outcomes"};
+constexpr std::string_view expect_error_keys[] = {"process", "pattern", "min", "max", "level"};
+constexpr std::string_view expect_call_keys[] = {"group",     "outcome",   "reason",
+                                                 "within_ms", "from_call", "to_call"};
+constexpr std::string_view expect_outcome_keys[] = {"group", "outcome", "errno", "detail"};
+
+constexpr key_table key_tables[] = {
+    {"", root_keys},
+    {"target", target_keys},
+    {"target.log", target_log_keys},
+    {"workers", worker_keys},
+    {"faults", fault_keys},
+    {"expect", expect_keys},
+    {"expect.errors", expect_error_keys},
+    {"expect.calls", expect_call_keys},
+    {"expect.outcomes", expect_outcome_keys},
+};
 
 class reader {
  public:
@@ -31,8 +105,7 @@ class reader {
   }
 
   // Every key of t must be one of `allowed`.
-  void only_keys(const toml::table& t, std::string_view where,
-                 std::initializer_list<std::string_view> allowed) const {
+  void only_keys(const toml::table& t, std::string_view where, key_list allowed) const {
     for (const auto& [key, node] : t) {
       if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
       fail(key.source(), fmt::format("unknown key '{}' in {} (expected one of: {})", key.str(),
@@ -159,10 +232,7 @@ int signal_number(std::string_view name) {
 }
 
 target_spec read_target(const reader& r, const toml::table& t) {
-  r.only_keys(t, "[target]",
-              {"kind", "backlog", "max_message_size", "output_cap", "unidirectional",
-               "handshake_timeout_ms", "shutdown_grace_ms", "command", "log", "stale_socket",
-               "answer_bytes"});
+  r.only_keys(t, "[target]", target_keys);
   target_spec s;
   std::string kind = r.text(t, "kind", "[target]", false, "builtin");
   if (kind == "external")
@@ -204,7 +274,7 @@ target_spec read_target(const reader& r, const toml::table& t) {
       static_cast<int>(r.integer(t, "shutdown_grace_ms", "[target]", 5000, 0, max_ms));
   s.command = r.strings(t, "command", "[target]");
   for (const toml::table* l : r.tables(t, "log")) {
-    r.only_keys(*l, "[[target.log]]", {"pattern", "event", "level"});
+    r.only_keys(*l, "[[target.log]]", target_log_keys);
     log_pattern p{r.text(*l, "pattern", "[[target.log]]", true),
                   r.text(*l, "event", "[[target.log]]", true),
                   r.text(*l, "level", "[[target.log]]", false, "error")};
@@ -227,10 +297,7 @@ target_spec read_target(const reader& r, const toml::table& t) {
 
 worker_group read_group(const reader& r, const toml::table& t) {
   const char* where = "[[workers]]";
-  r.only_keys(t, where,
-              {"name", "count", "workload", "peer", "messages", "size", "in_flight", "context",
-               "function", "behave", "fault_at", "start_after_ms", "connect_timeout_ms",
-               "backlog_wait_ms", "relay_to", "path"});
+  r.only_keys(t, where, worker_keys);
   worker_group g;
   g.name = r.text(t, "name", where, true);
   g.count = static_cast<int>(r.integer(t, "count", where, 1, 1, 10000));
@@ -303,9 +370,7 @@ worker_group read_group(const reader& r, const toml::table& t) {
 
 fault_spec read_fault(const reader& r, const toml::table& t) {
   const char* where = "[[faults]]";
-  r.only_keys(t, where,
-              {"kind", "process", "rule", "signal", "before_workers", "at_ms", "resume_after_ms",
-               "limit", "restore_after_ms", "context", "fault_at", "victim"});
+  r.only_keys(t, where, fault_keys);
   fault_spec f;
   std::string kind = r.text(t, "kind", where, true);
   f.process = r.text(t, "process", where, false, "mux");
@@ -379,90 +444,77 @@ fault_spec read_fault(const reader& r, const toml::table& t) {
   return f;
 }
 
-expectations read_expect(const reader& r, const toml::table& t) {
-  const char* where = "[expect]";
-  r.only_keys(t, where,
-              {"errors", "allowed_errors", "no_unexpected_errors", "calls", "disconnected_groups",
-               "disconnect_within_ms", "listener_alive", "nothing_lost", "resources", "max_rss_mib",
-               "faults_fired", "clean_exit", "target_dies", "outcomes"});
-  expectations e;
-  if (const toml::node* n = t.get("errors")) {
-    const toml::array* a = n->as_array();
-    if (!a)
-      r.fail(*n,
-             "'errors' must be an array of tables like { process = \"mux\", pattern = \"...\", min "
-             "= 1 }");
-    for (const toml::node& item : *a) {
-      const toml::table* et = item.as_table();
-      if (!et) r.fail(item, "each entry of 'errors' must be a table like { pattern = \"...\" }");
-      r.only_keys(*et, "an [expect] errors entry", {"process", "pattern", "min", "max", "level"});
-      error_expectation x;
-      x.process = r.text(*et, "process", "an [expect] errors entry", false, "mux");
-      x.pattern = r.text(*et, "pattern", "an [expect] errors entry", true);
-      r.check_regex(*et->get("pattern"), x.pattern, "pattern");
-      x.min = static_cast<int>(r.integer(*et, "min", "an [expect] errors entry", 1, 0, 1'000'000));
-      x.max = static_cast<int>(r.integer(*et, "max", "an [expect] errors entry", -1, 0, 1'000'000));
-      if (x.max >= 0 && x.max < x.min)
-        r.fail(item, fmt::format("max ({}) is below min ({})", x.max, x.min));
-      std::string level = r.text(*et, "level", "an [expect] errors entry", false, "error");
-      if (level != "error" && level != "warning")
-        r.fail(*et->get("level"),
-               fmt::format("level must be \"error\" or \"warning\" (warning and error lines), "
-                           "got {:?}",
-                           level));
-      x.with_warnings = level == "warning";
-      e.errors.push_back(std::move(x));
-    }
+std::vector<error_expectation> read_error_expectations(const reader& r, const toml::node& n) {
+  const char* what = "an [expect] errors entry";
+  const toml::array* a = n.as_array();
+  if (!a)
+    r.fail(n,
+           "'errors' must be an array of tables like { process = \"mux\", pattern = \"...\", min "
+           "= 1 }");
+  std::vector<error_expectation> out;
+  for (const toml::node& item : *a) {
+    const toml::table* et = item.as_table();
+    if (!et) r.fail(item, "each entry of 'errors' must be a table like { pattern = \"...\" }");
+    r.only_keys(*et, what, expect_error_keys);
+    error_expectation x;
+    x.process = r.text(*et, "process", what, false, "mux");
+    x.pattern = r.text(*et, "pattern", what, true);
+    r.check_regex(*et->get("pattern"), x.pattern, "pattern");
+    x.min = static_cast<int>(r.integer(*et, "min", what, 1, 0, 1'000'000));
+    x.max = static_cast<int>(r.integer(*et, "max", what, -1, 0, 1'000'000));
+    if (x.max >= 0 && x.max < x.min)
+      r.fail(item, fmt::format("max ({}) is below min ({})", x.max, x.min));
+    std::string level = r.text(*et, "level", what, false, "error");
+    if (level != "error" && level != "warning")
+      r.fail(*et->get("level"),
+             fmt::format("level must be \"error\" or \"warning\" (warning and error lines), "
+                         "got {:?}",
+                         level));
+    x.with_warnings = level == "warning";
+    out.push_back(std::move(x));
   }
-  if (const toml::node* n = t.get("calls")) {
-    const char* what = "an [expect] calls entry";
-    const toml::array* a = n->as_array();
-    if (!a)
-      r.fail(*n,
-             "'calls' must be an array of tables like { group = \"...\", outcome = "
-             "\"disconnected\" }");
-    for (const toml::node& item : *a) {
-      const toml::table* ct = item.as_table();
-      if (!ct) r.fail(item, "each entry of 'calls' must be a table like { group = \"...\" }");
-      r.only_keys(*ct, what, {"group", "outcome", "reason", "within_ms", "from_call", "to_call"});
-      call_expectation c;
-      c.group = r.text(*ct, "group", what, true);
-      c.outcome = r.text(*ct, "outcome", what, true);
-      static const std::set<std::string> outcomes{"result", "call_error", "disconnected",
-                                                  "timeout"};
-      if (!outcomes.count(c.outcome))
-        r.fail(*ct->get("outcome"),
-               fmt::format("outcome must be result, call_error, disconnected or timeout, got {:?}",
-                           c.outcome));
-      c.reason = r.text(*ct, "reason", what, false);
-      r.check_regex(ct->get("reason") ? *ct->get("reason") : item, c.reason, "reason");
-      c.within_ms = static_cast<int>(r.integer(*ct, "within_ms", what, -1, 1, max_ms));
-      c.from_call = static_cast<int>(r.integer(*ct, "from_call", what, 0, 0, 10'000'000));
-      c.to_call = static_cast<int>(r.integer(*ct, "to_call", what, -1, 0, 10'000'000));
-      if (c.to_call >= 0 && c.to_call < c.from_call)
-        r.fail(item, fmt::format("to_call ({}) is below from_call ({})", c.to_call, c.from_call));
-      e.calls.push_back(std::move(c));
-    }
+  return out;
+}
+
+std::vector<call_expectation> read_call_expectations(const reader& r, const toml::node& n) {
+  const char* what = "an [expect] calls entry";
+  const toml::array* a = n.as_array();
+  if (!a)
+    r.fail(n,
+           "'calls' must be an array of tables like { group = \"...\", outcome = "
+           "\"disconnected\" }");
+  std::vector<call_expectation> out;
+  for (const toml::node& item : *a) {
+    const toml::table* ct = item.as_table();
+    if (!ct) r.fail(item, "each entry of 'calls' must be a table like { group = \"...\" }");
+    r.only_keys(*ct, what, expect_call_keys);
+    call_expectation c;
+    c.group = r.text(*ct, "group", what, true);
+    c.outcome = r.text(*ct, "outcome", what, true);
+    static const std::set<std::string> outcomes{"result", "call_error", "disconnected", "timeout"};
+    if (!outcomes.count(c.outcome))
+      r.fail(*ct->get("outcome"),
+             fmt::format("outcome must be result, call_error, disconnected or timeout, got {:?}",
+                         c.outcome));
+    c.reason = r.text(*ct, "reason", what, false);
+    r.check_regex(ct->get("reason") ? *ct->get("reason") : item, c.reason, "reason");
+    c.within_ms = static_cast<int>(r.integer(*ct, "within_ms", what, -1, 1, max_ms));
+    c.from_call = static_cast<int>(r.integer(*ct, "from_call", what, 0, 0, 10'000'000));
+    c.to_call = static_cast<int>(r.integer(*ct, "to_call", what, -1, 0, 10'000'000));
+    if (c.to_call >= 0 && c.to_call < c.from_call)
+      r.fail(item, fmt::format("to_call ({}) is below from_call ({})", c.to_call, c.from_call));
+    out.push_back(std::move(c));
   }
-  e.allowed_errors = r.strings(t, "allowed_errors", where);
-  for (const auto& re : e.allowed_errors)
-    r.check_regex(*t.get("allowed_errors"), re, "allowed_errors entry");
-  e.no_unexpected_errors = r.boolean(t, "no_unexpected_errors", where, true);
-  e.disconnected_groups = r.strings(t, "disconnected_groups", where);
-  e.disconnect_within_ms =
-      static_cast<int>(r.integer(t, "disconnect_within_ms", where, 2000, 1, max_ms));
-  e.listener_alive = r.boolean(t, "listener_alive", where, true);
-  e.nothing_lost = r.boolean(t, "nothing_lost", where, true);
-  e.resources = r.boolean(t, "resources", where, true);
-  e.max_rss_mib = static_cast<int>(r.integer(t, "max_rss_mib", where, 512, 1, 1 << 20));
-  e.faults_fired = r.boolean(t, "faults_fired", where, true);
-  e.clean_exit = r.boolean(t, "clean_exit", where, true);
-  e.target_dies = r.boolean(t, "target_dies", where, false);
+  return out;
+}
+
+std::vector<outcome_expectation> read_outcome_expectations(const reader& r, const toml::table& t) {
   static const std::set<std::string> outcomes{"cannot-connect", "connection-lost",
                                               "refused-to-listen", "flushed", "force-closed"};
+  const char* ow = "[[expect.outcomes]]";
+  std::vector<outcome_expectation> out;
   for (const toml::table* o : r.tables(t, "outcomes")) {
-    const char* ow = "[[expect.outcomes]]";
-    r.only_keys(*o, ow, {"group", "outcome", "errno", "detail"});
+    r.only_keys(*o, ow, expect_outcome_keys);
     outcome_expectation x;
     x.group = r.text(*o, "group", ow, true);
     x.outcome = r.text(*o, "outcome", ow, true);
@@ -478,8 +530,32 @@ expectations read_expect(const reader& r, const toml::table& t) {
                fmt::format("errno entries are names like ECONNREFUSED (or EOF), got {:?}", name));
     x.detail = r.text(*o, "detail", ow, false);
     if (!x.detail.empty()) r.check_regex(*o->get("detail"), x.detail, "detail");
-    e.outcomes.push_back(std::move(x));
+    out.push_back(std::move(x));
   }
+  return out;
+}
+
+expectations read_expect(const reader& r, const toml::table& t) {
+  const char* where = "[expect]";
+  r.only_keys(t, where, expect_keys);
+  expectations e;
+  if (const toml::node* n = t.get("errors")) e.errors = read_error_expectations(r, *n);
+  if (const toml::node* n = t.get("calls")) e.calls = read_call_expectations(r, *n);
+  e.allowed_errors = r.strings(t, "allowed_errors", where);
+  for (const auto& re : e.allowed_errors)
+    r.check_regex(*t.get("allowed_errors"), re, "allowed_errors entry");
+  e.no_unexpected_errors = r.boolean(t, "no_unexpected_errors", where, true);
+  e.disconnected_groups = r.strings(t, "disconnected_groups", where);
+  e.disconnect_within_ms =
+      static_cast<int>(r.integer(t, "disconnect_within_ms", where, 2000, 1, max_ms));
+  e.listener_alive = r.boolean(t, "listener_alive", where, true);
+  e.nothing_lost = r.boolean(t, "nothing_lost", where, true);
+  e.resources = r.boolean(t, "resources", where, true);
+  e.max_rss_mib = static_cast<int>(r.integer(t, "max_rss_mib", where, 512, 1, 1 << 20));
+  e.faults_fired = r.boolean(t, "faults_fired", where, true);
+  e.clean_exit = r.boolean(t, "clean_exit", where, true);
+  e.target_dies = r.boolean(t, "target_dies", where, false);
+  e.outcomes = read_outcome_expectations(r, t);
   return e;
 }
 
@@ -517,69 +593,65 @@ const char* fault_kind_name(fault_spec::kind_t k) {
   return "?";
 }
 
-scenario parse_scenario(const std::string& text, const std::string& path) {
-  reader r(path);
-  toml::table root;
-  try {
-    root = toml::parse(text, path);
-  } catch (const toml::parse_error& e) {
-    throw scenario_error(fmt::format("{}:{}:{}: {}", path, e.source().begin.line,
-                                     e.source().begin.column, e.description()));
-  }
-  r.only_keys(root, "the scenario",
-              {"name", "description", "origin", "seed", "timeout_ms", "catches", "target",
-               "contexts", "workers", "faults", "expect"});
-  scenario s;
-  s.file = path;
-  s.name = r.text(root, "name", "the scenario", true);
+namespace {
+
+const worker_group* find_group(const scenario& s, const std::string& name) {
+  for (const auto& g : s.workers)
+    if (g.name == name) return &g;
+  return nullptr;
+}
+
+void read_header(const reader& r, const toml::table& root, scenario& s) {
+  const char* where = "the scenario";
+  s.name = r.text(root, "name", where, true);
   if (s.name.empty() || !std::all_of(s.name.begin(), s.name.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
       }))
     r.fail(*root.get("name"),
            fmt::format("name must be lowercase letters, digits and '-', got {:?}", s.name));
-  s.description = r.text(root, "description", "the scenario", true);
-  s.origin = r.text(root, "origin", "the scenario", true);
-  s.seed = static_cast<std::uint64_t>(r.integer(root, "seed", "the scenario", 1, 0, INT64_MAX));
-  s.timeout_ms =
-      static_cast<int>(r.integer(root, "timeout_ms", "the scenario", 60000, 100, max_ms));
-  s.catches = r.strings(root, "catches", "the scenario");
-  if (const toml::table* t = r.table(root, "target")) s.target = read_target(r, *t);
-  s.contexts = r.strings(root, "contexts", "the scenario");
-  for (const toml::table* t : r.tables(root, "workers")) {
+  s.description = r.text(root, "description", where, true);
+  s.origin = r.text(root, "origin", where, true);
+  s.seed = static_cast<std::uint64_t>(r.integer(root, "seed", where, 1, 0, INT64_MAX));
+  s.timeout_ms = static_cast<int>(r.integer(root, "timeout_ms", where, 60000, 100, max_ms));
+  s.catches = r.strings(root, "catches", where);
+}
+
+// The [[workers]] groups, then each echo group's peer (known once every group is).
+void read_workers(const reader& r, const toml::table& root, scenario& s) {
+  const auto groups = r.tables(root, "workers");
+  for (const toml::table* t : groups) {
     worker_group g = read_group(r, *t);
-    for (const auto& other : s.workers)
-      if (other.name == g.name)
-        r.fail(*t->get("name"), fmt::format("a second worker group named '{}'", g.name));
+    if (find_group(s, g.name))
+      r.fail(*t->get("name"), fmt::format("a second worker group named '{}'", g.name));
     s.workers.push_back(std::move(g));
   }
   if (s.workers.empty()) r.fail(root, "a scenario needs at least one [[workers]] group");
-  // Cross-references, now that every group is known.
-  auto group = [&](const std::string& name) -> const worker_group* {
-    for (const auto& g : s.workers)
-      if (g.name == name) return &g;
-    return nullptr;
-  };
-  const auto groups = r.tables(root, "workers");
   for (std::size_t i = 0; i < s.workers.size(); ++i) {
     const worker_group& g = s.workers[i];
     if (g.workload != worker_group::workload_t::echo) continue;
-    const worker_group* peer = group(g.peer);
+    const worker_group* peer = find_group(s, g.peer);
     if (!peer || peer->workload != worker_group::workload_t::serve)
       r.fail(*groups[i]->get("peer"),
              fmt::format("peer '{}' of group '{}' must name a group whose workload is serve",
                          g.peer, g.name));
   }
+}
+
+void read_faults(const reader& r, const toml::table& root, scenario& s) {
   for (const toml::table* t : r.tables(root, "faults")) {
     fault_spec f = read_fault(r, *t);
-    if (f.process != "mux" && !group(f.process))
+    if (f.process != "mux" && !find_group(s, f.process))
       r.fail(*t->get("process"),
              fmt::format("process {:?} is neither \"mux\" nor a worker group", f.process));
     s.faults.push_back(std::move(f));
   }
-  if (const toml::table* t = r.table(root, "expect")) s.expect = read_expect(r, *t);
+}
+
+// [expect] calls entries name calls or echo groups, and calls those groups make.
+void check_call_groups(const reader& r, const toml::table& root, const scenario& s) {
   for (std::size_t i = 0; i < s.expect.calls.size(); ++i) {
     const call_expectation& c = s.expect.calls[i];
-    const worker_group* g = group(c.group);
+    const worker_group* g = find_group(s, c.group);
     const toml::node& at = *root["expect"]["calls"][i]["group"].node();
     if (!g) r.fail(at, fmt::format("calls names group '{}', which is not a worker group", c.group));
     // An echo workload records only the replies that failed: a dead reply is its "disconnected".
@@ -597,13 +669,18 @@ scenario parse_scenario(const std::string& text, const std::string& path) {
              fmt::format("from_call {} is past the last of group '{}''s {} calls", c.from_call,
                          c.group, g->messages));
   }
+}
+
+// disconnected_groups and [[expect.outcomes]] name groups; a second-mux group has
+// exactly the outcome refused-to-listen.
+void check_outcome_groups(const reader& r, const toml::table& root, const scenario& s) {
   for (const auto& name : s.expect.disconnected_groups)
-    if (!group(name))
+    if (!find_group(s, name))
       r.fail(*root["expect"]["disconnected_groups"].node(),
              fmt::format("disconnected_groups names '{}', which is not a worker group", name));
   for (std::size_t i = 0; i < s.expect.outcomes.size(); ++i) {
     const auto& x = s.expect.outcomes[i];
-    const worker_group* g = group(x.group);
+    const worker_group* g = find_group(s, x.group);
     const toml::table* at = r.tables(*root["expect"].as_table(), "outcomes")[i];
     if (!g)
       r.fail(*at->get("group"),
@@ -624,9 +701,41 @@ scenario parse_scenario(const std::string& text, const std::string& path) {
       r.fail(root, fmt::format("second-mux group '{}' needs an [[expect.outcomes]] entry "
                                "(outcome = \"refused-to-listen\")",
                                g.name));
+}
+
+}  // namespace
+
+scenario parse_scenario(const std::string& text, const std::string& path) {
+  reader r(path);
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    throw scenario_error(fmt::format("{}:{}:{}: {}", path, e.source().begin.line,
+                                     e.source().begin.column, e.description()));
+  }
+  r.only_keys(root, "the scenario", root_keys);
+  scenario s;
+  s.file = path;
+  read_header(r, root, s);
+  if (const toml::table* t = r.table(root, "target")) s.target = read_target(r, *t);
+  s.contexts = r.strings(root, "contexts", "the scenario");
+  read_workers(r, root, s);
+  read_faults(r, root, s);
+  if (const toml::table* t = r.table(root, "expect")) s.expect = read_expect(r, *t);
+  check_call_groups(r, root, s);
+  check_outcome_groups(r, root, s);
   if (s.target.kind == target_spec::kind_t::fake_listener && s.expect.listener_alive)
     r.fail(root, "a fake-listener target answers no probe: set listener_alive = false in [expect]");
   return s;
+}
+
+std::vector<std::string> scenario_keys() {
+  std::vector<std::string> out;
+  for (const key_table& t : key_tables)
+    for (std::string_view k : t.keys)
+      out.push_back(t.name.empty() ? std::string(k) : fmt::format("{}.{}", t.name, k));
+  return out;
 }
 
 int validate_scenarios(const std::vector<std::string>& files) {

@@ -22,7 +22,7 @@ std::string encode_frame(const message& m);
 // Why a stream's input was rejected.
 enum class frame_error { none, bad_magic, too_large };
 
-// Turns a byte stream into messages. Checks run in PROTOCOL.md's order:
+// Turns a byte stream into messages. Checks run in docs/protocol.md's order:
 // magic first, then data_len against the limit, before any body is buffered.
 class frame_decoder {
  public:

@@ -242,7 +242,7 @@ class listener_impl final : public listener {
       int err = errno;
       // legacy accept-crash: Mitogen's Listener.on_receive let an accept()
       // error (EMFILE above all) escape, and the broker closed the listener
-      // (#866; SCENARIOS.md row 6).
+      // (#866).
       if (opts_.legacy.accept_crash && err != EAGAIN && err != EWOULDBLOCK)
         return legacy_crash("accept-crash", err, "accept() failed");
       switch (err) {
@@ -302,7 +302,7 @@ class listener_impl final : public listener {
     // legacy blocking-handshake: Mitogen 0.3.3's on_accept_client calls
     // sock.setblocking(True) and reads the pid with a blocking recv on the
     // broker thread, so a client that sends nothing stalls every other
-    // client until it closes (SCENARIOS.md row 3, 017e8105). The blocking
+    // client until it closes (017e8105). The blocking
     // recv below has no deadline: the handshake timer is never armed. The
     // stream sets O_NONBLOCK again when it takes the socket over.
     if (opts_.legacy.blocking_handshake)
@@ -408,7 +408,7 @@ class listener_impl final : public listener {
       }
       // legacy epipe-crash: an error sending the identity (EPIPE from a
       // client that left after its pid) escaped Mitogen's accept handler and
-      // closed the listener (870bbe0e; SCENARIOS.md row 1).
+      // closed the listener (870bbe0e).
       if (opts_.legacy.epipe_crash)
         legacy_crash("epipe-crash", err,
                      fmt::format("send() of the identity to PID {} failed", p->hs.client_pid()));

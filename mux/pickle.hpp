@@ -1,4 +1,4 @@
-// Pickle codec for call bodies (PROTOCOL.md, Calls): protocol 2, exactly the
+// Pickle codec for call bodies (docs/protocol.md, Calls): protocol 2, exactly the
 // opcodes and globals Mitogen 0.3.3's unpickler lets through, both ways. Pure:
 // no I/O, no exceptions on the data path; anything outside the subset is
 // refused with an error naming the byte offset and the opcode or global.

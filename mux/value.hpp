@@ -1,5 +1,5 @@
 // The values faultmux's calls carry: exactly the Python objects Mitogen's
-// unpickler accepts (PROTOCOL.md, Calls), as a plain C++ tree with value
+// unpickler accepts (docs/protocol.md, Calls), as a plain C++ tree with value
 // semantics. mux/pickle.hpp turns them into bytes and back.
 #pragma once
 

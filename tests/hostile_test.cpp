@@ -1,6 +1,6 @@
 // Hostile peers (`faultmux worker --behave NAME`) against a real `faultmux
 // mux`: each behaviour runs to its end with its documented exit status, the
-// mux reacts as PROTOCOL.md says (read from its events: the log lines with
+// mux reacts as docs/protocol.md says (read from its events: the log lines with
 // Mitogen's wording, disconnects, dead replies, the output cap), only the
 // hostile client's connection suffers, and the mux still handshakes and
 // routes afterwards.

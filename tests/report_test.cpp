@@ -36,7 +36,7 @@ reports::results sample() {
   reports::scenario_entry ok;
   ok.file = "scenarios/a.toml";
   ok.name = "a";
-  ok.origin = "SCENARIOS.md #1";
+  ok.origin = "Mitogen 870bbe0e";
   ok.verdict = "pass";
   ok.seed = 9;
   ok.duration_s = 1.25;

@@ -1,5 +1,5 @@
 // The router of one context, driven with fake peers that record what is sent
-// to them: every rule and reason string of PROTOCOL.md's Routing section, and
+// to them: every rule and reason string of docs/protocol.md's Routing section, and
 // the requester bookkeeping faultmux adds on top of Mitogen.
 //
 // Topology of most tests: this context is 10; its parent is 1, whose parent

@@ -219,7 +219,7 @@ TEST(Scenario, FaultRulesAndPatternsAreChecked) {
 // and warning-level expectations.
 const char* calls_good = R"(name = "calls"
 description = "contexts and calls"
-origin = "SCENARIOS.md #11"
+origin = "Mitogen #76, #352"
 
 [[workers]]
 name = "victims"
