@@ -2,13 +2,18 @@
 // --legacy-bug names are checked the same way wherever they are taken, and a
 // worker's --fault-at mid-frame:K is bounded by the frame it cuts.
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include "harness/report_command.hpp"
 #include "mux/legacy.hpp"
 #include "tests/support/fault_support.hpp"
 #include "tests/support/run_dir.hpp"
@@ -139,6 +144,39 @@ TEST(Cli, MidFrameFaultIsBoundedByTheHeaderAndBodySize) {
   EXPECT_TRUE(f.exited(3)) << f.describe();
   EXPECT_THAT(f.err, Not(HasSubstr("K must be below")));
   EXPECT_THAT(f.err, HasSubstr("cannot connect"));
+}
+
+// The suite's reports/latest/ with a bounded history: each run is copied in
+// (two started in the same second both kept), the oldest beyond `keep` go.
+TEST(ReportHistory, KeepsTheNewestRunsAndBothOfASecond) {
+  run_dir dir;
+  namespace fs = std::filesystem;
+  nlohmann::json doc;
+  std::ifstream(FAULTMUX_SOURCE_DIR "/tests/reports/fixture-results.json") >> doc;
+  const std::string latest = dir.file("latest"), history = dir.file("history");
+  fs::create_directories(latest);
+  auto render = [&](const std::string& started, std::size_t keep) {
+    doc["run"]["started"] = started;
+    std::ofstream(latest + "/results.json") << doc.dump();
+    std::string index;
+    EXPECT_EQ(render_with_history(latest, history, keep, &index), "");
+    EXPECT_EQ(index, latest + "/index.html");
+  };
+  auto files = [&] {
+    std::vector<std::string> names;
+    for (const auto& d : fs::directory_iterator(history)) names.push_back(d.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  render("2026-01-01T00:00:01Z", 10);
+  render("2026-01-01T00:00:01Z", 10);
+  EXPECT_EQ(files(),
+            (std::vector<std::string>{"2026-01-01T00:00:01Z-2.json", "2026-01-01T00:00:01Z.json"}));
+  render("2026-01-01T00:00:03Z", 2);
+  render("2026-01-01T00:00:02Z", 2);
+  EXPECT_EQ(files(),
+            (std::vector<std::string>{"2026-01-01T00:00:02Z.json", "2026-01-01T00:00:03Z.json"}));
+  EXPECT_TRUE(fs::exists(latest + "/index.html"));
 }
 
 }  // namespace
