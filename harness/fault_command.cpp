@@ -78,19 +78,54 @@ int run_fault_signal(const fault_signal_options& o) {
   return 0;
 }
 
+namespace {
+
+// --limit as a count; nullopt for `full`. False after saying what is wrong.
+bool parse_limit(const std::string& limit, std::optional<rlim_t>* count) {
+  if (limit == "full") return true;
+  *count = parse_count(limit);
+  if (*count) return true;
+  std::fprintf(stderr,
+               "faultmux fault nofile: --limit %s: not a count; give a number of descriptors "
+               "or `full` (the lowest descriptor number the process has free, so its next "
+               "accept() or open() fails with EMFILE)\n",
+               limit.c_str());
+  return false;
+}
+
+// --limit full: the lowest descriptor number `pid` has free; nullopt after
+// saying why it cannot be read.
+std::optional<rlim_t> lowest_free(pid_t pid) {
+  int err = 0;
+  int free_fd = faults::lowest_free_fd(pid, &err);
+  if (free_fd >= 0) return static_cast<rlim_t>(free_fd);
+  std::fprintf(stderr,
+               "faultmux fault nofile: --pid %d --limit full: cannot list its descriptors in "
+               "/proc: %s\n",
+               static_cast<int>(pid), err_text(err).c_str());
+  return std::nullopt;
+}
+
+// After --restore-after-ms, the soft limit back to `soft`: 0, or 1 when it cannot be.
+int restore_nofile(const fault_nofile_options& o, rlim_t soft, faults::event_log& log) {
+  faults::sleep_for(std::chrono::milliseconds(*o.restore_after_ms));
+  if (int err = faults::set_nofile_soft(o.pid, soft); err != 0) {
+    std::fprintf(stderr, "faultmux fault nofile: restoring the RLIMIT_NOFILE of PID %d to %s: %s\n",
+                 static_cast<int>(o.pid), faults::limit_text(soft).c_str(), err_text(err).c_str());
+    return 1;
+  }
+  log.emit("fault",
+           {{"kind", "nofile_restore"}, {"target_pid", o.pid}, {"soft", faults::limit_text(soft)}});
+  std::printf("PID %d: RLIMIT_NOFILE soft restored to %s\n", static_cast<int>(o.pid),
+              faults::limit_text(soft).c_str());
+  return 0;
+}
+
+}  // namespace
+
 int run_fault_nofile(const fault_nofile_options& o) {
   std::optional<rlim_t> wanted;
-  if (o.limit != "full") {
-    wanted = parse_count(o.limit);
-    if (!wanted) {
-      std::fprintf(stderr,
-                   "faultmux fault nofile: --limit %s: not a count; give a number of descriptors "
-                   "or `full` (the lowest descriptor number the process has free, so its next "
-                   "accept() or open() fails with EMFILE)\n",
-                   o.limit.c_str());
-      return 2;
-    }
-  }
+  if (!parse_limit(o.limit, &wanted)) return 2;
   faults::event_log log;
   if (!open_events(log, o.events, "nofile")) return 2;
   int err = 0;
@@ -100,17 +135,7 @@ int run_fault_nofile(const fault_nofile_options& o) {
                  static_cast<int>(o.pid), err_text(err).c_str());
     return 1;
   }
-  if (!wanted) {
-    int free_fd = faults::lowest_free_fd(o.pid, &err);
-    if (free_fd < 0) {
-      std::fprintf(stderr,
-                   "faultmux fault nofile: --pid %d --limit full: cannot list its descriptors in "
-                   "/proc: %s\n",
-                   static_cast<int>(o.pid), err_text(err).c_str());
-      return 1;
-    }
-    wanted = static_cast<rlim_t>(free_fd);
-  }
+  if (!wanted && !(wanted = lowest_free(o.pid))) return 1;
   if (*wanted > before->hard) {
     std::fprintf(stderr,
                  "faultmux fault nofile: --limit %s is above the hard limit %s of PID %d; raising "
@@ -133,20 +158,7 @@ int run_fault_nofile(const fault_nofile_options& o) {
               faults::limit_text(before->soft).c_str(), faults::limit_text(*wanted).c_str(),
               faults::limit_text(before->hard).c_str());
   std::fflush(stdout);
-  if (!o.restore_after_ms) return 0;
-  faults::sleep_for(std::chrono::milliseconds(*o.restore_after_ms));
-  if ((err = faults::set_nofile_soft(o.pid, before->soft)) != 0) {
-    std::fprintf(stderr, "faultmux fault nofile: restoring the RLIMIT_NOFILE of PID %d to %s: %s\n",
-                 static_cast<int>(o.pid), faults::limit_text(before->soft).c_str(),
-                 err_text(err).c_str());
-    return 1;
-  }
-  log.emit("fault", {{"kind", "nofile_restore"},
-                     {"target_pid", o.pid},
-                     {"soft", faults::limit_text(before->soft)}});
-  std::printf("PID %d: RLIMIT_NOFILE soft restored to %s\n", static_cast<int>(o.pid),
-              faults::limit_text(before->soft).c_str());
-  return 0;
+  return o.restore_after_ms ? restore_nofile(o, before->soft, log) : 0;
 }
 
 int run_fault_run(const fault_run_options& o) {
@@ -161,7 +173,7 @@ int run_fault_run(const fault_run_options& o) {
   if (o.command.empty()) {
     std::fprintf(stderr,
                  "faultmux fault run: no command: put it after --, e.g. `faultmux fault run "
-                 "--nofile 16 -- faultmux mux --listen /tmp/run/s`\n");
+                 "--nofile 16 -- faultmux mux --listen $TMPDIR/run/s`\n");
     return 2;
   }
   faults::event_log log;

@@ -86,35 +86,53 @@ std::string history_name(const std::string& started) {
 
 }  // namespace
 
+namespace {
+
+// Copies what the history shows of `doc` into history_dir as
+// <run.started>.json (a suite's results.json runs to megabytes); "" or what
+// failed, *copy set to the file written.
+std::string copy_to_history(const nlohmann::json& doc, const std::string& history_dir,
+                            fs::path* copy) {
+  std::error_code ec;
+  fs::create_directories(history_dir, ec);
+  if (ec) return fmt::format("cannot create {}: {}", history_dir, ec.message());
+  const std::string name = history_name(started_of(doc));
+  *copy = fs::path(history_dir) / (name + ".json");
+  // Two runs started in the same second keep both.
+  for (int i = 2; fs::exists(*copy, ec); ++i)
+    *copy = fs::path(history_dir) / fmt::format("{}-{}.json", name, i);
+  std::ofstream(*copy) << reports::history_only(doc).dump();
+  if (!fs::exists(*copy, ec)) return fmt::format("cannot write {}", copy->string());
+  return "";
+}
+
+// The newest `keep` files of history_dir, oldest first; older ones are
+// removed, so the directory stays bounded.
+std::vector<fs::path> prune_history(const std::string& history_dir, std::size_t keep) {
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (const auto& d : fs::directory_iterator(history_dir, ec))
+    if (d.path().extension() == ".json") files.push_back(d.path());
+  std::sort(files.begin(), files.end());
+  while (files.size() > keep) {
+    fs::remove(files.front(), ec);
+    files.erase(files.begin());
+  }
+  return files;
+}
+
+}  // namespace
+
 std::string render_with_history(const std::string& latest_dir, const std::string& history_dir,
                                 std::size_t keep, std::string* index_path) {
   const fs::path latest = fs::path(latest_dir) / "results.json";
   std::string why;
   auto doc = reports::load_results(latest, &why);
   if (!doc) return why;
-  std::error_code ec;
-  fs::create_directories(history_dir, ec);
-  if (ec) return fmt::format("cannot create {}: {}", history_dir, ec.message());
-  const std::string started = started_of(*doc);
-  fs::path copy = fs::path(history_dir) / (history_name(started) + ".json");
-  // Two runs started in the same second keep both.
-  for (int i = 2; fs::exists(copy, ec); ++i)
-    copy = fs::path(history_dir) / fmt::format("{}-{}.json", history_name(started), i);
-  // Only what the history shows is kept: a suite's results.json runs to megabytes.
-  std::ofstream(copy) << reports::history_only(*doc).dump();
-  if (!fs::exists(copy, ec)) return fmt::format("cannot write {}", copy.string());
-
-  std::vector<fs::path> files;
-  for (const auto& d : fs::directory_iterator(history_dir, ec))
-    if (d.path().extension() == ".json") files.push_back(d.path());
-  std::sort(files.begin(), files.end());
-  // Older copies than the history shows are removed, so the directory stays bounded.
-  while (files.size() > keep) {
-    fs::remove(files.front(), ec);
-    files.erase(files.begin());
-  }
+  fs::path copy;
+  if (std::string err = copy_to_history(*doc, history_dir, &copy); !err.empty()) return err;
   run_set set;
-  for (const auto& f : files) {
+  for (const auto& f : prune_history(history_dir, keep)) {
     if (f == copy) continue;  // this run goes in whole, below
     // A damaged old copy costs its own history entry, not the report.
     if (auto r = reports::load_results(f, &why))

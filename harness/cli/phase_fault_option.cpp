@@ -1,0 +1,49 @@
+#include "harness/cli/phase_fault_option.hpp"
+
+#include <cstdio>
+
+#include "roles/context_args.hpp"
+
+namespace faultmux::cli {
+
+std::optional<faults::phase_fault> parse_fault_at(const char* command, const char* option,
+                                                  const std::string& text,
+                                                  faults::phase_role role) {
+  std::string why;
+  auto fault = faults::parse_phase_fault(text, &why);
+  if (!fault) {
+    std::fprintf(stderr, "faultmux %s: %s \"%s\": %s\n", command, option, text.c_str(),
+                 why.c_str());
+    return std::nullopt;
+  }
+  if (faults::role_of(fault->at) != role) {
+    const char* who = role == faults::phase_role::worker ? "worker" : "context";
+    std::fprintf(stderr,
+                 "faultmux %s: %s \"%s\": phase %s is not reached by a %s; a %s reaches %s\n",
+                 command, option, text.c_str(), faults::phase_name(fault->at), who, who,
+                 faults::phases_of(role).c_str());
+    return std::nullopt;
+  }
+  return fault;
+}
+
+bool parse_context_faults(const char* command, const std::vector<std::string>& specs,
+                          std::map<std::string, std::string>& out) {
+  for (const std::string& spec : specs) {
+    auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr,
+                   "faultmux %s: --context-fault-at \"%s\": expected NAME=PHASE:ACTION, e.g. "
+                   "--context-fault-at target=mid-call:SIGKILL (or a/b=mid-call:SIGKILL@parent)\n",
+                   command, spec.c_str());
+      return false;
+    }
+    std::string phase = split_fault_target(spec.substr(eq + 1)).first;
+    if (!parse_fault_at(command, "--context-fault-at", phase, faults::phase_role::context))
+      return false;
+    out[spec.substr(0, eq)] = spec.substr(eq + 1);
+  }
+  return true;
+}
+
+}  // namespace faultmux::cli

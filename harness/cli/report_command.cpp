@@ -1,0 +1,23 @@
+// `faultmux report`: index.html from results.json files.
+#include <memory>
+
+#include "harness/cli/commands.hpp"
+#include "harness/report_command.hpp"
+
+namespace faultmux::cli {
+
+void add_report_command(CLI::App& app, runner& chosen) {
+  auto o = std::make_shared<report_options>();
+  auto* sub = app.add_subcommand(
+      "report",
+      "render index.html from results.json files: one file renders that run; several render the "
+      "newest in full with a history of all (pass rate per scenario and target, flaky ones "
+      "flagged, duration trends)");
+  sub->add_option("RESULTS", o->files, "results.json files written by run --report or suite")
+      ->required();
+  sub->add_option("-o,--out", o->out_dir, "write DIR/index.html (DIR is made if missing)")
+      ->required();
+  on_chosen(sub, chosen, [o](const invocation&) { return run_report(*o); });
+}
+
+}  // namespace faultmux::cli
