@@ -1,7 +1,7 @@
 // The fault layer's own JSON-lines event writer: the same line shape as every
 // faultmux event ({"t": CLOCK_MONOTONIC seconds, "pid", "role", "event",
 // fields...}), so the driver merges these lines with the mux's and workers'.
-// faults/ uses nothing from mux/ or harness/, hence a writer of its own.
+// Lines are built and written by wire/ (the one event-line writer).
 #pragma once
 
 #include <cstdint>
@@ -11,14 +11,12 @@
 #include <type_traits>
 #include <variant>
 
+#include "wire/event_file.hpp"
+
 namespace faultmux::faults {
 
 // Seconds on CLOCK_MONOTONIC: the clock of every faultmux event.
 double monotonic_seconds();
-
-// `s` as a JSON string literal, quotes included. Bytes that are not valid
-// UTF-8 become U+FFFD, so any peer's bytes can be logged.
-std::string json_quote(std::string_view s);
 
 class event_log {
  public:
@@ -41,14 +39,13 @@ class event_log {
   };
 
   event_log() = default;  // disabled: emit() does nothing
-  ~event_log();
   event_log(const event_log&) = delete;
   event_log& operator=(const event_log&) = delete;
 
   // Appends to `path` (created 0644); an empty path leaves the log disabled.
   // Returns 0, or the errno when the file cannot be opened.
   int open(const std::string& path, std::string role);
-  bool enabled() const { return fd_ >= 0; }
+  bool enabled() const { return file_.is_open(); }
 
   // One line, written with one write(2) to an O_APPEND fd: whole lines even
   // with many writers on one file.
@@ -58,7 +55,7 @@ class event_log {
   void emit(std::string_view event, const field* first, const field* last) const;
 
  private:
-  int fd_ = -1;
+  wire::event_file file_;
   std::string role_;
 };
 

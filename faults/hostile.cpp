@@ -11,6 +11,7 @@
 
 #include "faults/event_log.hpp"
 #include "faults/raw_peer.hpp"
+#include "wire/event_names.hpp"
 #include "wire/hello.hpp"
 
 namespace faultmux::faults {
@@ -92,7 +93,7 @@ class hostile_run {
                    err_name(err).c_str());
       return hostile_status::bad_input;
     }
-    log_.emit("hostile_start", {{"behaviour", name_}, {"path", o_.connect}});
+    log_.emit(wire::ev::hostile_start, {{"behaviour", name_}, {"path", o_.connect}});
     c_.set_max_message_size(o_.max_message_size);
     switch (o_.what) {
       case behaviour::stall:
@@ -150,11 +151,12 @@ class hostile_run {
   void step(const char* kind, const std::string& what, std::initializer_list<field> extra) {
     std::vector<field> f{{"behaviour", name_}, {"step", kind}, {"what", what}};
     f.insert(f.end(), extra.begin(), extra.end());
-    log_.emit("hostile", f.data(), f.data() + f.size());
+    log_.emit(wire::ev::hostile, f.data(), f.data() + f.size());
   }
 
   int finish(int status, const std::string& outcome) {
-    log_.emit("hostile_done", {{"behaviour", name_}, {"status", status}, {"outcome", outcome}});
+    log_.emit(wire::ev::hostile_done,
+              {{"behaviour", name_}, {"status", status}, {"outcome", outcome}});
     std::printf("hostile %s status=%d: %s\n", name_, status, outcome.c_str());
     std::fflush(stdout);
     if (status == hostile_status::unexpected || status == hostile_status::cannot_connect)

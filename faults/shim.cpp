@@ -37,6 +37,8 @@
 
 #include "faults/decide.hpp"
 #include "faults/rules.hpp"
+#include "wire/event_line.hpp"
+#include "wire/event_names.hpp"
 
 #define FAULTMUX_EXPORT __attribute__((visibility("default")))
 
@@ -359,64 +361,6 @@ int log_fd() {
   return fresh;
 }
 
-class line {
- public:
-  void raw(std::string_view s) {
-    std::size_t n = std::min(s.size(), sizeof buf_ - 2 - len_);
-    std::memcpy(buf_ + len_, s.data(), n);
-    len_ += n;
-  }
-  void u64(std::uint64_t v, int min_digits = 1) {
-    char tmp[24];
-    int n = 0;
-    while (v != 0 || n < min_digits) {
-      tmp[n++] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    }
-    while (n > 0 && len_ < sizeof buf_ - 2) buf_[len_++] = tmp[--n];
-  }
-  void i64(std::int64_t v) {
-    if (v < 0) {
-      raw("-");
-      u64(static_cast<std::uint64_t>(-(v + 1)) + 1);
-    } else {
-      u64(static_cast<std::uint64_t>(v));
-    }
-  }
-  void str(std::string_view s) {
-    raw("\"");
-    for (char c : s) {
-      auto u = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
-        char esc[2] = {'\\', c};
-        raw(std::string_view(esc, 2));
-      } else if (u < 0x20) {
-        const char* hex = "0123456789abcdef";
-        char esc[6] = {'\\', 'u', '0', '0', hex[u >> 4], hex[u & 15]};
-        raw(std::string_view(esc, 6));
-      } else {
-        raw(std::string_view(&c, 1));
-      }
-    }
-    raw("\"");
-  }
-  void key(std::string_view k) {
-    raw(len_ > 1 ? ",\"" : "\"");
-    raw(k);
-    raw("\":");
-  }
-  // Always room for the closing brace and newline: raw() keeps two bytes.
-  std::string_view finish() {
-    buf_[len_++] = '}';
-    buf_[len_++] = '\n';
-    return std::string_view(buf_, len_);
-  }
-
- private:
-  char buf_[2048];
-  std::size_t len_ = 0;
-};
-
 constexpr std::int64_t no_value = INT64_MIN;
 
 struct hit {
@@ -432,52 +376,29 @@ void log_fault(call c, int fd, const hit& h, std::int64_t ret = no_value, int er
   if (out < 0) return;
   const config& cfg = *g_cfg;
   const rule& r = cfg.rules[h.rule];
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  line l;
-  l.raw("{");
-  l.key("t");
-  l.u64(static_cast<std::uint64_t>(ts.tv_sec));
-  l.raw(".");
-  l.u64(static_cast<std::uint64_t>(ts.tv_nsec), 9);
-  l.key("pid");
-  l.i64(::getpid());
-  l.key("role");
-  l.str(cfg.role);
-  l.key("index");
-  l.i64(cfg.index);
-  l.key("event");
-  l.str("fault");
-  l.key("call");
-  l.str(call_name(c));
-  l.key("fd");
-  l.i64(fd);
-  l.key("fd_class");
-  l.str(fd_class_name(h.cls));
-  l.key("rule");
-  l.u64(static_cast<std::uint64_t>(h.rule) + 1);
-  l.key("rule_text");
-  l.str(r.text.size() > 512 ? std::string_view(r.text).substr(0, 512) : r.text);
-  l.key("n");
-  l.u64(h.n);
-  l.key("effect");
-  l.str(cfg.effects[h.rule]);
+  char buf[2048];
+  wire::fixed_event_line l(buf, sizeof buf);
+  l.begin(wire::event_clock(), ::getpid(), cfg.role);
+  l.field("index", cfg.index);
+  l.field("event", wire::ev::fault);
+  l.field("call", call_name(c));
+  l.field("fd", fd);
+  l.field("fd_class", fd_class_name(h.cls));
+  l.field("rule", static_cast<std::uint64_t>(h.rule) + 1);
+  l.field("rule_text", r.text.size() > 512 ? std::string_view(r.text).substr(0, 512) : r.text);
+  l.field("n", h.n);
+  l.field("effect", cfg.effects[h.rule]);
   if (ret != no_value) {
-    l.key("ret");
-    l.i64(ret);
+    l.field("ret", ret);
     if (ret < 0) {
-      l.key("errno");
       if (const char* name = errno_name(err)) {
-        l.str(name);
+        l.field("errno", name);
       } else {
-        l.i64(err);
+        l.field("errno", err);
       }
     }
   }
-  if (offset != no_value) {
-    l.key("offset");
-    l.i64(offset);
-  }
+  if (offset != no_value) l.field("offset", offset);
   std::string_view s = l.finish();
   while (real_write()(out, s.data(), s.size()) < 0 && errno == EINTR) {
   }

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <charconv>
 
+#include "wire/event_names.hpp"
+
 namespace faultmux::faults {
 
 std::optional<int> parse_signal(std::string_view text) {
@@ -54,30 +56,32 @@ int run_timed_signal(const timed_signal& s, const event_log& log) {
   sleep_for(s.after);
   if (::kill(s.pid, s.sig) != 0) {
     int err = errno;
-    log.emit("fault_failed", {{"kind", "signal"},
-                              {"target_pid", s.pid},
-                              {"signal", signal_name(s.sig)},
-                              {"errno", ::strerrorname_np(err) ? ::strerrorname_np(err) : "?"}});
+    log.emit(wire::ev::fault_failed,
+             {{"kind", "signal"},
+              {"target_pid", s.pid},
+              {"signal", signal_name(s.sig)},
+              {"errno", ::strerrorname_np(err) ? ::strerrorname_np(err) : "?"}});
     return err;
   }
-  log.emit("fault", {{"kind", "signal"},
-                     {"target_pid", s.pid},
-                     {"signal", signal_name(s.sig)},
-                     {"after_ms", static_cast<std::int64_t>(s.after.count())}});
+  log.emit(wire::ev::fault, {{"kind", "signal"},
+                             {"target_pid", s.pid},
+                             {"signal", signal_name(s.sig)},
+                             {"after_ms", static_cast<std::int64_t>(s.after.count())}});
   if (!s.resume_after) return 0;
   sleep_for(*s.resume_after);
   if (::kill(s.pid, SIGCONT) != 0) {
     int err = errno;
-    log.emit("fault_failed", {{"kind", "resume"},
-                              {"target_pid", s.pid},
-                              {"signal", "SIGCONT"},
-                              {"errno", ::strerrorname_np(err) ? ::strerrorname_np(err) : "?"}});
+    log.emit(wire::ev::fault_failed,
+             {{"kind", "resume"},
+              {"target_pid", s.pid},
+              {"signal", "SIGCONT"},
+              {"errno", ::strerrorname_np(err) ? ::strerrorname_np(err) : "?"}});
     return err;
   }
-  log.emit("fault", {{"kind", "resume"},
-                     {"target_pid", s.pid},
-                     {"signal", "SIGCONT"},
-                     {"after_ms", static_cast<std::int64_t>(s.resume_after->count())}});
+  log.emit(wire::ev::fault, {{"kind", "resume"},
+                             {"target_pid", s.pid},
+                             {"signal", "SIGCONT"},
+                             {"after_ms", static_cast<std::int64_t>(s.resume_after->count())}});
   return 0;
 }
 

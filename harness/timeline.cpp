@@ -2,44 +2,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace faultmux {
 
-std::string timeline_event::str(const char* key) const {
-  auto it = data.find(key);
-  return it != data.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-long long timeline_event::num(const char* key, long long fallback) const {
-  auto it = data.find(key);
-  if (it == data.end() || !it->is_number()) return fallback;
-  return it->get<long long>();
-}
-
 timeline read_events_file(const std::string& path, const std::string& source) {
-  timeline out;
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
-  std::size_t at = 0;
-  for (;;) {
-    auto nl = text.find('\n', at);
-    if (nl == std::string::npos) break;
-    auto j = nlohmann::json::parse(text.begin() + static_cast<long>(at),
-                                   text.begin() + static_cast<long>(nl), nullptr, false);
-    at = nl + 1;
-    if (j.is_discarded() || !j.is_object()) continue;
-    timeline_event e;
-    auto t = j.find("t");
-    e.t = t != j.end() && t->is_number() ? t->get<double>() : 0.0;
-    e.source = source;
-    e.data = std::move(j);
-    out.push_back(std::move(e));
-  }
-  return out;
+  return wire::read_event_file(path, source);
 }
 
 void sort_timeline(timeline& tl) {

@@ -3,27 +3,15 @@
 // process of the machine). The oracles and the reports read only this.
 #pragma once
 
-#include <sys/types.h>
-
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "wire/event_reader.hpp"
 
 namespace faultmux {
 
-struct timeline_event {
-  double t = 0;
-  std::string source;   // the file it came from, without ".events": "mux", "worker-good-3"
-  nlohmann::json data;  // the whole line
-
-  std::string event() const { return str("event"); }
-  // A string field, or "" when missing or not a string.
-  std::string str(const char* key) const;
-  // An integer field, or `fallback` when missing or not a number.
-  long long num(const char* key, long long fallback = -1) const;
-  pid_t pid() const { return static_cast<pid_t>(num("pid")); }
-};
+// One event line, as wire/ reads it: t, source, the whole line as JSON.
+using timeline_event = wire::event_record;
 
 using timeline = std::vector<timeline_event>;
 

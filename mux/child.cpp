@@ -16,6 +16,7 @@
 #include "mux/broker.hpp"
 #include "mux/events.hpp"
 #include "mux/log.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 
@@ -129,7 +130,7 @@ class child_impl final : public child, public std::enable_shared_from_this<child
     }
     proc_ = std::make_unique<bp::process>(std::move(proc));
     pid_ = proc_->id();
-    events::emit("child_start", {{"child", opts_.name}, {"child_pid", pid_}});
+    events::emit(wire::ev::child_start, {{"child", opts_.name}, {"child_pid", pid_}});
     spdlog::debug("{}: started as PID {}", opts_.name, pid_);
     read(out_, out_buf_, out_lines_, "stdout");
     read(err_, err_buf_, err_lines_, "stderr");
@@ -172,7 +173,8 @@ class child_impl final : public child, public std::enable_shared_from_this<child
         std::string text = latin1_to_utf8(line);
         if (cut) text += fmt::format(" [line cut at {} bytes]", opts_.line_limit);
         spdlog::info("{}: {}", opts_.name, text);
-        events::emit("child_output", {{"child", opts_.name}, {"stream", which}, {"line", text}});
+        events::emit(wire::ev::child_output,
+                     {{"child", opts_.name}, {"stream", which}, {"line", text}});
         recent_.push_back(text.substr(0, 512));
         if (recent_.size() > 10) recent_.pop_front();
       });
@@ -197,7 +199,8 @@ class child_impl final : public child, public std::enable_shared_from_this<child
       spdlog::info("{}: PID {} {}", opts_.name, pid_,
                    WIFSIGNALED(status) ? fmt::format("killed by signal {}", WTERMSIG(status))
                                        : fmt::format("exited with status {}", WEXITSTATUS(status)));
-    events::emit("child_exit", {{"child", opts_.name}, {"child_pid", pid_}, {"status", status}});
+    events::emit(wire::ev::child_exit,
+                 {{"child", opts_.name}, {"child_pid", pid_}, {"status", status}});
     if (on_exit_) std::exchange(on_exit_, nullptr)(status);
   }
 

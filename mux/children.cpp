@@ -8,6 +8,7 @@
 #include "mux/events.hpp"
 #include "mux/log.hpp"
 #include "mux/value.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 namespace {
@@ -126,9 +127,10 @@ void children::launch(const std::string& name, std::uint32_t id, started_fn done
                           auto it = by_id_.find(id);
                           if (it == by_id_.end() || !it->second->done) return;
                           it->second->hello_timer.cancel();
-                          events::emit("context_ready", {{"context", it->second->info.name},
-                                                         {"context_id", id},
-                                                         {"child_pid", it->second->info.pid}});
+                          events::emit(wire::ev::context_ready,
+                                       {{"context", it->second->info.name},
+                                        {"context_id", id},
+                                        {"child_pid", it->second->info.pid}});
                           std::exchange(it->second->done, nullptr)(it->second->info, "");
                         },
                     .on_closed =
@@ -158,7 +160,7 @@ void children::fail_start(std::uint32_t id, const std::string& why) {
   std::string error = fmt::format("context {} (PID {}) failed to start: {}{}{}", e->info.name,
                                   e->info.pid, why, out.empty() ? "" : "; its last output:\n", out);
   spdlog::error("{}", error);
-  events::emit("context_start_failed", {{"context", e->info.name}, {"why", why}});
+  events::emit(wire::ev::context_start_failed, {{"context", e->info.name}, {"why", why}});
   if (!e->exited) e->proc->signal(SIGKILL);
   if (e->strm && !e->strm->closed()) e->strm->close(0, "start failed");
   done(std::nullopt, error);

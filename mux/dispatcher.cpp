@@ -6,6 +6,7 @@
 #include "mux/log.hpp"
 #include "mux/node.hpp"
 #include "mux/pickle.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 
@@ -147,10 +148,10 @@ std::optional<message> dispatcher::serve(job& j) {
     spdlog::debug("call {} from context {} failed: {}", where, m.src_id, e.what());
     result = pickle::call_error{fmt::format("faultmux.CallFailed: {}: {}", where, e.what())};
   }
-  events::emit("call_served", {{"function", where},
-                               {"from", m.src_id},
-                               {"ms", (events::now() - started) * 1000},
-                               {"ok", !result.is<pickle::call_error>()}});
+  events::emit(wire::ev::call_served, {{"function", where},
+                                       {"from", m.src_id},
+                                       {"ms", (events::now() - started) * 1000},
+                                       {"ok", !result.is<pickle::call_error>()}});
   if (!m.reply_to) {
     if (const auto* e = result.get<pickle::call_error>())
       spdlog::error("call {} from context {} (no reply wanted) failed: {}", where, m.src_id,

@@ -1,20 +1,20 @@
 #include "mux/events.hpp"
 
-#include <fcntl.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <mutex>
 #include <system_error>
 
-#include <nlohmann/json.hpp>
+#include "wire/event_file.hpp"
+#include "wire/event_line.hpp"
 
 namespace faultmux::events {
 namespace {
 
+// The lock keeps open() and close() from swapping the file or the role
+// under a writer; the line itself is one O_APPEND write.
 std::mutex mu;
-int fd = -1;
+wire::event_file file;
 std::string role_name;
 
 }  // namespace
@@ -22,55 +22,31 @@ std::string role_name;
 void open(const std::string& path, std::string role) {
   std::lock_guard lock(mu);
   role_name = std::move(role);
-  if (fd >= 0) ::close(fd);
-  fd = -1;
-  if (path.empty()) return;
-  fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw std::system_error(errno, std::generic_category(), "cannot open events file " + path);
+  if (int err = file.open(path); err != 0)
+    throw std::system_error(err, std::generic_category(), "cannot open events file " + path);
 }
 
 void close() {
   std::lock_guard lock(mu);
-  if (fd >= 0) ::close(fd);
-  fd = -1;
+  file.close();
 }
 
 bool enabled() {
   std::lock_guard lock(mu);
-  return fd >= 0;
+  return file.is_open();
 }
 
 double now() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  return wire::event_seconds();
 }
 
 void emit(std::string_view event, std::initializer_list<field> fields) {
   std::lock_guard lock(mu);
-  if (fd < 0) return;
-  nlohmann::json j;
-  j["t"] = now();
-  j["pid"] = ::getpid();
-  j["role"] = role_name;
-  j["event"] = event;
-  for (const field& f : fields) {
-    std::visit([&](const auto& v) { j[std::string(f.key)] = v; }, f.val);
-  }
-  // Log text may hold any byte; replace invalid UTF-8 rather than throw.
-  std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  line += '\n';
-  // O_APPEND makes each line one atomic append, even with many writers.
-  const char* p = line.data();
-  std::size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
+  if (!file.is_open()) return;
+  wire::string_event_line l;
+  l.head(wire::event_clock(), ::getpid(), role_name, event);
+  for (const field& f : fields) std::visit([&](const auto& v) { l.field(f.key, v); }, f.val);
+  file.write_line(l.finish());
 }
 
 }  // namespace faultmux::events

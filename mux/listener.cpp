@@ -18,6 +18,7 @@
 #include "mux/events.hpp"
 #include "mux/handshake.hpp"
 #include "mux/log.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 namespace {
@@ -139,7 +140,7 @@ class listener_impl final : public listener {
     fd_ = fd.get();
     sd_.assign(fd.release());
     spdlog::info("listener: listening on {} (backlog {})", opts_.path, opts_.backlog);
-    events::emit("listening", {{"path", opts_.path}, {"backlog", opts_.backlog}});
+    events::emit(wire::ev::listening, {{"path", opts_.path}, {"backlog", opts_.backlog}});
   }
 
   void start() { accept_some(); }
@@ -163,7 +164,7 @@ class listener_impl final : public listener {
       ::unlink(opts_.path.c_str());
     if (!own_dir_.empty()) ::rmdir(own_dir_.c_str());
     spdlog::debug("listener: closed {}", opts_.path);
-    events::emit("listener_closed", {{"path", opts_.path}});
+    events::emit(wire::ev::listener_closed, {{"path", opts_.path}});
   }
 
   ~listener_impl() override {
@@ -202,7 +203,7 @@ class listener_impl final : public listener {
     spdlog::error("listener {}: {}: {}: the listener is closed (--legacy-bug {})", opts_.path, what,
                   err ? errno_text(err) : std::string("EOF"), bug);
     events::emit(
-        "listener_crashed",
+        wire::ev::listener_crashed,
         {{"bug", bug}, {"errno", err && strerrorname_np(err) ? strerrorname_np(err) : "EOF"}});
     stop_accepting();
   }
@@ -233,7 +234,7 @@ class listener_impl final : public listener {
         if (accept_failures_) {
           spdlog::info("listener {}: accept() works again after {} failures", opts_.path,
                        accept_failures_);
-          events::emit("accept_recovered", {{"failures", accept_failures_}});
+          events::emit(wire::ev::accept_recovered, {{"failures", accept_failures_}});
           accept_failures_ = 0;
         }
         start_handshake(unique_fd(fd));
@@ -251,7 +252,7 @@ class listener_impl final : public listener {
         case EPROTO:
           spdlog::warn("listener {}: accept() failed: {}: accepting the next client", opts_.path,
                        errno_text(err));
-          events::emit("accept_error", {{"errno", strerrorname_np(err)}});
+          events::emit(wire::ev::accept_error, {{"errno", strerrorname_np(err)}});
           continue;
         case EAGAIN:
           if (ready_now(fd_, POLLIN)) return retry_after(std::chrono::milliseconds(1));
@@ -263,7 +264,7 @@ class listener_impl final : public listener {
           if (accept_failures_ == 0 || accept_failures_ % 50 == 0)
             spdlog::error("listener {}: accept() failed: {}: listener stays up, retrying in {} ms",
                           opts_.path, errno_text(err), delay.count());
-          events::emit("accept_error",
+          events::emit(wire::ev::accept_error,
                        {{"errno", strerrorname_np(err) ? strerrorname_np(err) : "?"}});
           ++accept_failures_;
           return retry_after(delay);
@@ -290,7 +291,7 @@ class listener_impl final : public listener {
       spdlog::error(
           "listener {}: refusing connection from PID {}: it runs as uid {}, the mux as uid {}",
           opts_.path, cred.pid, cred.uid, own_uid_);
-      events::emit("handshake_failed",
+      events::emit(wire::ev::handshake_failed,
                    {{"pid", cred.pid}, {"why", "uid mismatch"}, {"uid", cred.uid}});
       return;
     }
@@ -344,7 +345,7 @@ class listener_impl final : public listener {
     } else {
       spdlog::error("listener: failed to assign identity to PID {}: {}", p.hs.client_pid(), detail);
     }
-    events::emit("handshake_failed",
+    events::emit(wire::ev::handshake_failed,
                  {{"pid", p.hs.pid_bytes() == 4 ? p.hs.client_pid() : p.cred_pid},
                   {"got", p.hs.pid_bytes()},
                   {"errno", err ? strerrorname_np(err) : "EOF"},
@@ -420,7 +421,7 @@ class listener_impl final : public listener {
     accepted_client c{unique_fd(fd), p->hs.client_pid(), p->context_id};
     double ms = (events::now() - p->started) * 1000;
     spdlog::debug("listener: accepted PID {} as context {} in {:.2f} ms", c.pid, c.context_id, ms);
-    events::emit("handshake", {{"pid", c.pid}, {"context_id", c.context_id}, {"ms", ms}});
+    events::emit(wire::ev::handshake, {{"pid", c.pid}, {"context_id", c.context_id}, {"ms", ms}});
     if (p->registered) pending_.erase(p->id);
     on_client_(std::move(c));
   }

@@ -9,6 +9,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include "mux/events.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux::log {
 namespace {
@@ -17,8 +18,9 @@ class event_sink final : public spdlog::sinks::base_sink<std::mutex> {
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     if (msg.level < spdlog::level::warn) return;
-    events::emit("log", {{"level", std::string(spdlog::level::to_string_view(msg.level).data())},
-                         {"msg", std::string(msg.payload.data(), msg.payload.size())}});
+    events::emit(wire::ev::log,
+                 {{"level", std::string(spdlog::level::to_string_view(msg.level).data())},
+                  {"msg", std::string(msg.payload.data(), msg.payload.size())}});
   }
   void flush_() override {}
 };

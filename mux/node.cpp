@@ -5,6 +5,7 @@
 
 #include "mux/events.hpp"
 #include "mux/log.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 
@@ -26,7 +27,7 @@ std::shared_ptr<stream> node::attach(unique_fd fd, std::string name, std::uint32
   auto s = stream::create(broker_, std::move(fd), std::move(name), cfg_.streams);
   streams_[s.get()] = s;
   router_.add_peer(s.get(), remote_id, opts.stamp_auth_id);
-  events::emit("stream_open", {{"stream", s->name()}, {"context_id", remote_id}});
+  events::emit(wire::ev::stream_open, {{"stream", s->name()}, {"context_id", remote_id}});
   auto first = std::make_shared<std::function<void()>>(std::move(opts.on_first_message));
   s->start(
       [this, first](stream& from, message m) {
@@ -62,7 +63,7 @@ void node::shutdown(std::function<void()> done) {
   auto left = std::make_shared<std::size_t>(streams_.size());
   auto finish = [this, done = std::move(done)] {
     router_.shutdown_handlers();
-    events::emit("shutdown_done", {});
+    events::emit(wire::ev::shutdown_done, {});
     if (done) done();
   };
   if (*left == 0) return finish();
@@ -71,7 +72,8 @@ void node::shutdown(std::function<void()> done) {
   for (auto& [p, s] : all) {
     // What each stream still had to write when the shutdown began: the
     // harness judges the flush against it (SCENARIOS #21).
-    events::emit("shutdown_stream", {{"stream", s->name()}, {"queued_bytes", s->queued_bytes()}});
+    events::emit(wire::ev::shutdown_stream,
+                 {{"stream", s->name()}, {"queued_bytes", s->queued_bytes()}});
     s->close_gracefully(cfg_.shutdown_grace, [left, shared_finish](bool) {
       if (--*left == 0) (*shared_finish)();
     });

@@ -7,6 +7,7 @@
 
 #include "mux/events.hpp"
 #include "mux/log.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 namespace {
@@ -141,10 +142,10 @@ void router::end_waiting(peer_state& st, std::optional<std::uint32_t> respondent
     it = st.waiting.erase(it);
   }
   for (const request_key& k : ended) {
-    events::emit("dead", {{"reason", reason::respondent_disconnected},
-                          {"dst", k.requester},
-                          {"handle", k.reply_handle},
-                          {"respondent", k.respondent}});
+    events::emit(wire::ev::dead, {{"reason", reason::respondent_disconnected},
+                                  {"dst", k.requester},
+                                  {"handle", k.reply_handle},
+                                  {"respondent", k.respondent}});
     route(message::dead(reason::respondent_disconnected, k.requester, k.reply_handle));
   }
 }
@@ -220,10 +221,10 @@ void router::on_receive(peer* p, message m) {
 
 void router::maybe_send_dead(bool unreachable, const message& m, const std::string& why) {
   if (m.reply_to && !m.is_dead()) {
-    events::emit("dead", {{"reason", why}, {"dst", m.src_id}, {"handle", m.reply_to}});
+    events::emit(wire::ev::dead, {{"reason", why}, {"dst", m.src_id}, {"handle", m.reply_to}});
     route(message::dead(why, m.src_id, m.reply_to));
   } else if (!unreachable) {
-    events::emit("dead", {{"reason", why}, {"dst", m.dst_id}, {"handle", m.handle}});
+    events::emit(wire::ev::dead, {{"reason", why}, {"dst", m.dst_id}, {"handle", m.handle}});
     route(message::dead(why, m.dst_id, m.handle));
   }
 }
@@ -271,13 +272,13 @@ void router::dispatch(message& m, peer* in) {
     if (in != auth_stream) {
       spdlog::error("router: bad auth_id: got {} via {}, not {}: dst={} handle={}", m.auth_id,
                     in->name(), name_of(auth_stream), m.dst_id, m.handle);
-      events::emit("bad_auth_id", {{"stream", in->name()}, {"auth_id", m.auth_id}});
+      events::emit(wire::ev::bad_auth_id, {{"stream", in->name()}, {"auth_id", m.auth_id}});
       return;
     }
     if (m.src_id != m.auth_id && in != src_stream) {
       spdlog::error("router: bad src_id: got {} via {}, not {}: dst={} handle={}", m.src_id,
                     in->name(), name_of(src_stream), m.dst_id, m.handle);
-      events::emit("bad_src_id", {{"stream", in->name()}, {"src_id", m.src_id}});
+      events::emit(wire::ev::bad_src_id, {{"stream", in->name()}, {"src_id", m.src_id}});
       return;
     }
     if (!st->waiting.empty()) settle(*st, m);

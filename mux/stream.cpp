@@ -16,6 +16,7 @@
 #include "mux/events.hpp"
 #include "mux/frame.hpp"
 #include "mux/log.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 namespace {
@@ -80,7 +81,7 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
           "{}: "
           "disconnecting this slow reader",
           name_, queued_, size, opts_.output_cap);
-      events::emit("output_cap",
+      events::emit(wire::ev::output_cap,
                    {{"stream", name_}, {"queued", queued_}, {"cap", opts_.output_cap}});
       close_later(ENOBUFS, "output cap exceeded");
       return;
@@ -102,7 +103,7 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
     out_.clear();
     queued_ = 0;
     events::emit(
-        "disconnect",
+        wire::ev::disconnect,
         {{"stream", name_},
          {"errno", err ? std::string(strerrorname_np(err) ? strerrorname_np(err) : "?") : ""},
          {"why", why},
@@ -246,7 +247,8 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
     received_.clear();
     if (!closed_ && decoder_.error() != frame_error::none) {
       spdlog::error("stream {}: {}", name_, decoder_.error_detail());
-      events::emit("protocol_error", {{"stream", name_}, {"detail", decoder_.error_detail()}});
+      events::emit(wire::ev::protocol_error,
+                   {{"stream", name_}, {"detail", decoder_.error_detail()}});
       close(EPROTO, decoder_.error_detail());
     }
   }

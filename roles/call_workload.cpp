@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "roles/builtins.hpp"
-#include "roles/payload.hpp"
 #include "mux/events.hpp"
 #include "mux/log.hpp"
 #include "mux/pickle.hpp"
+#include "roles/builtins.hpp"
+#include "roles/payload.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 
@@ -21,7 +22,7 @@ void call_workload::start(std::function<void()> done) {
     get_context(o_.relay_to, [this, id](std::uint32_t relay) {
       relay_ = relay;
       std::printf("relay_context=%u\n", relay);
-      events::emit("got_context", {{"context", o_.relay_to}, {"context_id", relay}});
+      events::emit(wire::ev::got_context, {{"context", o_.relay_to}, {"context_id", relay}});
       got_context(id);
     });
   });
@@ -63,7 +64,7 @@ void call_workload::got_context(std::uint32_t id) {
   target_ = id;
   std::printf("target_context=%u\n", id);
   std::fflush(stdout);
-  events::emit("got_context", {{"context", o_.context}, {"context_id", id}});
+  events::emit(wire::ev::got_context, {{"context", o_.context}, {"context_id", id}});
   while (next_ < o_.count && in_flight_ < o_.in_flight) call_next();
   if (o_.count == 0) finish();
 }
@@ -159,12 +160,12 @@ void call_workload::on_outcome(int seq, double sent, call_outcome out) {
       problem = out.error;
       break;
   }
-  events::emit("call", {{"seq", seq},
-                        {"function", o_.function},
-                        {"relayed_by", relay_ ? target_ : 0},
-                        {"outcome", outcome},
-                        {"ms", ms},
-                        {"error", problem}});
+  events::emit(wire::ev::call, {{"seq", seq},
+                                {"function", o_.function},
+                                {"relayed_by", relay_ ? target_ : 0},
+                                {"outcome", outcome},
+                                {"ms", ms},
+                                {"error", problem}});
   if (problem.empty()) {
     ++ok_count_;
     latencies_.push_back(ms);
@@ -199,7 +200,7 @@ void call_workload::on_parent_lost() {
 void call_workload::fail(const std::string& why) {
   if (finished_) return;
   spdlog::error("worker: call workload failed: {}", why);
-  events::emit("workload_failed", {{"why", why}});
+  events::emit(wire::ev::workload_failed, {{"why", why}});
   failed_ += o_.count - next_ + in_flight_;
   finish();
 }
@@ -211,12 +212,12 @@ void call_workload::finish() {
     return latencies_.empty() ? 0.0
                               : latencies_[static_cast<std::size_t>(q * (latencies_.size() - 1))];
   };
-  events::emit("workload_done", {{"count", o_.count},
-                                 {"ok", ok_count_},
-                                 {"failed", failed_},
-                                 {"seconds", events::now() - started_},
-                                 {"p50_ms", pct(0.5)},
-                                 {"p99_ms", pct(0.99)}});
+  events::emit(wire::ev::workload_done, {{"count", o_.count},
+                                         {"ok", ok_count_},
+                                         {"failed", failed_},
+                                         {"seconds", events::now() - started_},
+                                         {"p50_ms", pct(0.5)},
+                                         {"p99_ms", pct(0.99)}});
   std::printf("done ok=%d failed=%d p50_ms=%.3f p99_ms=%.3f\n", ok_count_, failed_, pct(0.5),
               pct(0.99));
   std::fflush(stdout);

@@ -5,9 +5,6 @@
 
 #include <atomic>
 
-#include "roles/builtins.hpp"
-#include "roles/context_args.hpp"
-#include "roles/phase_hook.hpp"
 #include "mux/call.hpp"
 #include "mux/children.hpp"
 #include "mux/dispatcher.hpp"
@@ -16,6 +13,10 @@
 #include "mux/log.hpp"
 #include "mux/log_forward.hpp"
 #include "mux/node.hpp"
+#include "roles/builtins.hpp"
+#include "roles/context_args.hpp"
+#include "roles/phase_hook.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 
@@ -62,12 +63,12 @@ int run_context(const context_options& o) {
       pid_t parent = ::getppid();
       spdlog::info("fault: {} to the parent (PID {}) at phase {}", faults::action_name(f.action),
                    parent, faults::phase_name(f.at));
-      events::emit("fault", {{"kind", "phase"},
-                             {"phase", faults::phase_name(f.at)},
-                             {"action", faults::action_name(f.action)},
-                             {"spec", faults::to_string(f)},
-                             {"victim", "parent"},
-                             {"target_pid", parent}});
+      events::emit(wire::ev::fault, {{"kind", "phase"},
+                                     {"phase", faults::phase_name(f.at)},
+                                     {"action", faults::action_name(f.action)},
+                                     {"spec", faults::to_string(f)},
+                                     {"victim", "parent"},
+                                     {"target_pid", parent}});
       ::kill(parent, faults::action_signal(f.action));
     };
 
@@ -108,7 +109,7 @@ int run_context(const context_options& o) {
                 fmt::join(o.parent_ids, ","));
 
   n.get_broker().run();
-  events::emit("exit", {{"code", 0}});
+  events::emit(wire::ev::exit, {{"code", 0}});
   spdlog::default_logger()->flush();
   // A call may still be running on the dispatcher's thread; it dies with us.
   std::_Exit(0);

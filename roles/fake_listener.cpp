@@ -16,6 +16,7 @@
 
 #include "mux/events.hpp"
 #include "mux/fd.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 namespace {
@@ -87,7 +88,7 @@ int run_fake_listener(const fake_listener_options& o) {
     if (!c) continue;
     const int answer = o.answer_bytes[i++ % o.answer_bytes.size()];
     if (answer < 0) {
-      events::emit("fake_answer", {{"answered_bytes", -1}, {"pid_bytes", 0}});
+      events::emit(wire::ev::fake_answer, {{"answered_bytes", -1}, {"pid_bytes", 0}});
       std::fprintf(stderr, "faultmux fake-listener: closed a connection before its pid\n");
       continue;
     }
@@ -99,15 +100,15 @@ int run_fake_listener(const fake_listener_options& o) {
     for (int k = 0; k < 4; ++k) id[8 + k] = static_cast<unsigned char>(me >> (24 - 8 * k));
     ssize_t sent =
         answer > 0 ? ::send(c.get(), id, static_cast<std::size_t>(answer), MSG_NOSIGNAL) : 0;
-    events::emit("fake_answer", {{"answered_bytes", static_cast<std::int64_t>(sent)},
-                                 {"pid_bytes", got},
-                                 {"client_pid", pid}});
+    events::emit(wire::ev::fake_answer, {{"answered_bytes", static_cast<std::int64_t>(sent)},
+                                         {"pid_bytes", got},
+                                         {"client_pid", pid}});
     std::fprintf(stderr,
                  "faultmux fake-listener: PID %u: answered %zd of 12 identity bytes, closing\n",
                  pid, sent);
   }
   ::unlink(o.listen.c_str());
-  events::emit("exit", {{"code", 0}});
+  events::emit(wire::ev::exit, {{"code", 0}});
   return 0;
 }
 

@@ -2,14 +2,15 @@
 
 #include <cstdio>
 
-#include "roles/context_args.hpp"
-#include "roles/context_service.hpp"
-#include "roles/roles.hpp"
 #include "mux/children.hpp"
 #include "mux/events.hpp"
 #include "mux/id_allocator.hpp"
 #include "mux/log.hpp"
 #include "mux/node.hpp"
+#include "roles/context_args.hpp"
+#include "roles/context_service.hpp"
+#include "roles/roles.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 
@@ -63,7 +64,7 @@ int run_mux(const mux_options& o) {
     n.listen({o.listen, o.backlog, std::chrono::milliseconds(o.handshake_timeout_ms), 0, o.legacy});
   } catch (const listen_error& e) {
     spdlog::error("mux: {}", e.what());
-    events::emit("exit", {{"code", 2}});
+    events::emit(wire::ev::exit, {{"code", 2}});
     return 2;
   }
   std::printf("listening %s\n", n.get_listener()->path().c_str());
@@ -71,7 +72,7 @@ int run_mux(const mux_options& o) {
 
   n.get_broker().run();
   spdlog::info("mux: exited cleanly");
-  events::emit("exit", {{"code", 0}});
+  events::emit(wire::ev::exit, {{"code", 0}});
   return 0;
 }
 

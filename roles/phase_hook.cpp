@@ -2,6 +2,7 @@
 
 #include "mux/events.hpp"
 #include "mux/log.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 
@@ -10,16 +11,16 @@ void at_phase(faults::phase_trigger& t, faults::phase p) {
   bool continued = t.reached(p, [](const faults::phase_fault& f) {
     spdlog::info("fault: {} at phase {}", faults::action_name(f.action), faults::phase_name(f.at));
     spdlog::default_logger()->flush();
-    events::emit("fault", {{"kind", "phase"},
-                           {"phase", faults::phase_name(f.at)},
-                           {"action", faults::action_name(f.action)},
-                           {"spec", faults::to_string(f)},
-                           {"frame_bytes", f.frame_bytes}});
+    events::emit(wire::ev::fault, {{"kind", "phase"},
+                                   {"phase", faults::phase_name(f.at)},
+                                   {"action", faults::action_name(f.action)},
+                                   {"spec", faults::to_string(f)},
+                                   {"frame_bytes", f.frame_bytes}});
   });
   if (continued)
-    events::emit("fault_continued", {{"kind", "phase"},
-                                     {"phase", faults::phase_name(p)},
-                                     {"action", faults::action_name(t.fault()->action)}});
+    events::emit(wire::ev::fault_continued, {{"kind", "phase"},
+                                             {"phase", faults::phase_name(p)},
+                                             {"action", faults::action_name(t.fault()->action)}});
 }
 
 faults::phase phase_of(connect_phase p) {

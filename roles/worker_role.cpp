@@ -9,15 +9,16 @@
 #include <deque>
 #include <vector>
 
-#include "roles/call_workload.hpp"
-#include "roles/payload.hpp"
-#include "roles/phase_hook.hpp"
-#include "roles/roles.hpp"
 #include "mux/connect.hpp"
 #include "mux/events.hpp"
 #include "mux/frame.hpp"
 #include "mux/log.hpp"
 #include "mux/node.hpp"
+#include "roles/call_workload.hpp"
+#include "roles/payload.hpp"
+#include "roles/phase_hook.hpp"
+#include "roles/roles.hpp"
+#include "wire/event_names.hpp"
 #include "wire/hello.hpp"
 
 namespace faultmux {
@@ -75,22 +76,22 @@ class echo_workload {
     if (m.is_dead()) {
       ++failed_;
       spdlog::error("worker: message {} to context {} came back dead: {}", seq, *o_.peer, m.data);
-      events::emit("reply", {{"seq", seq},
-                             {"outcome", "dead"},
-                             {"reason", m.data},
-                             {"error", m.data},
-                             {"ms", (events::now() - sent) * 1000}});
+      events::emit(wire::ev::reply, {{"seq", seq},
+                                     {"outcome", "dead"},
+                                     {"reason", m.data},
+                                     {"error", m.data},
+                                     {"ms", (events::now() - sent) * 1000}});
     } else if (m.data != make_payload(static_cast<std::uint64_t>(seq), o_.size)) {
       ++failed_;
       spdlog::error("worker: reply to message {} is wrong or out of order ({} bytes)", seq,
                     m.data.size());
-      events::emit("reply", {{"seq", seq}, {"outcome", "mismatch"}});
+      events::emit(wire::ev::reply, {{"seq", seq}, {"outcome", "mismatch"}});
     } else {
       ++ok_count_;
       const double rtt = events::now() - sent;
       latencies_.push_back(rtt);
       // Each round trip's latency, for the report's distribution.
-      events::emit("reply", {{"seq", seq}, {"outcome", "ok"}, {"ms", rtt * 1000}});
+      events::emit(wire::ev::reply, {{"seq", seq}, {"outcome", "ok"}, {"ms", rtt * 1000}});
     }
     if (next_ < o_.count) {
       // A dead reply can come from our own router inside route() (no route
@@ -122,7 +123,7 @@ class echo_workload {
     spdlog::error("worker: workload failed: {}", why);
     failed_ += static_cast<int>(outstanding_.size()) + (o_.count - next_);
     outstanding_.clear();
-    events::emit("workload_failed", {{"why", why}});
+    events::emit(wire::ev::workload_failed, {{"why", why}});
     finish();
   }
 
@@ -136,13 +137,13 @@ class echo_workload {
                  : latencies_[static_cast<std::size_t>(q * (latencies_.size() - 1))] * 1e6;
     };
     double elapsed = events::now() - started_;
-    events::emit("workload_done", {{"count", o_.count},
-                                   {"ok", ok_count_},
-                                   {"failed", failed_},
-                                   {"seconds", elapsed},
-                                   {"p50_us", pct(0.5)},
-                                   {"p99_us", pct(0.99)},
-                                   {"max_us", pct(1.0)}});
+    events::emit(wire::ev::workload_done, {{"count", o_.count},
+                                           {"ok", ok_count_},
+                                           {"failed", failed_},
+                                           {"seconds", elapsed},
+                                           {"p50_us", pct(0.5)},
+                                           {"p99_us", pct(0.99)},
+                                           {"max_us", pct(1.0)}});
     std::printf("done ok=%d failed=%d seconds=%.3f p50_us=%.1f p99_us=%.1f\n", ok_count_, failed_,
                 elapsed, pct(0.5), pct(0.99));
     std::fflush(stdout);
@@ -216,7 +217,7 @@ int run_worker(const worker_options& o) {
         [&](connect_phase p) { at_phase(trigger, phase_of(p)); }, backlog_wait);
   } catch (const connect_error& e) {
     spdlog::error("worker: {}", e.what());
-    events::emit("connect_failed",
+    events::emit(wire::ev::connect_failed,
                  {{"path", e.path()},
                   {"errno", strerrorname_np(e.error()) ? strerrorname_np(e.error()) : "?"},
                   {"detail", e.what()}});
@@ -237,7 +238,7 @@ int run_worker(const worker_options& o) {
   if (!trigger.due(faults::phase::mid_frame)) hold_term();
   std::printf("%s\n", wire::format_hello({c.context_id, c.parent_id}).c_str());
   std::fflush(stdout);
-  events::emit("connected", {{"context_id", c.context_id}, {"parent_id", c.parent_id}});
+  events::emit(wire::ev::connected, {{"context_id", c.context_id}, {"parent_id", c.parent_id}});
 
   if (trigger.due(faults::phase::mid_frame)) {
     // K bytes of a request, the fault, then (if the process goes on) the rest.
@@ -247,7 +248,7 @@ int run_worker(const worker_options& o) {
       spdlog::error("worker: writing the first {} bytes of a frame: {}", k, errno_text(errno));
       return 1;
     }
-    events::emit("frame_part_sent", {{"bytes", k}, {"frame_bytes", frame.size()}});
+    events::emit(wire::ev::frame_part_sent, {{"bytes", k}, {"frame_bytes", frame.size()}});
     at_phase(trigger, faults::phase::mid_frame);
     if (!write_all(c.fd.get(), std::string_view(frame).substr(k), std::chrono::seconds(10))) {
       spdlog::error("worker: writing the rest of a frame: {}", errno_text(errno));
@@ -283,7 +284,7 @@ int run_worker(const worker_options& o) {
   n.on_stream_closed = [&](stream&, int err) {
     // Our own close is a clean one (err 0); an error is the connection's.
     if ((!closing || err != 0) && !parent_lost)
-      events::emit("connection_lost",
+      events::emit(wire::ev::connection_lost,
                    {{"errno", err ? (strerrorname_np(err) ? strerrorname_np(err) : "?") : "EOF"}});
     parent_lost = true;
     load.on_parent_lost();
