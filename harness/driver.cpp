@@ -977,13 +977,10 @@ reports::scenario_entry report_entry(const scenario_result& r) {
   e.name = r.name;
   e.origin = r.origin;
   e.target = r.target;
-  e.verdict = r.error               ? "error"
-              : !r.passed           ? "fail"
-              : !r.unserved.empty() ? "not applicable"
-                                    : "pass";
+  e.verdict = run_verdict(r.error, r.oracles, !r.unserved.empty());
   e.seed = r.seed;
   e.duration_s = r.seconds;
-  for (const auto& o : r.oracles) e.oracles.push_back({o.name, verdict_name(o.v), o.evidence});
+  for (const auto& o : r.oracles) e.oracles.push_back({o.name, o.v, o.evidence});
   e.faults = r.faults;
   e.rerun = rerun_command(r);
   e.repeat = r.repeat;

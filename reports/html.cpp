@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "reports/html_style.hpp"
+#include "reports/verdict.hpp"
 
 namespace faultmux::reports {
 namespace {
@@ -109,18 +110,14 @@ std::string ms_text(double v) {
 
 // --- Verdicts and columns. ---
 
-std::string norm_verdict(const std::string& v) {
-  if (v == "pass" || v == "fail" || v == "error") return v;
-  if (v == "not applicable" || v == "not_applicable" || v == "n/a") return "na";
-  return v.empty() ? "error" : v;
+// An entry's or oracle's verdict; one missing or not faultmux's could not
+// be judged, so it reads as an error.
+verdict verdict_of(const json& j) {
+  return parse_verdict(str(j, "verdict")).value_or(verdict::error);
 }
-const char* verdict_label(const std::string& v) {
-  if (v == "pass") return "pass";
-  if (v == "fail") return "FAIL";
-  if (v == "error") return "ERROR";
-  if (v == "na") return "n/a";
-  if (v == "mixed") return "flaky";
-  return "?";
+// The page's class and data-verdict key of a verdict: pass, fail, error, na.
+const char* verdict_key(verdict v) {
+  return v == verdict::not_applicable ? "na" : verdict_name(v);
 }
 
 struct column {
@@ -176,14 +173,16 @@ matrix_layout layout_of(const json& run) {
 struct cell {
   std::vector<std::size_t> entries;  // indexes into run.scenarios
   int pass = 0, fail = 0, error = 0, na = 0;
-  std::string verdict() const {
-    if (entries.empty()) return "";
-    if (pass && (fail || error)) return "mixed";
-    if (error) return "error";
-    if (fail) return "fail";
-    if (pass) return "pass";
-    return "na";
+  bool mixed() const { return pass && (fail || error); }
+  // What the cell shows: a mixed cell failed.
+  verdict overall() const {
+    if (mixed()) return verdict::fail;
+    if (error) return verdict::error;
+    if (fail) return verdict::fail;
+    return pass ? verdict::pass : verdict::not_applicable;
   }
+  // Its data-verdict: a verdict's key, or "mixed" (passed and failed).
+  std::string key() const { return mixed() ? "mixed" : verdict_key(overall()); }
 };
 
 std::string cell_key(const std::string& scenario, const std::string& col) {
@@ -196,15 +195,20 @@ std::map<std::string, cell> cells_of(const json& run) {
   for (std::size_t i = 0; i < sc.size(); ++i) {
     cell& c = cells[cell_key(str(sc[i], "name", "?"), column_of(sc[i]).key)];
     c.entries.push_back(i);
-    std::string v = norm_verdict(str(sc[i], "verdict"));
-    if (v == "pass")
-      ++c.pass;
-    else if (v == "fail")
-      ++c.fail;
-    else if (v == "na")
-      ++c.na;
-    else
-      ++c.error;
+    switch (verdict_of(sc[i])) {
+      case verdict::pass:
+        ++c.pass;
+        break;
+      case verdict::fail:
+        ++c.fail;
+        break;
+      case verdict::not_applicable:
+        ++c.na;
+        break;
+      case verdict::error:
+        ++c.error;
+        break;
+    }
   }
   return cells;
 }
@@ -586,7 +590,7 @@ std::string oracle_table(const json& e) {
       "</tr></thead><tbody>";
   for (const auto& o : orcs) {
     std::string name = str(o, "name", "?");
-    std::string v = norm_verdict(str(o, "verdict"));
+    const verdict v = verdict_of(o);
     auto it = std::find_if(oracle_meanings().begin(), oracle_meanings().end(),
                            [&](const auto& m) { return m.first == name; });
     const std::string meaning = it != oracle_meanings().end() ? esc(it->second) : std::string();
@@ -594,8 +598,8 @@ std::string oracle_table(const json& e) {
     out += fmt::format(
         "<tr class=\"v-{0}\"><td><b title=\"{5}\">{1}</b>{2}</td><td><span class=\"badge "
         "v-{0}\">{3}</span></td><td>{4}</td></tr>",
-        esc(v), esc(name),
-        !meaning.empty() && lim.meanings && v == "fail"
+        verdict_key(v), esc(name),
+        !meaning.empty() && lim.meanings && v == verdict::fail
             ? "<div class=\"meaning\">" + meaning + "</div>"
             : std::string(),
         verdict_label(v), evidence_list(at(o, "evidence")), meaning);
@@ -784,8 +788,8 @@ std::string line_chart(const json& e, const json& samples, const char* field, do
 
 // --- Page parts. ---
 
-std::string verdict_badge(const std::string& v) {
-  return fmt::format("<span class=\"badge v-{}\">{}</span>", esc(v), verdict_label(v));
+std::string verdict_badge(verdict v) {
+  return fmt::format("<span class=\"badge v-{}\">{}</span>", verdict_key(v), verdict_label(v));
 }
 
 std::string entry_title(const json& e) {
@@ -798,7 +802,7 @@ std::string entry_title(const json& e) {
 
 const json* first_failed_oracle(const json& e) {
   for (const auto& o : arr(e, "oracles"))
-    if (norm_verdict(str(o, "verdict")) == "fail") return &o;
+    if (verdict_of(o) == verdict::fail) return &o;
   return nullptr;
 }
 
@@ -810,6 +814,22 @@ std::string rerun_block(const json& e) {
 
 struct counts {
   int pass = 0, fail = 0, error = 0, na = 0;
+  void add(verdict v) {
+    switch (v) {
+      case verdict::pass:
+        ++pass;
+        break;
+      case verdict::fail:
+        ++fail;
+        break;
+      case verdict::not_applicable:
+        ++na;
+        break;
+      case verdict::error:
+        ++error;
+        break;
+    }
+  }
 };
 // "built-in mux: 41 passed · Mitogen 0.3.3: 17 passed, 8 not applicable,
 // 14 failed": a run with several targets judged per target, since a
@@ -819,8 +839,7 @@ std::string per_target_line(const json& run) {
   for (const auto& e : arr(run, "scenarios")) {
     column c = column_of(e);
     auto& [col, n] = by.try_emplace(c.key, c, counts{}).first->second;
-    std::string v = norm_verdict(str(e, "verdict"));
-    (v == "pass" ? n.pass : v == "fail" ? n.fail : v == "na" ? n.na : n.error)++;
+    n.add(verdict_of(e));
   }
   if (by.size() < 2) return "";
   std::vector<std::pair<column, counts>> cols;
@@ -844,17 +863,7 @@ std::string per_target_line(const json& run) {
 
 counts count_run(const json& run) {
   counts n;
-  for (const auto& e : arr(run, "scenarios")) {
-    std::string v = norm_verdict(str(e, "verdict"));
-    if (v == "pass")
-      ++n.pass;
-    else if (v == "fail")
-      ++n.fail;
-    else if (v == "na")
-      ++n.na;
-    else
-      ++n.error;
-  }
+  for (const auto& e : arr(run, "scenarios")) n.add(verdict_of(e));
   return n;
 }
 
@@ -938,11 +947,11 @@ std::string summary_section(const json& run, std::size_t runs_given) {
   std::string fails;
   for (std::size_t i = 0; i < sc.size(); ++i) {
     const json& e = sc[i];
-    std::string v = norm_verdict(str(e, "verdict"));
-    if (v != "fail" && v != "error") continue;
+    const verdict v = verdict_of(e);
+    if (!is_failure(v)) continue;
     fails += fmt::format("<li class=\"failure\"><a href=\"#{}\">{}</a> {}{}", anchor(i),
                          entry_title(e), verdict_badge(v),
-                         column_of(e).key.rfind("legacy:", 0) == 0 && v == "fail"
+                         column_of(e).key.rfind("legacy:", 0) == 0 && v == verdict::fail
                              ? " <span class=\"caught\">the re-enabled bug was caught</span>"
                              : "");
     if (const json* o = first_failed_oracle(e)) {
@@ -997,17 +1006,17 @@ std::string matrix_section(const json& run, const std::vector<history_row>& hist
         continue;
       }
       const cell& cl = it->second;
-      std::string v = cl.verdict();
+      const std::string v = cl.key();
       std::size_t link = cl.entries.front();
       for (std::size_t i : cl.entries)
-        if (norm_verdict(str(sc[i], "verdict")) != "pass") {
+        if (verdict_of(sc[i]) != verdict::pass) {
           link = i;
           break;
         }
-      std::string text = verdict_label(v == "mixed" ? "fail" : v);
+      std::string text = verdict_label(cl.overall());
       if (cl.entries.size() > 1)
         text = fmt::format("{} {}/{}", v == "pass" ? "pass" : "FAIL", cl.pass, cl.entries.size());
-      bool is_flaky = v == "mixed" || flaky[cell_key(name, col.key)];
+      bool is_flaky = cl.mixed() || flaky[cell_key(name, col.key)];
       // With a legacy bug re-enabled, a failure is the suite catching it.
       if (col.key.rfind("legacy:", 0) == 0 && v == "fail")
         text += " <span class=\"caught\">bug caught</span>";
@@ -1072,11 +1081,11 @@ std::string legend_section() {
 }
 
 std::string detail_section(const json& e, std::size_t id) {
-  std::string v = norm_verdict(str(e, "verdict"));
+  const verdict v = verdict_of(e);
   std::string out = fmt::format(
       "<section class=\"detail v-{}\" id=\"{}\" data-scenario=\"{}\" data-target=\"{}\"><h3>{} "
       "{}</h3>",
-      esc(v), anchor(id), esc(str(e, "name")), esc(column_of(e).key), entry_title(e),
+      verdict_key(v), anchor(id), esc(str(e, "name")), esc(column_of(e).key), entry_title(e),
       verdict_badge(v));
   if (auto d = str(e, "description"); !d.empty()) out += "<p class=\"desc\">" + esc(d) + "</p>";
   out += "<table class=\"kv\">";
@@ -1390,14 +1399,14 @@ std::vector<history_row> compute_history(const std::vector<json>& runs) {
       std::string key = cell_key(str(e, "name", "?"), column_of(e).key);
       std::size_t r = index[key];
       history_row& h = rows[r];
-      std::string v = norm_verdict(str(e, "verdict"));
-      if (v == "na") continue;
-      bool pass = v == "pass";
+      const verdict v = verdict_of(e);
+      if (v == verdict::not_applicable) continue;
+      const bool pass = v == verdict::pass;
       (pass ? h.passes : h.failures)++;
       auto& ps = by_seed[key][str(e, "seed")];
       (pass ? ps.first : ps.second)++;
       std::string& rv = h.verdicts[k];
-      rv = rv.empty() || rv == v ? v : "mixed";
+      rv = rv.empty() || rv == verdict_key(v) ? verdict_key(v) : "mixed";
       if (auto d = num(e, "duration_s")) {
         dur[r].first += *d;
         dur[r].second++;
@@ -1477,9 +1486,9 @@ std::string render_page(const std::vector<json>& runs, bool compact) {
   // Failures first, so a reader scrolling lands on them.
   std::vector<std::size_t> order;
   for (std::size_t i = 0; i < sc.size(); ++i)
-    if (norm_verdict(str(sc[i], "verdict")) != "pass") order.push_back(i);
+    if (verdict_of(sc[i]) != verdict::pass) order.push_back(i);
   for (std::size_t i = 0; i < sc.size(); ++i)
-    if (norm_verdict(str(sc[i], "verdict")) == "pass") order.push_back(i);
+    if (verdict_of(sc[i]) == verdict::pass) order.push_back(i);
   for (std::size_t i : order) out += detail_section(sc[i], i);
   out += "</section>";
   out += legend_section();
