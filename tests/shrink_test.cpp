@@ -1,7 +1,7 @@
 // faultmux shrink: a planted failure (a SIGKILL of the mux, next to a
 // harmless SIGCONT and 8 echo workers) shrinks to the one fault it needs
 // and fewer workers, still fails, and loads with `faultmux validate`; a
-// passing scenario is bad input; --legacy-bug reaches the runs and the
+// passing scenario, or one that cannot be run, is bad input; --legacy-bug reaches the runs and the
 // rerun line. (EAGAIN on the first recv with --legacy-bug crash-on-eagain
 // would not do as the needed fault: the legacy listener meets a natural
 // EAGAIN on an identity not sent yet, so it fails without the fault too.)
@@ -128,6 +128,26 @@ TEST(Shrink, PassingScenarioIsBadInput) {
   auto bad = fault::run_faultmux(dir, {"shrink", file, "--legacy-bug", "nope"});
   EXPECT_TRUE(bad.exited(2)) << bad.describe();
   EXPECT_THAT(bad.err, HasSubstr("--legacy-bug nope: no such bug"));
+}
+
+// A scenario that cannot be run (its target exits before it listens) is
+// not a failure to shrink: every candidate would "fail" the same way and
+// the shrinker would converge on a broken scenario.
+TEST(Shrink, ScenarioThatCannotRunIsBadInput) {
+  run_dir dir;
+  std::string text = planted;
+  text.insert(text.find("[[workers]]"),
+              "[target]\nkind = \"external\"\ncommand = [\"/bin/false\"]\n\n");
+  std::string file = write(dir, "broken.toml", text);
+  std::string out = dir.file("min.toml");
+  auto f =
+      fault::run_faultmux(dir, {"shrink", file, "--seed", "4", "--out", out}, fault::ms(120000));
+  EXPECT_TRUE(f.exited(2)) << f.describe();
+  EXPECT_THAT(f.out, HasSubstr("shrink run 1/40: as given: could not run"));
+  EXPECT_THAT(f.out, Not(HasSubstr("shrink run 2/")));
+  EXPECT_THAT(f.err, HasSubstr(file + " could not be run with seed 4: setup: "));
+  EXPECT_THAT(f.out, Not(HasSubstr("rerun:")));
+  EXPECT_TRUE(slurp(out).empty());
 }
 
 }  // namespace
