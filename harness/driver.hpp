@@ -68,7 +68,7 @@ struct scenario_result {
 };
 
 // The result's verdict for the report: error, fail, not applicable or pass.
-std::string verdict_of(const scenario_result& r);
+reports::verdict verdict_of(const scenario_result& r);
 
 // "./faultmux" when the working directory holds the entry point (a
 // checkout's root), else "faultmux": how a printed command starts.

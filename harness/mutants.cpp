@@ -40,7 +40,22 @@ std::string why_failed(const scenario_result& r) {
   return f->evidence.empty() ? f->name : f->name + ": " + f->evidence.front();
 }
 
-enum class cell { not_run, caught, missed, error };
+// A cell of the matrix is the verdict of the scenario run with the bug,
+// by this rule: the baseline showed the scenario passes without it, so any
+// run with it that did not pass, a setup failure too (servers that never got
+// an identity from a crashed listener), is `fail`: the bug is caught. `pass`
+// is a missed bug; `error` a cell that could not be judged (the baseline
+// failed, or the run was interrupted). A cell not run has no verdict.
+const char* cell_text(verdict v) {
+  switch (v) {
+    case verdict::fail:
+      return "caught";
+    case verdict::pass:
+      return "missed";
+    default:
+      return "error";
+  }
+}
 
 class mutants_run {
  public:
@@ -61,7 +76,7 @@ class mutants_run {
         if (interrupt_requested()) break;
         // Past the declared ones, only a search for any catcher is needed.
         if (caught && !declares(i, bug)) break;
-        if (cell c = try_bug(i, bug); c == cell::caught) caught = true;
+        if (try_bug(i, bug) == verdict::fail) caught = true;
       }
     }
     print_matrix();
@@ -71,7 +86,7 @@ class mutants_run {
       std::fflush(stdout);
       return 130;
     }
-    return verdict();
+    return summary();
   }
 
  private:
@@ -105,21 +120,18 @@ class mutants_run {
     return r.passed;
   }
 
-  cell try_bug(std::size_t i, const std::string& bug) {
-    cell c = cell::error;
+  verdict try_bug(std::size_t i, const std::string& bug) {
+    verdict c = verdict::error;
     if (baseline(i)) {
       scenario_result r = run(i, bug);
-      // Any failure counts, a setup failure too (servers that never got an
-      // identity from a crashed listener): the baseline run showed the
-      // scenario itself works.
       if (r.interrupted) {
         std::printf("  ERROR %s with %s: interrupted\n", all_[i].name.c_str(), bug.c_str());
       } else if (!r.passed) {
-        c = cell::caught;
+        c = verdict::fail;
         std::printf("  %s with %s: fails, caught (%.1f s): %s\n", all_[i].name.c_str(), bug.c_str(),
                     r.seconds, why_failed(r).c_str());
       } else {
-        c = cell::missed;
+        c = verdict::pass;
         std::printf("  %s with %s: passes, missed (%.1f s)\n", all_[i].name.c_str(), bug.c_str(),
                     r.seconds);
       }
@@ -129,9 +141,10 @@ class mutants_run {
     return c;
   }
 
-  cell at(std::size_t i, const std::string& bug) const {
+  std::optional<verdict> at(std::size_t i, const std::string& bug) const {
     auto it = matrix_.find({i, bug});
-    return it == matrix_.end() ? cell::not_run : it->second;
+    if (it == matrix_.end()) return std::nullopt;
+    return it->second;
   }
 
   void print_matrix() const {
@@ -143,11 +156,8 @@ class mutants_run {
     for (std::size_t i = 0; i < all_.size(); ++i) {
       std::printf("%-*s", static_cast<int>(width), all_[i].name.c_str());
       for (const auto& bug : bugs_) {
-        cell c = at(i, bug);
-        std::string text = c == cell::caught   ? "caught"
-                           : c == cell::missed ? "missed"
-                           : c == cell::error  ? "error"
-                                               : "-";
+        std::optional<verdict> c = at(i, bug);
+        std::string text = c ? cell_text(*c) : "-";
         if (declares(i, bug)) text += " (declared)";
         std::printf("  %-18s", text.c_str());
       }
@@ -156,7 +166,8 @@ class mutants_run {
     std::printf("(-: not run, another scenario already caught it; %d scenario runs)\n\n", runs_);
   }
 
-  int verdict() const {
+  // Prints what failed and returns the exit status.
+  int summary() const {
     int problems = 0;
     for (std::size_t i = 0; i < all_.size(); ++i) {
       if (auto it = baseline_.find(i); it != baseline_.end() && !it->second) {
@@ -165,19 +176,19 @@ class mutants_run {
                     all_[i].name.c_str());
       }
       for (const auto& bug : bugs_)
-        if (declares(i, bug) && at(i, bug) != cell::caught) {
+        if (declares(i, bug) && at(i, bug) != verdict::fail) {
           ++problems;
           std::printf(
               "FAIL %s declares catches = \"%s\" but does not catch it (%s with "
               "--legacy-bug %s)\n",
               all_[i].name.c_str(), bug.c_str(),
-              at(i, bug) == cell::missed ? "it passes" : "it could not be judged", bug.c_str());
+              at(i, bug) == verdict::pass ? "it passes" : "it could not be judged", bug.c_str());
         }
     }
     for (const auto& bug : bugs_) {
       std::vector<std::string> by;
       for (std::size_t i = 0; i < all_.size(); ++i)
-        if (at(i, bug) == cell::caught) by.push_back(all_[i].name);
+        if (at(i, bug) == verdict::fail) by.push_back(all_[i].name);
       if (by.empty()) {
         ++problems;
         std::printf("FAIL %s: caught by no scenario\n", bug.c_str());
@@ -196,7 +207,7 @@ class mutants_run {
   std::vector<std::string> bugs_;
   const mutants_options& o_;
   std::map<std::size_t, bool> baseline_;
-  std::map<std::pair<std::size_t, std::string>, cell> matrix_;
+  std::map<std::pair<std::size_t, std::string>, verdict> matrix_;
   int runs_ = 0;
 };
 

@@ -14,12 +14,12 @@
 #include <fmt/format.h>
 
 #include "faults/signal_fault.hpp"
+#include "harness/oracle_support.hpp"
 #include "roles/process.hpp"
 
 namespace faultmux {
-namespace {
 
-constexpr std::size_t max_evidence = 10;
+namespace oracle_support {
 
 const process_record* mux_of(const run_outcome& o) {
   for (const auto& p : o.processes)
@@ -34,15 +34,46 @@ std::vector<const process_record*> members(const run_outcome& o, const std::stri
   return out;
 }
 
-const process_record* by_pid(const run_outcome& o, pid_t pid) {
-  for (const auto& p : o.processes)
-    if (p.pid == pid) return &p;
-  return nullptr;
-}
-
 const worker_group* group_named(const scenario& s, const std::string& name) {
   for (const auto& g : s.workers)
     if (g.name == name) return &g;
+  return nullptr;
+}
+
+std::string status_text(const process_record& p) {
+  return p.status ? describe_status(*p.status) : std::string("never reaped");
+}
+
+bool calls_not_served(const scenario& s, const run_outcome& o, const std::string& group) {
+  const worker_group* g = group_named(s, group);
+  return o.external_target && g && g->workload == worker_group::workload_t::calls;
+}
+
+oracle_result make(const char* name, verdict v, std::vector<std::string> evidence) {
+  return oracle_result{name, v, std::move(evidence)};
+}
+
+void add_capped(std::vector<std::string>& out, const std::vector<std::string>& lines) {
+  for (std::size_t i = 0; i < lines.size() && i < max_evidence; ++i) out.push_back(lines[i]);
+  if (lines.size() > max_evidence)
+    out.push_back(fmt::format("... and {} more", lines.size() - max_evidence));
+}
+
+}  // namespace oracle_support
+
+namespace {
+
+using oracle_support::add_capped;
+using oracle_support::calls_not_served;
+using oracle_support::group_named;
+using oracle_support::make;
+using oracle_support::members;
+using oracle_support::mux_of;
+using oracle_support::status_text;
+
+const process_record* by_pid(const run_outcome& o, pid_t pid) {
+  for (const auto& p : o.processes)
+    if (p.pid == pid) return &p;
   return nullptr;
 }
 
@@ -80,10 +111,6 @@ double start_of(const timeline& tl) {
   return tl.empty() ? 0.0 : tl.front().t;
 }
 
-std::string status_text(const process_record& p) {
-  return p.status ? describe_status(*p.status) : std::string("never reaped");
-}
-
 // What a hostile worker said it saw: its hostile_done outcome.
 std::string hostile_outcome(const timeline& tl, pid_t pid) {
   for (const auto& e : tl)
@@ -95,37 +122,7 @@ bool is_warning_line(const timeline_event& e) {
   return e.event() == "log" && e.str("level") == "warning";
 }
 
-// A calls group against an external target: its calls need
-// faultmux.ContextService, which only faultmux's mux serves, so what its
-// workers log and which phases they reach say nothing about the target.
-bool calls_not_served(const scenario& s, const run_outcome& o, const std::string& group) {
-  const worker_group* g = group_named(s, group);
-  return o.external_target && g && g->workload == worker_group::workload_t::calls;
-}
-
-oracle_result make(const char* name, verdict v, std::vector<std::string> evidence = {}) {
-  return oracle_result{name, v, std::move(evidence)};
-}
-
-// Caps the evidence, saying how much was left out.
-void add_capped(std::vector<std::string>& out, const std::vector<std::string>& lines) {
-  for (std::size_t i = 0; i < lines.size() && i < max_evidence; ++i) out.push_back(lines[i]);
-  if (lines.size() > max_evidence)
-    out.push_back(fmt::format("... and {} more", lines.size() - max_evidence));
-}
-
 }  // namespace
-
-const char* verdict_name(verdict v) {
-  switch (v) {
-    case verdict::pass:
-      return "pass";
-    case verdict::fail:
-      return "fail";
-    default:
-      return "not applicable";
-  }
-}
 
 bool group_is_faulted(const scenario& s, const std::string& group) {
   const worker_group* g = group_named(s, group);
@@ -312,173 +309,6 @@ oracle_result oracle_nothing_lost(const scenario& s, const timeline& tl, const r
   return r;
 }
 
-namespace {
-
-const timeline_event* last_event_of(const timeline& tl, pid_t pid, const char* event) {
-  const timeline_event* found = nullptr;
-  for (const auto& e : tl)
-    if (e.pid() == pid && e.event() == event) found = &e;
-  return found;
-}
-
-bool errno_listed(const outcome_expectation& x, const std::string& name) {
-  return x.errnos.empty() || std::find(x.errnos.begin(), x.errnos.end(), name) != x.errnos.end();
-}
-
-std::string listed(const outcome_expectation& x) {
-  return x.errnos.empty() ? std::string("any errno") : fmt::format("{}", fmt::join(x.errnos, "/"));
-}
-
-// One worker's outcome against the expectation: "" when it holds, else why not.
-std::string check_outcome(const outcome_expectation& x, const worker_group& g,
-                          const process_record& p, const timeline& tl, const run_outcome& o,
-                          std::string* seen) {
-  const std::string st = status_text(p);
-  const bool exited = p.status && WIFEXITED(*p.status);
-  const int code = exited ? WEXITSTATUS(*p.status) : -1;
-  if (x.outcome == "cannot-connect") {
-    const timeline_event* f = last_event_of(tl, p.pid, "connect_failed");
-    if (!f) return fmt::format("{}, no connect_failed event", st);
-    const std::string err = f->str("errno"), detail = f->str("detail"), path = f->str("path");
-    *seen = fmt::format("{}, errno {}: {}", st, err, detail);
-    if (code != 3) return fmt::format("{}, not exit 3 (cannot connect): {}", st, detail);
-    if (!errno_listed(x, err))
-      return fmt::format("errno {}, expected {}: {}", err, listed(x), detail);
-    if (path.empty() || detail.find("cannot connect to " + path) == std::string::npos)
-      return fmt::format("the error does not name the path: {}", detail);
-    if (!x.detail.empty() && !std::regex_search(detail, std::regex(x.detail)))
-      return fmt::format("the error does not match /{}/: {}", x.detail, detail);
-    // The worker says so itself, as an error line naming the path.
-    const bool said = std::any_of(tl.begin(), tl.end(), [&](const timeline_event& e) {
-      return e.pid() == p.pid && is_error_line(e) &&
-             e.str("msg").find("cannot connect to " + path) != std::string::npos;
-    });
-    if (!said) return fmt::format("no error line of the worker says it cannot connect to {}", path);
-    return {};
-  }
-  if (x.outcome == "connection-lost") {
-    if (!last_event_of(tl, p.pid, "connected")) return fmt::format("{}, never connected", st);
-    const timeline_event* lost = last_event_of(tl, p.pid, "connection_lost");
-    if (!lost)
-      return fmt::format("{}, no connection_lost event: it never saw its connection end", st);
-    const std::string err = lost->str("errno");
-    *seen = fmt::format("{}, connection lost ({})", st, err);
-    if (!errno_listed(x, err))
-      return fmt::format("connection lost with {}, expected {}", err, listed(x));
-    if (!exited) return fmt::format("{}: it did not end on its own", st);
-    const bool has_workload = g.workload == worker_group::workload_t::echo ||
-                              g.workload == worker_group::workload_t::calls;
-    if (!has_workload) return code == 0 ? std::string() : fmt::format("{}, expected exit 0", st);
-    // Its waiters ended with an error, so the workload says it failed.
-    const timeline_event* failed = last_event_of(tl, p.pid, "workload_failed");
-    int dead = 0;
-    for (const auto& e : tl)
-      if (e.pid() == p.pid && ((e.event() == "reply" && e.str("outcome") == "dead") ||
-                               (e.event() == "call" && e.str("outcome") != "result")))
-        ++dead;
-    *seen += fmt::format(", {} waiter(s) ended with an error{}", dead,
-                         failed ? ": " + failed->str("why") : std::string());
-    if (code != 1 || !failed)
-      return fmt::format("{}, {}: its workload did not end with an error", st,
-                         failed ? "workload_failed" : "no workload_failed event");
-    return {};
-  }
-  if (x.outcome == "refused-to-listen") {
-    auto it = o.stderr_tails.find(p.pid);
-    const std::string stderr_tail = it == o.stderr_tails.end() ? std::string() : it->second;
-    std::string tail = stderr_tail;
-    std::replace(tail.begin(), tail.end(), '\n', ' ');
-    *seen = fmt::format("{}: {}", st, tail.substr(0, 300));
-    if (!exited || code == 0)
-      return fmt::format("{}: a second target on a live path must refuse and exit non-zero", st);
-    if (o.socket_path.empty() || stderr_tail.find(o.socket_path) == std::string::npos)
-      return fmt::format("{}, its error does not name the path {}: {}", st, o.socket_path,
-                         tail.substr(0, 300));
-    return {};
-  }
-  // flushed, force-closed: the mux's own record of the client's stream.
-  const std::string stream = fmt::format("unix_client.{}", p.pid);
-  const timeline_event *at_shutdown = nullptr, *gone = nullptr;
-  const process_record* mux = mux_of(o);
-  for (const auto& e : tl) {
-    if (!mux || e.pid() != mux->pid || e.str("stream") != stream) continue;
-    if (e.event() == "shutdown_stream" && !at_shutdown) at_shutdown = &e;
-    if (e.event() == "disconnect" && !gone) gone = &e;
-  }
-  if (!at_shutdown)
-    return fmt::format("its stream {} was not open at the target's shutdown", stream);
-  const long long queued = at_shutdown->num("queued_bytes", 0);
-  if (!gone) return fmt::format("its stream {} never closed", stream);
-  const long long dropped = gone->num("dropped_bytes", -1);
-  const std::string err = gone->str("errno");
-  *seen = fmt::format(
-      "{}: {} bytes queued at the shutdown; closed after {:.3f}s ({}), errno {}, "
-      "{} bytes dropped",
-      stream, queued, gone->t - at_shutdown->t, gone->str("why"), err.empty() ? "none" : err,
-      dropped);
-  if (queued <= 0)
-    return fmt::format("{}: nothing was queued for it at the shutdown, so no flush was tested",
-                       stream);
-  if (x.outcome == "flushed") {
-    if (!err.empty() || dropped != 0)
-      return fmt::format("{}: not flushed: errno {}, {} of {} queued bytes dropped", stream, err,
-                         dropped, queued);
-    return {};
-  }
-  if (err.empty() || dropped <= 0 || !errno_listed(x, err))
-    return fmt::format("{}: not force-closed: errno {}, {} bytes dropped", stream,
-                       err.empty() ? "none" : err, dropped);
-  const bool named = std::any_of(tl.begin(), tl.end(), [&](const timeline_event& e) {
-    return e.pid() == mux->pid && is_error_line(e) &&
-           e.str("msg").find(stream) != std::string::npos &&
-           e.str("msg").find("force-closing") != std::string::npos;
-  });
-  if (!named)
-    return fmt::format("{}: no error line of the target names it as force-closed", stream);
-  return {};
-}
-
-}  // namespace
-
-oracle_result oracle_outcomes(const scenario& s, const timeline& tl, const run_outcome& o) {
-  if (s.expect.outcomes.empty()) return make("worker outcomes", verdict::not_applicable);
-  std::vector<std::string> bad, ok, na;
-  for (const auto& x : s.expect.outcomes) {
-    const worker_group* g = group_named(s, x.group);
-    if (!g) continue;
-    if (calls_not_served(s, o, x.group)) {
-      na.push_back(
-          fmt::format("group {} {}: not applicable: its calls need "
-                      "faultmux.ContextService, which the {} target does not serve",
-                      x.group, x.outcome, o.target_name));
-      continue;
-    }
-    if ((x.outcome == "flushed" || x.outcome == "force-closed") && o.external_target) {
-      na.push_back(
-          fmt::format("group {} {}: not applicable: the {} target records no stream "
-                      "events",
-                      x.group, x.outcome, o.target_name));
-      continue;
-    }
-    auto ps = members(o, x.group);
-    if (ps.empty()) bad.push_back(fmt::format("group {}: no worker was started", x.group));
-    for (const process_record* p : ps) {
-      std::string seen;
-      std::string why = check_outcome(x, *g, *p, tl, o, &seen);
-      if (!why.empty())
-        bad.push_back(fmt::format("{} (pid {}) is not {}: {}", p->name, p->pid, x.outcome, why));
-      else
-        ok.push_back(fmt::format("{} (pid {}) {}: {}", p->name, p->pid, x.outcome, seen));
-    }
-  }
-  if (bad.empty() && ok.empty()) return make("worker outcomes", verdict::not_applicable, na);
-  oracle_result r = make("worker outcomes", bad.empty() ? verdict::pass : verdict::fail);
-  add_capped(r.evidence, bad);
-  add_capped(r.evidence, ok);
-  add_capped(r.evidence, na);
-  return r;
-}
-
 oracle_result oracle_listener_alive(const scenario& s, const timeline&, const run_outcome& o) {
   if (s.expect.target_dies) {
     // The target was to die: a client after that must fail at once and
@@ -499,91 +329,115 @@ oracle_result oracle_listener_alive(const scenario& s, const timeline&, const ru
   return make("listener alive", o.probe_ok ? verdict::pass : verdict::fail, {o.probe_detail});
 }
 
+namespace {
+
+// An oracle's evidence: what held, and what did not.
+struct findings {
+  std::vector<std::string> ok, bad;
+  void add(bool held, std::string line) { (held ? ok : bad).push_back(std::move(line)); }
+};
+
+// Syscall rules go to the shim in scenario order, numbered from 1.
+void syscall_fired(const fault_spec& f, int rule, const timeline& tl, findings& ev) {
+  int n = 0;
+  for (const auto& e : tl)
+    if (e.source == "faults" && e.event() == "fault" && e.num("rule") == rule) ++n;
+  ev.add(n > 0, fmt::format("syscall fault '{}' fired {} time(s)", f.rule, n));
+}
+
+// Recorded by the context itself; it is known by the name its parent started
+// it with, the last part of its path.
+void context_fired(const fault_spec& f, std::size_t i, const timeline& tl, const run_outcome& o,
+                   findings& ev) {
+  const std::string leaf = f.context.substr(f.context.rfind('/') + 1);
+  std::set<pid_t> pids;
+  for (const auto& e : tl)
+    if (e.event() == "context_ready" && e.str("context") == leaf)
+      pids.insert(static_cast<pid_t>(e.num("child_pid")));
+  int n = 0;
+  for (const auto& e : tl)
+    if (e.event() == "fault" && e.str("kind") == "phase" && pids.count(e.pid())) ++n;
+  std::string what = fmt::format("context fault #{} ({} in context {}{})", i + 1, f.fault_at,
+                                 f.context, f.signal_parent ? ", to its parent" : "");
+  if (o.external_target)
+    ev.ok.push_back(fmt::format("{}: not applicable: the {} target starts no faultmux contexts",
+                                what, o.target_name));
+  else
+    ev.add(n > 0, fmt::format("{}: fired {} time(s)", what, n));
+}
+
+// A signal or nofile fault, applied by the driver.
+void driver_fault_applied(const scenario& s, std::size_t i, const timeline& tl,
+                          const run_outcome& o, findings& ev) {
+  const fault_spec& f = s.faults[i];
+  const char* kind = f.kind == fault_spec::kind_t::signal ? "signal" : "nofile";
+  if (f.process != "mux" && calls_not_served(s, o, f.process)) {
+    ev.ok.push_back(
+        fmt::format("{} fault #{} ({} to {}): not applicable: its calls need "
+                    "faultmux.ContextService, which the {} target does not serve",
+                    kind, i + 1, f.signal, f.process, o.target_name));
+    return;
+  }
+  int n = 0;
+  for (const auto& e : tl)
+    if (e.source == "driver" && e.event() == "fault" && e.str("kind") == kind &&
+        e.num("fault") == static_cast<long long>(i))
+      ++n;
+  std::string what = f.kind == fault_spec::kind_t::signal
+                         ? fmt::format("{} to {}", f.signal, f.process)
+                         : fmt::format("RLIMIT_NOFILE {} on the mux", f.limit);
+  ev.add(n > 0, fmt::format("{} fault #{} ({}): applied {} time(s)", kind, i + 1, what, n));
+}
+
+// Hostile groups ran their behaviour; fault_at groups reached their phase.
+void group_faults_fired(const scenario& s, const worker_group& g, const timeline& tl,
+                        const run_outcome& o, findings& ev) {
+  if (g.workload == worker_group::workload_t::hostile) {
+    for (const process_record* p : members(o, g.name)) {
+      bool ran = std::any_of(tl.begin(), tl.end(), [&](const timeline_event& e) {
+        return e.pid() == p->pid && e.event() == "hostile_done";
+      });
+      if (!ran)
+        ev.bad.push_back(fmt::format("hostile {} (pid {}, {}) did not finish its behaviour {}",
+                                     p->name, p->pid, status_text(*p), g.behave));
+    }
+    ev.ok.push_back(fmt::format("hostile group {} ({}) ran", g.name, g.behave));
+  }
+  if (g.fault_at.empty()) return;
+  if (calls_not_served(s, o, g.name)) {
+    ev.ok.push_back(
+        fmt::format("group {} fault_at {}: not applicable: its calls need "
+                    "faultmux.ContextService, which the {} target does not serve",
+                    g.name, g.fault_at, o.target_name));
+    return;
+  }
+  int n = 0;
+  for (const process_record* p : members(o, g.name))
+    for (const auto& e : tl)
+      if (e.pid() == p->pid && e.event() == "fault" && e.str("kind") == "phase") ++n;
+  ev.add(n > 0, fmt::format("group {} fault_at {} fired in {} worker(s)", g.name, g.fault_at, n));
+}
+
+}  // namespace
+
 oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const run_outcome& o) {
   if (!s.expect.faults_fired) return make("faults fired", verdict::not_applicable);
-  std::vector<std::string> ok, bad;
+  findings ev;
   int syscall_rule = 0;
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     const fault_spec& f = s.faults[i];
-    if (f.kind == fault_spec::kind_t::syscall) {
-      // Syscall rules go to the shim in scenario order, numbered from 1.
-      const int rule = ++syscall_rule;
-      int n = 0;
-      for (const auto& e : tl)
-        if (e.source == "faults" && e.event() == "fault" && e.num("rule") == rule) ++n;
-      (n > 0 ? ok : bad).push_back(fmt::format("syscall fault '{}' fired {} time(s)", f.rule, n));
-      continue;
-    }
-    if (f.kind == fault_spec::kind_t::context) {
-      // Recorded by the context itself; it is known by the name its parent
-      // started it with, the last part of its path.
-      const std::string leaf = f.context.substr(f.context.rfind('/') + 1);
-      std::set<pid_t> pids;
-      for (const auto& e : tl)
-        if (e.event() == "context_ready" && e.str("context") == leaf)
-          pids.insert(static_cast<pid_t>(e.num("child_pid")));
-      int n = 0;
-      for (const auto& e : tl)
-        if (e.event() == "fault" && e.str("kind") == "phase" && pids.count(e.pid())) ++n;
-      std::string what = fmt::format("context fault #{} ({} in context {}{})", i + 1, f.fault_at,
-                                     f.context, f.signal_parent ? ", to its parent" : "");
-      if (o.external_target)
-        ok.push_back(fmt::format("{}: not applicable: the {} target starts no faultmux contexts",
-                                 what, o.target_name));
-      else
-        (n > 0 ? ok : bad).push_back(fmt::format("{}: fired {} time(s)", what, n));
-      continue;
-    }
-    const char* kind = f.kind == fault_spec::kind_t::signal ? "signal" : "nofile";
-    if (f.process != "mux" && calls_not_served(s, o, f.process)) {
-      ok.push_back(
-          fmt::format("{} fault #{} ({} to {}): not applicable: its calls need "
-                      "faultmux.ContextService, which the {} target does not serve",
-                      kind, i + 1, f.signal, f.process, o.target_name));
-      continue;
-    }
-    int n = 0;
-    for (const auto& e : tl)
-      if (e.source == "driver" && e.event() == "fault" && e.str("kind") == kind &&
-          e.num("fault") == static_cast<long long>(i))
-        ++n;
-    std::string what = f.kind == fault_spec::kind_t::signal
-                           ? fmt::format("{} to {}", f.signal, f.process)
-                           : fmt::format("RLIMIT_NOFILE {} on the mux", f.limit);
-    (n > 0 ? ok : bad)
-        .push_back(fmt::format("{} fault #{} ({}): applied {} time(s)", kind, i + 1, what, n));
+    if (f.kind == fault_spec::kind_t::syscall)
+      syscall_fired(f, ++syscall_rule, tl, ev);
+    else if (f.kind == fault_spec::kind_t::context)
+      context_fired(f, i, tl, o, ev);
+    else
+      driver_fault_applied(s, i, tl, o, ev);
   }
-  for (const auto& g : s.workers) {
-    if (g.workload == worker_group::workload_t::hostile) {
-      for (const process_record* p : members(o, g.name)) {
-        bool ran = std::any_of(tl.begin(), tl.end(), [&](const timeline_event& e) {
-          return e.pid() == p->pid && e.event() == "hostile_done";
-        });
-        if (!ran)
-          bad.push_back(fmt::format("hostile {} (pid {}, {}) did not finish its behaviour {}",
-                                    p->name, p->pid, status_text(*p), g.behave));
-      }
-      ok.push_back(fmt::format("hostile group {} ({}) ran", g.name, g.behave));
-    }
-    if (!g.fault_at.empty() && calls_not_served(s, o, g.name)) {
-      ok.push_back(
-          fmt::format("group {} fault_at {}: not applicable: its calls need "
-                      "faultmux.ContextService, which the {} target does not serve",
-                      g.name, g.fault_at, o.target_name));
-    } else if (!g.fault_at.empty()) {
-      int n = 0;
-      for (const process_record* p : members(o, g.name))
-        for (const auto& e : tl)
-          if (e.pid() == p->pid && e.event() == "fault" && e.str("kind") == "phase") ++n;
-      (n > 0 ? ok : bad)
-          .push_back(
-              fmt::format("group {} fault_at {} fired in {} worker(s)", g.name, g.fault_at, n));
-    }
-  }
-  if (ok.empty() && bad.empty()) return make("faults fired", verdict::not_applicable);
-  oracle_result r = make("faults fired", bad.empty() ? verdict::pass : verdict::fail);
-  add_capped(r.evidence, bad);
-  add_capped(r.evidence, ok);
+  for (const auto& g : s.workers) group_faults_fired(s, g, tl, o, ev);
+  if (ev.ok.empty() && ev.bad.empty()) return make("faults fired", verdict::not_applicable);
+  oracle_result r = make("faults fired", ev.bad.empty() ? verdict::pass : verdict::fail);
+  add_capped(r.evidence, ev.bad);
+  add_capped(r.evidence, ev.ok);
   return r;
 }
 
@@ -656,18 +510,112 @@ oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
   return r;
 }
 
+namespace {
+
+// One [[expect.calls]] entry being judged.
+struct calls_check {
+  const scenario& s;
+  const call_expectation& c;
+  const worker_group* g;
+  const timeline& tl;
+  const std::vector<double>& fault_times;  // when each injected fault hit
+  double t0 = 0;
+  int within = 0;  // ms
+  std::regex re;
+  std::string want;  // "call_error /reason/"
+  int matched = 0;
+  double slowest = 0;
+  std::string example;  // the first call that ended as expected
+};
+
+// The calls of process p the expectation judges; a count that is not what
+// the group's messages say is a failure of its own.
+std::vector<const timeline_event*> judged_calls(const calls_check& k, const process_record& p,
+                                                std::vector<std::string>& bad) {
+  const call_expectation& c = k.c;
+  std::vector<const timeline_event*> calls;
+  const int last =
+      k.g ? (c.to_call >= 0 ? std::min(c.to_call, k.g->messages - 1) : k.g->messages - 1) : -1;
+  // An echo workload's failed replies: "reply" events, a dead one its "disconnected".
+  const bool echo = k.g && k.g->workload == worker_group::workload_t::echo;
+  const char* event = echo ? "reply" : "call";
+  for (const auto& e : k.tl)
+    if (e.pid() == p.pid && e.event() == event && e.num("seq") >= c.from_call &&
+        e.num("seq") <= last)
+      calls.push_back(&e);
+  const int expected = last - c.from_call + 1;
+  if (k.g && static_cast<int>(calls.size()) != expected) {
+    std::string why;
+    for (const auto& e : k.tl)
+      if (e.pid() == p.pid && e.event() == "workload_failed") why = ": " + e.str("why");
+    bad.push_back(fmt::format("{} (pid {}): {} of its {} calls {}..{} ended{}", p.name, p.pid,
+                              calls.size(), expected, c.from_call, last, why));
+  }
+  return calls;
+}
+
+// One call: its outcome, its reason and how long after the last fault before
+// its end (or its sending) it ended.
+void judge_call(calls_check& k, const process_record& p, const timeline_event& e,
+                std::vector<std::string>& bad) {
+  const bool echo = k.g && k.g->workload == worker_group::workload_t::echo;
+  std::string outcome = e.str("outcome");
+  const std::string error = e.str("error");
+  if (echo && outcome == "dead") outcome = "disconnected";
+  const double end = e.t, sent = end - e.data.value("ms", 0.0) / 1000;
+  double from = sent;
+  for (double f : k.fault_times)
+    if (f <= end && f > from) from = f;
+  const double took = (end - from) * 1000;
+  const std::string call =
+      fmt::format("+{:.3f}s {} (pid {}) call {}", end - k.t0, p.name, p.pid, e.num("seq"));
+  if (outcome != k.c.outcome) {
+    bad.push_back(fmt::format("{} ended {}{}, expected {}", call, outcome,
+                              error.empty() ? "" : ": " + error, k.want));
+  } else if (!k.c.reason.empty() && !std::regex_search(error, k.re)) {
+    bad.push_back(fmt::format("{} ended {} with {:?}, expected {}", call, outcome, error, k.want));
+  } else if (took > k.within) {
+    bad.push_back(fmt::format("{} ended {} {:.0f} ms after {}, over the {} ms bound", call, outcome,
+                              took, from > sent ? "a fault" : "it was sent", k.within));
+  } else {
+    ++k.matched;
+    k.slowest = std::max(k.slowest, took);
+    if (k.example.empty())
+      k.example =
+          fmt::format("  {} ended {} {:.1f} ms after {}{}", call, outcome, took,
+                      from > sent ? "the fault" : "it was sent", error.empty() ? "" : ": " + error);
+  }
+}
+
+void judge_calls_of_group(calls_check& k, const run_outcome& o, findings& ev) {
+  const call_expectation& c = k.c;
+  k.within = c.within_ms >= 0 ? c.within_ms : k.s.expect.disconnect_within_ms;
+  k.re = std::regex(c.reason);
+  k.want = c.outcome + (c.reason.empty() ? std::string() : fmt::format(" /{}/", c.reason));
+  const std::string which =
+      c.from_call == 0 && c.to_call < 0
+          ? std::string()
+          : fmt::format(" (calls {}..{})", c.from_call,
+                        c.to_call < 0 ? std::string("last") : std::to_string(c.to_call));
+  for (const process_record* p : members(o, c.group))
+    for (const timeline_event* e : judged_calls(k, *p, ev.bad)) judge_call(k, *p, *e, ev.bad);
+  ev.ok.push_back(fmt::format("group {}{}: {} call(s) ended {} within {} ms (slowest {:.1f} ms)",
+                              c.group, which, k.matched, k.want, k.within, k.slowest));
+  if (!k.example.empty()) ev.ok.push_back(k.example);
+}
+
+}  // namespace
+
 oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outcome& o) {
   if (s.expect.calls.empty()) return make("call outcomes", verdict::not_applicable);
   std::vector<std::string> skipped;
-  const double t0 = start_of(tl);
   // When each injected fault hit: a call's bound runs from the last one
   // before its end, or from its sending when none came after it.
   std::vector<double> fault_times;
   for (const auto& e : tl)
     if (e.event() == "fault") fault_times.push_back(e.t);
-  std::vector<std::string> bad, ok;
+  findings ev;
   for (const auto& c : s.expect.calls) {
-    const worker_group* g = group_named(s, c.group);
     if (calls_not_served(s, o, c.group)) {
       skipped.push_back(fmt::format(
           "group {}: not applicable: its calls need faultmux.ContextService, which the {} target "
@@ -675,76 +623,15 @@ oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outc
           c.group, o.target_name));
       continue;
     }
-    const int within = c.within_ms >= 0 ? c.within_ms : s.expect.disconnect_within_ms;
-    const std::regex re(c.reason);
-    const std::string want =
-        c.outcome + (c.reason.empty() ? std::string() : fmt::format(" /{}/", c.reason));
-    const std::string which =
-        c.from_call == 0 && c.to_call < 0
-            ? std::string()
-            : fmt::format(" (calls {}..{})", c.from_call,
-                          c.to_call < 0 ? std::string("last") : std::to_string(c.to_call));
-    int matched = 0;
-    double slowest = 0;
-    std::string example;
-    for (const process_record* p : members(o, c.group)) {
-      std::vector<const timeline_event*> calls;
-      const int last =
-          g ? (c.to_call >= 0 ? std::min(c.to_call, g->messages - 1) : g->messages - 1) : -1;
-      // An echo workload's failed replies: "reply" events, a dead one its "disconnected".
-      const bool echo = g && g->workload == worker_group::workload_t::echo;
-      const char* event = echo ? "reply" : "call";
-      for (const auto& e : tl)
-        if (e.pid() == p->pid && e.event() == event && e.num("seq") >= c.from_call &&
-            e.num("seq") <= last)
-          calls.push_back(&e);
-      const int expected = last - c.from_call + 1;
-      if (g && static_cast<int>(calls.size()) != expected) {
-        std::string why;
-        for (const auto& e : tl)
-          if (e.pid() == p->pid && e.event() == "workload_failed") why = ": " + e.str("why");
-        bad.push_back(fmt::format("{} (pid {}): {} of its {} calls {}..{} ended{}", p->name, p->pid,
-                                  calls.size(), expected, c.from_call, last, why));
-      }
-      for (const timeline_event* e : calls) {
-        std::string outcome = e->str("outcome");
-        const std::string error = e->str("error");
-        if (echo && outcome == "dead") outcome = "disconnected";
-        const double end = e->t, sent = end - e->data.value("ms", 0.0) / 1000;
-        double from = sent;
-        for (double f : fault_times)
-          if (f <= end && f > from) from = f;
-        const double took = (end - from) * 1000;
-        const std::string call =
-            fmt::format("+{:.3f}s {} (pid {}) call {}", end - t0, p->name, p->pid, e->num("seq"));
-        if (outcome != c.outcome) {
-          bad.push_back(fmt::format("{} ended {}{}, expected {}", call, outcome,
-                                    error.empty() ? "" : ": " + error, want));
-        } else if (!c.reason.empty() && !std::regex_search(error, re)) {
-          bad.push_back(
-              fmt::format("{} ended {} with {:?}, expected {}", call, outcome, error, want));
-        } else if (took > within) {
-          bad.push_back(fmt::format("{} ended {} {:.0f} ms after {}, over the {} ms bound", call,
-                                    outcome, took, from > sent ? "a fault" : "it was sent",
-                                    within));
-        } else {
-          ++matched;
-          slowest = std::max(slowest, took);
-          if (example.empty())
-            example = fmt::format("  {} ended {} {:.1f} ms after {}{}", call, outcome, took,
-                                  from > sent ? "the fault" : "it was sent",
-                                  error.empty() ? "" : ": " + error);
-        }
-      }
-    }
-    ok.push_back(fmt::format("group {}{}: {} call(s) ended {} within {} ms (slowest {:.1f} ms)",
-                             c.group, which, matched, want, within, slowest));
-    if (!example.empty()) ok.push_back(example);
+    calls_check k{s, c, group_named(s, c.group), tl, fault_times};
+    k.t0 = start_of(tl);
+    judge_calls_of_group(k, o, ev);
   }
-  if (bad.empty() && ok.empty()) return make("call outcomes", verdict::not_applicable, skipped);
-  oracle_result r = make("call outcomes", bad.empty() ? verdict::pass : verdict::fail);
-  add_capped(r.evidence, bad);
-  add_capped(r.evidence, ok);
+  if (ev.bad.empty() && ev.ok.empty())
+    return make("call outcomes", verdict::not_applicable, skipped);
+  oracle_result r = make("call outcomes", ev.bad.empty() ? verdict::pass : verdict::fail);
+  add_capped(r.evidence, ev.bad);
+  add_capped(r.evidence, ev.ok);
   add_capped(r.evidence, skipped);
   return r;
 }
@@ -842,8 +729,14 @@ std::vector<oracle_result> judge(const scenario& s, const timeline& tl, const ru
 
 const oracle_result* first_failure(const std::vector<oracle_result>& results) {
   for (const auto& r : results)
-    if (r.v == verdict::fail) return &r;
+    if (is_failure(r.v)) return &r;
   return nullptr;
+}
+
+verdict run_verdict(bool could_not_run, const std::vector<oracle_result>& results, bool unserved) {
+  if (could_not_run) return verdict::error;
+  if (first_failure(results)) return verdict::fail;
+  return unserved ? verdict::not_applicable : verdict::pass;
 }
 
 }  // namespace faultmux

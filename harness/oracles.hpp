@@ -13,11 +13,13 @@
 
 #include "harness/scenario.hpp"
 #include "harness/timeline.hpp"
+#include "reports/verdict.hpp"
 
 namespace faultmux {
 
-enum class verdict { pass, fail, not_applicable };
-const char* verdict_name(verdict v);
+using reports::is_failure;
+using reports::verdict;
+using reports::verdict_name;
 
 struct oracle_result {
   std::string name;
@@ -84,6 +86,12 @@ std::vector<oracle_result> judge(const scenario& s, const timeline& tl, const ru
 std::vector<std::string> unserved_call_groups(const scenario& s, const run_outcome& o);
 // The first failed oracle, or nullptr when none failed.
 const oracle_result* first_failure(const std::vector<oracle_result>& results);
+// A run's verdict: error when it could not be run or judged (`could_not_run`:
+// its setup failed or it was interrupted), fail when an oracle failed, not
+// applicable when nothing failed but `unserved` groups' calls could not be
+// judged, else pass.
+verdict run_verdict(bool could_not_run, const std::vector<oracle_result>& results,
+                    bool unserved = false);
 
 // Groups whose own processes are meant to misbehave or be hit: hostile
 // groups, groups with fault_at, groups a signal fault targets, groups whose

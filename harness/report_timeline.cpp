@@ -149,6 +149,104 @@ void finish_row(process_row& row, const traced_process& p, const timeline& tl, d
       {end - t0, WIFSIGNALED(*p.status) ? "killed" : "exit", status_text(*p.status)});
 }
 
+// What a worker's events say about how it ended, gathered while its marks are drawn.
+struct worker_facts {
+  double last_own = -INFINITY;
+  std::optional<double> first_own;
+  std::string connect_errno;
+  bool failed_workload = false;
+  std::optional<double> gone_at, workload_end;
+};
+
+// A mark for one of the worker's own events (none for events not drawn).
+void own_event_mark(const timeline_event& e, double t0, process_row& row, worker_facts& wf) {
+  const std::string ev = e.event();
+  const double t = e.t - t0;
+  if (ev == "connected") {
+    row.marks.push_back({t, "connected", fmt::format("context {}", e.num("context_id"))});
+  } else if (ev == "call") {
+    const std::string outcome = e.str("outcome");
+    const auto ms = e.data.value("ms", 0.0);
+    row.marks.push_back(
+        {t, outcome == "result" ? "call" : "error",
+         cut(fmt::format("{} call {}: {} in {:.2f} ms{}", e.str("function"), e.num("seq"), outcome,
+                         ms, e.str("error").empty() ? "" : ": " + e.str("error")))});
+  } else if (ev == "reply") {
+    const std::string outcome = e.str("outcome");
+    row.marks.push_back(
+        {t, outcome == "ok" ? "call" : "error",
+         cut(outcome == "ok"
+                 ? fmt::format("round trip {} in {:.2f} ms", e.num("seq"), e.data.value("ms", 0.0))
+                 : fmt::format("reply {}: {} {}", e.num("seq"), outcome, e.str("reason")))});
+  } else if (ev == "fault") {
+    row.marks.push_back(
+        {t, "fault", cut(fmt::format("{} at {}", e.str("action"), e.str("phase")))});
+  } else if (ev == "fault_continued") {
+    row.marks.push_back({t, "resumed", "continued after " + e.str("action")});
+  } else if (ev == "workload_done") {
+    wf.workload_end = e.t;
+    row.marks.push_back(
+        {t, e.num("failed", 0) > 0 ? "error" : "call",
+         fmt::format("workload done: {} ok, {} failed", e.num("ok", 0), e.num("failed", 0))});
+    if (e.num("failed", 0) > 0) wf.failed_workload = true;
+  } else if (ev == "workload_failed") {
+    wf.failed_workload = true;
+    row.marks.push_back({t, "error", cut("workload failed: " + e.str("why"))});
+  } else if (ev == "connect_failed") {
+    wf.connect_errno = e.str("errno");
+    row.marks.push_back({t, "error", cut("connect failed: " + e.str("detail"))});
+  } else if (ev == "hostile_start") {
+    row.marks.push_back({t, "fault", "hostile: " + e.str("behaviour")});
+  } else if (ev == "hostile_done") {
+    wf.workload_end = e.t;
+    row.marks.push_back({t, "call", cut("hostile done: " + e.str("outcome"))});
+  } else if (ev == "frame_part_sent") {
+    row.marks.push_back(
+        {t, "call",
+         fmt::format("sent {} of {} frame bytes", e.num("bytes"), e.num("frame_bytes"))});
+  } else if (auto m = log_mark(e, t0)) {
+    row.marks.push_back(*m);
+  }
+}
+
+// A mark for a mux event about the worker's stream: its handshake, or its end.
+void mux_event_mark(const timeline_event& e, double t0, process_row& row, worker_facts& wf) {
+  const double t = e.t - t0;
+  if (e.event() == "handshake") {
+    row.marks.push_back(
+        {t, "handshake",
+         fmt::format("mux: context {} ({:.1f} ms)", e.num("context_id"), e.data.value("ms", 0.0))});
+    return;
+  }
+  if (!wf.gone_at) wf.gone_at = e.t;
+  std::string why = e.event() == "handshake_failed" ? "handshake failed" : "mux disconnected it";
+  if (!e.str("why").empty()) why += ": " + e.str("why");
+  if (!e.str("errno").empty()) why += " (" + e.str("errno") + ")";
+  row.marks.push_back({t, "disconnect", cut(why)});
+}
+
+// What ended the worker, most telling first.
+std::string worker_outcome(const traced_process& w, const span_facts& f, const worker_facts& wf) {
+  if (!w.status) return "running";
+  if (WIFSIGNALED(*w.status)) return "killed";
+  if (!wf.connect_errno.empty()) {
+    // Refused: the listener was gone or full; disconnected: the mux closed
+    // the connection during the handshake.
+    const std::string& er = wf.connect_errno;
+    if (er == "ETIMEDOUT") return "timeout";
+    if (er == "ECONNREFUSED" || er == "EAGAIN" || er == "ENOENT") return "refused";
+    if (er == "EPIPE" || er == "ECONNRESET") return "disconnected";
+    return "failed";
+  }
+  // Its connection went at the mux before its workload ended (as the
+  // disconnected-groups oracle judges it).
+  if (wf.gone_at &&
+      *wf.gone_at < (w.long_lived ? f.mux_stop : wf.workload_end.value_or(f.mux_stop)))
+    return "disconnected";
+  if (wf.failed_workload || WEXITSTATUS(*w.status) != 0) return "failed";
+  return "ok";
+}
+
 process_row worker_row(const timeline& tl, const span_facts& f, const traced_process& w) {
   const double t0 = f.t0;
   process_row row;
@@ -157,113 +255,24 @@ process_row worker_row(const timeline& tl, const span_facts& f, const traced_pro
   row.group = w.group;
   row.index = w.index;
   row.pid = w.pid;
-  double last_own = -INFINITY;
-  std::optional<double> first_own;
-  std::string connect_errno;
-  bool failed_workload = false;
-  std::optional<double> gone_at, workload_end;
+  worker_facts wf;
   for (const auto& e : tl) {
     if (e.source == w.name) {
-      last_own = std::max(last_own, e.t);
-      if (!first_own) first_own = e.t;
-      const std::string ev = e.event();
-      const double t = e.t - t0;
-      if (ev == "connected") {
-        row.marks.push_back({t, "connected", fmt::format("context {}", e.num("context_id"))});
-      } else if (ev == "call") {
-        const std::string outcome = e.str("outcome");
-        const auto ms = e.data.value("ms", 0.0);
-        row.marks.push_back(
-            {t, outcome == "result" ? "call" : "error",
-             cut(fmt::format("{} call {}: {} in {:.2f} ms{}", e.str("function"), e.num("seq"),
-                             outcome, ms, e.str("error").empty() ? "" : ": " + e.str("error")))});
-      } else if (ev == "reply") {
-        const std::string outcome = e.str("outcome");
-        row.marks.push_back(
-            {t, outcome == "ok" ? "call" : "error",
-             cut(outcome == "ok"
-                     ? fmt::format("round trip {} in {:.2f} ms", e.num("seq"),
-                                   e.data.value("ms", 0.0))
-                     : fmt::format("reply {}: {} {}", e.num("seq"), outcome, e.str("reason")))});
-      } else if (ev == "fault") {
-        row.marks.push_back(
-            {t, "fault", cut(fmt::format("{} at {}", e.str("action"), e.str("phase")))});
-      } else if (ev == "fault_continued") {
-        row.marks.push_back({t, "resumed", "continued after " + e.str("action")});
-      } else if (ev == "workload_done") {
-        workload_end = e.t;
-        row.marks.push_back(
-            {t, e.num("failed", 0) > 0 ? "error" : "call",
-             fmt::format("workload done: {} ok, {} failed", e.num("ok", 0), e.num("failed", 0))});
-        if (e.num("failed", 0) > 0) failed_workload = true;
-      } else if (ev == "workload_failed") {
-        failed_workload = true;
-        row.marks.push_back({t, "error", cut("workload failed: " + e.str("why"))});
-      } else if (ev == "connect_failed") {
-        connect_errno = e.str("errno");
-        row.marks.push_back({t, "error", cut("connect failed: " + e.str("detail"))});
-      } else if (ev == "hostile_start") {
-        row.marks.push_back({t, "fault", "hostile: " + e.str("behaviour")});
-      } else if (ev == "hostile_done") {
-        workload_end = e.t;
-        row.marks.push_back({t, "call", cut("hostile done: " + e.str("outcome"))});
-      } else if (ev == "frame_part_sent") {
-        row.marks.push_back(
-            {t, "call",
-             fmt::format("sent {} of {} frame bytes", e.num("bytes"), e.num("frame_bytes"))});
-      } else if (auto m = log_mark(e, t0)) {
-        row.marks.push_back(*m);
-      }
+      wf.last_own = std::max(wf.last_own, e.t);
+      if (!wf.first_own) wf.first_own = e.t;
+      own_event_mark(e, t0, row, wf);
     } else if (about_client(e, w.pid)) {
-      const double t = e.t - t0;
-      if (e.event() == "handshake") {
-        row.marks.push_back({t, "handshake",
-                             fmt::format("mux: context {} ({:.1f} ms)", e.num("context_id"),
-                                         e.data.value("ms", 0.0))});
-      } else {
-        if (!gone_at) gone_at = e.t;
-        std::string why =
-            e.event() == "handshake_failed" ? "handshake failed" : "mux disconnected it";
-        if (!e.str("why").empty()) why += ": " + e.str("why");
-        if (!e.str("errno").empty()) why += " (" + e.str("errno") + ")";
-        row.marks.push_back({t, "disconnect", cut(why)});
-      }
+      mux_event_mark(e, t0, row, wf);
     } else if (auto m = driver_fault_mark(e, w.pid, t0)) {
       row.marks.push_back(*m);
     }
   }
   auto sp = f.spawned.find(w.name);
-  const double start = sp != f.spawned.end() ? sp->second : first_own.value_or(t0);
+  const double start = sp != f.spawned.end() ? sp->second : wf.first_own.value_or(t0);
   row.start_s = start - t0;
   row.marks.push_back({row.start_s, "spawn", fmt::format("pid {}", w.pid)});
-  finish_row(row, w, tl, t0, std::max(last_own, start));
-  // The outcome: what ended it, most telling first.
-  if (!w.status) {
-    row.outcome = "running";
-  } else if (WIFSIGNALED(*w.status)) {
-    row.outcome = "killed";
-  } else if (!connect_errno.empty()) {
-    // Refused: the listener was gone or full; disconnected: the mux closed
-    // the connection during the handshake.
-    const std::string& er = connect_errno;
-    if (er == "ETIMEDOUT")
-      row.outcome = "timeout";
-    else if (er == "ECONNREFUSED" || er == "EAGAIN" || er == "ENOENT")
-      row.outcome = "refused";
-    else if (er == "EPIPE" || er == "ECONNRESET")
-      row.outcome = "disconnected";
-    else
-      row.outcome = "failed";
-  } else if (gone_at &&
-             *gone_at < (w.long_lived ? f.mux_stop : workload_end.value_or(f.mux_stop))) {
-    // Its connection went at the mux before its workload ended (as the
-    // disconnected-groups oracle judges it).
-    row.outcome = "disconnected";
-  } else if (failed_workload || WEXITSTATUS(*w.status) != 0) {
-    row.outcome = "failed";
-  } else {
-    row.outcome = "ok";
-  }
+  finish_row(row, w, tl, t0, std::max(wf.last_own, start));
+  row.outcome = worker_outcome(w, f, wf);
   return row;
 }
 

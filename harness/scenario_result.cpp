@@ -57,8 +57,8 @@ std::string rerun_command(const scenario_result& r) {
   return out;
 }
 
-std::string verdict_of(const scenario_result& r) {
-  return r.error ? "error" : !r.passed ? "fail" : !r.unserved.empty() ? "not applicable" : "pass";
+reports::verdict verdict_of(const scenario_result& r) {
+  return run_verdict(r.error, r.oracles, !r.unserved.empty());
 }
 
 reports::scenario_entry report_entry(const scenario_result& r) {
@@ -69,7 +69,7 @@ reports::scenario_entry report_entry(const scenario_result& r) {
   e.verdict = verdict_of(r);
   e.seed = r.seed;
   e.duration_s = r.seconds;
-  for (const auto& o : r.oracles) e.oracles.push_back({o.name, verdict_name(o.v), o.evidence});
+  for (const auto& o : r.oracles) e.oracles.push_back({o.name, o.v, o.evidence});
   e.rerun = rerun_command(r);
   e.repeat = r.repeat;
   e.legacy_bugs = r.legacy_bugs;

@@ -41,6 +41,9 @@ class shrinker {
   int runs() const { return runs_; }
   bool out_of_runs() const { return runs_ >= o_.max_runs; }
   bool interrupted() const { return interrupted_; }
+  // The last run's verdict and why it did not pass ("" when it did).
+  verdict last() const { return last_; }
+  const std::string& last_why() const { return why_; }
 
   // Runs a candidate from its own file, as `faultmux run` would read it.
   // A candidate that does not load (the smaller value breaks a constraint
@@ -60,20 +63,22 @@ class shrinker {
     ++runs_;
     scenario_result r = run_scenario(s, seed_, d_);
     if (r.interrupted) interrupted_ = true;
-    // Any failure counts, as in `faultmux mutants`: the user asked for the
-    // smallest scenario that still fails with these options.
-    bool failed = !r.passed && !r.interrupted;
-    std::string why;
-    if (failed)
+    // Only a judged failure counts: a candidate that could not be run (its
+    // setup failed) says nothing about the failure being shrunk, and keeping
+    // it would converge on a broken scenario.
+    last_ = verdict_of(r);
+    why_.clear();
+    if (is_failure(last_))
       if (const oracle_result* f = first_failure(r.oracles))
-        why = ": " + f->name + (f->evidence.empty() ? "" : ": " + f->evidence.front());
+        why_ = f->name + (f->evidence.empty() ? "" : ": " + f->evidence.front());
     std::printf("shrink run %d/%d: %s: %s (%.1f s)%s\n", runs_, o_.max_runs, what.c_str(),
-                r.interrupted ? "interrupted"
-                : failed      ? "fails"
-                              : "passes",
-                r.seconds, why.c_str());
+                r.interrupted             ? "interrupted"
+                : last_ == verdict::error ? "could not run"
+                : last_ == verdict::fail  ? "fails"
+                                          : "passes",
+                r.seconds, why_.empty() ? "" : (": " + why_).c_str());
     std::fflush(stdout);
-    return failed;
+    return last_ == verdict::fail;
   }
 
  private:
@@ -83,6 +88,8 @@ class shrinker {
   driver_options d_;
   int runs_ = 0;
   bool interrupted_ = false;
+  verdict last_ = verdict::pass;
+  std::string why_;
 };
 
 // Drops each [[faults]] entry in turn, keeping the drop when it still fails.
@@ -187,6 +194,11 @@ int run_shrink(const shrink_options& o) {
   shrinker sh(o, seed, tmp);
   if (!sh.fails(cur, "as given")) {
     if (sh.interrupted()) return 130;
+    if (sh.last() == verdict::error) {
+      std::fprintf(stderr, "faultmux shrink: %s could not be run with seed %llu: %s\n",
+                   o.file.c_str(), static_cast<unsigned long long>(seed), sh.last_why().c_str());
+      return 2;
+    }
     std::fprintf(stderr, "faultmux shrink: %s passes with seed %llu: nothing to shrink\n",
                  o.file.c_str(), static_cast<unsigned long long>(seed));
     return 2;

@@ -24,10 +24,11 @@ struct shrink_options {
 };
 
 // Prints a progress line per run, then the minimal scenario (TOML) and the
-// command that reruns it, and writes it to the output path. Exit status 0
-// when a failing minimal scenario was written; 2 on bad input, or when the
-// scenario passes with the given options (nothing to shrink); 130 when
-// interrupted.
+// command that reruns it, and writes it to the output path. Only a judged
+// failure counts as still failing: a candidate that could not be run (its
+// setup failed) is not kept. Exit status 0 when a failing minimal scenario
+// was written; 2 on bad input, or when the scenario passes or cannot be run
+// with the given options (nothing to shrink); 130 when interrupted.
 int run_shrink(const shrink_options& o);
 
 }  // namespace faultmux

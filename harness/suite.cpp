@@ -23,10 +23,10 @@ int run_suite(const std::string& self, int verbosity, const std::string& command
   e.file = "roles/smoke.cpp";
   e.name = "smoke";
   e.origin = "the built-in smoke workload (echo, load and call workers through one mux)";
-  e.verdict = smoke == 0 ? "pass" : "fail";
+  e.verdict = smoke == 0 ? reports::verdict::pass : reports::verdict::fail;
   e.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   e.oracles.push_back({"smoke checks",
-                       smoke == 0 ? "pass" : "fail",
+                       e.verdict,
                        {fmt::format("run_smoke exit status {} (its checks are printed by faultmux "
                                     "suite)",
                                     smoke)}});

@@ -101,7 +101,7 @@ char32_t next_code_point(std::string_view s, std::size_t& i) {
 }
 
 nlohmann::json oracle_json(const oracle_entry& o) {
-  return {{"name", o.name}, {"verdict", o.verdict}, {"evidence", o.evidence}};
+  return {{"name", o.name}, {"verdict", verdict_name(o.verdict)}, {"evidence", o.evidence}};
 }
 
 nlohmann::json fault_json(const fault_entry& f) {
@@ -261,10 +261,10 @@ nlohmann::json to_json(const results& r) {
   nlohmann::json scenarios = nlohmann::json::array();
   int passed = 0, failed = 0, errors = 0, not_applicable = 0;
   for (const auto& s : r.scenarios) {
-    (s.verdict == "pass"             ? passed
-     : s.verdict == "fail"           ? failed
-     : s.verdict == "not applicable" ? not_applicable
-                                     : errors)++;
+    (s.verdict == verdict::pass             ? passed
+     : s.verdict == verdict::fail           ? failed
+     : s.verdict == verdict::not_applicable ? not_applicable
+                                            : errors)++;
     nlohmann::json oracles = nlohmann::json::array(), windows = nlohmann::json::array();
     for (const auto& o : s.oracles) oracles.push_back(oracle_json(o));
     auto [faults, faults_omitted] = fault_list(s.faults);
@@ -275,7 +275,7 @@ nlohmann::json to_json(const results& r) {
          {"name", s.name},
          {"origin", s.origin},
          {"target", s.target},
-         {"verdict", s.verdict},
+         {"verdict", verdict_name(s.verdict)},
          {"seed", s.seed},
          {"duration_s", s.duration_s},
          {"oracles", oracles},
@@ -356,30 +356,30 @@ std::string to_junit(const results& r) {
                            s.duration_s);
       const oracle_entry* first = nullptr;
       for (const auto& o : s.oracles)
-        if (o.verdict == "fail") {
+        if (is_failure(o.verdict)) {
           first = &o;
           break;
         }
-      if (s.verdict == "not applicable") {
+      if (s.verdict == verdict::not_applicable) {
         ++k;
         cases << "      <skipped message=\"not applicable\"/>\n";
-      } else if (s.verdict != "pass") {
-        const bool error = s.verdict == "error";
+      } else if (is_failure(s.verdict)) {
+        const bool error = s.verdict == verdict::error;
         (error ? e : f)++;
         std::string message =
             first ? first->name + (first->evidence.empty() ? "" : ": " + first->evidence.front())
-                  : s.verdict;
+                  : verdict_name(s.verdict);
         std::string detail;
         if (first)
           for (const auto& l : first->evidence) detail += l + "\n";
         cases << fmt::format("      <{} message=\"{}\" type=\"{}\">{}</{}>\n",
                              error ? "error" : "failure", xml_escape(message),
-                             xml_escape(first ? first->name : s.verdict), xml_escape(detail),
-                             error ? "error" : "failure");
+                             xml_escape(first ? first->name : verdict_name(s.verdict)),
+                             xml_escape(detail), error ? "error" : "failure");
       }
       std::string out = fmt::format("seed: {}\nrerun: {}\norigin: {}\n", s.seed, s.rerun, s.origin);
       for (const auto& o : s.oracles) {
-        out += fmt::format("{}: {}\n", o.name, o.verdict);
+        out += fmt::format("{}: {}\n", o.name, verdict_name(o.verdict));
         for (const auto& l : o.evidence) out += "  " + l + "\n";
       }
       // A syscall fault rule can fire tens of thousands of times: the first

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "reports/verdict.hpp"
+
 namespace faultmux::reports {
 
 inline constexpr const char* schema_version = "faultmux-results/2";
@@ -46,7 +48,7 @@ struct run_info {
 
 struct oracle_entry {
   std::string name;
-  std::string verdict;  // pass, fail, not applicable
+  reports::verdict verdict = reports::verdict::pass;  // pass, fail, not applicable
   std::vector<std::string> evidence;
 };
 
@@ -133,7 +135,7 @@ struct scenario_entry {
   std::string name;
   std::string origin;
   std::string target = "builtin";
-  std::string verdict;  // pass, fail, error (could not be run)
+  reports::verdict verdict = reports::verdict::pass;  // pass, fail, error, not applicable
   std::uint64_t seed = 0;
   double duration_s = 0;
   std::vector<oracle_entry> oracles;

@@ -185,18 +185,20 @@ TEST(Probe, ASendThatTimesOutSaysTimeout) {
 TEST(Verdict, ErrorFailNotApplicablePass) {
   scenario_result r;
   r.error = true;
-  EXPECT_EQ(verdict_of(r), "error");
+  EXPECT_EQ(verdict_of(r), reports::verdict::error);
   r.error = false;
-  EXPECT_EQ(verdict_of(r), "fail");
+  r.oracles = {{"clean exit", reports::verdict::fail, {"exit 1"}}};
+  EXPECT_EQ(verdict_of(r), reports::verdict::fail);
+  r.oracles = {{"clean exit", reports::verdict::pass, {}}};
   r.passed = true;
   r.unserved = {"calls"};
-  EXPECT_EQ(verdict_of(r), "not applicable");
+  EXPECT_EQ(verdict_of(r), reports::verdict::not_applicable);
   r.unserved.clear();
-  EXPECT_EQ(verdict_of(r), "pass");
+  EXPECT_EQ(verdict_of(r), reports::verdict::pass);
   r.report.description = "kept";
   r.file = "x.toml";
   auto e = report_entry(r);
-  EXPECT_EQ(e.verdict, "pass");
+  EXPECT_EQ(e.verdict, reports::verdict::pass);
   EXPECT_EQ(e.description, "kept");
   EXPECT_EQ(e.file, "x.toml");
 }

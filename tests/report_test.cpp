@@ -27,6 +27,7 @@ using ms = std::chrono::milliseconds;
 using test::run_dir;
 
 reports::results sample() {
+  constexpr auto pass = reports::verdict::pass, fail = reports::verdict::fail;
   reports::results r;
   r.run.seed = 9;
   r.run.command_line = "faultmux run scenarios --seed 9";
@@ -37,25 +38,25 @@ reports::results sample() {
   ok.file = "scenarios/a.toml";
   ok.name = "a";
   ok.origin = "Mitogen 870bbe0e";
-  ok.verdict = "pass";
+  ok.verdict = reports::verdict::pass;
   ok.seed = 9;
   ok.duration_s = 1.25;
-  ok.oracles = {{"finished", "pass", {}}, {"listener alive", "pass", {"probe: ok"}}};
+  ok.oracles = {{"finished", pass, {}}, {"listener alive", pass, {"probe: ok"}}};
   ok.faults = {{0.5, "faults", 42, "syscall", "recv on accepted fd 7 -> EAGAIN"}};
   ok.rerun = "faultmux run scenarios/a.toml --seed 9";
   reports::scenario_entry bad = ok;
   bad.name = "b";
-  bad.verdict = "fail";
+  bad.verdict = reports::verdict::fail;
   // Markup, quotes, a control byte and a byte that is not UTF-8 in the evidence.
-  bad.oracles = {{"finished", "pass", {}},
-                 {"nothing lost", "fail", {"worker <3> & \"x\" said 'no'\x01\xff", "second"}},
-                 {"resources", "fail", {"left over"}}};
+  bad.oracles = {{"finished", pass, {}},
+                 {"nothing lost", fail, {"worker <3> & \"x\" said 'no'\x01\xff", "second"}},
+                 {"resources", fail, {"left over"}}};
   bad.rerun = "faultmux run scenarios/a.toml --seed 9";
   reports::scenario_entry err = ok;
   err.file = "scenarios/c.toml";
   err.name = "c";
-  err.verdict = "error";
-  err.oracles = {{"setup", "fail", {"cannot start the mux"}}};
+  err.verdict = reports::verdict::error;
+  err.oracles = {{"setup", fail, {"cannot start the mux"}}};
   r.scenarios = {ok, bad, err};
   return r;
 }
@@ -205,7 +206,7 @@ TEST(Results, JunitHasTheStructureCiReportersRead) {
   reports::results r = sample();
   reports::scenario_entry na = r.scenarios[0];
   na.name = "d";
-  na.verdict = "not applicable";
+  na.verdict = reports::verdict::not_applicable;
   r.scenarios.push_back(na);
   ASSERT_EQ(reports::write_reports(r, dir.path()), "");
   EXPECT_EQ(

@@ -1,8 +1,8 @@
 // faultmux shrink: a planted failure (a SIGKILL of the mux, next to a
 // harmless SIGCONT and 8 echo workers) shrinks to the one fault it needs
 // and fewer workers, still fails, and loads with `faultmux validate`; a
-// passing scenario is bad input; --legacy-bug reaches the runs and the
-// rerun line. (EAGAIN on the first recv with --legacy-bug crash-on-eagain
+// passing scenario, or one that cannot be run, is bad input; --legacy-bug
+// reaches the runs and the rerun line. (EAGAIN on the first recv with --legacy-bug crash-on-eagain
 // would not do as the needed fault: the legacy listener meets a natural
 // EAGAIN on an identity not sent yet, so it fails without the fault too.)
 #include <unistd.h>
@@ -96,20 +96,22 @@ TEST(Shrink, PlantedFailureShrinksToTheFaultItNeeds) {
   EXPECT_TRUE(r.exited(1)) << r.describe();
 }
 
-// Also: --legacy-bug reaches every run and the rerun line.
+// Also: --legacy-bug reaches every run and the rerun line. (Not
+// crash-on-eagain: its listener may crash before the serve workers say
+// their ids, and a scenario that cannot be set up is not shrunk.)
 TEST(Shrink, DefaultOutputIsTheStemInTheCurrentDirectory) {
   run_dir dir;
   std::string file = write(dir, "planted.toml", planted);
   char old[4096];
   ASSERT_NE(::getcwd(old, sizeof(old)), nullptr);
   ASSERT_EQ(::chdir(dir.path().c_str()), 0);
-  auto f = fault::run_faultmux(dir, {"shrink", file, "--legacy-bug", "crash-on-eagain"},
+  auto f = fault::run_faultmux(dir, {"shrink", file, "--legacy-bug", "no-dead-message"},
                                fault::ms(180000));
   ASSERT_EQ(::chdir(old), 0);
   ASSERT_TRUE(f.exited(0)) << f.describe();
   EXPECT_THAT(f.out, HasSubstr("written to planted.shrunk.toml"));
   EXPECT_THAT(f.out, HasSubstr("rerun: faultmux run planted.shrunk.toml --seed 1 --legacy-bug "
-                               "crash-on-eagain"));
+                               "no-dead-message"));
   auto v = fault::run_faultmux(dir, {"validate", dir.file("planted.shrunk.toml")});
   EXPECT_TRUE(v.exited(0)) << v.describe();
 }
@@ -128,6 +130,26 @@ TEST(Shrink, PassingScenarioIsBadInput) {
   auto bad = fault::run_faultmux(dir, {"shrink", file, "--legacy-bug", "nope"});
   EXPECT_TRUE(bad.exited(2)) << bad.describe();
   EXPECT_THAT(bad.err, HasSubstr("--legacy-bug nope: no such bug"));
+}
+
+// A scenario that cannot be run (its target exits before it listens) is
+// not a failure to shrink: every candidate would "fail" the same way and
+// the shrinker would converge on a broken scenario.
+TEST(Shrink, ScenarioThatCannotRunIsBadInput) {
+  run_dir dir;
+  std::string text = planted;
+  text.insert(text.find("[[workers]]"),
+              "[target]\nkind = \"external\"\ncommand = [\"/bin/false\"]\n\n");
+  std::string file = write(dir, "broken.toml", text);
+  std::string out = dir.file("min.toml");
+  auto f =
+      fault::run_faultmux(dir, {"shrink", file, "--seed", "4", "--out", out}, fault::ms(120000));
+  EXPECT_TRUE(f.exited(2)) << f.describe();
+  EXPECT_THAT(f.out, HasSubstr("shrink run 1/40: as given: could not run"));
+  EXPECT_THAT(f.out, Not(HasSubstr("shrink run 2/")));
+  EXPECT_THAT(f.err, HasSubstr(file + " could not be run with seed 4: setup: "));
+  EXPECT_THAT(f.out, Not(HasSubstr("rerun:")));
+  EXPECT_TRUE(slurp(out).empty());
 }
 
 }  // namespace

@@ -1,0 +1,214 @@
+// The worker outcomes oracle: how every worker of a group named in
+// [[expect.outcomes]] must end, judged from its exit status, its own events
+// and the target's record of its stream.
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <regex>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "harness/oracle_support.hpp"
+#include "harness/oracles.hpp"
+#include "roles/process.hpp"
+
+namespace faultmux {
+namespace {
+
+using oracle_support::add_capped;
+using oracle_support::calls_not_served;
+using oracle_support::group_named;
+using oracle_support::make;
+using oracle_support::members;
+using oracle_support::mux_of;
+using oracle_support::status_text;
+
+const timeline_event* last_event_of(const timeline& tl, pid_t pid, const char* event) {
+  const timeline_event* found = nullptr;
+  for (const auto& e : tl)
+    if (e.pid() == pid && e.event() == event) found = &e;
+  return found;
+}
+
+bool errno_listed(const outcome_expectation& x, const std::string& name) {
+  return x.errnos.empty() || std::find(x.errnos.begin(), x.errnos.end(), name) != x.errnos.end();
+}
+
+std::string listed(const outcome_expectation& x) {
+  return x.errnos.empty() ? std::string("any errno") : fmt::format("{}", fmt::join(x.errnos, "/"));
+}
+
+// What one worker's check needs; `seen` is what it saw, for the evidence.
+struct worker_check {
+  const outcome_expectation& x;
+  const worker_group& g;
+  const process_record& p;
+  const timeline& tl;
+  const run_outcome& o;
+  std::string& seen;
+  std::string st = status_text(p);
+  bool exited = p.status && WIFEXITED(*p.status);
+  int code = exited ? WEXITSTATUS(*p.status) : -1;
+};
+
+// Each check: "" when the outcome holds, else why not.
+std::string check_cannot_connect(const worker_check& w) {
+  const timeline_event* f = last_event_of(w.tl, w.p.pid, "connect_failed");
+  if (!f) return fmt::format("{}, no connect_failed event", w.st);
+  const std::string err = f->str("errno"), detail = f->str("detail"), path = f->str("path");
+  w.seen = fmt::format("{}, errno {}: {}", w.st, err, detail);
+  if (w.code != 3) return fmt::format("{}, not exit 3 (cannot connect): {}", w.st, detail);
+  if (!errno_listed(w.x, err))
+    return fmt::format("errno {}, expected {}: {}", err, listed(w.x), detail);
+  if (path.empty() || detail.find("cannot connect to " + path) == std::string::npos)
+    return fmt::format("the error does not name the path: {}", detail);
+  if (!w.x.detail.empty() && !std::regex_search(detail, std::regex(w.x.detail)))
+    return fmt::format("the error does not match /{}/: {}", w.x.detail, detail);
+  // The worker says so itself, as an error line naming the path.
+  const bool said = std::any_of(w.tl.begin(), w.tl.end(), [&](const timeline_event& e) {
+    return e.pid() == w.p.pid && is_error_line(e) &&
+           e.str("msg").find("cannot connect to " + path) != std::string::npos;
+  });
+  if (!said) return fmt::format("no error line of the worker says it cannot connect to {}", path);
+  return {};
+}
+
+std::string check_connection_lost(const worker_check& w) {
+  if (!last_event_of(w.tl, w.p.pid, "connected")) return fmt::format("{}, never connected", w.st);
+  const timeline_event* lost = last_event_of(w.tl, w.p.pid, "connection_lost");
+  if (!lost)
+    return fmt::format("{}, no connection_lost event: it never saw its connection end", w.st);
+  const std::string err = lost->str("errno");
+  w.seen = fmt::format("{}, connection lost ({})", w.st, err);
+  if (!errno_listed(w.x, err))
+    return fmt::format("connection lost with {}, expected {}", err, listed(w.x));
+  if (!w.exited) return fmt::format("{}: it did not end on its own", w.st);
+  const bool has_workload = w.g.workload == worker_group::workload_t::echo ||
+                            w.g.workload == worker_group::workload_t::calls;
+  if (!has_workload) return w.code == 0 ? std::string() : fmt::format("{}, expected exit 0", w.st);
+  // Its waiters ended with an error, so the workload says it failed.
+  const timeline_event* failed = last_event_of(w.tl, w.p.pid, "workload_failed");
+  int dead = 0;
+  for (const auto& e : w.tl)
+    if (e.pid() == w.p.pid && ((e.event() == "reply" && e.str("outcome") == "dead") ||
+                               (e.event() == "call" && e.str("outcome") != "result")))
+      ++dead;
+  w.seen += fmt::format(", {} waiter(s) ended with an error{}", dead,
+                        failed ? ": " + failed->str("why") : std::string());
+  if (w.code != 1 || !failed)
+    return fmt::format("{}, {}: its workload did not end with an error", w.st,
+                       failed ? "workload_failed" : "no workload_failed event");
+  return {};
+}
+
+std::string check_refused_to_listen(const worker_check& w) {
+  auto it = w.o.stderr_tails.find(w.p.pid);
+  const std::string stderr_tail = it == w.o.stderr_tails.end() ? std::string() : it->second;
+  std::string tail = stderr_tail;
+  std::replace(tail.begin(), tail.end(), '\n', ' ');
+  w.seen = fmt::format("{}: {}", w.st, tail.substr(0, 300));
+  if (!w.exited || w.code == 0)
+    return fmt::format("{}: a second target on a live path must refuse and exit non-zero", w.st);
+  if (w.o.socket_path.empty() || stderr_tail.find(w.o.socket_path) == std::string::npos)
+    return fmt::format("{}, its error does not name the path {}: {}", w.st, w.o.socket_path,
+                       tail.substr(0, 300));
+  return {};
+}
+
+// flushed, force-closed: the mux's own record of the client's stream.
+std::string check_stream_at_shutdown(const worker_check& w) {
+  const std::string stream = fmt::format("unix_client.{}", w.p.pid);
+  const timeline_event *at_shutdown = nullptr, *gone = nullptr;
+  const process_record* mux = mux_of(w.o);
+  for (const auto& e : w.tl) {
+    if (!mux || e.pid() != mux->pid || e.str("stream") != stream) continue;
+    if (e.event() == "shutdown_stream" && !at_shutdown) at_shutdown = &e;
+    if (e.event() == "disconnect" && !gone) gone = &e;
+  }
+  if (!at_shutdown)
+    return fmt::format("its stream {} was not open at the target's shutdown", stream);
+  const long long queued = at_shutdown->num("queued_bytes", 0);
+  if (!gone) return fmt::format("its stream {} never closed", stream);
+  const long long dropped = gone->num("dropped_bytes", -1);
+  const std::string err = gone->str("errno");
+  w.seen = fmt::format(
+      "{}: {} bytes queued at the shutdown; closed after {:.3f}s ({}), errno {}, "
+      "{} bytes dropped",
+      stream, queued, gone->t - at_shutdown->t, gone->str("why"), err.empty() ? "none" : err,
+      dropped);
+  if (queued <= 0)
+    return fmt::format("{}: nothing was queued for it at the shutdown, so no flush was tested",
+                       stream);
+  if (w.x.outcome == "flushed") {
+    if (!err.empty() || dropped != 0)
+      return fmt::format("{}: not flushed: errno {}, {} of {} queued bytes dropped", stream, err,
+                         dropped, queued);
+    return {};
+  }
+  if (err.empty() || dropped <= 0 || !errno_listed(w.x, err))
+    return fmt::format("{}: not force-closed: errno {}, {} bytes dropped", stream,
+                       err.empty() ? "none" : err, dropped);
+  const bool named = std::any_of(w.tl.begin(), w.tl.end(), [&](const timeline_event& e) {
+    return e.pid() == mux->pid && is_error_line(e) &&
+           e.str("msg").find(stream) != std::string::npos &&
+           e.str("msg").find("force-closing") != std::string::npos;
+  });
+  if (!named)
+    return fmt::format("{}: no error line of the target names it as force-closed", stream);
+  return {};
+}
+
+// One worker's outcome against the expectation: "" when it holds, else why not.
+std::string check_outcome(const outcome_expectation& x, const worker_group& g,
+                          const process_record& p, const timeline& tl, const run_outcome& o,
+                          std::string* seen) {
+  const worker_check w{x, g, p, tl, o, *seen};
+  if (x.outcome == "cannot-connect") return check_cannot_connect(w);
+  if (x.outcome == "connection-lost") return check_connection_lost(w);
+  if (x.outcome == "refused-to-listen") return check_refused_to_listen(w);
+  return check_stream_at_shutdown(w);
+}
+
+}  // namespace
+
+oracle_result oracle_outcomes(const scenario& s, const timeline& tl, const run_outcome& o) {
+  if (s.expect.outcomes.empty()) return make("worker outcomes", verdict::not_applicable);
+  std::vector<std::string> bad, ok, na;
+  for (const auto& x : s.expect.outcomes) {
+    const worker_group* g = group_named(s, x.group);
+    if (!g) continue;
+    if (calls_not_served(s, o, x.group)) {
+      na.push_back(
+          fmt::format("group {} {}: not applicable: its calls need "
+                      "faultmux.ContextService, which the {} target does not serve",
+                      x.group, x.outcome, o.target_name));
+      continue;
+    }
+    if ((x.outcome == "flushed" || x.outcome == "force-closed") && o.external_target) {
+      na.push_back(
+          fmt::format("group {} {}: not applicable: the {} target records no stream "
+                      "events",
+                      x.group, x.outcome, o.target_name));
+      continue;
+    }
+    auto ps = members(o, x.group);
+    if (ps.empty()) bad.push_back(fmt::format("group {}: no worker was started", x.group));
+    for (const process_record* p : ps) {
+      std::string seen;
+      std::string why = check_outcome(x, *g, *p, tl, o, &seen);
+      if (!why.empty())
+        bad.push_back(fmt::format("{} (pid {}) is not {}: {}", p->name, p->pid, x.outcome, why));
+      else
+        ok.push_back(fmt::format("{} (pid {}) {}: {}", p->name, p->pid, x.outcome, seen));
+    }
+  }
+  if (bad.empty() && ok.empty()) return make("worker outcomes", verdict::not_applicable, na);
+  oracle_result r = make("worker outcomes", bad.empty() ? verdict::pass : verdict::fail);
+  add_capped(r.evidence, bad);
+  add_capped(r.evidence, ok);
+  add_capped(r.evidence, na);
+  return r;
+}
+
+}  // namespace faultmux
