@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -22,6 +23,7 @@
 #include <thread>
 
 #include "mux/connect.hpp"
+#include "wire/hello.hpp"
 
 namespace faultmux::bench {
 namespace {
@@ -58,17 +60,6 @@ void terminate(child_process& p, std::chrono::milliseconds grace) {
 }
 
 }  // namespace
-
-temp_dir::temp_dir() {
-  char tmpl[] = "/tmp/faultmux-bench-XXXXXX";
-  if (!::mkdtemp(tmpl)) throw_errno("mkdtemp /tmp/faultmux-bench-XXXXXX");
-  path_ = tmpl;
-}
-
-temp_dir::~temp_dir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
 
 void raise_fd_limit() {
   rlimit rl{};
@@ -231,10 +222,9 @@ echo_worker::echo_worker(const std::string& socket, const std::string& log, bool
   if (ack_only) argv.push_back("--ack-only");
   proc_ = spawn_logged(argv, log, true);
   auto line = line_starting(proc_, "context_id=", 20s);
-  unsigned id = 0;
-  if (!line || std::sscanf(line->c_str(), "context_id=%u", &id) != 1)
-    throw std::runtime_error("echo worker did not connect: " + log_tail(log));
-  context_id_ = id;
+  auto hello = line ? wire::parse_hello(*line) : std::nullopt;
+  if (!hello) throw std::runtime_error("echo worker did not connect: " + log_tail(log));
+  context_id_ = hello->context_id;
 }
 
 echo_worker::~echo_worker() {

@@ -23,26 +23,20 @@
 
 #include <benchmark/benchmark.h>
 
-#include "roles/process.hpp"
 #include "mux/frame.hpp"
 #include "mux/message.hpp"
+#include "roles/process.hpp"
+#include "tests/support/run_dir.hpp"
 
 namespace faultmux::bench {
 
 using namespace std::chrono_literals;
 
-// A fresh 0700 directory under /tmp, removed with everything in it.
-class temp_dir {
+// The tests' private run directory under $TMPDIR (default /tmp), named for
+// the benchmarks.
+class temp_dir : public test::run_dir {
  public:
-  temp_dir();
-  ~temp_dir();
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  temp_dir() : run_dir("faultmux-bench") {}
 };
 
 // Pins this process, and so the children it starts, to one CPU it may use;

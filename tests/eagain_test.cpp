@@ -28,6 +28,7 @@
 #include "tests/support/fault_support.hpp"
 #include "tests/support/mux_process.hpp"
 #include "tests/support/stream_support.hpp"
+#include "wire/hello.hpp"
 
 namespace faultmux::test {
 namespace {
@@ -62,11 +63,9 @@ std::vector<child_process> start_workers(const run_dir& dir, const std::string& 
 std::vector<std::uint32_t> read_ids(std::vector<child_process>& workers, clock::time_point end) {
   std::vector<std::uint32_t> ids;
   for (auto& w : workers) {
-    unsigned id = 0, parent = 0;
     auto line = w.read_line(left(end));
-    if (!line || std::sscanf(line->c_str(), "context_id=%u parent_id=%u", &id, &parent) != 2)
-      id = 0;
-    ids.push_back(id);
+    auto hello = line ? wire::parse_hello(*line) : std::nullopt;
+    ids.push_back(hello ? hello->context_id : 0);
   }
   return ids;
 }

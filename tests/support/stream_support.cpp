@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "mux/connect.hpp"
+#include "wire/hello.hpp"
 
 namespace faultmux::test::streams {
 namespace {
@@ -360,11 +361,11 @@ echo_worker start_worker(const std::string& socket, const std::vector<std::strin
   echo_worker w;
   w.proc = child_process::spawn(argv, true);
   auto line = w.proc.read_line(ms(10000));
-  unsigned id = 0, parent = 0;
-  if (!line || std::sscanf(line->c_str(), "context_id=%u parent_id=%u", &id, &parent) != 2)
+  auto hello = line ? wire::parse_hello(*line) : std::nullopt;
+  if (!hello)
     throw std::runtime_error(
         "faultmux worker did not print its context id (got: " + line.value_or("nothing") + ")");
-  w.id = id;
+  w.id = hello->context_id;
   return w;
 }
 
@@ -391,7 +392,7 @@ load_group::load_group(const run_dir& dir, const std::string& socket,
   }
   for (auto& p : procs_) {
     auto line = p.read_line(ms(10000));
-    if (!line || line->rfind("context_id=", 0) != 0) {
+    if (!line || !wire::parse_hello(*line)) {
       for (auto& e : echoes) e.proc.signal(SIGCONT);
       throw std::runtime_error("a load worker did not connect (got: " + line.value_or("nothing") +
                                ")");
