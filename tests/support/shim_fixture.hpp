@@ -23,6 +23,7 @@
 
 #include "faults/decide.hpp"
 #include "faults/rules.hpp"
+#include "tests/support/events.hpp"
 #include "tests/support/run_dir.hpp"
 
 extern char** environ;
@@ -137,10 +138,9 @@ inline double call_ms(const std::string& out, const std::string& prefix, int cal
   return -1;
 }
 
+// The fault log of a program that has ended: every line must be whole JSON.
 inline std::vector<json> events(const std::string& path) {
-  std::vector<json> v;
-  for (const std::string& l : split_lines(test::slurp(path))) v.push_back(json::parse(l));
-  return v;
+  return test::read_events(path, /*strict=*/true);
 }
 
 // What was decided, without when and in which pid: equal across runs.
