@@ -24,6 +24,7 @@
 #include "faults/phase.hpp"
 #include "faults/signal_fault.hpp"
 #include "tests/support/fault_support.hpp"
+#include "tests/support/mux_fixture.hpp"
 #include "tests/support/mux_process.hpp"
 #include "tests/support/stream_support.hpp"
 #include "wire/hello.hpp"
@@ -155,32 +156,17 @@ TEST(SignalParse, NamesAndNumbers) {
 
 // --- phases hit in real processes ------------------------------------------
 
-class Phase : public testing::Test {
+class Phase : public mux_fixture {
  protected:
-  run_dir dir;
-  std::optional<mux_process> mux;
-  streams::echo_worker echo;
   std::string wev = dir.file("worker.events");
 
-  void start(const std::vector<std::string>& mux_args = {}) {
-    mux.emplace(dir, mux_args);
-    echo = streams::start_worker(mux->socket_path());
-  }
-
-  void TearDown() override {
-    if (!mux) return;
-    // A clean stop also ends the contexts the mux started.
-    mux->proc().signal(SIGCONT);
-    mux->proc().signal(SIGTERM);
-    mux->proc().wait(10s);
-  }
+  void TearDown() override { terminate_mux(); }
 
   std::vector<std::string> worker(const std::string& fault_at,
                                   const std::vector<std::string>& extra = {}) const {
-    std::vector<std::string> a{"worker",     "--connect", mux->socket_path(), "--events", wev,
-                               "--fault-at", fault_at};
+    std::vector<std::string> a{"--fault-at", fault_at};
     a.insert(a.end(), extra.begin(), extra.end());
-    return a;
+    return worker_args(wev, a);
   }
 
   // The worker's own "fault" event (there is at most one).
@@ -192,14 +178,7 @@ class Phase : public testing::Test {
   }
 
   bool mux_logged(const std::string& what, ms timeout = 5s) const {
-    return mux
-        ->wait_event(
-            [&](const json& e) {
-              return e.value("event", "") == "log" &&
-                     e.value("msg", "").find(what) != std::string::npos;
-            },
-            timeout)
-        .has_value();
+    return mux_log(what, timeout).has_value();
   }
 
   bool mux_handshook(pid_t pid) const {
