@@ -1,7 +1,7 @@
-// Helpers for the stream and shutdown integration tests: a real `faultmux
-// mux` process observed through its events file and /proc, raw protocol
+// Helpers for the stream and shutdown integration tests: raw protocol
 // clients that can misbehave on purpose, and `faultmux worker` processes for
-// well-behaved load. Every wait is bounded.
+// well-behaved load, beside the shared mux process (mux_process.hpp). Every
+// wait is bounded.
 #pragma once
 
 #include <sys/types.h>
