@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -22,6 +23,7 @@
 #include <thread>
 
 #include "mux/connect.hpp"
+#include "wire/hello.hpp"
 
 namespace faultmux::bench {
 namespace {
@@ -58,17 +60,6 @@ void terminate(child_process& p, std::chrono::milliseconds grace) {
 }
 
 }  // namespace
-
-temp_dir::temp_dir() {
-  char tmpl[] = "/tmp/faultmux-bench-XXXXXX";
-  if (!::mkdtemp(tmpl)) throw_errno("mkdtemp /tmp/faultmux-bench-XXXXXX");
-  path_ = tmpl;
-}
-
-temp_dir::~temp_dir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
 
 void raise_fd_limit() {
   rlimit rl{};
@@ -124,32 +115,6 @@ const char* mux_name(mux_kind k) {
   return k == mux_kind::faultmux ? "faultmux" : "mitogen";
 }
 
-child_process spawn_logged(const std::vector<std::string>& argv, const std::string& log,
-                           bool capture_stdout) {
-  // child_process has no stderr redirection: point our own fd 2 at the log
-  // for the moment of the spawn. The benchmark process is single-threaded.
-  int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (log_fd < 0) throw_errno("open " + log);
-  int saved = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-  if (saved < 0) {
-    ::close(log_fd);
-    throw_errno("dup stderr");
-  }
-  ::fflush(stderr);
-  ::dup2(log_fd, STDERR_FILENO);
-  ::close(log_fd);
-  try {
-    auto p = child_process::spawn(argv, capture_stdout);
-    ::dup2(saved, STDERR_FILENO);
-    ::close(saved);
-    return p;
-  } catch (...) {
-    ::dup2(saved, STDERR_FILENO);
-    ::close(saved);
-    throw;
-  }
-}
-
 std::string log_tail(const std::string& log, std::size_t max_bytes) {
   std::ifstream in(log, std::ios::binary);
   std::stringstream ss;
@@ -160,64 +125,30 @@ std::string log_tail(const std::string& log, std::size_t max_bytes) {
   return s;
 }
 
-mux_process::mux_process(mux_kind kind, const temp_dir& dir, int backlog)
-    : kind_(kind),
-      path_(dir.file(std::string(mux_name(kind)) + ".sock")),
-      log_(dir.file(std::string(mux_name(kind)) + ".log")) {
-  std::vector<std::string> argv;
+namespace {
+
+// The listener of each kind, given `--listen PATH --backlog N` by mux_process.
+// faultmux's writes no events file: a benchmark measures the relay alone.
+test::mux_config config_of(mux_kind kind) {
+  test::mux_config cfg;
+  cfg.name = mux_name(kind);
   if (kind == mux_kind::faultmux) {
-    argv = {FAULTMUX_BINARY, "mux", "--listen", path_, "--backlog", std::to_string(backlog)};
+    cfg.command = {FAULTMUX_BINARY, "mux"};
   } else {
     // Debian's python3-mitogen is installed for /usr/bin/python3 only.
-    std::string script = std::string(FAULTMUX_SOURCE_DIR) + "/scenarios/mitogen_mux.py";
-    argv = {"/usr/bin/python3", script, "--listen", path_, "--backlog", std::to_string(backlog)};
+    cfg.command = {"/usr/bin/python3",
+                   std::string(FAULTMUX_SOURCE_DIR) + "/scenarios/mitogen_mux.py"};
   }
-  proc_ = spawn_logged(argv, log_, true);
-  if (!line_starting(proc_, "listening ", 20s))
-    throw std::runtime_error(std::string(mux_name(kind)) +
-                             " mux did not print 'listening': " + log_tail(log_));
+  cfg.listen_timeout = 20s;
+  cfg.term_grace = 5s;
+  return cfg;
 }
 
-mux_process::~mux_process() {
-  if (proc_.running()) ::kill(proc_.pid(), SIGCONT);  // a stopped process cannot act on SIGTERM
-  terminate(proc_, 5s);
-}
+}  // namespace
 
-void mux_process::stop() {
-  proc_.signal(SIGSTOP);
-  std::string stat_path = "/proc/" + std::to_string(proc_.pid()) + "/stat";
-  auto end = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < end) {
-    std::ifstream in(stat_path);
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    // The state follows the command name: 'T' stopped, 't' stopped while
-    // traced (strace attached to look at the mux).
-    auto paren = stat.rfind(')');
-    if (paren != std::string::npos && paren + 2 < stat.size() &&
-        (stat[paren + 2] == 'T' || stat[paren + 2] == 't'))
-      return;
-    std::this_thread::sleep_for(100us);
-  }
-  throw std::runtime_error("mux did not stop within 5 s of SIGSTOP");
-}
-
-void mux_process::resume() {
-  proc_.signal(SIGCONT);
-}
-
-std::vector<std::string> mux_process::describe_fds() const {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (auto it =
-           std::filesystem::directory_iterator("/proc/" + std::to_string(proc_.pid()) + "/fd", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    std::error_code link_ec;
-    auto target = std::filesystem::read_symlink(it->path(), link_ec);
-    out.push_back(it->path().filename().string() + " -> " + target.string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
+mux_process::mux_process(mux_kind kind, const temp_dir& dir, int backlog)
+    : test::mux_process(dir, {"--backlog", std::to_string(backlog)}, config_of(kind)),
+      kind_(kind) {}
 
 int mux_process::open_sockets() const {
   auto fds = describe_fds();
@@ -231,10 +162,9 @@ echo_worker::echo_worker(const std::string& socket, const std::string& log, bool
   if (ack_only) argv.push_back("--ack-only");
   proc_ = spawn_logged(argv, log, true);
   auto line = line_starting(proc_, "context_id=", 20s);
-  unsigned id = 0;
-  if (!line || std::sscanf(line->c_str(), "context_id=%u", &id) != 1)
-    throw std::runtime_error("echo worker did not connect: " + log_tail(log));
-  context_id_ = id;
+  auto hello = line ? wire::parse_hello(*line) : std::nullopt;
+  if (!hello) throw std::runtime_error("echo worker did not connect: " + log_tail(log));
+  context_id_ = hello->context_id;
 }
 
 echo_worker::~echo_worker() {

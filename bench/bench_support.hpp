@@ -23,26 +23,22 @@
 
 #include <benchmark/benchmark.h>
 
-#include "roles/process.hpp"
 #include "mux/frame.hpp"
 #include "mux/message.hpp"
+#include "roles/process.hpp"
+#include "tests/support/mux_process.hpp"
+#include "tests/support/process_support.hpp"
+#include "tests/support/run_dir.hpp"
 
 namespace faultmux::bench {
 
 using namespace std::chrono_literals;
 
-// A fresh 0700 directory under /tmp, removed with everything in it.
-class temp_dir {
+// The tests' private run directory under $TMPDIR (default /tmp), named for
+// the benchmarks.
+class temp_dir : public test::run_dir {
  public:
-  temp_dir();
-  ~temp_dir();
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  temp_dir() : run_dir("faultmux-bench") {}
 };
 
 // Pins this process, and so the children it starts, to one CPU it may use;
@@ -89,34 +85,23 @@ void report_cpu(benchmark::State& state, const std::string& prefix, pid_t pid,
 enum class mux_kind { faultmux, mitogen };
 const char* mux_name(mux_kind k);
 
-// Starts argv with its stderr appended to `log`, so the children's log lines
-// stay out of the benchmark report but can be quoted when something fails.
-child_process spawn_logged(const std::vector<std::string>& argv, const std::string& log,
-                           bool capture_stdout);
+// Children's stderr goes to a log file, out of the benchmark report but at
+// hand to quote when something fails.
+using test::spawn_logged;
 
 // The last lines of a log file, for error messages.
 std::string log_tail(const std::string& log, std::size_t max_bytes = 600);
 
-// A running mux listening in a temp_dir. The destructor sends SIGTERM, waits
-// a bounded time, and leaves SIGKILL and reaping to child_process.
-class mux_process {
+// A running mux (ours or Mitogen's) listening in a temp_dir; its stderr goes
+// to <dir>/<kind>.stderr. The destructor sends SIGTERM, waits a bounded time,
+// and leaves SIGKILL and reaping to child_process.
+class mux_process : public test::mux_process {
  public:
   mux_process(mux_kind kind, const temp_dir& dir, int backlog);
-  ~mux_process();
-  mux_process(const mux_process&) = delete;
-  mux_process& operator=(const mux_process&) = delete;
 
   mux_kind kind() const { return kind_; }
-  const std::string& path() const { return path_; }
-  pid_t pid() const { return proc_.pid(); }
-  const std::string& log() const { return log_; }
-
-  // SIGSTOP, returning once the kernel reports the process stopped.
-  void stop();
-  void resume();
-  // "fd -> target" for each open descriptor of the mux, e.g.
-  // "12 -> socket:[4711]", sorted.
-  std::vector<std::string> describe_fds() const;
+  const std::string& path() const { return socket_path(); }
+  const std::string& log() const { return stderr_path(); }
   // Its open sockets, to see when it has released every client of a
   // finished storm. Only sockets: faultmux creates its signal pipe just
   // after it says "listening".
@@ -124,9 +109,6 @@ class mux_process {
 
  private:
   mux_kind kind_;
-  std::string path_;
-  std::string log_;
-  child_process proc_;
 };
 
 // A `faultmux worker` serving the echo handle (1000). With ack_only it

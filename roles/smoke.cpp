@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
@@ -21,9 +23,11 @@ namespace faultmux {
 
 int run_smoke(const std::string& self, int verbosity) {
   using namespace std::chrono_literals;
-  char tmpl[] = "/tmp/faultmux-suite-XXXXXX";
-  if (!::mkdtemp(tmpl)) {
-    std::perror("faultmux suite: mkdtemp");
+  // Under $TMPDIR like the driver's run directories, /tmp when unset.
+  const char* tmp = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/faultmux-suite-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) {
+    std::perror(("faultmux suite: mkdtemp " + tmpl).c_str());
     return 2;
   }
   std::string dir = tmpl, sock = dir + "/mux.sock";

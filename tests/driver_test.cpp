@@ -396,56 +396,6 @@ bool empty_dir(const std::string& path) {
   return std::filesystem::is_empty(path);
 }
 
-TEST(DriverRun, EveryBuiltInScenarioPasses) {
-  run_dir tmp;
-  ran r = run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios"}, ms(60000 * test::time_slack));
-  EXPECT_EQ(exit_code(r), 0) << r.out;
-  for (const char* name : {"exit-after-pid",
-                           "eagain-first-recv",
-                           "backlog-while-stopped",
-                           "bad-magic",
-                           "stall-during-storm",
-                           "short-pid",
-                           "kill-pid-sent",
-                           "kill-mid-frame",
-                           "kill-awaiting-reply",
-                           "backlog-equal-stopped",
-                           "backlog-far-above-stopped",
-                           "eagain-on-send",
-                           "short-writes",
-                           "fd-exhaustion-accept",
-                           "oversize-length",
-                           "single-byte-frames",
-                           "many-frames-per-write",
-                           "spoofed-ids",
-                           "oversize-body",
-                           "slow-reader",
-                           "caller-killed-pending-call",
-                           "random-mixed-faults",
-                           "backlog-at-forks-no-retry",
-                           "stall-blocks-nobody",
-                           "context-killed-mid-call",
-                           "context-killed-behind-intermediate",
-                           "intermediate-killed-mid-call",
-                           "oversize-reply",
-                           "unidirectional-refusals",
-                           "policy-refusal",
-                           "unix-client-auth-stamped",
-                           "no-route-invalid-handle",
-                           "peer-client-dies-unanswered",
-                           "listener-short-identity",
-                           "connect-failures",
-                           "mux-killed-under-workers",
-                           "shutdown-with-clients",
-                           "restart-over-stale-socket",
-                           "second-mux-live-path",
-                           "route-table-abuse"})
-    EXPECT_NE(r.out.find(std::string("PASS ") + name + " "), std::string::npos) << name << "\n"
-                                                                                << r.out;
-  EXPECT_TRUE(empty_dir(tmp.path())) << "a run directory was left in " << tmp.path();
-  EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
-}
-
 // A scenario file of the suite with some text replaced.
 std::string suite_file(const std::string& name,
                        const std::vector<std::pair<std::string, std::string>>& edits = {}) {

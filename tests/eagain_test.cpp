@@ -26,8 +26,10 @@
 
 #include "roles/process.hpp"
 #include "tests/support/fault_support.hpp"
+#include "tests/support/mux_fixture.hpp"
 #include "tests/support/mux_process.hpp"
 #include "tests/support/stream_support.hpp"
+#include "wire/hello.hpp"
 
 namespace faultmux::test {
 namespace {
@@ -62,11 +64,9 @@ std::vector<child_process> start_workers(const run_dir& dir, const std::string& 
 std::vector<std::uint32_t> read_ids(std::vector<child_process>& workers, clock::time_point end) {
   std::vector<std::uint32_t> ids;
   for (auto& w : workers) {
-    unsigned id = 0, parent = 0;
     auto line = w.read_line(left(end));
-    if (!line || std::sscanf(line->c_str(), "context_id=%u parent_id=%u", &id, &parent) != 2)
-      id = 0;
-    ids.push_back(id);
+    auto hello = line ? wire::parse_hello(*line) : std::nullopt;
+    ids.push_back(hello ? hello->context_id : 0);
   }
   return ids;
 }
@@ -78,14 +78,21 @@ void stop_workers(std::vector<child_process>& workers) {
   for (auto& w : workers) w.wait(left(end));
 }
 
-TEST(Eagain, FirstRecvOfEveryAcceptedSocketWith200Workers) {
-  run_dir dir;
+struct load_result;
+
+class Eagain : public mux_fixture {
+ protected:
+  // Spurious EAGAIN with probability p and short writes on the mux's
+  // accepted sockets while four workloads of `count` run through it.
+  load_result run_spurious(double p, int count);
+};
+
+TEST_F(Eagain, FirstRecvOfEveryAcceptedSocketWith200Workers) {
   std::string flog = dir.file("faults.jsonl");
-  mux_process mux(
-      dir, {"--backlog", "256"},
-      {.prefix = fault::shim_prefix(shim, first_recv_rule, flog), .socket = {}, .name = "mux"});
+  mux.emplace(dir, std::vector<std::string>{"--backlog", "256"},
+              prefixed(fault::shim_prefix(shim, first_recv_rule, flog)));
   auto t0 = clock::now();
-  std::vector<child_process> workers = start_workers(dir, mux.socket_path(), worker_count);
+  std::vector<child_process> workers = start_workers(dir, mux->socket_path(), worker_count);
   std::vector<std::uint32_t> ids = read_ids(workers, clock::now() + 20s);
   double seconds = std::chrono::duration<double>(clock::now() - t0).count();
   std::set<std::uint32_t> distinct(ids.begin(), ids.end());
@@ -104,34 +111,34 @@ TEST(Eagain, FirstRecvOfEveryAcceptedSocketWith200Workers) {
   }
   EXPECT_GE(faults.size(), static_cast<std::size_t>(worker_count));
   EXPECT_EQ(fds.size(), faults.size()) << "one fault per socket";
-  EXPECT_EQ(mux.events("handshake").size(), faults.size());
+  EXPECT_EQ(mux->events("handshake").size(), faults.size());
 
   // Routed traffic: a round trip through every one of the 200 streams, and a
   // checked workload.
-  auto client = streams::raw_client::connect_as(mux.socket_path(), streams::raw_client::fake_pid());
+  auto client =
+      streams::raw_client::connect_as(mux->socket_path(), streams::raw_client::fake_pid());
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] == 0) continue;
     ASSERT_TRUE(streams::echo_round_trip(client, ids[i], streams::pattern(i, 64 + i),
                                          static_cast<std::uint32_t>(5000 + i), 5s))
         << "worker " << i;
   }
-  child_process load = streams::start_load(mux.socket_path(), ids[0], 500, 4096, 8);
+  child_process load = streams::start_load(mux->socket_path(), ids[0], 500, 4096, 8);
   finished l = fault::finish(load, dir, "load", 20s);
   EXPECT_TRUE(l.exited(0)) << l.describe();
 
   // Nothing was worth a warning, let alone a crash.
-  EXPECT_THAT(fault::problem_logs(mux.events()), testing::IsEmpty());
-  EXPECT_TRUE(mux.alive());
-  mux.proc().signal(SIGTERM);
-  auto st = mux.proc().wait(10s);
+  EXPECT_THAT(fault::problem_logs(mux->events()), testing::IsEmpty());
+  EXPECT_TRUE(mux->alive());
+  mux->proc().signal(SIGTERM);
+  auto st = mux->proc().wait(10s);
   EXPECT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << streams::status_text(st);
   stop_workers(workers);
 }
 
 // Mitogen 0.3.3's listener under the same rule. What it does is recorded,
 // not judged: the test fails only when the run itself could not be made.
-TEST(Eagain, FirstRecvOfEveryAcceptedSocketMitogenFinding) {
-  run_dir dir;
+TEST_F(Eagain, FirstRecvOfEveryAcceptedSocketMitogenFinding) {
   std::string flog = dir.file("faults.jsonl");
   std::string sock = dir.file("mitogen.sock");
   std::string script = std::string(FAULTMUX_SOURCE_DIR) + "/scenarios/mitogen_mux.py";
@@ -207,18 +214,16 @@ struct load_result {
   std::map<std::string, int> effects;  // fault log: effect -> count
 };
 
-load_result run_spurious(double p, int count) {
-  run_dir dir;
+load_result Eagain::run_spurious(double p, int count) {
   std::string flog = dir.file("faults.jsonl");
   std::string rules = fmt::format(
       "recv-like@accepted p={0} -> EAGAIN; send-like@accepted p={0} -> EAGAIN; "
       "send-like@accepted every 2 -> short 100",
       p);
-  mux_process mux(
-      dir, {},
-      {.prefix = fault::shim_prefix(shim, rules, flog, "mux", 42), .socket = {}, .name = "mux"});
+  mux.emplace(dir, std::vector<std::string>{},
+              prefixed(fault::shim_prefix(shim, rules, flog, "mux", 42)));
   std::vector<streams::echo_worker> echoes;
-  for (int i = 0; i < 2; ++i) echoes.push_back(streams::start_worker(mux.socket_path()));
+  for (int i = 0; i < 2; ++i) echoes.push_back(streams::start_worker(mux->socket_path()));
   std::string wev = dir.file("load.events");
   auto t0 = clock::now();
   std::vector<child_process> loads;
@@ -227,7 +232,7 @@ load_result run_spurious(double p, int count) {
     std::vector<std::string> argv{binary(),
                                   "worker",
                                   "--connect",
-                                  mux.socket_path(),
+                                  mux->socket_path(),
                                   "--peer",
                                   std::to_string(echoes[i % 2].id),
                                   "--count",
@@ -247,17 +252,17 @@ load_result run_spurious(double p, int count) {
   r.seconds = std::chrono::duration<double>(clock::now() - t0).count();
   for (const json& f : read_events(flog)) r.effects[f.value("effect", "?")]++;
   EXPECT_EQ(r.clean, 4) << "p=" << p << ": workloads that did not complete correctly\n"
-                        << slurp(mux.events_path()).substr(0, 4000);
+                        << slurp(mux->events_path()).substr(0, 4000);
   for (const json& d : fault::named(read_events(wev), "workload_done")) {
     EXPECT_EQ(d.value("ok", 0), count) << d.dump();
     EXPECT_EQ(d.value("failed", -1), 0) << d.dump();
   }
-  EXPECT_TRUE(mux.alive());
-  EXPECT_TRUE(fault::mux_serves(mux.socket_path(), echoes[0].id));
+  EXPECT_TRUE(mux->alive());
+  EXPECT_TRUE(fault::mux_serves(mux->socket_path(), echoes[0].id));
   return r;
 }
 
-TEST(Eagain, SpuriousAt30PercentWithShortWrites) {
+TEST_F(Eagain, SpuriousAt30PercentWithShortWrites) {
   load_result r = run_spurious(0.3, 1000);
   EXPECT_GT(r.effects["EAGAIN"], 0);
   EXPECT_GT(r.effects["short 100"], 0);
@@ -265,7 +270,7 @@ TEST(Eagain, SpuriousAt30PercentWithShortWrites) {
               r.seconds, r.effects["EAGAIN"], r.effects["short 100"]);
 }
 
-TEST(Eagain, SpuriousAt90PercentWithShortWrites) {
+TEST_F(Eagain, SpuriousAt90PercentWithShortWrites) {
   load_result r = run_spurious(0.9, 100);
   EXPECT_GT(r.effects["EAGAIN"], 0);
   EXPECT_GT(r.effects["short 100"], 0);

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/fault_support.hpp"
+#include "tests/support/mux_fixture.hpp"
 #include "tests/support/mux_process.hpp"
 #include "tests/support/sanitizers.hpp"
 #include "tests/support/stream_support.hpp"
@@ -29,24 +30,15 @@ using fault::finished;
 using ms = std::chrono::milliseconds;
 using testing::HasSubstr;
 
-class Hostile : public testing::Test {
+class Hostile : public mux_fixture {
  protected:
-  run_dir dir;
-  std::optional<mux_process> mux;
-  streams::echo_worker echo;
   std::string events = dir.file("hostile.events");
-
-  void start(const std::vector<std::string>& mux_args = {}) {
-    mux.emplace(dir, mux_args);
-    echo = streams::start_worker(mux->socket_path());
-  }
 
   std::vector<std::string> args(const std::string& behaviour,
                                 const std::vector<std::string>& extra = {}) const {
-    std::vector<std::string> a{"worker", "--connect", mux->socket_path(), "--events",
-                               events,   "--behave",  behaviour};
+    std::vector<std::string> a{"--behave", behaviour};
     a.insert(a.end(), extra.begin(), extra.end());
-    return a;
+    return worker_args(events, a);
   }
 
   finished behave(const std::string& behaviour, const std::vector<std::string>& extra = {}) {
@@ -60,23 +52,8 @@ class Hostile : public testing::Test {
   }
   std::string stream_name() const { return "unix_client." + std::to_string(hostile_pid()); }
 
-  // The mux's log lines naming this client's stream and containing `what`.
-  std::optional<json> mux_log(const std::string& what, ms timeout = 5s) const {
-    return mux->wait_event(
-        [&](const json& e) {
-          std::string msg = e.value("msg", "");
-          return e.value("event", "") == "log" && msg.find(what) != std::string::npos;
-        },
-        timeout);
-  }
-
   std::optional<json> disconnect_of_hostile(ms timeout = 5s) const {
     return mux->wait_event(streams::disconnect_of(stream_name()), timeout);
-  }
-
-  void expect_alive_and_routing() {
-    EXPECT_TRUE(mux->alive()) << mux->stderr_text();
-    EXPECT_TRUE(fault::mux_serves(mux->socket_path(), echo.id));
   }
 };
 
@@ -105,7 +82,7 @@ TEST_F(Hostile, StallCostsOnlyItsOwnConnection) {
 
 TEST_F(Hostile, ShortPidOfZeroToThreeBytes) {
   start();
-  for (int n = 0; n <= 3; ++n) {
+  for_every(0, 3, [&](int n) {
     finished f = behave("short-pid", {"--pid-bytes", std::to_string(n)});
     ASSERT_TRUE(f.exited(0)) << f.describe();
     EXPECT_TRUE(
@@ -114,7 +91,7 @@ TEST_F(Hostile, ShortPidOfZeroToThreeBytes) {
                             n, hostile_pid())))
         << n << " bytes\n"
         << mux->stderr_text();
-  }
+  });
   // No context id was spent on them: the next client gets the next id.
   auto before = streams::raw_client::connect_as(mux->socket_path(), 1);
   EXPECT_EQ(before.id(), echo.id + 1);

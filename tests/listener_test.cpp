@@ -22,11 +22,12 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "roles/process.hpp"
 #include "mux/events.hpp"
+#include "roles/process.hpp"
 #include "tests/support/mux_process.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/sanitizers.hpp"
+#include "wire/hello.hpp"
 
 namespace faultmux::test {
 namespace {
@@ -148,9 +149,9 @@ TEST(Listener, StalledClientTimesOutAloneWhileOthersAreServed) {
       {binary(), "worker", "--connect", mux.socket_path(), "--events", dir.file("echo.events")},
       dir.file("echo.stderr"));
   auto line = echo.read_line(5s);
-  unsigned peer = 0;
-  ASSERT_TRUE(line && std::sscanf(line->c_str(), "context_id=%u", &peer) == 1)
-      << (line ? *line : "no line") << slurp(dir.file("echo.stderr"));
+  auto hello = line ? wire::parse_hello(*line) : std::nullopt;
+  ASSERT_TRUE(hello) << (line ? *line : "no line") << slurp(dir.file("echo.stderr"));
+  const std::uint32_t peer = hello->context_id;
   auto load = spawn_logged(
       {binary(), "worker", "--connect", mux.socket_path(), "--peer", std::to_string(peer),
        "--count", "50", "--in-flight", "4", "--events", dir.file("load.events")},

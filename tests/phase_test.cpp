@@ -23,10 +23,12 @@
 
 #include "faults/phase.hpp"
 #include "faults/signal_fault.hpp"
-#include "wire/protocol.hpp"
 #include "tests/support/fault_support.hpp"
+#include "tests/support/mux_fixture.hpp"
 #include "tests/support/mux_process.hpp"
 #include "tests/support/stream_support.hpp"
+#include "wire/hello.hpp"
+#include "wire/protocol.hpp"
 
 namespace faultmux::test {
 namespace {
@@ -154,32 +156,17 @@ TEST(SignalParse, NamesAndNumbers) {
 
 // --- phases hit in real processes ------------------------------------------
 
-class Phase : public testing::Test {
+class Phase : public mux_fixture {
  protected:
-  run_dir dir;
-  std::optional<mux_process> mux;
-  streams::echo_worker echo;
   std::string wev = dir.file("worker.events");
 
-  void start(const std::vector<std::string>& mux_args = {}) {
-    mux.emplace(dir, mux_args);
-    echo = streams::start_worker(mux->socket_path());
-  }
-
-  void TearDown() override {
-    if (!mux) return;
-    // A clean stop also ends the contexts the mux started.
-    mux->proc().signal(SIGCONT);
-    mux->proc().signal(SIGTERM);
-    mux->proc().wait(10s);
-  }
+  void TearDown() override { terminate_mux(); }
 
   std::vector<std::string> worker(const std::string& fault_at,
                                   const std::vector<std::string>& extra = {}) const {
-    std::vector<std::string> a{"worker",     "--connect", mux->socket_path(), "--events", wev,
-                               "--fault-at", fault_at};
+    std::vector<std::string> a{"--fault-at", fault_at};
     a.insert(a.end(), extra.begin(), extra.end());
-    return a;
+    return worker_args(wev, a);
   }
 
   // The worker's own "fault" event (there is at most one).
@@ -191,14 +178,7 @@ class Phase : public testing::Test {
   }
 
   bool mux_logged(const std::string& what, ms timeout = 5s) const {
-    return mux
-        ->wait_event(
-            [&](const json& e) {
-              return e.value("event", "") == "log" &&
-                     e.value("msg", "").find(what) != std::string::npos;
-            },
-            timeout)
-        .has_value();
+    return mux_log(what, timeout).has_value();
   }
 
   bool mux_handshook(pid_t pid) const {
@@ -297,8 +277,9 @@ TEST_F(Phase, MidFrameSigstopHoldsOnlyItsOwnStream) {
   child_process w = fault::start_faultmux(
       dir, worker("mid-frame:30:SIGSTOP", {"--peer", std::to_string(echo.id)}), "worker");
   auto line = w.read_line(10s);
-  unsigned id = 0, parent = 0;
-  ASSERT_TRUE(line && std::sscanf(line->c_str(), "context_id=%u parent_id=%u", &id, &parent) == 2);
+  auto hello = line ? wire::parse_hello(*line) : std::nullopt;
+  ASSERT_TRUE(hello) << line.value_or("no line");
+  const std::uint32_t id = hello->context_id;
   ASSERT_TRUE(fault::wait_stopped(w.pid()));
   // Half a frame from a stopped client blocks nobody else.
   EXPECT_TRUE(fault::mux_serves(mux->socket_path(), echo.id));
@@ -323,8 +304,9 @@ TEST_F(Phase, AwaitingReplySigkill) {
   finished w = fault::run_faultmux(
       dir, worker("awaiting-reply:SIGKILL", {"--peer", std::to_string(peer.id()), "--count", "3"}));
   ASSERT_TRUE(w.killed_by(SIGKILL)) << w.describe();
-  unsigned id = 0, parent = 0;
-  ASSERT_EQ(std::sscanf(w.out.c_str(), "context_id=%u parent_id=%u", &id, &parent), 2) << w.out;
+  auto hello = wire::parse_hello(w.out);
+  ASSERT_TRUE(hello) << w.out;
+  const std::uint32_t id = hello->context_id;
   // Dead first; only then does the peer read the request: it was on the
   // wire when the worker died, and no reply can have been read.
   auto req = peer.receive(5s);
@@ -439,8 +421,9 @@ TEST_F(Phase, APhaseNotReachedNeverFires) {
   // A worker with no workload never awaits a reply.
   child_process idle = fault::start_faultmux(dir, worker("awaiting-reply:SIGKILL"), "idle");
   auto line = idle.read_line(10s);
-  unsigned id = 0, parent = 0;
-  ASSERT_TRUE(line && std::sscanf(line->c_str(), "context_id=%u parent_id=%u", &id, &parent) == 2);
+  auto hello = line ? wire::parse_hello(*line) : std::nullopt;
+  ASSERT_TRUE(hello) << line.value_or("no line");
+  const std::uint32_t id = hello->context_id;
   // It answers echo, so its loop (and its SIGTERM handling) runs.
   EXPECT_TRUE(fault::mux_serves(mux->socket_path(), id));
   idle.signal(SIGTERM);

@@ -52,9 +52,7 @@ TEST(Resource, MuxUnderALowLimitMeetsEmfileAtAcceptAndRecovers) {
   run_dir dir;
   const int limit = 24;
   mux_process mux(dir, {"--backlog", "16"},
-                  {.prefix = {binary(), "fault", "run", "--nofile", std::to_string(limit), "--"},
-                   .socket = {},
-                   .name = "mux"});
+                  prefixed({binary(), "fault", "run", "--nofile", std::to_string(limit), "--"}));
   // `fault run` execs: the pid is the mux's own.
   ASSERT_FALSE(mux.events("listening").empty());
   EXPECT_EQ(mux.events("listening")[0].value("pid", -1), mux.pid());

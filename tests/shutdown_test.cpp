@@ -13,9 +13,9 @@
 #include <gtest/gtest.h>
 
 #include "mux/events.hpp"
-#include "wire/protocol.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/stream_support.hpp"
+#include "wire/protocol.hpp"
 
 namespace faultmux::test::streams {
 namespace {
@@ -43,7 +43,7 @@ TEST(mux_shutdown, sigterm_flushes_a_slow_reader_and_force_closes_a_stuck_one) {
   ASSERT_TRUE(stuck.wait_readable(30s));
 
   double term_at = events::now();
-  mux.process().signal(SIGTERM);
+  mux.proc().signal(SIGTERM);
   // The slow reader takes 32 KiB at a time with a pause between reads
   // (pacing, not synchronisation): about half a second for 8 MiB, well
   // inside the grace period.
@@ -61,7 +61,7 @@ TEST(mux_shutdown, sigterm_flushes_a_slow_reader_and_force_closes_a_stuck_one) {
       << "flushed reply differs (" << reply->data.size() << " bytes)";
   EXPECT_TRUE(slow.wait_closed(5s)) << "the mux did not close the flushed stream";
 
-  auto st = mux.process().wait(std::chrono::milliseconds(grace_ms) + 10s);
+  auto st = mux.proc().wait(std::chrono::milliseconds(grace_ms) + 10s);
   EXPECT_TRUE(exited_with(st, 0)) << status_text(st);
   EXPECT_NE(::access(mux.socket_path().c_str(), F_OK), 0) << "socket file left behind";
 
@@ -111,8 +111,8 @@ TEST(mux_death, workers_see_eof_and_later_connects_fail_cleanly) {
     EXPECT_EQ(request->src_id, load.id);
   }
 
-  mux.process().signal(SIGKILL);
-  auto st = mux.process().wait(5s);
+  mux.proc().signal(SIGKILL);
+  auto st = mux.proc().wait(5s);
   ASSERT_TRUE(st && WIFSIGNALED(*st)) << status_text(st);
 
   for (auto& e : echoes) {

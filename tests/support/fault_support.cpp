@@ -113,11 +113,7 @@ std::vector<std::string> shim_prefix(const std::string& shim, const std::string&
 }
 
 long peak_rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  return -1;
+  return status_kib(pid, "VmHWM");
 }
 
 ::testing::AssertionResult mux_serves(const std::string& socket, std::uint32_t echo_id) {

@@ -2,6 +2,10 @@
 
 #include <stdlib.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -9,9 +13,15 @@
 
 namespace faultmux::test {
 
-run_dir::run_dir() {
-  char tmpl[] = "/tmp/faultmux-test-XXXXXX";
-  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+std::string temp_root() {
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp && *tmp ? tmp : "/tmp";
+}
+
+run_dir::run_dir(const std::string& prefix) {
+  std::string tmpl = temp_root() + "/" + prefix + "-XXXXXX";
+  if (!::mkdtemp(tmpl.data()))
+    throw std::runtime_error("mkdtemp " + tmpl + ": " + std::strerror(errno));
   path_ = tmpl;
 }
 

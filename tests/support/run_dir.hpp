@@ -6,10 +6,14 @@
 
 namespace faultmux::test {
 
-// A fresh directory under /tmp, removed with everything in it on destruction.
+// $TMPDIR, or /tmp when it is unset or empty (as the driver does).
+std::string temp_root();
+
+// A fresh 0700 directory <temp_root()>/<prefix>-XXXXXX, removed with
+// everything in it on destruction.
 class run_dir {
  public:
-  run_dir();
+  explicit run_dir(const std::string& prefix = "faultmux-test");
   ~run_dir();
   run_dir(const run_dir&) = delete;
   run_dir& operator=(const run_dir&) = delete;

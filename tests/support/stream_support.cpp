@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "mux/connect.hpp"
+#include "wire/hello.hpp"
 
 namespace faultmux::test::streams {
 namespace {
@@ -31,29 +32,7 @@ int left_ms(clock::time_point end) {
   return static_cast<int>(std::max<long long>(0, left));
 }
 
-long status_field_kib(pid_t pid, const char* field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  std::size_t n = std::strlen(field);
-  while (std::getline(in, line)) {
-    if (line.compare(0, n, field) == 0 && line.size() > n && line[n] == ':')
-      return std::strtol(line.c_str() + n + 1, nullptr, 10);
-  }
-  return -1;
-}
-
 }  // namespace
-
-std::vector<json> read_events(const std::string& path) {
-  std::vector<json> out;
-  std::istringstream in(slurp(path));
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = json::parse(line, nullptr, false);
-    if (!j.is_discarded()) out.push_back(std::move(j));
-  }
-  return out;
-}
 
 std::vector<json> filter(const std::vector<json>& events, const event_pred& pred) {
   std::vector<json> out;
@@ -71,34 +50,6 @@ bool is_problem_log(const json& e) {
   if (str(e, "event") != "log") return false;
   std::string level = str(e, "level");
   return level == "warning" || level == "error" || level == "critical";
-}
-
-mux_process::mux_process(const run_dir& dir, const std::vector<std::string>& extra_args)
-    : socket_(dir.file("mux.sock")), events_(dir.file("mux.events")) {
-  std::vector<std::string> argv{binary(), "mux", "--listen", socket_, "--events", events_};
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  proc_ = child_process::spawn(argv, true);
-  auto line = proc_.read_line(ms(10000));
-  if (!line || *line != "listening " + socket_)
-    throw std::runtime_error("faultmux mux did not print `listening " + socket_ +
-                             "` (got: " + line.value_or("nothing") + ")");
-}
-
-std::optional<json> mux_process::wait_event(const event_pred& pred, ms timeout) const {
-  auto end = clock::now() + timeout;
-  for (;;) {
-    for (const json& e : events())
-      if (pred(e)) return e;
-    if (clock::now() >= end) return std::nullopt;
-    std::this_thread::sleep_for(ms(5));
-  }
-}
-
-long mux_process::rss_kib() const {
-  return status_field_kib(proc_.pid(), "VmRSS");
-}
-long mux_process::peak_rss_kib() const {
-  return status_field_kib(proc_.pid(), "VmHWM");
 }
 
 raw_client raw_client::connect(const std::string& path) {
@@ -360,11 +311,11 @@ echo_worker start_worker(const std::string& socket, const std::vector<std::strin
   echo_worker w;
   w.proc = child_process::spawn(argv, true);
   auto line = w.proc.read_line(ms(10000));
-  unsigned id = 0, parent = 0;
-  if (!line || std::sscanf(line->c_str(), "context_id=%u parent_id=%u", &id, &parent) != 2)
+  auto hello = line ? wire::parse_hello(*line) : std::nullopt;
+  if (!hello)
     throw std::runtime_error(
         "faultmux worker did not print its context id (got: " + line.value_or("nothing") + ")");
-  w.id = id;
+  w.id = hello->context_id;
   return w;
 }
 
@@ -391,7 +342,7 @@ load_group::load_group(const run_dir& dir, const std::string& socket,
   }
   for (auto& p : procs_) {
     auto line = p.read_line(ms(10000));
-    if (!line || line->rfind("context_id=", 0) != 0) {
+    if (!line || !wire::parse_hello(*line)) {
       for (auto& e : echoes) e.proc.signal(SIGCONT);
       throw std::runtime_error("a load worker did not connect (got: " + line.value_or("nothing") +
                                ")");

@@ -1,7 +1,7 @@
-// Helpers for the stream and shutdown integration tests: a real `faultmux
-// mux` process observed through its events file and /proc, raw protocol
+// Helpers for the stream and shutdown integration tests: raw protocol
 // clients that can misbehave on purpose, and `faultmux worker` processes for
-// well-behaved load. Every wait is bounded.
+// well-behaved load, beside the shared mux process (mux_process.hpp). Every
+// wait is bounded.
 #pragma once
 
 #include <sys/types.h>
@@ -18,10 +18,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "roles/process.hpp"
 #include "mux/fd.hpp"
 #include "mux/frame.hpp"
 #include "mux/message.hpp"
+#include "roles/process.hpp"
+#include "tests/support/mux_process.hpp"
 #include "tests/support/run_dir.hpp"
 
 namespace faultmux::test::streams {
@@ -30,8 +31,6 @@ using json = nlohmann::json;
 using ms = std::chrono::milliseconds;
 using event_pred = std::function<bool(const json&)>;
 
-// Every JSON line of an events file that parses (a line being written is skipped).
-std::vector<json> read_events(const std::string& path);
 // The events matching pred.
 std::vector<json> filter(const std::vector<json>& events, const event_pred& pred);
 // True when e is a "log" event of level warning or above.
@@ -39,28 +38,9 @@ bool is_problem_log(const json& e);
 // e's string field `key`, or "" when missing or not a string.
 std::string str(const json& e, const char* key);
 
-// A `faultmux mux` process listening on <dir>/mux.sock and writing
-// <dir>/mux.events. The constructor returns once "listening PATH" was printed.
-class mux_process {
- public:
-  mux_process(const run_dir& dir, const std::vector<std::string>& extra_args = {});
-
-  const std::string& socket_path() const { return socket_; }
-  const std::string& events_path() const { return events_; }
-  pid_t pid() const { return proc_.pid(); }
-  child_process& process() { return proc_; }
-
-  std::vector<json> events() const { return read_events(events_); }
-  // Polls the events file until an event matches; nullopt after timeout.
-  std::optional<json> wait_event(const event_pred& pred, ms timeout) const;
-  // VmRSS / VmHWM (peak) of the mux in KiB, from /proc/<pid>/status; -1 when gone.
-  long rss_kib() const;
-  long peak_rss_kib() const;
-
- private:
-  std::string socket_, events_;
-  child_process proc_;
-};
+// The shared mux process and event reader (tests/support/mux_process.hpp).
+using test::mux_process;
+using test::read_events;
 
 // A protocol client in the test process. It speaks raw frames, so a test can
 // make it stall, lie, send garbage or vanish at any byte.
