@@ -30,6 +30,7 @@
 #include "harness/worker_command.hpp"
 #include "harness/worker_set.hpp"
 #include "roles/process.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 namespace {
@@ -100,11 +101,11 @@ class scenario_run final : public fault_scene {
   }
   void record(const char* kind, std::size_t index, pid_t pid, const std::string& what,
               int err) override {
-    log_.emit("fault", {{"kind", kind},
-                        {"fault", index},
-                        {"target_pid", pid},
-                        {"what", what},
-                        {"errno", err ? strerrorname_np(err) : ""}});
+    log_.emit(wire::ev::fault, {{"kind", kind},
+                                {"fault", index},
+                                {"target_pid", pid},
+                                {"what", what},
+                                {"errno", err ? strerrorname_np(err) : ""}});
   }
 
  private:
@@ -189,7 +190,7 @@ class scenario_run final : public fault_scene {
   // A stale socket file at `path`, as a mux killed before it could clean up leaves.
   bool leave_stale_socket(const std::string& path) {
     int err = make_stale_socket(path);
-    log_.emit("stale_socket", {{"path", path}, {"errno", err ? strerrorname_np(err) : ""}});
+    log_.emit(wire::ev::stale_socket, {{"path", path}, {"errno", err ? strerrorname_np(err) : ""}});
     if (err)
       setup_error_ =
           fmt::format("cannot leave a stale socket file at {}: {}", path, std::strerror(err));
@@ -214,7 +215,7 @@ class scenario_run final : public fault_scene {
     target_argv_ = target_argv(s_, t_, launch, paths_);
     argv.insert(argv.end(), target_argv_.begin(), target_argv_.end());
     // Before the spawn: its first events may come before spawn() returns.
-    log_.emit("spawn", {{"name", "mux"}});
+    log_.emit(wire::ev::spawn, {{"name", "mux"}});
     try {
       target_ = child_process::spawn(argv, true, paths_.dir + "/mux.stderr");
     } catch (const std::exception& e) {
@@ -254,7 +255,7 @@ class scenario_run final : public fault_scene {
       // Against an external target this is what the target did to the peer
       // group (its workers' failures are judged), not a broken scenario.
       if (t_.kind == target_spec::kind_t::external) {
-        log_.emit("group_not_started",
+        log_.emit(wire::ev::group_not_started,
                   {{"group", g.name}, {"why", "no worker of its peer group said its context id"}});
         return;
       }
@@ -268,7 +269,7 @@ class scenario_run final : public fault_scene {
       w.name = worker_name(g, i);
       w.group = &g;
       w.index = i;
-      log_.emit("spawn", {{"name", w.name}, {"group", g.name}, {"index", i}});
+      log_.emit(wire::ev::spawn, {{"name", w.name}, {"group", g.name}, {"index", i}});
       try {
         w.proc = child_process::spawn(worker_argv(s_, t_, g, i, launch, paths_), true,
                                       fmt::format("{}/{}.stderr", paths_.dir, w.name));
@@ -314,7 +315,7 @@ class scenario_run final : public fault_scene {
     for (const worker_group* g : later) start_group(g, g->start_after_ms > 0);
     if (first_spawn_)
       start_ms_ = std::chrono::duration<double, std::milli>(last_spawn_ - *first_spawn_).count();
-    log_.emit("workers_started", {{"workers", workers_.all().size()}, {"ms", start_ms_}});
+    log_.emit(wire::ev::workers_started, {{"workers", workers_.all().size()}, {"ms", start_ms_}});
   }
 
   // Serve workers say their context ids before the groups that need them start.
@@ -341,7 +342,7 @@ class scenario_run final : public fault_scene {
     for (auto& line : workers_.diagnose_unsettled()) out_.hang.push_back(std::move(line));
     out_.hang.push_back(fmt::format("(the mux, pid {}: {})", target_.pid(),
                                     target_.running() ? proc_state(target_.pid()) : "exited"));
-    log_.emit("hang", {{"what", "workers still running at the timeout"}});
+    log_.emit(wire::ev::hang, {{"what", "workers still running at the timeout"}});
     workers_.kill_unsettled();
   }
 
@@ -349,13 +350,13 @@ class scenario_run final : public fault_scene {
   // gone first, and then refuse at once.
   void probe_target() {
     out_.probe_pid = ::getpid();
-    log_.emit("probe_start", {});
+    log_.emit(wire::ev::probe_start, {});
     if (s_.expect.target_dies) {
       // The time its shutdown may take.
       auto end = run_clock::now() + target_stop_grace(t_);
       while (target_.running() && !stop_now() && left(end).count() > 0) target_.wait(ms(20));
       out_.target_gone_before_stop = !target_.running();
-      log_.emit("target_gone", {{"gone", out_.target_gone_before_stop}});
+      log_.emit(wire::ev::target_gone, {{"gone", out_.target_gone_before_stop}});
       probe_result p = probe_listener(paths_.socket);
       out_.probe_ok = p.ok;
       out_.probe_detail = p.detail;
@@ -368,7 +369,7 @@ class scenario_run final : public fault_scene {
       out_.probe_detail =
           fmt::format("probe: the mux is gone ({})", describe_status(*target_.status()));
     }
-    log_.emit("probe", {{"ok", out_.probe_ok}, {"detail", out_.probe_detail}});
+    log_.emit(wire::ev::probe, {{"ok", out_.probe_ok}, {"detail", out_.probe_detail}});
   }
 
   // The workers end before the target, as a real run (Ansible) ends its
@@ -378,7 +379,7 @@ class scenario_run final : public fault_scene {
   // fault on the mux.)
   void stop_workers() {
     if (!workers_.any_running()) return;
-    log_.emit("workers_stop", {{"signal", "SIGTERM"}});
+    log_.emit(wire::ev::workers_stop, {{"signal", "SIGTERM"}});
     workers_.terminate(out_.hang, [this] { return stop_now(); });
   }
 
@@ -387,7 +388,7 @@ class scenario_run final : public fault_scene {
     stop_workers();
     out_.mux_peak_rss_kib = peak_rss_kib(target_.pid());
     sampler_.stop();  // the report shows the run, not the shutdown
-    log_.emit("mux_stop", {{"signal", "SIGTERM"}});
+    log_.emit(wire::ev::mux_stop, {{"signal", "SIGTERM"}});
     target_.signal(SIGTERM);
     // A stopped mux cannot act on SIGTERM: waiting for it would only delay the diagnosis.
     const bool stopped = proc_stopped(target_.pid());

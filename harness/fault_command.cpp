@@ -10,6 +10,7 @@
 #include "faults/event_log.hpp"
 #include "faults/nofile.hpp"
 #include "faults/signal_fault.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 namespace {
@@ -114,7 +115,7 @@ int restore_nofile(const fault_nofile_options& o, rlim_t soft, faults::event_log
                  static_cast<int>(o.pid), faults::limit_text(soft).c_str(), err_text(err).c_str());
     return 1;
   }
-  log.emit("fault",
+  log.emit(wire::ev::fault,
            {{"kind", "nofile_restore"}, {"target_pid", o.pid}, {"soft", faults::limit_text(soft)}});
   std::printf("PID %d: RLIMIT_NOFILE soft restored to %s\n", static_cast<int>(o.pid),
               faults::limit_text(soft).c_str());
@@ -150,10 +151,10 @@ int run_fault_nofile(const fault_nofile_options& o) {
                  err_text(err).c_str());
     return 1;
   }
-  log.emit("fault", {{"kind", "nofile"},
-                     {"target_pid", o.pid},
-                     {"soft", static_cast<std::uint64_t>(*wanted)},
-                     {"previous", faults::limit_text(before->soft)}});
+  log.emit(wire::ev::fault, {{"kind", "nofile"},
+                             {"target_pid", o.pid},
+                             {"soft", static_cast<std::uint64_t>(*wanted)},
+                             {"previous", faults::limit_text(before->soft)}});
   std::printf("PID %d: RLIMIT_NOFILE soft %s -> %s (hard %s)\n", static_cast<int>(o.pid),
               faults::limit_text(before->soft).c_str(), faults::limit_text(*wanted).c_str(),
               faults::limit_text(before->hard).c_str());
@@ -178,10 +179,10 @@ int run_fault_run(const fault_run_options& o) {
   }
   faults::event_log log;
   if (!open_events(log, o.events, "run")) return 2;
-  log.emit("fault", {{"kind", "nofile_run"},
-                     {"target_pid", static_cast<std::int64_t>(::getpid())},
-                     {"soft", static_cast<std::uint64_t>(*n)},
-                     {"command", o.command.front()}});
+  log.emit(wire::ev::fault, {{"kind", "nofile_run"},
+                             {"target_pid", static_cast<std::int64_t>(::getpid())},
+                             {"soft", static_cast<std::uint64_t>(*n)},
+                             {"command", o.command.front()}});
   std::string what;
   int err = faults::exec_with_nofile(*n, o.command, &what);
   std::fprintf(stderr, "faultmux fault run: cannot %s: %s%s\n", what.c_str(), err_text(err).c_str(),

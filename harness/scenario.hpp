@@ -22,7 +22,7 @@ struct log_pattern {
 
 struct target_spec {
   // fake-listener: `faultmux fake-listener`, a hostile listener for the
-  // client's side (SCENARIOS #8); it stays the target under --target mitogen.
+  // client's side (scenario listener-short-identity); it stays the target under --target mitogen.
   enum class kind_t { builtin, external, fake_listener };
   kind_t kind = kind_t::builtin;
   int backlog = 0;  // 0: the number of workers, as Ansible sets it to forks
@@ -36,7 +36,7 @@ struct target_spec {
   std::vector<std::string> command;
   std::vector<log_pattern> log;
   // A stale socket file (bound, nobody listening) is left at the path
-  // before the target starts: it must replace it (SCENARIOS #23).
+  // before the target starts: it must replace it (restart-over-stale-socket).
   bool stale_socket = false;
   // fake-listener: connection i is answered with answer_bytes[i % n] of the
   // 12 identity bytes after its pid, then closed; -1: closed before the pid.
@@ -46,7 +46,7 @@ struct target_spec {
 // Workers that behave alike (Ansible's forks).
 struct worker_group {
   // second-mux: starts another instance of the target on the same, live
-  // path; it must refuse and exit (SCENARIOS #23).
+  // path; it must refuse and exit (second-mux-live-path).
   enum class workload_t { connect, serve, echo, calls, hostile, second_mux };
   std::string name;
   int count = 1;

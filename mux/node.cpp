@@ -71,7 +71,7 @@ void node::shutdown(std::function<void()> done) {
   auto all = streams_;  // closing edits streams_
   for (auto& [p, s] : all) {
     // What each stream still had to write when the shutdown began: the
-    // harness judges the flush against it (SCENARIOS #21).
+    // harness judges the flush against it (scenario shutdown-with-clients).
     events::emit(wire::ev::shutdown_stream,
                  {{"stream", s->name()}, {"queued_bytes", s->queued_bytes()}});
     s->close_gracefully(cfg_.shutdown_grace, [left, shared_finish](bool) {

@@ -1,5 +1,5 @@
 // `faultmux fake-listener`: a hostile unix listener for the client's side of
-// the handshake (SCENARIOS #8). It accepts, reads the client's pid and
+// the handshake (scenario listener-short-identity). It accepts, reads the client's pid and
 // answers fewer than the 12 identity bytes (or none, or closes before the
 // pid), then closes: a client must report a ConnectError with the errno and
 // the path, never a decode error or a hang.

@@ -1,4 +1,4 @@
-// faultmux run: every built-in scenario passes; each oracle passes on a good
+// faultmux run: each oracle passes on a good
 // timeline and fails on a planted failure; a hung worker is a failure with a
 // diagnosis within the timeout, never a hung driver; nothing is left behind;
 // exit statuses 0, 1 and 2.

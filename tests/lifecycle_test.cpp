@@ -1,6 +1,7 @@
 // The mux's and listener's lifecycle, through real `faultmux run`s
-// (SCENARIOS rows 8, 9, 21, 22, 23, 24): each new expectation passes on the
-// built-in scenarios (DriverRun.EveryBuiltInScenarioPasses) and fails here
+// (a short identity, connect failures, shutdown with clients, a mux killed
+// under its workers, a stale socket, a second mux on a live path): each new
+// expectation passes on the built-in scenarios (BuiltInScenarios.*) and fails here
 // when the scenario expects the wrong thing; the driver ends the workers
 // before the target.
 

@@ -118,7 +118,7 @@ class forked_child {
   std::optional<int> status_;
 };
 
-// Rows 3 and 7 of SCENARIOS: a client that connects and says nothing costs
+// Scenarios stall-blocks-nobody and stall-during-storm: a client that connects and says nothing costs
 // only its own connection. Mitogen 0.3.3 blocks its whole broker here.
 TEST(Listener, StalledClientTimesOutAloneWhileOthersAreServed) {
   run_dir dir;

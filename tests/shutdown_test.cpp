@@ -1,6 +1,7 @@
 // The end of a mux, through a real `faultmux mux` process: a graceful
 // shutdown that flushes what it can and force-closes what it cannot
-// (SCENARIOS row 21), and a mux that dies under its workers (row 22).
+// (scenario shutdown-with-clients), and a mux that dies under its workers
+// (mux-killed-under-workers).
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 // Streams and routing through a real `faultmux mux` process: one broken
-// stream must cost only itself (SCENARIOS rows 10, 12-14, 26, 27 and the
-// isolation half of row 7), and the mux's own dead replies must carry
-// Mitogen's reasons (row 19).
+// stream must cost only itself (a worker that dies mid-frame or awaiting a
+// reply, a slow reader, an oversize body, a stalled client's neighbours),
+// and the mux's own dead replies must carry Mitogen's reasons.
 #include <signal.h>
 #include <sys/wait.h>
 

@@ -1,31 +1,38 @@
 #include "tests/support/events.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "tests/support/process_support.hpp"
 #include "tests/support/run_dir.hpp"
+#include "wire/event_reader.hpp"
 
 namespace faultmux::test {
 
-std::vector<json> read_events(const std::string& path, bool strict) {
-  std::vector<json> out;
+namespace {
+
+// Throws naming the first line of `path` that is not JSON, the last one
+// included even without its newline: for logs that must be whole.
+void require_every_line_json(const std::string& path) {
   std::string text = slurp(path);
   std::size_t at = 0;
   for (int line_no = 1; at < text.size(); ++line_no) {
-    auto nl = text.find('\n', at);
-    if (nl == std::string::npos) {
-      if (!strict) break;
-      nl = text.size();
-    }
-    auto j = json::parse(text.begin() + static_cast<long>(at), text.begin() + static_cast<long>(nl),
-                         nullptr, false);
-    if (!j.is_discarded())
-      out.push_back(std::move(j));
-    else if (strict)
+    auto nl = std::min(text.find('\n', at), text.size());
+    if (json::parse(text.begin() + static_cast<long>(at), text.begin() + static_cast<long>(nl),
+                    nullptr, false)
+            .is_discarded())
       throw std::runtime_error(path + " line " + std::to_string(line_no) +
                                " is not JSON: " + text.substr(at, nl - at));
     at = nl + 1;
   }
+}
+
+}  // namespace
+
+std::vector<json> read_events(const std::string& path, bool strict) {
+  if (strict) require_every_line_json(path);
+  std::vector<json> out;
+  for (auto& e : wire::read_event_file(path, "")) out.push_back(std::move(e.data));
   return out;
 }
 

@@ -1,5 +1,5 @@
-// The one reader of JSON-lines event files (a mux's or a worker's --events,
-// the shim's fault log) for tests and benchmarks.
+// Event files (a mux's or a worker's --events, the shim's fault log) for
+// tests and benchmarks, read with the one reader, wire/event_reader.hpp.
 #pragma once
 
 #include <chrono>
