@@ -665,6 +665,64 @@ ssize_t tx_real(const tx_call& x, const iovec* iov, int cnt, bool with_control) 
   }
 }
 
+// Each byte is its own real call, so the peer can see the data arrive one
+// byte at a time; the caller sees an ordinary (maybe short) write.
+ssize_t tx_bytewise(const tx_call& x, const hit& h) {
+  std::size_t limit = std::min(total_len(x.iov, x.iovcnt), bytewise_max);
+  ssize_t ret = 0;
+  int err = 0;
+  if (limit == 0) {
+    ret = tx_real(x, x.iov, x.iovcnt, true);
+    err = errno;
+  }
+  for (std::size_t i = 0; i < limit; ++i) {
+    iovec part[1];
+    int n = slice(x.iov, x.iovcnt, i, 1, part);
+    ssize_t r1 = tx_real(x, part, n, i == 0);
+    if (r1 <= 0) {
+      if (i == 0) {
+        ret = r1;
+        err = errno;
+      }
+      break;
+    }
+    ret += r1;
+  }
+  log_fault(x.c, x.fd, h, ret, err);
+  errno = err;
+  return ret;
+}
+
+// The caller's buffer is const: send a flipped copy of the bytes up to and
+// including byte `at` (a short write when there are more).
+ssize_t tx_flip(const tx_call& x, const hit& h, std::size_t at) {
+  std::size_t total = total_len(x.iov, x.iovcnt);
+  if (total == 0) {
+    ssize_t ret = tx_real(x, x.iov, x.iovcnt, true);
+    int err = errno;
+    log_fault(x.c, x.fd, h, ret, err, -1);
+    errno = err;
+    return ret;
+  }
+  unsigned char copy[max_flip_offset + 1];
+  std::size_t m = std::min<std::size_t>(total, at + 1);
+  std::size_t done = 0;
+  for (int i = 0; i < x.iovcnt && done < m; ++i) {
+    std::size_t take = std::min(x.iov[i].iov_len, m - done);
+    std::memcpy(copy + done, x.iov[i].iov_base, take);
+    done += take;
+  }
+  copy[m - 1] ^= 0xff;
+  iovec one{copy, m};
+  ssize_t ret = tx_real(x, &one, 1, true);
+  int err = errno;
+  // A short write that stops before the flipped byte did not send it.
+  std::int64_t offset = ret >= static_cast<ssize_t>(m) ? static_cast<std::int64_t>(m - 1) : -1;
+  log_fault(x.c, x.fd, h, ret, err, offset);
+  errno = err;
+  return ret;
+}
+
 ssize_t tx_run(const tx_call& x) {
   hit h = decide_keep_errno(x.c, x.fd, x.flags, fd_class::any);
   if (h.would_block) {
@@ -697,62 +755,10 @@ ssize_t tx_run(const tx_call& x) {
       errno = err;
       return ret;
     }
-    case effect::bytewise: {
-      // Each byte is its own real call, so the peer can see the data arrive
-      // one byte at a time; the caller sees an ordinary (maybe short) write.
-      std::size_t limit = std::min(total_len(x.iov, x.iovcnt), bytewise_max);
-      ssize_t ret = 0;
-      int err = 0;
-      if (limit == 0) {
-        ret = tx_real(x, x.iov, x.iovcnt, true);
-        err = errno;
-      }
-      for (std::size_t i = 0; i < limit; ++i) {
-        iovec part[1];
-        int n = slice(x.iov, x.iovcnt, i, 1, part);
-        ssize_t r1 = tx_real(x, part, n, i == 0);
-        if (r1 <= 0) {
-          if (i == 0) {
-            ret = r1;
-            err = errno;
-          }
-          break;
-        }
-        ret += r1;
-      }
-      log_fault(x.c, x.fd, h, ret, err);
-      errno = err;
-      return ret;
-    }
-    case effect::flip: {
-      // The caller's buffer is const: send a flipped copy of the bytes up to
-      // and including the offset (a short write when there are more).
-      std::size_t total = total_len(x.iov, x.iovcnt);
-      if (total == 0) {
-        ssize_t ret = tx_real(x, x.iov, x.iovcnt, true);
-        int err = errno;
-        log_fault(x.c, x.fd, h, ret, err, -1);
-        errno = err;
-        return ret;
-      }
-      unsigned char copy[max_flip_offset + 1];
-      std::size_t m = std::min<std::size_t>(total, r.amount + 1);
-      std::size_t done = 0;
-      for (int i = 0; i < x.iovcnt && done < m; ++i) {
-        std::size_t take = std::min(x.iov[i].iov_len, m - done);
-        std::memcpy(copy + done, x.iov[i].iov_base, take);
-        done += take;
-      }
-      copy[m - 1] ^= 0xff;
-      iovec one{copy, m};
-      ssize_t ret = tx_real(x, &one, 1, true);
-      int err = errno;
-      // A short write that stops before the flipped byte did not send it.
-      std::int64_t offset = ret >= static_cast<ssize_t>(m) ? static_cast<std::int64_t>(m - 1) : -1;
-      log_fault(x.c, x.fd, h, ret, err, offset);
-      errno = err;
-      return ret;
-    }
+    case effect::bytewise:
+      return tx_bytewise(x, h);
+    case effect::flip:
+      return tx_flip(x, h, r.amount);
   }
   return tx_real(x, x.iov, x.iovcnt, true);
 }

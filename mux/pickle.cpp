@@ -311,6 +311,10 @@ class decoder {
   }
 
   bool step();
+  bool step_structure();
+  bool read_proto();
+  bool on_stop();
+  bool push_float();
   bool push_int(std::int64_t v);
   bool push_long(std::uint64_t len);
   bool push_text(std::uint64_t len);
@@ -323,8 +327,14 @@ class decoder {
   bool load_global();
   bool reduce();
   bool apply(callable fn, const std::vector<std::size_t>& args);
+  bool bad_args(callable fn, const std::vector<std::size_t>& args, const char* expected);
+  bool apply_context(const std::vector<std::size_t>& args, node& n);
+  bool apply_kwargs(const std::vector<std::size_t>& args, node& n);
+  bool apply_codecs_encode(const std::vector<std::size_t>& args, node& n);
 
   bool materialize(std::size_t idx, std::size_t depth, value& out);
+  bool materialize_container(const node& n, std::size_t depth, value& out);
+  bool materialize_kwargs(const node& n, std::size_t depth, value& out);
   bool materialize_pairs(const node& n, std::size_t depth, pairs& out);
   bool charge_output(const node& n, std::size_t items, std::size_t bytes);
 
@@ -401,30 +411,12 @@ result<value> decoder::run() {
   return v;
 }
 
+// The opcodes that push one scalar, the most frequent; the rest go to
+// step_structure().
 bool decoder::step() {
   op_offset_ = pos_;
   op_ = static_cast<std::uint8_t>(in_[pos_++]);
-  std::vector<std::size_t> items;
-  std::size_t a = 0;
-  std::size_t b = 0;
   switch (op_) {
-    case op::proto: {
-      // Python allows PROTO anywhere; only a corrupt pickle has one later.
-      if (op_offset_ != 0) return fail(fmt::format("{} after the start", describe_opcode(op_)));
-      if (!need(1)) return false;
-      std::uint64_t version = read_le(1);
-      if (version > 5) return fail(fmt::format("unsupported pickle protocol {}", version));
-      return true;
-    }
-    case op::stop:
-      if (!marks_.empty()) return fail("STOP with a MARK still open");
-      if (stack_.size() != 1) {
-        return fail(fmt::format("STOP with {} objects on the stack, not 1", stack_.size()));
-      }
-      if (left() != 0) return fail(fmt::format("{} bytes of data after STOP", left()));
-      root_ = stack_[0];
-      done_ = true;
-      return true;
     case op::none:
       return push_kind(kind::none);
     case op::newtrue:
@@ -448,19 +440,8 @@ bool decoder::step() {
       if (n < 0) return fail(fmt::format("{} with negative length {}", describe_opcode(op_), n));
       return push_long(static_cast<std::uint64_t>(n));
     }
-    case op::binfloat: {
-      if (!need(8)) return false;
-      std::uint64_t bits = 0;
-      for (std::size_t k = 0; k < 8; ++k) {
-        bits =
-            (bits << 8) | static_cast<std::uint8_t>(in_[pos_ + k]);  // big-endian, unlike the rest
-      }
-      pos_ += 8;
-      node n;
-      n.k = kind::floating;
-      n.i = static_cast<std::int64_t>(bits);
-      return push_node(std::move(n));
-    }
+    case op::binfloat:
+      return push_float();
     case op::binunicode:
       return need(4) && push_text(read_le(4));
     case op::short_binunicode:
@@ -478,6 +459,21 @@ bool decoder::step() {
       return need(1) && push_bytes(read_le(1));
     case op::binbytes:
       return need(4) && push_bytes(read_le(4));
+    default:
+      return step_structure();
+  }
+}
+
+// PROTO, STOP, containers, the memo and calls; refuses every other opcode.
+bool decoder::step_structure() {
+  std::vector<std::size_t> items;
+  std::size_t a = 0;
+  std::size_t b = 0;
+  switch (op_) {
+    case op::proto:
+      return read_proto();
+    case op::stop:
+      return on_stop();
     case op::empty_tuple:
       return push_tuple(0);
     case op::tuple1:
@@ -529,6 +525,39 @@ bool decoder::step() {
       if (!*opcode_name(op_)) return fail(fmt::format("unknown opcode 0x{:02x}", op_));
       return fail(fmt::format("opcode {} is not supported", describe_opcode(op_)));
   }
+}
+
+bool decoder::read_proto() {
+  // Python allows PROTO anywhere; only a corrupt pickle has one later.
+  if (op_offset_ != 0) return fail(fmt::format("{} after the start", describe_opcode(op_)));
+  if (!need(1)) return false;
+  std::uint64_t version = read_le(1);
+  if (version > 5) return fail(fmt::format("unsupported pickle protocol {}", version));
+  return true;
+}
+
+bool decoder::on_stop() {
+  if (!marks_.empty()) return fail("STOP with a MARK still open");
+  if (stack_.size() != 1) {
+    return fail(fmt::format("STOP with {} objects on the stack, not 1", stack_.size()));
+  }
+  if (left() != 0) return fail(fmt::format("{} bytes of data after STOP", left()));
+  root_ = stack_[0];
+  done_ = true;
+  return true;
+}
+
+bool decoder::push_float() {
+  if (!need(8)) return false;
+  std::uint64_t bits = 0;
+  for (std::size_t k = 0; k < 8; ++k) {
+    bits = (bits << 8) | static_cast<std::uint8_t>(in_[pos_ + k]);  // big-endian, unlike the rest
+  }
+  pos_ += 8;
+  node n;
+  n.k = kind::floating;
+  n.i = static_cast<std::int64_t>(bits);
+  return push_node(std::move(n));
 }
 
 bool decoder::push_int(std::int64_t v) {
@@ -692,19 +721,11 @@ bool decoder::reduce() {
 // Mitogen's own pickler writes.
 bool decoder::apply(callable fn, const std::vector<std::size_t>& args) {
   auto arg = [&](std::size_t k) -> const node& { return nodes_[args[k]]; };
-  auto bad = [&](const char* expected) {
-    std::string types;
-    for (std::size_t k = 0; k < args.size(); ++k) {
-      if (k) types += ", ";
-      types += kind_name(arg(k).k);
-    }
-    return fail(fmt::format("{}({}): expected ({})", callable_name(fn), types, expected));
-  };
   node n;
   switch (fn) {
     case callable::call_error:
       // type(s) is str: a Secret is refused too.
-      if (args.size() != 1 || arg(0).k != kind::text) return bad("str");
+      if (args.size() != 1 || arg(0).k != kind::text) return bad_args(fn, args, "str");
       if (static_cast<std::size_t>(arg(0).j) >= max_call_error_chars) {
         return fail(fmt::format("{}: text of {} characters, the limit is {}", callable_name(fn),
                                 arg(0).j, max_call_error_chars - 1));
@@ -714,7 +735,7 @@ bool decoder::apply(callable fn, const std::vector<std::size_t>& args) {
       break;
     case callable::sender:
       if (args.size() != 2 || arg(0).k != kind::integer || arg(1).k != kind::integer) {
-        return bad("int, int");
+        return bad_args(fn, args, "int, int");
       }
       if (arg(0).i < 0 || arg(1).i <= 0) {
         return fail(fmt::format("{}({}, {}): needs context_id >= 0 and dst_handle > 0",
@@ -724,103 +745,130 @@ bool decoder::apply(callable fn, const std::vector<std::size_t>& args) {
       n.i = arg(0).i;
       n.j = arg(1).i;
       break;
-    case callable::context: {
-      if (args.size() != 2 || arg(0).k != kind::integer ||
-          (arg(1).k != kind::none && arg(1).k != kind::text && arg(1).k != kind::secret)) {
-        return bad("int, str or None");
-      }
-      if (arg(0).i < 0) {
-        return fail(fmt::format("{}: context_id {} is negative", callable_name(fn), arg(0).i));
-      }
-      n.k = kind::context;
-      n.i = arg(0).i;
-      if (arg(1).k != kind::none) {
-        const node& name = arg(1).k == kind::secret ? nodes_[arg(1).items[0]] : arg(1);
-        if (static_cast<std::size_t>(name.j) >= max_context_name_chars) {
-          return fail(fmt::format("{}: name of {} characters, the limit is {}", callable_name(fn),
-                                  name.j, max_context_name_chars - 1));
-        }
-        // Context.__init__ keeps a name only if it is not empty.
-        n.has_name = name.j > 0;
-        n.view = name.view;  // text nodes always point into the input
-      }
+    case callable::context:
+      if (!apply_context(args, n)) return false;
       break;
-    }
     case callable::blob:
       if (args.size() != 1 || (arg(0).k != kind::bytes && arg(0).k != kind::blob))
-        return bad("bytes");
+        return bad_args(fn, args, "bytes");
       n.k = kind::blob;
       n.items = {arg(0).k == kind::bytes ? args[0] : arg(0).items[0]};
       break;
     case callable::secret:
       if (args.size() != 1 || (arg(0).k != kind::text && arg(0).k != kind::secret))
-        return bad("str");
+        return bad_args(fn, args, "str");
       n.k = kind::secret;
       n.items = {arg(0).k == kind::text ? args[0] : arg(0).items[0]};
       break;
-    case callable::kwargs: {
-      if (args.size() != 1 || (arg(0).k != kind::dict && arg(0).k != kind::kwargs))
-        return bad("dict");
-      // Kwargs copies the dict's items now, as Python's constructor does.
-      n.k = kind::kwargs;
-      n.hashable = false;
-      n.items = arg(0).items;
-      if (!charge_work(n.items.size())) return false;
-      for (std::size_t k = 0; k < n.items.size(); k += 2) {
-        const node& key = nodes_[n.items[k]];
-        if (key.k != kind::bytes) continue;
-        // k.decode(): strict UTF-8, no surrogates.
-        utf8::check_result c = utf8::check(key.str(), false);
-        if (!c.ok) {
-          return fail(fmt::format("{}: bytes key b'{}' (at offset {}) is not UTF-8",
-                                  callable_name(fn), printable(key.str()), key.offset));
-        }
-      }
+    case callable::kwargs:
+      if (!apply_kwargs(args, n)) return false;
       break;
-    }
-    case callable::codecs_encode: {
-      if (args.size() != 2 || arg(0).k != kind::text || arg(1).k != kind::text) {
-        return bad("str, 'latin1'");
-      }
-      // Mitogen ignores the encoding argument; Python's pickler always
-      // writes 'latin1', and anything else means a pickle not from it.
-      if (arg(1).str() != "latin1") {
-        return fail(fmt::format("{}: encoding '{}', only 'latin1' is allowed", callable_name(fn),
-                                printable(arg(1).str())));
-      }
-      std::string_view s = arg(0).str();
-      converted_bytes_ += static_cast<std::size_t>(arg(0).j);
-      if (converted_bytes_ > lim_.max_bytes) {
-        return fail(
-            fmt::format("{}: more than {} bytes converted", callable_name(fn), lim_.max_bytes));
-      }
-      n.k = kind::bytes;
-      n.is_owned = true;
-      n.owned.reserve(static_cast<std::size_t>(arg(0).j));
-      std::size_t chars = 0;
-      for (std::size_t pos = 0; pos < s.size(); ++chars) {
-        // ASCII stands for itself in both, so runs of it are copied whole.
-        std::size_t ascii = utf8::ascii_end(s, pos);
-        n.owned.append(s.substr(pos, ascii - pos));
-        chars += ascii - pos;
-        pos = ascii;
-        if (pos == s.size()) break;
-        char32_t cp = 0;
-        pos += utf8::decode(s, pos, cp, true);
-        if (cp > 0xff) {
-          return fail(fmt::format("{}: character {} is U+{:04X}, not latin-1", callable_name(fn),
-                                  chars, static_cast<std::uint32_t>(cp)));
-        }
-        n.owned.push_back(static_cast<char>(cp));
-      }
+    case callable::codecs_encode:
+      if (!apply_codecs_encode(args, n)) return false;
       break;
-    }
     case callable::builtin_bytes:
-      if (!args.empty()) return bad("");
+      if (!args.empty()) return bad_args(fn, args, "");
       n.k = kind::bytes;
       break;
   }
   return push_node(std::move(n));
+}
+
+// A call of fn with arguments of the wrong types: names them all.
+bool decoder::bad_args(callable fn, const std::vector<std::size_t>& args, const char* expected) {
+  std::string types;
+  for (std::size_t k = 0; k < args.size(); ++k) {
+    if (k) types += ", ";
+    types += kind_name(nodes_[args[k]].k);
+  }
+  return fail(fmt::format("{}({}): expected ({})", callable_name(fn), types, expected));
+}
+
+bool decoder::apply_context(const std::vector<std::size_t>& args, node& n) {
+  constexpr callable fn = callable::context;
+  auto arg = [&](std::size_t k) -> const node& { return nodes_[args[k]]; };
+  if (args.size() != 2 || arg(0).k != kind::integer ||
+      (arg(1).k != kind::none && arg(1).k != kind::text && arg(1).k != kind::secret)) {
+    return bad_args(fn, args, "int, str or None");
+  }
+  if (arg(0).i < 0) {
+    return fail(fmt::format("{}: context_id {} is negative", callable_name(fn), arg(0).i));
+  }
+  n.k = kind::context;
+  n.i = arg(0).i;
+  if (arg(1).k != kind::none) {
+    const node& name = arg(1).k == kind::secret ? nodes_[arg(1).items[0]] : arg(1);
+    if (static_cast<std::size_t>(name.j) >= max_context_name_chars) {
+      return fail(fmt::format("{}: name of {} characters, the limit is {}", callable_name(fn),
+                              name.j, max_context_name_chars - 1));
+    }
+    // Context.__init__ keeps a name only if it is not empty.
+    n.has_name = name.j > 0;
+    n.view = name.view;  // text nodes always point into the input
+  }
+  return true;
+}
+
+bool decoder::apply_kwargs(const std::vector<std::size_t>& args, node& n) {
+  constexpr callable fn = callable::kwargs;
+  if (args.size() != 1 || (nodes_[args[0]].k != kind::dict && nodes_[args[0]].k != kind::kwargs))
+    return bad_args(fn, args, "dict");
+  // Kwargs copies the dict's items now, as Python's constructor does.
+  n.k = kind::kwargs;
+  n.hashable = false;
+  n.items = nodes_[args[0]].items;
+  if (!charge_work(n.items.size())) return false;
+  for (std::size_t k = 0; k < n.items.size(); k += 2) {
+    const node& key = nodes_[n.items[k]];
+    if (key.k != kind::bytes) continue;
+    // k.decode(): strict UTF-8, no surrogates.
+    utf8::check_result c = utf8::check(key.str(), false);
+    if (!c.ok) {
+      return fail(fmt::format("{}: bytes key b'{}' (at offset {}) is not UTF-8", callable_name(fn),
+                              printable(key.str()), key.offset));
+    }
+  }
+  return true;
+}
+
+// _codecs.encode(text, 'latin1'): the bytes Python 3 pickles at protocol 2.
+bool decoder::apply_codecs_encode(const std::vector<std::size_t>& args, node& n) {
+  constexpr callable fn = callable::codecs_encode;
+  auto arg = [&](std::size_t k) -> const node& { return nodes_[args[k]]; };
+  if (args.size() != 2 || arg(0).k != kind::text || arg(1).k != kind::text) {
+    return bad_args(fn, args, "str, 'latin1'");
+  }
+  // Mitogen ignores the encoding argument; Python's pickler always
+  // writes 'latin1', and anything else means a pickle not from it.
+  if (arg(1).str() != "latin1") {
+    return fail(fmt::format("{}: encoding '{}', only 'latin1' is allowed", callable_name(fn),
+                            printable(arg(1).str())));
+  }
+  std::string_view s = arg(0).str();
+  converted_bytes_ += static_cast<std::size_t>(arg(0).j);
+  if (converted_bytes_ > lim_.max_bytes) {
+    return fail(fmt::format("{}: more than {} bytes converted", callable_name(fn), lim_.max_bytes));
+  }
+  n.k = kind::bytes;
+  n.is_owned = true;
+  n.owned.reserve(static_cast<std::size_t>(arg(0).j));
+  std::size_t chars = 0;
+  for (std::size_t pos = 0; pos < s.size(); ++chars) {
+    // ASCII stands for itself in both, so runs of it are copied whole.
+    std::size_t ascii = utf8::ascii_end(s, pos);
+    n.owned.append(s.substr(pos, ascii - pos));
+    chars += ascii - pos;
+    pos = ascii;
+    if (pos == s.size()) break;
+    char32_t cp = 0;
+    pos += utf8::decode(s, pos, cp, true);
+    if (cp > 0xff) {
+      return fail(fmt::format("{}: character {} is U+{:04X}, not latin-1", callable_name(fn), chars,
+                              static_cast<std::uint32_t>(cp)));
+    }
+    n.owned.push_back(static_cast<char>(cp));
+  }
+  return true;
 }
 
 // Python dict insertion: an equal key keeps its first position and takes the
@@ -916,14 +964,6 @@ bool decoder::materialize_pairs(const node& n, std::size_t depth, pairs& out) {
 
 bool decoder::materialize(std::size_t idx, std::size_t depth, value& out) {
   const node& n = nodes_[idx];
-  auto container = [&] {
-    if (depth >= lim_.max_depth) {
-      return fail_at(n.offset, fmt::format("containers nested deeper than {} (or one that contains "
-                                           "itself)",
-                                           lim_.max_depth));
-    }
-    return charge_output(n, 1, 0);
-  };
   auto leaf_string = [&](const node& s) { return charge_output(n, 1, s.str().size()); };
   switch (n.k) {
     case kind::none:
@@ -950,62 +990,22 @@ bool decoder::materialize(std::size_t idx, std::size_t depth, value& out) {
       out = bytes{std::string(n.str())};
       return true;
     case kind::tuple:
-    case kind::list: {
-      if (!container()) return false;
-      std::vector<value> items(n.items.size());
-      for (std::size_t k = 0; k < items.size(); ++k) {
-        if (!materialize(n.items[k], depth + 1, items[k])) return false;
-      }
-      if (n.k == kind::tuple) {
-        out = tuple{std::move(items)};
-      } else {
-        out = list{std::move(items)};
-      }
+    case kind::list:
+    case kind::dict:
+    case kind::kwargs:
+      return materialize_container(n, depth, out);
+    case kind::call_error:
+      if (!leaf_string(nodes_[n.items[0]])) return false;
+      out = call_error{std::string(nodes_[n.items[0]].str())};
       return true;
-    }
-    case kind::dict: {
-      if (!container()) return false;
-      pairs items;
-      if (!materialize_pairs(n, depth + 1, items)) return false;
-      out = dict{std::move(items)};
+    case kind::blob:
+      if (!leaf_string(nodes_[n.items[0]])) return false;
+      out = blob{std::string(nodes_[n.items[0]].str())};
       return true;
-    }
-    case kind::kwargs: {
-      if (!container()) return false;
-      // As Python: first the dict's own merging of equal keys, then
-      // Kwargs.__init__ decoding bytes keys, which may merge again.
-      pairs raw;
-      if (!materialize_pairs(n, depth + 1, raw)) return false;
-      pairs decoded;
-      pair_merger merge(decoded);
-      for (auto& [k, v] : raw) {
-        if (bytes* b = k.get<bytes>()) {
-          text t{std::move(b->data)};
-          k = std::move(t);
-        }
-        merge.put(std::move(k), std::move(v));
-      }
-      out = kwargs{std::move(decoded)};
+    case kind::secret:
+      if (!leaf_string(nodes_[n.items[0]])) return false;
+      out = secret{std::string(nodes_[n.items[0]].str())};
       return true;
-    }
-    case kind::call_error: {
-      const node& s = nodes_[n.items[0]];
-      if (!leaf_string(s)) return false;
-      out = call_error{std::string(s.str())};
-      return true;
-    }
-    case kind::blob: {
-      const node& s = nodes_[n.items[0]];
-      if (!leaf_string(s)) return false;
-      out = blob{std::string(s.str())};
-      return true;
-    }
-    case kind::secret: {
-      const node& s = nodes_[n.items[0]];
-      if (!leaf_string(s)) return false;
-      out = secret{std::string(s.str())};
-      return true;
-    }
     case kind::context: {
       if (!charge_output(n, 1, n.view.size())) return false;
       context_ref c{n.i, std::nullopt};
@@ -1021,6 +1021,51 @@ bool decoder::materialize(std::size_t idx, std::size_t depth, value& out) {
                                            callable_name(static_cast<callable>(n.i))));
   }
   return fail_at(n.offset, "internal error: unknown node");
+}
+
+// A tuple, list, dict or Kwargs node, its items one level deeper.
+bool decoder::materialize_container(const node& n, std::size_t depth, value& out) {
+  if (depth >= lim_.max_depth) {
+    return fail_at(n.offset, fmt::format("containers nested deeper than {} (or one that contains "
+                                         "itself)",
+                                         lim_.max_depth));
+  }
+  if (!charge_output(n, 1, 0)) return false;
+  if (n.k == kind::kwargs) return materialize_kwargs(n, depth, out);
+  if (n.k == kind::dict) {
+    pairs items;
+    if (!materialize_pairs(n, depth + 1, items)) return false;
+    out = dict{std::move(items)};
+    return true;
+  }
+  std::vector<value> items(n.items.size());
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    if (!materialize(n.items[k], depth + 1, items[k])) return false;
+  }
+  if (n.k == kind::tuple) {
+    out = tuple{std::move(items)};
+  } else {
+    out = list{std::move(items)};
+  }
+  return true;
+}
+
+// As Python: first the dict's own merging of equal keys, then
+// Kwargs.__init__ decoding bytes keys, which may merge again.
+bool decoder::materialize_kwargs(const node& n, std::size_t depth, value& out) {
+  pairs raw;
+  if (!materialize_pairs(n, depth + 1, raw)) return false;
+  pairs decoded;
+  pair_merger merge(decoded);
+  for (auto& [k, v] : raw) {
+    if (bytes* b = k.get<bytes>()) {
+      text t{std::move(b->data)};
+      k = std::move(t);
+    }
+    merge.put(std::move(k), std::move(v));
+  }
+  out = kwargs{std::move(decoded)};
+  return true;
 }
 
 // Writes Python 3's protocol 2 encoding of a value, without memo opcodes.
@@ -1058,6 +1103,12 @@ class encoder {
   bool put_items(const std::vector<value>& items, std::size_t depth, std::uint8_t one,
                  std::uint8_t many);
   bool put_pairs(const pairs& items, std::size_t depth, bool is_kwargs);
+  bool put_tuple(const std::vector<value>& items, std::size_t depth);
+  bool put_mitogen(const value& v);
+  void call1() {
+    code(op::tuple1);
+    code(op::reduce);
+  }
   bool container(std::size_t depth) {
     if (depth < lim_.max_depth) return true;
     return fail(fmt::format("containers nested deeper than {}", lim_.max_depth));
@@ -1231,21 +1282,8 @@ bool encoder::put(const value& v, std::size_t depth) {
     case value::kind_t::bytes:
       put_bytes(v.get<bytes>()->data);
       return true;
-    case value::kind_t::tuple: {
-      if (!container(depth)) return false;
-      const auto& items = v.get<tuple>()->items;
-      if (items.empty()) {
-        code(op::empty_tuple);
-        return true;
-      }
-      if (items.size() > 3) code(op::mark);
-      for (const value& i : items) {
-        if (!put(i, depth + 1)) return false;
-      }
-      static constexpr std::uint8_t small[] = {0, op::tuple1, op::tuple2, op::tuple3};
-      code(items.size() > 3 ? op::tuple : small[items.size()]);
-      return true;
-    }
+    case value::kind_t::tuple:
+      return container(depth) && put_tuple(v.get<tuple>()->items, depth + 1);
     case value::kind_t::list:
       if (!container(depth)) return false;
       code(op::empty_list);
@@ -1257,28 +1295,51 @@ bool encoder::put(const value& v, std::size_t depth) {
       if (!container(depth)) return false;
       global("mitogen.core", "Kwargs");
       if (!put_pairs(v.get<kwargs>()->items, depth + 1, true)) return false;
-      code(op::tuple1);
-      code(op::reduce);
+      call1();
       return true;
+    case value::kind_t::call_error:
+    case value::kind_t::blob:
+    case value::kind_t::secret:
+    case value::kind_t::context:
+    case value::kind_t::sender:
+      return put_mitogen(v);
+  }
+  return fail("internal error: unknown value");
+}
+
+bool encoder::put_tuple(const std::vector<value>& items, std::size_t depth) {
+  if (items.empty()) {
+    code(op::empty_tuple);
+    return true;
+  }
+  if (items.size() > 3) code(op::mark);
+  for (const value& i : items) {
+    if (!put(i, depth)) return false;
+  }
+  static constexpr std::uint8_t small[] = {0, op::tuple1, op::tuple2, op::tuple3};
+  code(items.size() > 3 ? op::tuple : small[items.size()]);
+  return true;
+}
+
+// The mitogen.core objects: a call of the global that rebuilds each.
+bool encoder::put_mitogen(const value& v) {
+  switch (v.kind()) {
     case value::kind_t::call_error:
       global("mitogen.core", "_unpickle_call_error");
       if (!put_text(v.get<call_error>()->message, "CallError text", max_call_error_chars)) {
         return false;
       }
-      code(op::tuple1);
-      code(op::reduce);
+      call1();
       return true;
     case value::kind_t::blob:
       global("mitogen.core", "Blob");
       put_bytes(v.get<blob>()->data);
-      code(op::tuple1);
-      code(op::reduce);
+      call1();
       return true;
     case value::kind_t::secret:
       global("mitogen.core", "Secret");
       if (!put_text(v.get<secret>()->utf8, "Secret")) return false;
-      code(op::tuple1);
-      code(op::reduce);
+      call1();
       return true;
     case value::kind_t::context: {
       const auto& c = *v.get<context_ref>();
@@ -1308,8 +1369,9 @@ bool encoder::put(const value& v, std::size_t depth) {
       code(op::reduce);
       return true;
     }
+    default:
+      return fail("internal error: not a mitogen.core object");
   }
-  return fail("internal error: unknown value");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <deque>
 #include <vector>
@@ -40,6 +41,15 @@ std::chrono::microseconds spurious_backoff(int count) {
   return std::chrono::microseconds(std::min(5000, 50 << std::min(count, 7)));
 }
 
+// Where a stream is in its life; each state is entered once, in this order
+// (closing and failing may be skipped, failing may follow closing).
+enum class lifecycle : std::uint8_t {
+  open,     // reading, and writing what send() queues
+  closing,  // close_gracefully flushing the queue under its grace timer
+  failing,  // an error was seen and a close deferred: further output dropped
+  closed,   // socket closed, queue dropped, callbacks released
+};
+
 class stream_impl final : public stream, public std::enable_shared_from_this<stream_impl> {
  public:
   stream_impl(broker& b, unique_fd fd, std::string name, stream_options opts)
@@ -56,10 +66,11 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
 
   const std::string& name() const override { return name_; }
   std::size_t queued_bytes() const override { return queued_; }
-  bool closed() const override { return closed_; }
+  bool closed() const override { return state_ == lifecycle::closed; }
   int native_handle() const override { return fd_; }
 
   void start(message_fn on_message, close_fn on_close) override {
+    assert(state_ == lifecycle::open && !on_close_);
     on_message_ = std::move(on_message);
     on_close_ = std::move(on_close);
     // Registering reports data that is already there: no read needed yet.
@@ -69,7 +80,8 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   // Never closes synchronously: send() is called from inside the router,
   // which must not see a stream vanish in the middle of its own loops.
   void send(message m) override {
-    if (closed_ || failing_) {
+    check_state();
+    if (!writing()) {
       spdlog::trace("stream {}: dropping message to {} handle {}: stream closed", name_, m.dst_id,
                     m.handle);
       return;
@@ -92,8 +104,9 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   }
 
   void close(int err, const std::string& why) override {
-    if (closed_) return;
-    closed_ = true;
+    check_state();
+    if (state_ == lifecycle::closed) return;
+    state_ = lifecycle::closed;
     read_retry_.cancel();
     write_retry_.cancel();
     grace_timer_.cancel();
@@ -102,6 +115,8 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
     std::size_t dropped = queued_;
     out_.clear();
     queued_ = 0;
+    clean_close_ = err == 0 && dropped == 0;
+    auto graceful_done = std::exchange(graceful_done_, nullptr);
     events::emit(
         wire::ev::disconnect,
         {{"stream", name_},
@@ -112,24 +127,33 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
     if (on_close_) on_close_(*this, err);
     on_message_ = nullptr;
     on_close_ = nullptr;
-    if (graceful_done_) std::exchange(graceful_done_, nullptr)(false);
+    if (graceful_done) graceful_done(clean_close_);
   }
 
+  // done(true) only when every queued byte was written before the socket
+  // closed; a stream already closed (or closing) reports how that close went.
   void close_gracefully(std::chrono::milliseconds grace, std::function<void(bool)> done) override {
-    if (closed_) {
-      done(queued_ == 0);
-      return;
+    check_state();
+    switch (state_) {
+      case lifecycle::closed:
+        return done(clean_close_);
+      case lifecycle::closing:  // the flush under way, with its deadline, answers both
+      case lifecycle::failing:  // the deferred close drops the queue: done(false)
+        return also_when_closed(std::move(done));
+      case lifecycle::open:
+        break;
     }
     if (out_.empty()) {
       close(0, "shutdown");
       done(true);
       return;
     }
+    state_ = lifecycle::closing;
     graceful_done_ = std::move(done);
     std::weak_ptr<stream_impl> weak = shared_from_this();
     grace_timer_ = broker_.after(grace, [weak, grace] {
       auto self = weak.lock();
-      if (!self || self->closed_) return;
+      if (!self || self->state_ == lifecycle::closed) return;
       spdlog::error(
           "stream {}: gave up flushing {} queued bytes after the {} ms shutdown grace period: "
           "force-closing",
@@ -145,23 +169,46 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
     std::size_t offset;  // bytes of header+body already written
   };
 
+  // What each state promises; checked where the outside world calls in.
+  void check_state() const {
+    assert(state_ != lifecycle::closed || (out_.empty() && queued_ == 0 && !graceful_done_));
+    assert(state_ != lifecycle::closing || graceful_done_);
+    assert(state_ != lifecycle::open || !graceful_done_);
+  }
+
+  // Output is accepted and written only while open or flushing for a close.
+  bool writing() const { return state_ == lifecycle::open || state_ == lifecycle::closing; }
+
+  // Runs done(flushed) when the close already on its way happens, after
+  // any earlier caller's.
+  void also_when_closed(std::function<void(bool)> done) {
+    if (!graceful_done_) {
+      graceful_done_ = std::move(done);
+      return;
+    }
+    graceful_done_ = [first = std::move(graceful_done_), then = std::move(done)](bool flushed) {
+      first(flushed);
+      then(flushed);
+    };
+  }
+
   void wait_readable() {
-    if (closed_ || read_waiting_) return;
+    if (state_ == lifecycle::closed || read_waiting_) return;
     read_waiting_ = true;
     sd_.async_wait(boost::asio::posix::descriptor_base::wait_read,
                    [self = shared_from_this()](const boost::system::error_code& ec) {
                      self->read_waiting_ = false;
-                     if (!ec && !self->closed_) self->read_some();
+                     if (!ec && self->state_ != lifecycle::closed) self->read_some();
                    });
   }
 
   void wait_writable() {
-    if (closed_ || write_waiting_) return;
+    if (!writing() || write_waiting_) return;
     write_waiting_ = true;
     sd_.async_wait(boost::asio::posix::descriptor_base::wait_write,
                    [self = shared_from_this()](const boost::system::error_code& ec) {
                      self->write_waiting_ = false;
-                     if (!ec && !self->closed_) self->flush();
+                     if (!ec && self->writing()) self->flush();
                    });
   }
 
@@ -176,7 +223,7 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
       read_retry_ = broker_.after(delay, [weak] {
         if (auto self = weak.lock()) {
           self->read_retry_ = {};
-          if (!self->closed_) self->read_some();
+          if (self->state_ != lifecycle::closed) self->read_some();
         }
       });
       return;
@@ -194,7 +241,7 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
       write_retry_ = broker_.after(delay, [weak] {
         if (auto self = weak.lock()) {
           self->write_retry_ = {};
-          if (!self->closed_) self->flush();
+          if (self->writing()) self->flush();
         }
       });
       return;
@@ -204,8 +251,9 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   }
 
   void read_some() {
+    check_state();
     auto self = shared_from_this();
-    for (int i = 0; i < reads_per_wakeup && !closed_; ++i) {
+    for (int i = 0; i < reads_per_wakeup && state_ != lifecycle::closed; ++i) {
       std::span<std::uint8_t> direct = decoder_.body_space();
       bool into_body = direct.size() >= read_chunk;
       if (!into_body && buffer_.size() < read_chunk) buffer_.resize(read_chunk);
@@ -235,7 +283,7 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
 
   void deliver() {
     for (message& m : received_) {
-      if (closed_) break;
+      if (state_ == lifecycle::closed) break;
       try {
         on_message_(*this, std::move(m));
       } catch (const std::exception& e) {
@@ -245,7 +293,7 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
       }
     }
     received_.clear();
-    if (!closed_ && decoder_.error() != frame_error::none) {
+    if (state_ != lifecycle::closed && decoder_.error() != frame_error::none) {
       spdlog::error("stream {}: {}", name_, decoder_.error_detail());
       events::emit(wire::ev::protocol_error,
                    {{"stream", name_}, {"detail", decoder_.error_detail()}});
@@ -272,14 +320,17 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   }
 
   void close_later(int err, std::string why) {
-    failing_ = true;
+    if (!writing()) return;  // already failing or closed
+    state_ = lifecycle::failing;
+    grace_timer_.cancel();  // the deferred close comes first
     broker_.defer(
         [self = shared_from_this(), err, why = std::move(why)] { self->close(err, why); });
   }
 
   void flush(bool from_send = false) {
+    check_state();
     auto self = shared_from_this();
-    while (!out_.empty() && !closed_) {
+    while (!out_.empty() && writing()) {
       iovec iov[64];
       int count = 0;
       for (auto it = out_.begin(); it != out_.end() && count < 63; ++it) {
@@ -309,11 +360,7 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
       write_spurious_ = 0;
       consume(static_cast<std::size_t>(n));
     }
-    if (out_.empty() && graceful_done_ && !closed_) {
-      auto done = std::exchange(graceful_done_, nullptr);
-      close(0, "shutdown");
-      done(true);
-    }
+    if (out_.empty() && state_ == lifecycle::closing) close(0, "shutdown");
   }
 
   void consume(std::size_t n) {
@@ -340,8 +387,10 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   std::vector<message> received_;
   std::deque<out_item> out_;
   std::size_t queued_ = 0;
-  bool closed_ = false;
-  bool failing_ = false;  // a close is scheduled; drop further output
+  lifecycle state_ = lifecycle::open;
+  bool clean_close_ = false;  // closed with err 0 and nothing left queued
+  // The waits are flags beside the lifecycle, not states of it: they only
+  // say an async_wait is armed, which any live state may have either way.
   bool read_waiting_ = false;
   bool write_waiting_ = false;
   int read_spurious_ = 0;

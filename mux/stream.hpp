@@ -40,7 +40,7 @@ class stream : public peer {
   virtual void start(message_fn on_message, close_fn on_close) = 0;
   // Closes now, dropping queued output; on_close runs once.
   virtual void close(int err, const std::string& why) = 0;
-  // Flushes queued output for at most `grace`, then closes; done(flushed).
+  // Flushes queued output for at most `grace`, closes; done(closed clean, nothing dropped).
   virtual void close_gracefully(std::chrono::milliseconds grace,
                                 std::function<void(bool)> done) = 0;
 

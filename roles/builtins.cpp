@@ -52,6 +52,108 @@ void write_all(int fd, std::string_view b) {
   }
 }
 
+value sleep_ms(const pickle::tuple& a, const pickle::kwargs&) {
+  std::int64_t ms = int_arg(a, 0, "sleep");
+  if (ms < 0 || ms > 600000) throw std::invalid_argument("sleep(): ms must be 0..600000");
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return value(pickle::none);
+}
+
+value make_bytes(const pickle::tuple& a, const pickle::kwargs&) {
+  std::int64_t size = int_arg(a, 0, "make_bytes");
+  if (size < 0 || size > (std::int64_t{1} << 30))
+    throw std::invalid_argument("make_bytes(): n must be 0..2^30");
+  return value(pickle::bytes{
+      make_payload(static_cast<std::uint64_t>(size), static_cast<std::size_t>(size))});
+}
+
+value fail(const pickle::tuple& a, const pickle::kwargs&) {
+  const auto* msg = a.items.empty() ? nullptr : a.items[0].get<pickle::text>();
+  throw std::runtime_error(msg ? msg->utf8 : "failed on purpose");
+}
+
+// The request's ids as this context received them: a unix client's calls
+// carry the mux's id as auth_id (stamping), which passed the
+// parent-authority check for the call to run at all.
+value caller_ids(const pickle::tuple&, const pickle::kwargs&) {
+  auto origin = current_call_origin();
+  if (!origin) throw std::logic_error("caller_ids(): not serving a call");
+  return value(pickle::tuple{
+      {static_cast<std::int64_t>(origin->src_id), static_cast<std::int64_t>(origin->auth_id)}});
+}
+
+// Every argument back, positional and keyword, so a peer can check how each
+// of its argument types arrived.
+value echo_all(const pickle::tuple& a, const pickle::kwargs& kw) {
+  return value(pickle::tuple{{a, pickle::dict{kw.items}}});
+}
+
+value write_stderr(const pickle::tuple& a, const pickle::kwargs&) {
+  std::string b = bytes_arg(a, 0, "write_stderr");
+  write_all(STDERR_FILENO, b);
+  return value(static_cast<std::int64_t>(b.size()));
+}
+
+value spew(const pickle::tuple& a, const pickle::kwargs&) {
+  std::int64_t n = int_arg(a, 0, "spew");
+  if (n < 0 || n > (std::int64_t{1} << 30))
+    throw std::invalid_argument("spew(): n must be 0..2^30");
+  std::string chunk(64 * 1024, 'A');
+  for (std::int64_t left = n; left > 0; left -= static_cast<std::int64_t>(chunk.size()))
+    write_all(STDERR_FILENO,
+              std::string_view(chunk).substr(
+                  0, static_cast<std::size_t>(std::min<std::int64_t>(left, chunk.size()))));
+  return value(n);
+}
+
+// A record at a Python level number, which the parent re-emits under our name.
+value log_record(const pickle::tuple& a, const pickle::kwargs&) {
+  std::int64_t levelno = int_arg(a, 0, "log");
+  const auto* msg = arg(a, 1, "log").get<pickle::text>();
+  if (!msg) throw std::invalid_argument("log(): message must be str");
+  auto level = levelno >= 50   ? spdlog::level::critical
+               : levelno >= 40 ? spdlog::level::err
+               : levelno >= 30 ? spdlog::level::warn
+               : levelno >= 20 ? spdlog::level::info
+               : levelno >= 10 ? spdlog::level::debug
+                               : spdlog::level::trace;
+  spdlog::log(level, "{}", msg->utf8);
+  return value(pickle::none);
+}
+
+// Starts a child context on the broker thread and waits for its id.
+value start_child(node& n, children& kids, const pickle::tuple& a) {
+  const auto* name = arg(a, 0, "start_child").get<pickle::text>();
+  if (!name) throw std::invalid_argument("start_child(): name must be str");
+  auto result =
+      std::make_shared<std::promise<std::pair<std::optional<context_info>, std::string>>>();
+  auto fut = result->get_future();
+  n.get_broker().defer([&kids, name = name->utf8, result] {
+    kids.start(name, [result](std::optional<context_info> info, const std::string& err) {
+      result->set_value({info, err});
+    });
+  });
+  if (fut.wait_for(std::chrono::seconds(60)) != std::future_status::ready)
+    throw std::runtime_error("start_child(): no outcome within 60 s");
+  auto [info, err] = fut.get();
+  if (!info) throw std::runtime_error(err);
+  return value(static_cast<std::int64_t>(info->id));
+}
+
+value call_child(caller& calls, const pickle::tuple& a) {
+  call_spec spec;
+  spec.context_id = static_cast<std::uint32_t>(int_arg(a, 0, "call_child"));
+  const auto* fname = arg(a, 1, "call_child").get<pickle::text>();
+  if (!fname) throw std::invalid_argument("call_child(): function must be str");
+  spec.function = fname->utf8;
+  if (a.items.size() > 2) {
+    const auto* args = a.items[2].get<pickle::tuple>();
+    if (!args) throw std::invalid_argument("call_child(): args must be a tuple");
+    spec.args = *args;
+  }
+  return calls.call(std::move(spec), std::chrono::seconds(120));
+}
+
 }  // namespace
 
 std::uint32_t crc32_of(std::string_view bytes) {
@@ -67,25 +169,14 @@ void add_builtins(function_table& t, node& n, caller& calls, children& kids) {
   t.add(
       m, "echo", [](const pickle::tuple& a, const pickle::kwargs&) { return arg(a, 0, "echo"); },
       quick);
-  t.add(m, "sleep", [](const pickle::tuple& a, const pickle::kwargs&) {
-    std::int64_t ms = int_arg(a, 0, "sleep");
-    if (ms < 0 || ms > 600000) throw std::invalid_argument("sleep(): ms must be 0..600000");
-    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-    return value(pickle::none);
-  });
+  t.add(m, "sleep", sleep_ms);
   t.add(
       m, "checksum",
       [](const pickle::tuple& a, const pickle::kwargs&) {
         return value(static_cast<std::int64_t>(crc32_of(bytes_arg(a, 0, "checksum"))));
       },
       quick);
-  t.add(m, "make_bytes", [](const pickle::tuple& a, const pickle::kwargs&) {
-    std::int64_t size = int_arg(a, 0, "make_bytes");
-    if (size < 0 || size > (std::int64_t{1} << 30))
-      throw std::invalid_argument("make_bytes(): n must be 0..2^30");
-    return value(pickle::bytes{
-        make_payload(static_cast<std::uint64_t>(size), static_cast<std::size_t>(size))});
-  });
+  t.add(m, "make_bytes", make_bytes);
   t.add(
       m, "getpid", [](const pickle::tuple&, const pickle::kwargs&) { return value(::getpid()); },
       quick);
@@ -97,95 +188,19 @@ void add_builtins(function_table& t, node& n, caller& calls, children& kids) {
     std::_Exit(code);
   });
   t.add(m, "crash", [](const pickle::tuple&, const pickle::kwargs&) -> value { std::abort(); });
-  t.add(
-      m, "fail",
-      [](const pickle::tuple& a, const pickle::kwargs&) -> value {
-        const auto* msg = a.items.empty() ? nullptr : a.items[0].get<pickle::text>();
-        throw std::runtime_error(msg ? msg->utf8 : "failed on purpose");
-      },
-      quick);
-  t.add(
-      m, "caller_ids",
-      [](const pickle::tuple&, const pickle::kwargs&) {
-        // The request's ids as this context received them: a unix client's
-        // calls carry the mux's id as auth_id (stamping), which passed the
-        // parent-authority check for the call to run at all.
-        auto origin = current_call_origin();
-        if (!origin) throw std::logic_error("caller_ids(): not serving a call");
-        return value(pickle::tuple{{static_cast<std::int64_t>(origin->src_id),
-                                    static_cast<std::int64_t>(origin->auth_id)}});
-      },
-      quick);
-  t.add(
-      m, "echo_all",
-      [](const pickle::tuple& a, const pickle::kwargs& kw) {
-        // Every argument back, positional and keyword, so a peer can check how
-        // each of its argument types arrived.
-        return value(pickle::tuple{{a, pickle::dict{kw.items}}});
-      },
-      quick);
+  t.add(m, "fail", fail, quick);
+  t.add(m, "caller_ids", caller_ids, quick);
+  t.add(m, "echo_all", echo_all, quick);
   // Test aids for a context's output: bytes as they are on its stderr, and
   // a long write without a newline, which its parent must read in bounded memory.
-  t.add(m, "write_stderr", [](const pickle::tuple& a, const pickle::kwargs&) {
-    std::string b = bytes_arg(a, 0, "write_stderr");
-    write_all(STDERR_FILENO, b);
-    return value(static_cast<std::int64_t>(b.size()));
-  });
-  t.add(m, "spew", [](const pickle::tuple& a, const pickle::kwargs&) {
-    std::int64_t n = int_arg(a, 0, "spew");
-    if (n < 0 || n > (std::int64_t{1} << 30))
-      throw std::invalid_argument("spew(): n must be 0..2^30");
-    std::string chunk(64 * 1024, 'A');
-    for (std::int64_t left = n; left > 0; left -= static_cast<std::int64_t>(chunk.size()))
-      write_all(STDERR_FILENO,
-                std::string_view(chunk).substr(
-                    0, static_cast<std::size_t>(std::min<std::int64_t>(left, chunk.size()))));
-    return value(n);
-  });
-  t.add(m, "log", [](const pickle::tuple& a, const pickle::kwargs&) {
-    // A record at a Python level number, which the parent re-emits under our name.
-    std::int64_t levelno = int_arg(a, 0, "log");
-    const auto* msg = arg(a, 1, "log").get<pickle::text>();
-    if (!msg) throw std::invalid_argument("log(): message must be str");
-    auto level = levelno >= 50   ? spdlog::level::critical
-                 : levelno >= 40 ? spdlog::level::err
-                 : levelno >= 30 ? spdlog::level::warn
-                 : levelno >= 20 ? spdlog::level::info
-                 : levelno >= 10 ? spdlog::level::debug
-                                 : spdlog::level::trace;
-    spdlog::log(level, "{}", msg->utf8);
-    return value(pickle::none);
-  });
+  t.add(m, "write_stderr", write_stderr);
+  t.add(m, "spew", spew);
+  t.add(m, "log", log_record);
   t.add(m, "start_child", [&n, &kids](const pickle::tuple& a, const pickle::kwargs&) {
-    const auto* name = arg(a, 0, "start_child").get<pickle::text>();
-    if (!name) throw std::invalid_argument("start_child(): name must be str");
-    auto result =
-        std::make_shared<std::promise<std::pair<std::optional<context_info>, std::string>>>();
-    auto fut = result->get_future();
-    n.get_broker().defer([&kids, name = name->utf8, result] {
-      kids.start(name, [result](std::optional<context_info> info, const std::string& err) {
-        result->set_value({info, err});
-      });
-    });
-    if (fut.wait_for(std::chrono::seconds(60)) != std::future_status::ready)
-      throw std::runtime_error("start_child(): no outcome within 60 s");
-    auto [info, err] = fut.get();
-    if (!info) throw std::runtime_error(err);
-    return value(static_cast<std::int64_t>(info->id));
+    return start_child(n, kids, a);
   });
-  t.add(m, "call_child", [&calls](const pickle::tuple& a, const pickle::kwargs&) {
-    call_spec spec;
-    spec.context_id = static_cast<std::uint32_t>(int_arg(a, 0, "call_child"));
-    const auto* fname = arg(a, 1, "call_child").get<pickle::text>();
-    if (!fname) throw std::invalid_argument("call_child(): function must be str");
-    spec.function = fname->utf8;
-    if (a.items.size() > 2) {
-      const auto* args = a.items[2].get<pickle::tuple>();
-      if (!args) throw std::invalid_argument("call_child(): args must be a tuple");
-      spec.args = *args;
-    }
-    return calls.call(std::move(spec), std::chrono::seconds(120));
-  });
+  t.add(m, "call_child",
+        [&calls](const pickle::tuple& a, const pickle::kwargs&) { return call_child(calls, a); });
 }
 
 }  // namespace faultmux

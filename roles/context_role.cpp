@@ -5,6 +5,9 @@
 
 #include <atomic>
 
+#include "roles/builtins.hpp"
+#include "roles/context_args.hpp"
+#include "roles/phase_hook.hpp"
 #include "mux/call.hpp"
 #include "mux/children.hpp"
 #include "mux/dispatcher.hpp"
@@ -13,12 +16,62 @@
 #include "mux/log.hpp"
 #include "mux/log_forward.hpp"
 #include "mux/node.hpp"
-#include "roles/builtins.hpp"
-#include "roles/context_args.hpp"
-#include "roles/phase_hook.hpp"
 #include "wire/event_names.hpp"
 
 namespace faultmux {
+namespace {
+
+node_config context_node_config(const context_options& o) {
+  node_config cfg;
+  cfg.routing.context_id = o.context_id;
+  cfg.routing.parent_ids = o.parent_ids;
+  cfg.routing.max_message_size = o.max_message_size;
+  cfg.routing.unidirectional = o.unidirectional;
+  cfg.routing.legacy = o.legacy;
+  cfg.streams.max_message_size = o.max_message_size;
+  return cfg;
+}
+
+// The phase fault of --fault-at fires as a call starts: on the dispatcher's
+// thread, with the call started and its reply not yet made. With
+// --fault-target parent the context above dies instead (once), so a call
+// routed through it is pending when it goes.
+void arm_call_faults(dispatcher& calls_served, const context_options& o,
+                     faults::phase_trigger& trigger, std::atomic<bool>& parent_signalled) {
+  if (!trigger.armed()) return;
+  if (!o.fault_parent) {
+    calls_served.on_call_start = [t = &trigger](const std::string&, std::uint32_t) {
+      at_phase(*t, faults::phase::mid_call);
+    };
+    return;
+  }
+  calls_served.on_call_start = [t = &trigger, signalled = &parent_signalled](const std::string&,
+                                                                             std::uint32_t) {
+    if (signalled->exchange(true)) return;
+    const faults::phase_fault& f = *t->fault();
+    pid_t parent = ::getppid();
+    spdlog::info("fault: {} to the parent (PID {}) at phase {}", faults::action_name(f.action),
+                 parent, faults::phase_name(f.at));
+    events::emit(wire::ev::fault, {{"kind", "phase"},
+                           {"phase", faults::phase_name(f.at)},
+                           {"action", faults::action_name(f.action)},
+                           {"spec", faults::to_string(f)},
+                           {"victim", "parent"},
+                           {"target_pid", parent}});
+    ::kill(parent, faults::action_signal(f.action));
+  };
+}
+
+// The hello: announce ourselves, as a Mitogen child's route monitor does.
+void announce_to_parent(router& r, const context_options& o) {
+  message hello;
+  hello.dst_id = o.parent_ids.front();
+  hello.handle = handle::add_route;
+  hello.data = fmt::format("{}:{}", o.context_id, o.name);
+  r.route(std::move(hello));
+}
+
+}  // namespace
 
 int run_context(const context_options& o) {
   log::init("context:" + o.name, o.verbosity);
@@ -27,14 +80,7 @@ int run_context(const context_options& o) {
     spdlog::error("context {}: --parent-ids is required", o.name);
     return 2;
   }
-  node_config cfg;
-  cfg.routing.context_id = o.context_id;
-  cfg.routing.parent_ids = o.parent_ids;
-  cfg.routing.max_message_size = o.max_message_size;
-  cfg.routing.unidirectional = o.unidirectional;
-  cfg.routing.legacy = o.legacy;
-  cfg.streams.max_message_size = o.max_message_size;
-  node n(cfg);
+  node n(context_node_config(o));
   forward_logs_to_parent(n);
   caller calls(n);
   id_allocator ids(n);
@@ -47,30 +93,9 @@ int run_context(const context_options& o) {
   function_table fns;
   add_builtins(fns, n, calls, kids);
   dispatcher calls_served(n, fns);
-  // mid-call: on the dispatcher's thread, with the call started and its reply not yet made.
   faults::phase_trigger trigger(o.fault_at);
   std::atomic<bool> parent_signalled{false};
-  if (trigger.armed() && !o.fault_parent)
-    calls_served.on_call_start = [&trigger](const std::string&, std::uint32_t) {
-      at_phase(trigger, faults::phase::mid_call);
-    };
-  // --fault-target parent: the context above dies while this one is mid-call,
-  // so a call routed through it is pending when it goes.
-  if (trigger.armed() && o.fault_parent)
-    calls_served.on_call_start = [&](const std::string&, std::uint32_t) {
-      if (parent_signalled.exchange(true)) return;
-      const faults::phase_fault& f = *trigger.fault();
-      pid_t parent = ::getppid();
-      spdlog::info("fault: {} to the parent (PID {}) at phase {}", faults::action_name(f.action),
-                   parent, faults::phase_name(f.at));
-      events::emit(wire::ev::fault, {{"kind", "phase"},
-                                     {"phase", faults::phase_name(f.at)},
-                                     {"action", faults::action_name(f.action)},
-                                     {"spec", faults::to_string(f)},
-                                     {"victim", "parent"},
-                                     {"target_pid", parent}});
-      ::kill(parent, faults::action_signal(f.action));
-    };
+  arm_call_faults(calls_served, o, trigger, parent_signalled);
 
   bool stopping = false;
   auto stop = [&](const char* why) {
@@ -99,12 +124,7 @@ int run_context(const context_options& o) {
             }});
   n.on_signals({SIGTERM, SIGINT}, [&](int) { stop("signal"); });
   calls_served.start();
-  // The hello: announce ourselves, as a Mitogen child's route monitor does.
-  message hello;
-  hello.dst_id = parent;
-  hello.handle = handle::add_route;
-  hello.data = fmt::format("{}:{}", o.context_id, o.name);
-  r.route(std::move(hello));
+  announce_to_parent(r, o);
   spdlog::debug("context {} (id {}) up, parents {}", o.name, o.context_id,
                 fmt::join(o.parent_ids, ","));
 

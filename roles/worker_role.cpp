@@ -9,17 +9,17 @@
 #include <deque>
 #include <vector>
 
+#include "roles/call_workload.hpp"
+#include "roles/payload.hpp"
+#include "roles/phase_hook.hpp"
+#include "roles/roles.hpp"
 #include "mux/connect.hpp"
 #include "mux/events.hpp"
 #include "mux/frame.hpp"
 #include "mux/log.hpp"
 #include "mux/node.hpp"
-#include "roles/call_workload.hpp"
-#include "roles/payload.hpp"
-#include "roles/phase_hook.hpp"
-#include "roles/roles.hpp"
-#include "wire/event_names.hpp"
 #include "wire/hello.hpp"
+#include "wire/event_names.hpp"
 
 namespace faultmux {
 namespace {
@@ -77,10 +77,10 @@ class echo_workload {
       ++failed_;
       spdlog::error("worker: message {} to context {} came back dead: {}", seq, *o_.peer, m.data);
       events::emit(wire::ev::reply, {{"seq", seq},
-                                     {"outcome", "dead"},
-                                     {"reason", m.data},
-                                     {"error", m.data},
-                                     {"ms", (events::now() - sent) * 1000}});
+                             {"outcome", "dead"},
+                             {"reason", m.data},
+                             {"error", m.data},
+                             {"ms", (events::now() - sent) * 1000}});
     } else if (m.data != make_payload(static_cast<std::uint64_t>(seq), o_.size)) {
       ++failed_;
       spdlog::error("worker: reply to message {} is wrong or out of order ({} bytes)", seq,
@@ -138,12 +138,12 @@ class echo_workload {
     };
     double elapsed = events::now() - started_;
     events::emit(wire::ev::workload_done, {{"count", o_.count},
-                                           {"ok", ok_count_},
-                                           {"failed", failed_},
-                                           {"seconds", elapsed},
-                                           {"p50_us", pct(0.5)},
-                                           {"p99_us", pct(0.99)},
-                                           {"max_us", pct(1.0)}});
+                                   {"ok", ok_count_},
+                                   {"failed", failed_},
+                                   {"seconds", elapsed},
+                                   {"p50_us", pct(0.5)},
+                                   {"p99_us", pct(0.99)},
+                                   {"max_us", pct(1.0)}});
     std::printf("done ok=%d failed=%d seconds=%.3f p50_us=%.1f p99_us=%.1f\n", ok_count_, failed_,
                 elapsed, pct(0.5), pct(0.99));
     std::fflush(stdout);
@@ -197,22 +197,13 @@ std::string mid_frame_request(const worker_options& o, const connection& c) {
   return encode_frame(m);
 }
 
-}  // namespace
-
-int run_worker(const worker_options& o) {
-  log::init("worker", o.verbosity);
-  events::open(o.events, "worker");
-  if (o.count > 0 && !o.peer && o.context.empty()) {
-    spdlog::error(
-        "worker: --count needs --peer (a worker to message) or --context (a context to call)");
-    return 2;
-  }
-  faults::phase_trigger trigger(o.fault_at);
-  connection c;
+// Connects to the mux, firing the phase faults of the handshake; nothing
+// (after logging and emitting why) when the connection failed.
+std::optional<connection> connect_worker(const worker_options& o, faults::phase_trigger& trigger) {
   try {
     std::optional<std::chrono::milliseconds> backlog_wait;
     if (o.backlog_wait_ms >= 0) backlog_wait = std::chrono::milliseconds(o.backlog_wait_ms);
-    c = connect_unix(
+    return connect_unix(
         o.connect, std::chrono::milliseconds(o.connect_timeout_ms),
         [&](connect_phase p) { at_phase(trigger, phase_of(p)); }, backlog_wait);
   } catch (const connect_error& e) {
@@ -221,49 +212,56 @@ int run_worker(const worker_options& o) {
                  {{"path", e.path()},
                   {"errno", strerrorname_np(e.error()) ? strerrorname_np(e.error()) : "?"},
                   {"detail", e.what()}});
-    return 3;
+    return std::nullopt;
   }
-  // From saying its id until its SIGTERM handler is in place, a SIGTERM (the
-  // driver ending its workers) waits instead of killing the worker. Phase
-  // faults inside the handshake keep their default disposition; a mid-frame
-  // one is raised before the block.
-  sigset_t term, old_mask;
-  sigemptyset(&term);
-  sigaddset(&term, SIGTERM);
-  sigaddset(&term, SIGINT);
-  bool term_held = false;
-  auto hold_term = [&] {
-    if (!term_held) term_held = ::pthread_sigmask(SIG_BLOCK, &term, &old_mask) == 0;
-  };
-  if (!trigger.due(faults::phase::mid_frame)) hold_term();
-  std::printf("%s\n", wire::format_hello({c.context_id, c.parent_id}).c_str());
-  std::fflush(stdout);
-  events::emit(wire::ev::connected, {{"context_id", c.context_id}, {"parent_id", c.parent_id}});
+}
 
-  if (trigger.due(faults::phase::mid_frame)) {
-    // K bytes of a request, the fault, then (if the process goes on) the rest.
-    std::string frame = mid_frame_request(o, c);
-    std::size_t k = std::min(trigger.fault()->frame_bytes, frame.size());
-    if (!write_all(c.fd.get(), std::string_view(frame).substr(0, k), std::chrono::seconds(10))) {
-      spdlog::error("worker: writing the first {} bytes of a frame: {}", k, errno_text(errno));
-      return 1;
-    }
-    events::emit(wire::ev::frame_part_sent, {{"bytes", k}, {"frame_bytes", frame.size()}});
-    at_phase(trigger, faults::phase::mid_frame);
-    if (!write_all(c.fd.get(), std::string_view(frame).substr(k), std::chrono::seconds(10))) {
-      spdlog::error("worker: writing the rest of a frame: {}", errno_text(errno));
-      return 1;
-    }
+// SIGTERM and SIGINT blocked on this thread until release(): from saying
+// its id until its SIGTERM handler is in place, a SIGTERM (the driver
+// ending its workers) waits instead of killing the worker.
+class term_hold {
+ public:
+  term_hold() {
+    sigemptyset(&term_);
+    sigaddset(&term_, SIGTERM);
+    sigaddset(&term_, SIGINT);
+  }
+  void hold() {
+    if (!held_) held_ = ::pthread_sigmask(SIG_BLOCK, &term_, &old_mask_) == 0;
+  }
+  void release() {
+    if (held_) ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+    held_ = false;
   }
 
-  hold_term();
-  node_config cfg;
-  cfg.routing.context_id = c.context_id;
-  cfg.routing.parent_ids = {c.parent_id};
-  node n(cfg);
-  router& r = n.get_router();
+ private:
+  sigset_t term_, old_mask_;
+  bool held_ = false;
+};
+
+// K bytes of a request, the mid-frame fault, then (if the process goes on)
+// the rest. False when a write failed (logged).
+bool send_frame_around_fault(const worker_options& o, const connection& c,
+                             faults::phase_trigger& trigger) {
+  std::string frame = mid_frame_request(o, c);
+  std::size_t k = std::min(trigger.fault()->frame_bytes, frame.size());
+  if (!write_all(c.fd.get(), std::string_view(frame).substr(0, k), std::chrono::seconds(10))) {
+    spdlog::error("worker: writing the first {} bytes of a frame: {}", k, errno_text(errno));
+    return false;
+  }
+  events::emit(wire::ev::frame_part_sent, {{"bytes", k}, {"frame_bytes", frame.size()}});
+  at_phase(trigger, faults::phase::mid_frame);
+  if (!write_all(c.fd.get(), std::string_view(frame).substr(k), std::chrono::seconds(10))) {
+    spdlog::error("worker: writing the rest of a frame: {}", errno_text(errno));
+    return false;
+  }
+  return true;
+}
+
+// Answers the peer workers' echo requests (with an empty body when ack_only).
+void serve_echo(router& r, faults::phase_trigger& trigger, bool ack_only) {
   r.add_handler(
-      [&r, &trigger, ack_only = o.ack_only](message& m) {
+      [&r, &trigger, ack_only](message& m) {
         if (!m.reply_to || m.is_dead()) return;
         // request-received: a peer waits on this request, unanswered.
         at_phase(trigger, faults::phase::request_received);
@@ -275,6 +273,17 @@ int run_worker(const worker_options& o) {
       },
       handler_options{
           .handle = worker_echo_handle, .persist = true, .policy = {}, .respondent = {}});
+}
+
+// The connected worker's life: a node on the connection, the echo handler,
+// the workload (if any) until it ends or the mux goes away. The exit code.
+int run_connected(const worker_options& o, connection c, faults::phase_trigger& trigger,
+                  term_hold& term) {
+  node_config cfg;
+  cfg.routing.context_id = c.context_id;
+  cfg.routing.parent_ids = {c.parent_id};
+  node n(cfg);
+  serve_echo(n.get_router(), trigger, o.ack_only);
 
   echo_workload load(n, o);
   call_workload calls(n, o);
@@ -306,15 +315,12 @@ int run_worker(const worker_options& o) {
   };
   load.on_first_sent = first_request_sent;
   calls.on_first_call_sent = first_request_sent;
-  n.on_signals({SIGTERM, SIGINT}, [&](int) {
-    closing = true;
-    n.shutdown([&] { n.get_broker().stop(); });
-  });
   auto stop = [&] {
     closing = true;
     n.shutdown([&] { n.get_broker().stop(); });
   };
-  if (term_held) ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  n.on_signals({SIGTERM, SIGINT}, [&](int) { stop(); });
+  term.release();
   if (calling)
     n.get_broker().defer([&] { calls.start(stop); });
   else if (o.count > 0)
@@ -325,6 +331,31 @@ int run_worker(const worker_options& o) {
   if (o.count > 0) return load.ok() ? 0 : 1;
   if (parent_lost) spdlog::info("worker: the mux closed the connection: exiting");
   return 0;
+}
+
+}  // namespace
+
+int run_worker(const worker_options& o) {
+  log::init("worker", o.verbosity);
+  events::open(o.events, "worker");
+  if (o.count > 0 && !o.peer && o.context.empty()) {
+    spdlog::error(
+        "worker: --count needs --peer (a worker to message) or --context (a context to call)");
+    return 2;
+  }
+  faults::phase_trigger trigger(o.fault_at);
+  std::optional<connection> c = connect_worker(o, trigger);
+  if (!c) return 3;
+  // Phase faults inside the handshake keep their default disposition; a
+  // mid-frame one is raised before the block.
+  term_hold term;
+  if (!trigger.due(faults::phase::mid_frame)) term.hold();
+  std::printf("%s\n", wire::format_hello({c->context_id, c->parent_id}).c_str());
+  std::fflush(stdout);
+  events::emit(wire::ev::connected, {{"context_id", c->context_id}, {"parent_id", c->parent_id}});
+  if (trigger.due(faults::phase::mid_frame) && !send_frame_around_fault(o, *c, trigger)) return 1;
+  term.hold();
+  return run_connected(o, std::move(*c), trigger, term);
 }
 
 }  // namespace faultmux
