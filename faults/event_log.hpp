@@ -8,9 +8,8 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
-#include <type_traits>
-#include <variant>
 
+#include "wire/event_field.hpp"
 #include "wire/event_file.hpp"
 
 namespace faultmux::faults {
@@ -20,23 +19,7 @@ double monotonic_seconds();
 
 class event_log {
  public:
-  using value = std::variant<std::int64_t, std::uint64_t, double, bool, std::string>;
-  struct field {
-    std::string_view key;
-    value val;
-    field(std::string_view k, std::string v) : key(k), val(std::move(v)) {}
-    field(std::string_view k, const char* v) : key(k), val(std::string(v)) {}
-    field(std::string_view k, std::string_view v) : key(k), val(std::string(v)) {}
-    field(std::string_view k, bool v) : key(k), val(v) {}
-    field(std::string_view k, double v) : key(k), val(v) {}
-    template <typename I>
-    requires std::is_integral_v<I> field(std::string_view k, I v) : key(k) {
-      if constexpr (std::is_signed_v<I>)
-        val = static_cast<std::int64_t>(v);
-      else
-        val = static_cast<std::uint64_t>(v);
-    }
-  };
+  using field = wire::event_field;
 
   event_log() = default;  // disabled: emit() does nothing
   event_log(const event_log&) = delete;

@@ -16,13 +16,7 @@
 namespace faultmux {
 namespace {
 
-using oracle_support::add_capped;
-using oracle_support::calls_not_served;
-using oracle_support::group_named;
-using oracle_support::make;
-using oracle_support::members;
-using oracle_support::mux_of;
-using oracle_support::status_text;
+using namespace oracle_support;  // NOLINT(google-build-using-namespace): this file's own helpers
 
 const timeline_event* last_event_of(const timeline& tl, pid_t pid, const char* event) {
   const timeline_event* found = nullptr;

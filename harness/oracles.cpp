@@ -63,13 +63,7 @@ void add_capped(std::vector<std::string>& out, const std::vector<std::string>& l
 
 namespace {
 
-using oracle_support::add_capped;
-using oracle_support::calls_not_served;
-using oracle_support::group_named;
-using oracle_support::make;
-using oracle_support::members;
-using oracle_support::mux_of;
-using oracle_support::status_text;
+using namespace oracle_support;  // NOLINT(google-build-using-namespace): this file's own helpers
 
 const process_record* by_pid(const run_outcome& o, pid_t pid) {
   for (const auto& p : o.processes)
@@ -623,8 +617,8 @@ oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outc
           c.group, o.target_name));
       continue;
     }
-    calls_check k{s, c, group_named(s, c.group), tl, fault_times};
-    k.t0 = start_of(tl);
+    calls_check k{s, c, group_named(s, c.group), tl, fault_times, start_of(tl), 0, {}, {}, 0,
+                  0, {}};
     judge_calls_of_group(k, o, ev);
   }
   if (ev.bad.empty() && ev.ok.empty())

@@ -15,7 +15,6 @@
 
 #include "harness/driver.hpp"
 #include "harness/scenario.hpp"
-#include "mux/legacy.hpp"
 
 namespace faultmux {
 namespace {
@@ -153,12 +152,7 @@ std::string rerun_line(const shrink_options& o, const std::string& path, std::ui
 }  // namespace
 
 int run_shrink(const shrink_options& o) {
-  for (const auto& b : o.legacy_bugs)
-    if (!legacy_bugs{}.enable(b)) {
-      std::fprintf(stderr, "faultmux shrink: --legacy-bug %s: no such bug; known: %s\n", b.c_str(),
-                   legacy_bugs::known_names().c_str());
-      return 2;
-    }
+  // o.legacy_bugs were checked by the command line (harness/cli/legacy_bug_option).
   // The strict loader first, so a bad file is reported as `faultmux
   // validate` would; the table is what gets edited, so every key not shrunk
   // is written back as the user wrote it.

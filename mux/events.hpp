@@ -7,24 +7,12 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
-#include <variant>
+
+#include "wire/event_field.hpp"
 
 namespace faultmux::events {
 
-using value = std::variant<std::int64_t, double, bool, std::string>;
-
-struct field {
-  std::string_view key;
-  value val;
-  field(std::string_view k, std::string v) : key(k), val(std::move(v)) {}
-  field(std::string_view k, const char* v) : key(k), val(std::string(v)) {}
-  field(std::string_view k, std::string_view v) : key(k), val(std::string(v)) {}
-  field(std::string_view k, bool v) : key(k), val(v) {}
-  field(std::string_view k, double v) : key(k), val(v) {}
-  template <typename I>
-  requires std::is_integral_v<I> field(std::string_view k, I v)
-      : key(k), val(static_cast<std::int64_t>(v)) {}
-};
+using field = wire::event_field;
 
 // Opens (appends to) `path`; an empty path disables events. Throws
 // std::system_error naming the path when it cannot be opened.

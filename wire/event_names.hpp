@@ -103,8 +103,10 @@ inline constexpr event_kind hostile_start{"hostile_start", "hostile", "behaviour
                                           "a hostile peer starts against the mux's socket"};
 inline constexpr event_kind listener_closed{"listener_closed", "mux", "path",
                                             "the mux stopped listening"};
-inline constexpr event_kind listener_crashed{"listener_crashed", "mux", "bug, errno",
-                                             "a --legacy-bug crash closed the listening socket"};
+inline constexpr event_kind listener_crashed{
+    "listener_crashed", "mux", "bug, errno",
+    "a legacy bug of the listener (crash-on-eagain, epipe-crash, accept-crash) closed the "
+    "listening socket"};
 inline constexpr event_kind listening{"listening", "mux", "path, backlog",
                                       "the mux listens on its socket"};
 inline constexpr event_kind log{"log", "mux, worker, context, external target", "level, msg",
