@@ -47,6 +47,8 @@ class shrinker {
   // Runs a candidate from its own file, as `faultmux run` would read it.
   // A candidate that does not load (the smaller value breaks a constraint
   // of the loader) does not fail the way the original did, and costs no run.
+  // With differential() on, a candidate that fails must also pass without
+  // the legacy bugs, so that what is kept is still the bug's failure.
   bool fails(const toml::table& candidate, const std::string& what) {
     if (out_of_runs() || interrupted_) return false;
     std::string path = fmt::format("{}/candidate-{}.toml", tmp_, runs_ + 1);
@@ -59,12 +61,36 @@ class shrinker {
       std::fflush(stdout);
       return false;
     }
+    if (judge(s, d_, what) != verdict::fail) return false;
+    if (!differential_) return true;
+    driver_options without = d_;
+    without.legacy_bugs.clear();
+    const verdict control = judge(s, without, what + ", without the legacy bugs");
+    return control == verdict::pass || control == verdict::not_applicable;
+  }
+
+  // Whether the scenario as given passes without the legacy bugs: then every
+  // candidate must too (see fails()). No legacy bugs: false, at no cost.
+  bool passes_without_bugs(const toml::table& given) {
+    if (o_.legacy_bugs.empty()) return false;
+    std::string path = fmt::format("{}/given.toml", tmp_);
+    std::ofstream(path) << toml_text(given);
+    driver_options without = d_;
+    without.legacy_bugs.clear();
+    const verdict v = judge(load_scenario(path), without, "as given, without the legacy bugs");
+    return v == verdict::pass || v == verdict::not_applicable;
+  }
+  void set_differential(bool on) { differential_ = on; }
+
+ private:
+  // One run of `s` under `d`: its verdict, printed with why it did not pass.
+  // Only a judged failure counts: a candidate that could not be run (its
+  // setup failed) says nothing about the failure being shrunk, and keeping
+  // it would converge on a broken scenario.
+  verdict judge(const scenario& s, const driver_options& d, const std::string& what) {
     ++runs_;
-    scenario_result r = run_scenario(s, seed_, d_);
+    scenario_result r = run_scenario(s, seed_, d);
     if (r.interrupted) interrupted_ = true;
-    // Only a judged failure counts: a candidate that could not be run (its
-    // setup failed) says nothing about the failure being shrunk, and keeping
-    // it would converge on a broken scenario.
     last_ = verdict_of(r);
     why_.clear();
     if (is_failure(last_))
@@ -77,16 +103,16 @@ class shrinker {
                                           : "passes",
                 r.seconds, why_.empty() ? "" : (": " + why_).c_str());
     std::fflush(stdout);
-    return last_ == verdict::fail;
+    return r.interrupted ? verdict::error : last_;
   }
 
- private:
   const shrink_options& o_;
   std::uint64_t seed_;
   std::string tmp_;
   driver_options d_;
   int runs_ = 0;
   bool interrupted_ = false;
+  bool differential_ = false;
   verdict last_ = verdict::pass;
   std::string why_;
 };
@@ -197,6 +223,14 @@ int run_shrink(const shrink_options& o) {
                  o.file.c_str(), static_cast<unsigned long long>(seed));
     return 2;
   }
+  // A failure that is the legacy bugs' (the scenario passes without them)
+  // shrinks to a scenario that still tells the two muxes apart.
+  if (sh.passes_without_bugs(cur)) {
+    std::printf(
+        "shrink: the scenario passes without the legacy bugs: every smaller one must too\n");
+    sh.set_differential(true);
+  }
+  if (sh.interrupted()) return 130;
   drop_faults(cur, sh);
   halve_workers(cur, sh);
   if (sh.interrupted()) return 130;

@@ -116,6 +116,26 @@ TEST(Shrink, DefaultOutputIsTheStemInTheCurrentDirectory) {
   EXPECT_TRUE(v.exited(0)) << v.describe();
 }
 
+// A failure that is a legacy bug's (the scenario passes without the bug)
+// shrinks only to scenarios that still pass without it: short-pid's four
+// short clients each owe the mux an error line, so the group must stay whole
+// even though a smaller group also fails with the bug.
+TEST(Shrink, LegacyBugFailureKeepsWhatTellsTheMuxesApart) {
+  run_dir dir;
+  std::string out = dir.file("short-pid.shrunk.toml");
+  auto f = fault::run_faultmux(dir,
+                               {"shrink", FAULTMUX_SOURCE_DIR "/scenarios/short-pid.toml",
+                                "--legacy-bug", "crash-on-eagain", "--out", out},
+                               fault::ms(180000));
+  ASSERT_TRUE(f.exited(0)) << f.describe();
+  EXPECT_THAT(f.out, HasSubstr("passes without the legacy bugs: every smaller one must too"));
+  auto without = fault::run_faultmux(dir, {"run", out}, fault::ms(60000));
+  EXPECT_TRUE(without.exited(0)) << without.describe() << slurp(out);
+  auto with = fault::run_faultmux(dir, {"run", out, "--legacy-bug", "crash-on-eagain"},
+                                  fault::ms(60000));
+  EXPECT_TRUE(with.exited(1)) << with.describe() << slurp(out);
+}
+
 TEST(Shrink, PassingScenarioIsBadInput) {
   run_dir dir;
   std::string file = write(dir, "passing.toml", without_kill());
