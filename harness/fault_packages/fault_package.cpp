@@ -29,11 +29,16 @@ std::vector<reports::fault_entry> describe_faults(const fault_packages& packages
   return out;
 }
 
-reports::fault_entry driver_fault_entry(const timeline_event& e, double t0) {
+reports::fault_entry fault_entry_of(const timeline_event& e, double t0) {
   reports::fault_entry f;
   f.at_s = e.t - t0;
   f.source = e.source;
   f.pid = e.pid();
+  return f;
+}
+
+reports::fault_entry driver_fault_entry(const timeline_event& e, double t0) {
+  reports::fault_entry f = fault_entry_of(e, t0);
   f.kind = e.str("kind");
   std::string err = e.str("errno");
   f.what = fmt::format("{} (pid {}){}", e.str("what"), e.num("target_pid"),
@@ -42,10 +47,7 @@ reports::fault_entry driver_fault_entry(const timeline_event& e, double t0) {
 }
 
 reports::fault_entry phase_fault_entry(const timeline_event& e, double t0) {
-  reports::fault_entry f;
-  f.at_s = e.t - t0;
-  f.source = e.source;
-  f.pid = e.pid();
+  reports::fault_entry f = fault_entry_of(e, t0);
   f.kind = "phase";
   f.what = fmt::format("{} at phase {}", e.str("action"), e.str("spec"));
   if (e.str("victim") == "parent")

@@ -70,6 +70,8 @@ fault_packages packages_for(const scenario& s);
 std::vector<reports::fault_entry> describe_faults(const fault_packages& packages,
                                                   const timeline& tl);
 
+// An entry's time, source and pid, from the event that recorded the fault.
+reports::fault_entry fault_entry_of(const timeline_event& e, double t0);
 // The entry of a fault the driver applied: "WHAT (pid N)[: ERRNO]".
 reports::fault_entry driver_fault_entry(const timeline_event& e, double t0);
 // The entry of a phase fault a worker or a context hit in itself.

@@ -21,10 +21,7 @@ class syscall_faults final : public fault_package {
   // The shim's log line: the call, its fd and the rule that fired.
   std::optional<reports::fault_entry> describe(const timeline_event& e, double t0) const override {
     if (e.source != "faults") return std::nullopt;
-    reports::fault_entry f;
-    f.at_s = e.t - t0;
-    f.source = e.source;
-    f.pid = e.pid();
+    reports::fault_entry f = fault_entry_of(e, t0);
     f.kind = "syscall";
     f.what = fmt::format("{} on {} fd {} (rule {} '{}', call {}) -> {}", e.str("call"),
                          e.str("fd_class"), e.num("fd"), e.num("rule"), e.str("rule_text"),
