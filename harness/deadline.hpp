@@ -14,6 +14,19 @@ namespace faultmux {
 using run_clock = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
 
+// A sanitizer build of faultmux (the driver, and so the mux and workers it
+// runs) is several times slower, exiting included (LeakSanitizer scans at
+// exit): scenario timeouts and the driver's grace periods are this many
+// times longer there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr int build_slack = 4;
+#else
+inline constexpr int build_slack = 1;
+#endif
+
+// How long a worker has to exit after SIGTERM (or after the mux went).
+inline constexpr ms worker_exit_grace{3000 * build_slack};
+
 // The time left until `end`, never negative.
 inline ms left(run_clock::time_point end) {
   return std::max(ms(0), std::chrono::duration_cast<ms>(end - run_clock::now()));

@@ -47,12 +47,9 @@ bool is_serve(const worker_group& g) {
   return g.workload == worker_group::workload_t::serve;
 }
 
-// A sanitizer build of faultmux (the driver, and so the mux and workers it
-// runs) is several times slower: its scenarios get that much more time.
+// A sanitizer build's scenarios get build_slack times their timeout.
 scenario with_build_slack(scenario s) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  s.timeout_ms *= 4;
-#endif
+  s.timeout_ms *= build_slack;
   return s;
 }
 

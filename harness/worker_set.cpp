@@ -116,7 +116,7 @@ void worker_set::terminate(std::vector<std::string>& hang, const std::function<b
 void worker_set::await_exit(const char* after, std::vector<std::string>& hang,
                             const std::function<bool()>& stop) {
   wait_for(
-      ms(3000), ms(5),
+      worker_exit_grace, ms(5),
       [&](ms step) {
         bool running = false;
         for (auto& w : workers_)
@@ -127,8 +127,9 @@ void worker_set::await_exit(const char* after, std::vector<std::string>& hang,
       stop);
   for (auto& w : workers_)
     if (w.proc.running() && !stop()) {
-      hang.push_back(fmt::format("{} (pid {}) still running 3 s after {}: {}", w.name, w.proc.pid(),
-                                 after, proc_state(w.proc.pid())));
+      hang.push_back(fmt::format("{} (pid {}) still running {} s after {}: {}", w.name,
+                                 w.proc.pid(), worker_exit_grace.count() / 1000, after,
+                                 proc_state(w.proc.pid())));
       kill_and_reap(w.proc);
     }
 }

@@ -55,7 +55,7 @@ class worker_set {
   bool any_running();
   // SIGTERM to every live worker, then `await_exit`.
   void terminate(std::vector<std::string>& hang, const std::function<bool()>& stop);
-  // Gives every worker 3 s to exit; one still running is a hang, and is killed.
+  // Gives every worker worker_exit_grace to exit; one still running is a hang, and is killed.
   void await_exit(const char* after, std::vector<std::string>& hang,
                   const std::function<bool()>& stop);
   void kill_all();
