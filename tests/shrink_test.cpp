@@ -17,6 +17,7 @@
 #include "harness/scenario.hpp"
 #include "tests/support/fault_support.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sanitizers.hpp"
 
 namespace faultmux::test {
 namespace {
@@ -121,6 +122,11 @@ TEST(Shrink, DefaultOutputIsTheStemInTheCurrentDirectory) {
 // short clients each owe the mux an error line, so the group must stay whole
 // even though a smaller group also fails with the bug.
 TEST(Shrink, LegacyBugFailureKeepsWhatTellsTheMuxesApart) {
+  // crash-on-eagain's listener meets a natural EAGAIN on a pid not sent yet:
+  // in an instrumented build the serve workers' pids come late enough that
+  // the listener closes before they say their ids, and the scenario cannot
+  // be set up at all (shrink rightly refuses it).
+  if (time_slack > 1) GTEST_SKIP() << "crash-on-eagain races the serve workers in this build";
   run_dir dir;
   std::string out = dir.file("short-pid.shrunk.toml");
   auto f = fault::run_faultmux(dir,
@@ -131,8 +137,8 @@ TEST(Shrink, LegacyBugFailureKeepsWhatTellsTheMuxesApart) {
   EXPECT_THAT(f.out, HasSubstr("passes without the legacy bugs: every smaller one must too"));
   auto without = fault::run_faultmux(dir, {"run", out}, fault::ms(60000));
   EXPECT_TRUE(without.exited(0)) << without.describe() << slurp(out);
-  auto with = fault::run_faultmux(dir, {"run", out, "--legacy-bug", "crash-on-eagain"},
-                                  fault::ms(60000));
+  auto with =
+      fault::run_faultmux(dir, {"run", out, "--legacy-bug", "crash-on-eagain"}, fault::ms(60000));
   EXPECT_TRUE(with.exited(1)) << with.describe() << slurp(out);
 }
 
