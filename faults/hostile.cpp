@@ -211,7 +211,7 @@ class hostile_run {
   }
 
   raw::frame request(std::uint32_t dst, std::uint32_t handle, std::uint32_t reply_to,
-                      std::string data) const {
+                     std::string data) const {
     raw::frame f;
     f.dst_id = dst;
     f.src_id = id_;
@@ -362,9 +362,8 @@ class hostile_run {
     int n = o_.count > 0 ? o_.count : 100;
     std::string bytes;
     for (int i = 0; i < n; ++i)
-      bytes +=
-          raw::encode(request(*o_.target, worker_echo_handle, reply_handle,
-                               raw::pattern(o_.seed, static_cast<std::uint64_t>(i), o_.size)));
+      bytes += raw::encode(request(*o_.target, worker_echo_handle, reply_handle,
+                                   raw::pattern(o_.seed, static_cast<std::uint64_t>(i), o_.size)));
     if (int err = c_.send_all(bytes, hold_end()); err != 0)
       return finish(hostile_status::unexpected, "writing the frames failed: " + err_name(err));
     did("wrote " + std::to_string(n) + " echo requests in one buffer",
@@ -395,8 +394,8 @@ class hostile_run {
     // stream's messages in order and the echo worker answers in order, so a
     // delivered spoofed request's echo would come back before this one's.
     std::string body = raw::pattern(o_.seed, 1, 16);
-    if (int err = c_.send_all(raw::encode(request(*o_.target, worker_echo_handle, check_handle, body)),
-                              hold_end());
+    if (int err = c_.send_all(
+            raw::encode(request(*o_.target, worker_echo_handle, check_handle, body)), hold_end());
         err != 0)
       return finish(hostile_status::unexpected,
                     "writing the check message failed: " + err_name(err));
@@ -428,9 +427,9 @@ class hostile_run {
   int forbidden_route() {
     if (int st = handshake()) return st;
     std::uint32_t dst = o_.target.value_or(no_such_context);
-    if (int err = c_.send_all(
-            raw::encode(request(dst, worker_echo_handle, reply_handle, raw::pattern(o_.seed, 0, 16))),
-            hold_end());
+    if (int err = c_.send_all(raw::encode(request(dst, worker_echo_handle, reply_handle,
+                                                  raw::pattern(o_.seed, 0, 16))),
+                              hold_end());
         err != 0)
       return finish(hostile_status::unexpected, "writing the request failed: " + err_name(err));
     did("sent an echo request to context " + std::to_string(dst), {{"dst", dst}});
@@ -460,7 +459,7 @@ class hostile_run {
     std::string answers;
     for (std::uint32_t dst : dsts) {
       if (int err = c_.send_all(raw::encode(request(dst, unknown_handle, reply_handle,
-                                                     raw::pattern(o_.seed, dst, 16))),
+                                                    raw::pattern(o_.seed, dst, 16))),
                                 hold_end());
           err != 0)
         return finish(hostile_status::unexpected, "writing the request failed: " + err_name(err));
@@ -493,8 +492,8 @@ class hostile_run {
   int oversize_body() {
     if (int st = handshake()) return st;
     std::uint64_t len = o_.max_message_size + 1;
-    raw::frame f = request(o_.target.value_or(mux_id_), o_.target ? worker_echo_handle : unknown_handle,
-                            reply_handle, "");
+    raw::frame f = request(o_.target.value_or(mux_id_),
+                           o_.target ? worker_echo_handle : unknown_handle, reply_handle, "");
     std::string bytes = raw::header(f, static_cast<std::uint32_t>(len));
     bytes.append(len, 'x');
     std::size_t written = 0;

@@ -174,7 +174,8 @@ int client::read_exact(std::size_t n, std::string& out, clock::time_point deadli
 std::optional<frame> client::read_frame(clock::time_point deadline, int* err) {
   for (;;) {
     while (auto f = reader_.next()) {
-      if (!f->dead() && (f->handle == handle::add_route || f->handle == handle::del_route)) continue;
+      if (!f->dead() && (f->handle == handle::add_route || f->handle == handle::del_route))
+        continue;
       return f;
     }
     if (reader_.failed()) {

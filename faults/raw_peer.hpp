@@ -1,6 +1,6 @@
 // Just enough of the wire protocol for hostile peers: a frame writer, a
-// frame reader, and a raw AF_UNIX client with bounded waits. faults/ cannot use mux/, and a hostile peer must be able to
-// write bytes the mux's own codec never would (wrong magic, a length that
+// frame reader, and a raw AF_UNIX client with bounded waits. faults/ cannot use mux/, and a hostile
+// peer must be able to write bytes the mux's own codec never would (wrong magic, a length that
 // lies, a frame cut anywhere).
 #pragma once
 
@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "wire/protocol.hpp"
 #include "wire/limits.hpp"
+#include "wire/protocol.hpp"
 
 namespace faultmux::faults::raw {
 

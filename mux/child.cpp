@@ -168,16 +168,16 @@ class child_impl final : public child, public std::enable_shared_from_this<child
   void read(pipe& p, std::array<char, 4096>& buf, std::unique_ptr<line_splitter>& lines,
             const char* which) {
     if (!lines) {
-      lines = std::make_unique<line_splitter>(opts_.line_limit, [this, which](std::string_view line,
-                                                                              bool cut) {
-        std::string text = latin1_to_utf8(line);
-        if (cut) text += fmt::format(" [line cut at {} bytes]", opts_.line_limit);
-        spdlog::info("{}: {}", opts_.name, text);
-        events::emit(wire::ev::child_output,
-                     {{"child", opts_.name}, {"stream", which}, {"line", text}});
-        recent_.push_back(text.substr(0, 512));
-        if (recent_.size() > 10) recent_.pop_front();
-      });
+      lines = std::make_unique<line_splitter>(
+          opts_.line_limit, [this, which](std::string_view line, bool cut) {
+            std::string text = latin1_to_utf8(line);
+            if (cut) text += fmt::format(" [line cut at {} bytes]", opts_.line_limit);
+            spdlog::info("{}: {}", opts_.name, text);
+            events::emit(wire::ev::child_output,
+                         {{"child", opts_.name}, {"stream", which}, {"line", text}});
+            recent_.push_back(text.substr(0, 512));
+            if (recent_.size() > 10) recent_.pop_front();
+          });
     }
     p.async_read_some(boost::asio::buffer(buf), [self = shared_from_this(), &p, &buf, &lines,
                                                  which](bp::error_code ec, std::size_t n) {

@@ -119,32 +119,31 @@ void children::launch(const std::string& name, std::uint32_t id, started_fn done
   }
   e->info.pid = e->proc->pid();
   by_id_[id] = e;
-  e->strm =
-      node_.attach(e->proc->take_stream_fd(), name, id,
-                   {.stamp_auth_id = {},
-                    .on_first_message =
-                        [this, id] {
-                          auto it = by_id_.find(id);
-                          if (it == by_id_.end() || !it->second->done) return;
-                          it->second->hello_timer.cancel();
-                          events::emit(wire::ev::context_ready,
-                                       {{"context", it->second->info.name},
-                                        {"context_id", id},
-                                        {"child_pid", it->second->info.pid}});
-                          std::exchange(it->second->done, nullptr)(it->second->info, "");
-                        },
-                    .on_closed =
-                        [this, id](int) {
-                          auto it = by_id_.find(id);
-                          if (it == by_id_.end()) return;
-                          it->second->stream_closed = true;
-                          if (!it->second->done) {
-                            if (on_gone) on_gone(it->second->info);
-                            // A child whose stream is gone has no reason to live.
-                            if (!it->second->exited) it->second->proc->signal(SIGTERM);
-                          }
-                          maybe_forget(id);
-                        }});
+  e->strm = node_.attach(e->proc->take_stream_fd(), name, id,
+                         {.stamp_auth_id = {},
+                          .on_first_message =
+                              [this, id] {
+                                auto it = by_id_.find(id);
+                                if (it == by_id_.end() || !it->second->done) return;
+                                it->second->hello_timer.cancel();
+                                events::emit(wire::ev::context_ready,
+                                             {{"context", it->second->info.name},
+                                              {"context_id", id},
+                                              {"child_pid", it->second->info.pid}});
+                                std::exchange(it->second->done, nullptr)(it->second->info, "");
+                              },
+                          .on_closed =
+                              [this, id](int) {
+                                auto it = by_id_.find(id);
+                                if (it == by_id_.end()) return;
+                                it->second->stream_closed = true;
+                                if (!it->second->done) {
+                                  if (on_gone) on_gone(it->second->info);
+                                  // A child whose stream is gone has no reason to live.
+                                  if (!it->second->exited) it->second->proc->signal(SIGTERM);
+                                }
+                                maybe_forget(id);
+                              }});
   e->hello_timer = node_.get_broker().after(cfg_.hello_timeout, [this, id] {
     fail_start(id, fmt::format("it said nothing within {} ms", cfg_.hello_timeout.count()));
   });

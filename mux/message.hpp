@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "wire/protocol.hpp"
 #include "wire/limits.hpp"
+#include "wire/protocol.hpp"
 
 namespace faultmux {
 

@@ -13,9 +13,9 @@
 #include <fmt/format.h>
 #include <boost/crc.hpp>
 
-#include "roles/payload.hpp"
 #include "mux/log.hpp"
 #include "mux/log_forward.hpp"
+#include "roles/payload.hpp"
 
 namespace faultmux {
 namespace {

@@ -7,9 +7,9 @@
 #include <functional>
 #include <memory>
 
-#include "roles/roles.hpp"
 #include "mux/call.hpp"
 #include "mux/node.hpp"
+#include "roles/roles.hpp"
 
 namespace faultmux {
 

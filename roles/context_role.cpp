@@ -5,9 +5,6 @@
 
 #include <atomic>
 
-#include "roles/builtins.hpp"
-#include "roles/context_args.hpp"
-#include "roles/phase_hook.hpp"
 #include "mux/call.hpp"
 #include "mux/children.hpp"
 #include "mux/dispatcher.hpp"
@@ -16,6 +13,9 @@
 #include "mux/log.hpp"
 #include "mux/log_forward.hpp"
 #include "mux/node.hpp"
+#include "roles/builtins.hpp"
+#include "roles/context_args.hpp"
+#include "roles/phase_hook.hpp"
 #include "wire/event_names.hpp"
 
 namespace faultmux {
@@ -53,11 +53,11 @@ void arm_call_faults(dispatcher& calls_served, const context_options& o,
     spdlog::info("fault: {} to the parent (PID {}) at phase {}", faults::action_name(f.action),
                  parent, faults::phase_name(f.at));
     events::emit(wire::ev::fault, {{"kind", "phase"},
-                           {"phase", faults::phase_name(f.at)},
-                           {"action", faults::action_name(f.action)},
-                           {"spec", faults::to_string(f)},
-                           {"victim", "parent"},
-                           {"target_pid", parent}});
+                                   {"phase", faults::phase_name(f.at)},
+                                   {"action", faults::action_name(f.action)},
+                                   {"spec", faults::to_string(f)},
+                                   {"victim", "parent"},
+                                   {"target_pid", parent}});
     ::kill(parent, faults::action_signal(f.action));
   };
 }

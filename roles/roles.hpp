@@ -33,7 +33,6 @@ struct mux_options {
 // cannot listen.
 int run_mux(const mux_options& o);
 
-
 struct worker_options {
   std::string connect;
   std::optional<std::uint32_t> peer;  // context to send the workload to
