@@ -76,16 +76,20 @@ std::string overlay(const json& e, double x0, double sx, double span, double top
 }
 
 // Grid lines every nice step from y to bottom, labelled above y or below bottom.
+// A label near the right end is anchored at its end: centred, it would cross
+// the drawing's edge.
 std::string time_axis(double x0, double sx, double span, double y, double bottom,
                       bool labels_below = false, int max_ticks = 8) {
   std::string out;
   double step = nice_step(span, max_ticks);
+  const double x_end = x0 + span * sx;
   for (double t = 0; t <= span + step * 1e-6; t += step) {
     double x = x0 + t * sx;
     out += fmt::format(
-        "<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/><text class=\"tick\" "
-        "x=\"{0}\" y=\"{3}\">{4} s</text>",
-        c(x), c(y), c(bottom), c(labels_below ? bottom + 12 : y - 4), tick_label(t, step));
+        "<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/><text "
+        "class=\"tick{5}\" x=\"{0}\" y=\"{3}\">{4} s</text>",
+        c(x), c(y), c(bottom), c(labels_below ? bottom + 12 : y - 4), tick_label(t, step),
+        x_end - x < 24 ? " end" : "");
   }
   return out;
 }

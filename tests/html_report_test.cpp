@@ -28,8 +28,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "roles/process.hpp"
 #include "harness/report_command.hpp"
+#include "roles/process.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/sample_scenarios.hpp"
 #include "tests/support/sanitizers.hpp"
@@ -237,6 +237,22 @@ TEST(HtmlReport, ToleratesMissingAndOddFields) {
   EXPECT_NE(page.find("data-scenario=\"odd\" data-target=\"builtin\" data-verdict=\"error\""),
             std::string::npos);
   EXPECT_NE(page.find("</html>"), std::string::npos);
+}
+
+// A time axis ending on a tick anchors that label at its end, so it stays
+// inside a chart with a narrow right margin; the others stay centred.
+TEST(HtmlReport, TimeLabelAtTheRightEndIsAnchoredAtItsEnd) {
+  json doc = {
+      {"schema", "faultmux-results/1"},
+      {"run", {{"started", "2026-01-01T00:00:00Z"}}},
+      {"scenarios",
+       {{{"name", "short"},
+         {"verdict", "pass"},
+         {"target", "builtin"},
+         {"resources", {{"samples", {{{"t", 0}, {"fds", 1}}, {{"t", 0.02}, {"fds", 2}}}}}}}}}};
+  std::string page = reports::render_html({doc});
+  EXPECT_NE(page.find("class=\"tick end\" x=\"456\" y=\"152\">1.0 s</text>"), std::string::npos);
+  EXPECT_NE(page.find("class=\"tick\" x=\"375.2\" y=\"152\">0.8 s</text>"), std::string::npos);
 }
 
 // A page over the budget is rendered again with the compact caps.
