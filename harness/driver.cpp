@@ -1,4 +1,5 @@
 #include "harness/driver.hpp"
+#include "harness/explore/single_fault_oracles.hpp"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -134,7 +135,9 @@ class scenario_run final : public fault_scene {
     if (!setup_error_.empty()) {
       r.oracles.push_back({"setup", verdict::fail, {setup_error_}});
     } else if (!r.interrupted) {
-      r.oracles = judge(s_, tl, out_);
+      r.oracles =
+          s_.expect.fault_class.empty() ? judge(s_, tl, out_) : judge_single_fault(s_, tl, out_);
+      if (o_.observe) o_.observe(tl, out_);
     }
     r.passed = !r.interrupted && !first_failure(r.oracles) && setup_error_.empty();
     if (r.passed) r.unserved = unserved_call_groups(s_, out_);
@@ -268,8 +271,11 @@ class scenario_run final : public fault_scene {
       w.index = i;
       log_.emit(wire::ev::spawn, {{"name", w.name}, {"group", g.name}, {"index", i}});
       try {
+        // FAULTMUX_PEER names the worker to the shim in the target, which
+        // reads it from the peer of a socket (see docs/faults.md).
         w.proc = child_process::spawn(worker_argv(s_, t_, g, i, launch, paths_), true,
-                                      fmt::format("{}/{}.stderr", paths_.dir, w.name));
+                                      fmt::format("{}/{}.stderr", paths_.dir, w.name),
+                                      {fmt::format("FAULTMUX_PEER={}:{}", g.name, i)});
       } catch (const std::exception& e) {
         setup_error_ = fmt::format("cannot start {}: {}", w.name, e.what());
         return;

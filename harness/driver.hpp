@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ struct driver_options {
   bool with_mitogen = false;
   int repeat = 1;  // --repeat: run each scenario this many times, with the same seed
   int jobs = 1;    // --jobs: scenarios run at once
+  // Called with each run's timeline and what the driver saw, once judged
+  // (`faultmux explore` reads what the run did from them).
+  std::function<void(const timeline&, const run_outcome&)> observe;
   // Entries the report lists before the scenarios (the suite's smoke run).
   std::vector<reports::scenario_entry> prelude;
 };

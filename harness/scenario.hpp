@@ -60,6 +60,10 @@ struct worker_group {
   std::string relay_to;  // calls: each call made in this context by `context`'s call_child
   std::string behave;    // hostile: a faults/ behaviour name
   std::string fault_at;  // PHASE:ACTION, hit by each worker of the group
+  int fault_at_index = -1;  // only this worker of the group hits fault_at; -1: every one
+  // fault_at ...:SIGSTOP: the driver sends SIGCONT this long after the worker
+  // stopped itself; -1: never.
+  int fault_resume_after_ms = -1;
   int start_after_ms = 0;
   int connect_timeout_ms = -1;  // -1: derived from the scenario's timeout
   int backlog_wait_ms = -1;     // -1: retry a full backlog for the whole connect timeout
@@ -140,6 +144,13 @@ struct expectations {
   // before the driver stops it, and a connect after that must fail cleanly.
   bool target_dies = false;
   std::vector<outcome_expectation> outcomes;
+  // A scenario of one fault (what `faultmux explore` writes): judged by what
+  // a fault of this class may cost ("transient", "hard", "resource") instead
+  // of the expectations above; `faulted_peer` is the process it hits
+  // ("good:3"), "listener" or "-" (none in particular). "stall" (a bounded
+  // SIGSTOP of a worker) must hold up nobody else.
+  std::string fault_class;
+  std::string faulted_peer;
 };
 
 struct scenario {

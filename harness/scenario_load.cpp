@@ -53,6 +53,8 @@ constexpr std::string_view worker_keys[] = {"name",
                                             "function",
                                             "behave",
                                             "fault_at",
+                                            "fault_at_index",
+                                            "fault_resume_after_ms",
                                             "start_after_ms",
                                             "connect_timeout_ms",
                                             "backlog_wait_ms",
@@ -75,7 +77,9 @@ constexpr std::string_view expect_keys[] = {"errors",
                                             "faults_fired",
                                             "clean_exit",
                                             "target_dies",
-                                            "outcomes"};
+                                            "outcomes",
+                                            "fault_class",
+                                            "faulted_peer"};
 constexpr std::string_view expect_error_keys[] = {"process", "pattern", "min", "max", "level"};
 constexpr std::string_view expect_call_keys[] = {"group",     "outcome",   "reason",
                                                  "within_ms", "from_call", "to_call"};
@@ -325,6 +329,9 @@ worker_group read_group(const reader& r, const toml::table& t) {
   g.relay_to = r.text(t, "relay_to", where, false);
   g.behave = r.text(t, "behave", where, false);
   g.fault_at = r.text(t, "fault_at", where, false);
+  g.fault_at_index = static_cast<int>(r.integer(t, "fault_at_index", where, -1, 0, 1'000'000));
+  g.fault_resume_after_ms =
+      static_cast<int>(r.integer(t, "fault_resume_after_ms", where, -1, 0, max_ms));
   g.start_after_ms = static_cast<int>(r.integer(t, "start_after_ms", where, 0, 0, max_ms));
   g.connect_timeout_ms = static_cast<int>(r.integer(t, "connect_timeout_ms", where, -1, 1, max_ms));
   g.backlog_wait_ms = static_cast<int>(r.integer(t, "backlog_wait_ms", where, -1, 0, max_ms));
@@ -352,6 +359,10 @@ worker_group read_group(const reader& r, const toml::table& t) {
         "cannot have 'context' (only calls workloads call one)");
   needs(g.workload == wl::calls || g.relay_to.empty(),
         "cannot have 'relay_to' (only calls workloads relay calls)");
+  needs(g.fault_at_index < 0 || (!g.fault_at.empty() && g.fault_at_index < g.count),
+        "has 'fault_at_index' without 'fault_at', or an index not below 'count'");
+  needs(g.fault_resume_after_ms < 0 || g.fault_at.find("SIGSTOP") != std::string::npos,
+        "has 'fault_resume_after_ms' but its fault_at is not a SIGSTOP");
   needs(g.workload != wl::second_mux || (g.path.empty() && g.fault_at.empty()),
         "cannot have 'path' or 'fault_at' (it starts the target again on its own path)");
   static const std::set<std::string> functions{"echo",   "checksum", "make_bytes",
@@ -556,6 +567,13 @@ expectations read_expect(const reader& r, const toml::table& t) {
   e.clean_exit = r.boolean(t, "clean_exit", where, true);
   e.target_dies = r.boolean(t, "target_dies", where, false);
   e.outcomes = read_outcome_expectations(r, t);
+  e.fault_class = r.text(t, "fault_class", where, false);
+  if (!e.fault_class.empty() && e.fault_class != "transient" && e.fault_class != "hard" &&
+      e.fault_class != "resource" && e.fault_class != "stall")
+    r.fail(
+        *t.get("fault_class"),
+        fmt::format("fault_class is transient, hard, resource or stall, got {:?}", e.fault_class));
+  e.faulted_peer = r.text(t, "faulted_peer", where, false);
   return e;
 }
 

@@ -91,7 +91,7 @@ std::vector<std::string> worker_argv(const scenario& s, const target_spec& t, co
     a.insert(a.end(), {"--backlog-wait-ms", std::to_string(g.backlog_wait_ms)});
   add_workload_args(s, t, g, index, l, a);
   if (l.faults)
-    for (const auto& f : *l.faults) f->shape_worker(g, a);
+    for (const auto& f : *l.faults) f->shape_worker(g, index, a);
   return a;
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -20,11 +21,32 @@ extern char** environ;
 
 namespace faultmux {
 
+namespace {
+
+// This process's environment with `add` on top (a name in `add` replaces it).
+std::vector<char*> environment_with(const std::vector<std::string>& add) {
+  std::vector<char*> out;
+  for (char** e = environ; *e; ++e) {
+    std::string_view v(*e);
+    bool replaced = false;
+    for (const auto& a : add)
+      replaced = replaced || v.substr(0, v.find('=') + 1) == a.substr(0, a.find('=') + 1);
+    if (!replaced) out.push_back(*e);
+  }
+  for (const auto& a : add) out.push_back(const_cast<char*>(a.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
 child_process child_process::spawn(const std::vector<std::string>& argv, bool capture_stdout,
-                                   const std::string& stderr_path) {
+                                   const std::string& stderr_path,
+                                   const std::vector<std::string>& env) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> envp = env.empty() ? std::vector<char*>() : environment_with(env);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   int pipefd[2] = {-1, -1};
@@ -39,7 +61,8 @@ child_process child_process::spawn(const std::vector<std::string>& argv, bool ca
   // Children get stdin, stdout and stderr only, whatever the parent holds.
   posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   child_process c;
-  int rc = ::posix_spawn(&c.pid_, argv[0].c_str(), &fa, nullptr, args.data(), environ);
+  int rc = ::posix_spawn(&c.pid_, argv[0].c_str(), &fa, nullptr, args.data(),
+                         env.empty() ? environ : envp.data());
   posix_spawn_file_actions_destroy(&fa);
   if (capture_stdout) ::close(pipefd[1]);
   if (rc != 0) {

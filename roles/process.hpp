@@ -14,10 +14,12 @@ namespace faultmux {
 class child_process {
  public:
   // Starts argv[0] (a path) with argv; with capture_stdout, read_line() reads
-  // its stdout; with stderr_path, its stderr is appended to that file.
+  // its stdout; with stderr_path, its stderr is appended to that file;
+  // `env` ("NAME=value" each) is added to this process's environment.
   // Throws std::system_error naming the program on failure.
   static child_process spawn(const std::vector<std::string>& argv, bool capture_stdout = false,
-                             const std::string& stderr_path = {});
+                             const std::string& stderr_path = {},
+                             const std::vector<std::string>& env = {});
 
   child_process() = default;
   child_process(child_process&& o) noexcept;

@@ -51,8 +51,8 @@ class fault_package {
   virtual ~fault_package() = default;
   // Before the target starts: its shim rules and mux arguments.
   virtual void shape_target(target_faults&) const {}
-  // A worker's extra arguments.
-  virtual void shape_worker(const worker_group&, std::vector<std::string>&) const {}
+  // The extra arguments of worker `index` of the group.
+  virtual void shape_worker(const worker_group&, int /*index*/, std::vector<std::string>&) const {}
   // At `point` (reached at `now`): schedules its faults' apply and heal.
   virtual void schedule(fault_scene&, run_point, run_clock::time_point) {}
   // The report's entry for a "fault" event this kind recorded; nullopt when

@@ -1,0 +1,524 @@
+#include "harness/explore/explore.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+#include <nlohmann/json.hpp>
+
+#include "harness/driver.hpp"
+#include "harness/explore/effects.hpp"
+#include "harness/explore/fault_point.hpp"
+
+namespace faultmux {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using steady = std::chrono::steady_clock;
+
+// One planned run: one effect at one point.
+struct planned {
+  std::size_t cls = 0;  // index into the explored classes
+  fault_point point;
+  effect fx;
+};
+
+struct run_record {
+  planned plan;
+  bool done = false;
+  bool activated = false;
+  verdict v = verdict::pass;  // of the oracles, once activated
+  std::string why;            // the first failing oracle and its first evidence
+  std::string found_file;     // the violation's scenario
+  int reproduced = 0, reruns = 0;
+  double seconds = 0;
+};
+
+std::string toml_text(const toml::table& t) {
+  std::ostringstream out;
+  out << t << "\n";
+  return out.str();
+}
+
+// The original scenario with exactly one fault, judged by its class.
+toml::table with_one_fault(const toml::table& base, const fault_point& p, const effect& fx,
+                           const std::string& name, int stall_ms) {
+  toml::table t = base;
+  t.insert_or_assign("name", name);
+  t.insert_or_assign("description", fmt::format("{} at {} ({} fault), found by faultmux explore",
+                                                fx.name, p.key(), fx.fault_class));
+  toml::table expect;
+  expect.insert("fault_class", fx.fault_class);
+  expect.insert("faulted_peer", p.peer);
+  t.insert_or_assign("expect", std::move(expect));
+  if (p.call == "process") {
+    if (toml::array* groups = t["workers"].as_array())
+      for (auto& g : *groups)
+        if (toml::table* gt = g.as_table();
+            gt && gt->get("name") && gt->get("name")->value_or(std::string()) == p.group()) {
+          gt->insert_or_assign("fault_at", p.phase + ":" + fx.name);
+          gt->insert_or_assign("fault_at_index", p.index());
+          if (fx.name == "SIGSTOP") gt->insert_or_assign("fault_resume_after_ms", stall_ms);
+        }
+    return t;
+  }
+  toml::table f;
+  f.insert("kind", "syscall");
+  f.insert("rule", p.rule(fx.name));
+  toml::array faults;
+  faults.push_back(std::move(f));
+  t.insert_or_assign("faults", std::move(faults));
+  return t;
+}
+
+// The scenario with the shim tracing every call a fault can land on.
+scenario traced(const scenario& s) {
+  scenario t = s;
+  for (const auto& r : trace_rules()) {
+    fault_spec f;
+    f.kind = fault_spec::kind_t::syscall;
+    f.rule = r;
+    t.faults.push_back(f);
+  }
+  return t;
+}
+
+// Why a scenario cannot be explored, or "".
+std::string unexplorable(const scenario& s) {
+  if (!s.faults.empty())
+    return "it has [[faults]] of its own: explore injects one fault at a time into a scenario "
+           "without any (remove them, or explore a plain copy)";
+  for (const auto& g : s.workers)
+    if (!g.fault_at.empty() || g.workload == worker_group::workload_t::hostile)
+      return fmt::format(
+          "worker group {} is faulted (fault_at or a hostile workload): explore needs a "
+          "scenario whose workers all behave",
+          g.name);
+  return "";
+}
+
+std::string why_failed(const scenario_result& r) {
+  for (const auto& o : r.oracles)
+    if (is_failure(o.v)) return o.name + (o.evidence.empty() ? "" : ": " + o.evidence.front());
+  return r.error ? "could not run" : "";
+}
+
+// What explore covered, and how it went.
+struct certificate {
+  std::size_t points = 0, stable = 0, unstable = 0, classes = 0, explored_classes = 0;
+  std::size_t planned = 0, runs = 0, activated = 0, not_activated = 0, violations = 0;
+  std::size_t errors = 0;
+  bool complete = true;  // every planned run ran
+  std::string stopped_because;
+};
+
+class explorer {
+ public:
+  explorer(const explore_options& o, std::string file) : o_(o), file_(std::move(file)) {
+    d_.self = o.self;
+    d_.target = o.target;
+    d_.legacy_bugs = o.legacy_bugs;
+    // Runs share this process: none may reap another's children.
+    d_.jobs = o.jobs;
+  }
+
+  int go() {
+    try {
+      s_ = load_scenario(file_);
+      base_ = toml::parse_file(file_);
+    } catch (const scenario_error& e) {
+      std::fprintf(stderr, "faultmux explore: %s\n", e.what());
+      return 2;
+    } catch (const toml::parse_error& e) {
+      std::fprintf(stderr, "faultmux explore: %s: %s\n", file_.c_str(),
+                   std::string(e.description()).c_str());
+      return 2;
+    }
+    if (std::string why = unexplorable(s_); !why.empty()) {
+      std::fprintf(stderr, "faultmux explore: cannot explore %s: %s\n", file_.c_str(), why.c_str());
+      return 2;
+    }
+    seed_ = o_.seed.value_or(s_.seed);
+    started_ = steady::now();
+    if (int rc = profile(); rc != 0) return rc;
+    plan();
+    execute();
+    confirm_violations();
+    write_results();
+    print_certificate();
+    if (interrupt_requested()) return 130;
+    return cert_.violations > 0 ? 1 : 0;
+  }
+
+ private:
+  // Runs the traced scenario o_.profile_runs times: the points seen in every
+  // run are stable. The scenario must pass as given.
+  int profile() {
+    std::vector<std::set<fault_point>> seen;
+    double longest = 0;
+    scenario t = traced(s_);
+    for (int i = 0; i < o_.profile_runs && !interrupt_requested(); ++i) {
+      driver_options d = d_;
+      std::vector<fault_point> pts;
+      d.observe = [&](const timeline& tl, const run_outcome&) { pts = traced_points(tl); };
+      scenario_result r = run_scenario(t, seed_, d);
+      if (verdict_of(r) != verdict::pass) {
+        std::fprintf(stderr,
+                     "faultmux explore: %s does not pass without faults (profile run %d: %s); "
+                     "explore judges faults against a passing run: fix the scenario first\n",
+                     file_.c_str(), i + 1, why_failed(r).c_str());
+        return 2;
+      }
+      seen.emplace_back(pts.begin(), pts.end());
+      longest = std::max(longest, r.seconds);
+      std::printf("explore %s: profile run %d/%d: %zu points (%.2f s)\n", s_.name.c_str(), i + 1,
+                  o_.profile_runs, pts.size(), r.seconds);
+      std::fflush(stdout);
+    }
+    if (interrupt_requested()) return 130;
+    // A stall outlasts a whole unfaulted run several times over, so whoever
+    // it holds up is seen finishing only after it.
+    stall_ms_ = std::max(1000, static_cast<int>(longest * 5 * 1000));
+    std::set<fault_point> all, stable = seen.front();
+    for (const auto& s : seen) {
+      all.insert(s.begin(), s.end());
+      std::set<fault_point> keep;
+      std::set_intersection(stable.begin(), stable.end(), s.begin(), s.end(),
+                            std::inserter(keep, keep.end()));
+      stable = std::move(keep);
+    }
+    for (const auto& p : all)
+      if (!stable.count(p)) unstable_.push_back(p);
+    points_.assign(stable.begin(), stable.end());
+    if (o_.process_faults && !o_.mux_only)
+      for (auto& p : process_points(s_)) points_.push_back(p);
+    cert_.points = all.size() + (points_.size() - stable.size());
+    cert_.stable = points_.size();
+    cert_.unstable = unstable_.size();
+    return 0;
+  }
+
+  void plan() {
+    classes_ = collapse(points_);
+    cert_.classes = classes_.size();
+    for (std::size_t i = 0; i < classes_.size(); ++i) {
+      if (static_cast<int>(i % static_cast<std::size_t>(o_.shards)) != o_.shard) continue;
+      explored_.push_back(i);
+      const point_class& c = classes_[i];
+      std::vector<fault_point> targets{c.representative};
+      if (o_.all_members) targets = c.members;
+      for (const auto& p : targets)
+        for (const auto& fx : narrowed(effects_for(p), o_.effects)) {
+          run_record r;
+          r.plan = {i, p, fx};
+          runs_.push_back(std::move(r));
+        }
+    }
+    cert_.explored_classes = explored_.size();
+    cert_.planned = runs_.size();
+  }
+
+  // One single-fault run; the scenario is built as text and loaded, exactly
+  // as `faultmux run` would load the file explore writes for a violation.
+  void run_one(run_record& rec, std::size_t number) {
+    const std::string name = fmt::format("{}-found-{}", s_.name, number + 1);
+    toml::table t = with_one_fault(base_, rec.plan.point, rec.plan.fx, name, stall_ms_);
+    scenario s;
+    try {
+      s = parse_scenario(toml_text(t), file_);
+    } catch (const scenario_error& e) {
+      rec.done = true;
+      rec.v = verdict::error;
+      rec.why = e.what();
+      return;
+    }
+    scenario_result r = run_scenario(s, seed_, d_);
+    rec.seconds = r.seconds;
+    rec.done = !r.interrupted;
+    const oracle_result* fired = nullptr;
+    for (const auto& x : r.oracles)
+      if (x.name == "faults fired") fired = &x;
+    rec.activated = fired && fired->v == verdict::pass;
+    rec.v = verdict_of(r);
+    rec.why = why_failed(r);
+    if (rec.activated && rec.v == verdict::fail) {
+      const std::string dir = report_dir() + "/found";
+      fs::create_directories(dir);
+      rec.found_file = fmt::format("{}/{}.toml", dir, name);
+      std::ofstream(rec.found_file) << toml_text(t);
+    }
+  }
+
+  void execute() {
+    std::atomic<std::size_t> next{0}, finished{0}, violations{0};
+    std::atomic<bool> stop{false};
+    std::mutex mu;
+    const bool tty = ::isatty(STDERR_FILENO) == 1;
+    auto over_budget = [&] {
+      return o_.budget_min > 0 &&
+             std::chrono::duration<double>(steady::now() - started_).count() > o_.budget_min * 60;
+    };
+    auto work = [&] {
+      for (;;) {
+        if (stop || interrupt_requested()) return;
+        if (over_budget()) {
+          std::lock_guard lock(mu);
+          cert_.stopped_because = fmt::format("the budget of {} min", o_.budget_min);
+          stop = true;
+          return;
+        }
+        std::size_t i = next.fetch_add(1);
+        if (i >= runs_.size()) return;
+        run_one(runs_[i], i);
+        ++finished;
+        if (runs_[i].activated && runs_[i].v == verdict::fail) {
+          ++violations;
+          if (o_.first) {
+            std::lock_guard lock(mu);
+            cert_.stopped_because = "--first: the first violation";
+            stop = true;
+          }
+        }
+        if (tty) {
+          std::lock_guard lock(mu);
+          double el = std::chrono::duration<double>(steady::now() - started_).count();
+          double eta = finished ? el / finished * (runs_.size() - finished) : 0;
+          std::fprintf(stderr, "\rexplore %s: runs %zu/%zu, violations %zu, %.0f s, ETA %.0f s   ",
+                       s_.name.c_str(), finished.load(), runs_.size(), violations.load(), el, eta);
+        }
+      }
+    };
+    std::vector<std::thread> threads;
+    const int n = std::max(1, std::min<int>(o_.jobs, static_cast<int>(runs_.size())));
+    for (int t = 0; t < n; ++t) threads.emplace_back(work);
+    for (auto& t : threads) t.join();
+    if (tty) std::fprintf(stderr, "\n");
+    if (interrupt_requested()) cert_.stopped_because = "interrupted (SIGINT)";
+    for (const auto& r : runs_) {
+      if (!r.done) continue;
+      ++cert_.runs;
+      if (r.v == verdict::error)
+        ++cert_.errors;
+      else if (!r.activated)
+        ++cert_.not_activated;
+      else
+        ++cert_.activated;
+      if (r.activated && r.v == verdict::fail) ++cert_.violations;
+    }
+    cert_.complete = cert_.runs == cert_.planned;
+  }
+
+  // Reruns each violation's scenario file as `faultmux run` would: its
+  // reproduction rate.
+  void confirm_violations() {
+    for (auto& r : runs_) {
+      if (r.found_file.empty() || interrupt_requested()) continue;
+      scenario s = load_scenario(r.found_file);
+      for (int i = 0; i < o_.reruns && !interrupt_requested(); ++i) {
+        ++r.reruns;
+        if (verdict_of(run_scenario(s, seed_, d_)) == verdict::fail) ++r.reproduced;
+      }
+    }
+  }
+
+  std::string report_dir() const {
+    return o_.report_dir.empty() ? "explore-report" : o_.report_dir;
+  }
+
+  std::string run_command(const std::string& file) const {
+    std::string c = fmt::format("{} run {} --seed {}", faultmux_command(), file, seed_);
+    for (const auto& b : o_.legacy_bugs) c += " --legacy-bug " + b;
+    if (o_.target != "builtin") c += " --target " + o_.target;
+    return c;
+  }
+
+  json certificate_json() const {
+    // Per role and per phase: classes, runs, activated, violations.
+    std::map<std::string, json> by_role, by_phase;
+    auto bump = [](json& j, const char* k) {
+      if (!j.is_object()) j = json::object();
+      j[k] = j.value(k, std::size_t{0}) + 1;
+    };
+    std::map<std::string, std::set<std::string>> effects_per_class;
+    for (const auto& r : runs_) {
+      const fault_point& p = r.plan.point;
+      for (json* j : {&by_role[p.role], &by_phase[p.phase]}) {
+        bump(*j, "planned");
+        if (!r.done) continue;
+        bump(*j, "runs");
+        if (r.activated) bump(*j, "activated");
+        if (r.activated && r.v == verdict::fail) bump(*j, "violations");
+      }
+      effects_per_class[classes_[r.plan.cls].representative.class_key()].insert(r.plan.fx.name);
+    }
+    std::size_t fx_total = 0;
+    for (const auto& [k, e] : effects_per_class) fx_total += e.size();
+    json c = {{"points", cert_.points},
+              {"stable", cert_.stable},
+              {"unstable", cert_.unstable},
+              {"classes", cert_.classes},
+              {"explored_classes", cert_.explored_classes},
+              {"shard", fmt::format("{}/{}", o_.shard + 1, o_.shards)},
+              {"effects_per_class", effects_per_class.empty()
+                                        ? 0.0
+                                        : static_cast<double>(fx_total) / effects_per_class.size()},
+              {"planned", cert_.planned},
+              {"runs", cert_.runs},
+              {"activated", cert_.activated},
+              {"not_activated", cert_.not_activated},
+              {"errors", cert_.errors},
+              {"violations", cert_.violations},
+              {"complete", cert_.complete},
+              {"bound", "every stable point, one fault per run"},
+              {"by_role", by_role},
+              {"by_phase", by_phase}};
+    if (!cert_.stopped_because.empty()) c["stopped_because"] = cert_.stopped_because;
+    return c;
+  }
+
+  void write_results() {
+    json runs = json::array();
+    for (const auto& r : runs_) {
+      json j = {{"point", r.plan.point.key()},
+                {"class", classes_[r.plan.cls].representative.class_key()},
+                {"members", classes_[r.plan.cls].members.size()},
+                {"phase", r.plan.point.phase},
+                {"call", r.plan.point.call},
+                {"effect", r.plan.fx.name},
+                {"fault_class", r.plan.fx.fault_class},
+                {"ran", r.done}};
+      if (r.done) {
+        j["activated"] = r.activated;
+        j["verdict"] = r.activated ? std::string(verdict_name(r.v)) : "not activated";
+        if (!r.why.empty()) j["why"] = r.why;
+        j["seconds"] = r.seconds;
+      }
+      if (!r.found_file.empty()) {
+        j["scenario"] = r.found_file;
+        j["command"] = run_command(r.found_file);
+        j["reproduced"] = fmt::format("{}/{}", r.reproduced, r.reruns);
+      }
+      runs.push_back(std::move(j));
+    }
+    json unstable = json::array();
+    for (const auto& p : unstable_) unstable.push_back(p.key());
+    json doc = {{"schema", "faultmux-explore/1"},
+                {"scenario", s_.name},
+                {"file", file_},
+                {"target", o_.target},
+                {"legacy_bugs", o_.legacy_bugs},
+                {"seed", seed_},
+                {"certificate", certificate_json()},
+                {"unstable_points", unstable},
+                {"runs", runs}};
+    fs::create_directories(report_dir());
+    const std::string path = fmt::format("{}/explore-{}.json", report_dir(), s_.name);
+    std::ofstream(path) << doc.dump(2) << "\n";
+    results_path_ = path;
+  }
+
+  void print_certificate() const {
+    const certificate& c = cert_;
+    std::printf(
+        "explore %s: points %zu (stable %zu, unstable %zu), classes %zu (explored %zu, shard "
+        "%d/%d), runs %zu of %zu, activated %zu, not activated %zu, errors %zu, violations %zu%s\n",
+        s_.name.c_str(), c.points, c.stable, c.unstable, c.classes, c.explored_classes,
+        o_.shard + 1, o_.shards, c.runs, c.planned, c.activated, c.not_activated, c.errors,
+        c.violations,
+        c.complete ? "" : fmt::format(" (partial: stopped by {})", c.stopped_because).c_str());
+    for (const auto& r : runs_) {
+      if (r.found_file.empty()) continue;
+      std::printf("  violation: %s at %s (%s): %s\n    reproduced %d/%d: %s\n",
+                  r.plan.fx.name.c_str(), r.plan.point.key().c_str(), r.plan.fx.fault_class.c_str(),
+                  r.why.c_str(), r.reproduced, r.reruns, run_command(r.found_file).c_str());
+    }
+    std::printf("  results: %s\n", results_path_.c_str());
+    std::fflush(stdout);
+  }
+
+  const explore_options& o_;
+  std::string file_;
+  driver_options d_;
+  scenario s_;
+  toml::table base_;
+  std::uint64_t seed_ = 0;
+  int stall_ms_ = 1000;
+  steady::time_point started_;
+  std::vector<fault_point> points_, unstable_;
+  std::vector<point_class> classes_;
+  std::vector<std::size_t> explored_;
+  std::vector<run_record> runs_;
+  certificate cert_;
+  std::string results_path_;
+};
+
+}  // namespace
+
+std::optional<std::string> choose_shard(const std::string& spec, int shards_option,
+                                        explore_options& o) {
+  auto env = [](const char* n) -> std::string {
+    const char* v = std::getenv(n);
+    return v ? v : "";
+  };
+  int k = 1, n = 1;
+  try {
+    if (!spec.empty()) {
+      auto slash = spec.find('/');
+      if (slash == std::string::npos) throw std::invalid_argument("no /");
+      k = std::stoi(spec.substr(0, slash));
+      n = std::stoi(spec.substr(slash + 1));
+    } else if (!env("CI_NODE_INDEX").empty() && !env("CI_NODE_TOTAL").empty()) {
+      k = std::stoi(env("CI_NODE_INDEX"));  // GitLab: 1..N
+      n = std::stoi(env("CI_NODE_TOTAL"));
+    } else if (!env("JOB_COMPLETION_INDEX").empty() && shards_option > 0) {
+      k = std::stoi(env("JOB_COMPLETION_INDEX")) + 1;  // Kubernetes: 0..N-1
+      n = shards_option;
+    } else if (shards_option > 0) {
+      return fmt::format(
+          "--shards {} needs JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or --shard K/N",
+          shards_option);
+    }
+  } catch (const std::exception&) {
+    return fmt::format("--shard {:?}: expected K/N with 1 <= K <= N, e.g. 2/4", spec);
+  }
+  if (n < 1 || k < 1 || k > n)
+    return fmt::format("shard {}/{}: expected K/N with 1 <= K <= N, e.g. 2/4", k, n);
+  o.shard = k - 1;
+  o.shards = n;
+  return std::nullopt;
+}
+
+int run_explore(const explore_options& o) {
+  std::vector<std::string> files;
+  try {
+    files = scenario_files(o.files);
+  } catch (const scenario_error& e) {
+    std::fprintf(stderr, "faultmux explore: %s\n", e.what());
+    return 2;
+  }
+  stop_on_sigint();
+  int worst = 0;
+  for (const auto& f : files) {
+    int rc = explorer(o, f).go();
+    if (rc == 130) return rc;
+    worst = std::max(worst, rc);
+    if (rc == 1 && o.first) break;
+  }
+  return worst;
+}
+
+}  // namespace faultmux

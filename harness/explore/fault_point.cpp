@@ -1,0 +1,114 @@
+#include "harness/explore/fault_point.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace faultmux {
+
+std::string fault_point::key() const {
+  if (call == "process") return fmt::format("process peer={} phase={}", peer, phase);
+  if (fd_class == "listener") return fmt::format("{}@listener #{}", call, n);
+  return fmt::format("{}@{} peer={} phase={} #{}", call, fd_class, peer, phase, n);
+}
+
+std::string fault_point::group() const {
+  auto colon = peer.rfind(':');
+  return colon == std::string::npos ? peer : peer.substr(0, colon);
+}
+
+int fault_point::index() const {
+  auto colon = peer.rfind(':');
+  if (colon == std::string::npos) return -1;
+  try {
+    return std::stoi(peer.substr(colon + 1));
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+std::string fault_point::class_key() const {
+  fault_point p = *this;
+  if (index() >= 0) p.peer = group() + ":*";
+  return p.key();
+}
+
+std::string fault_point::rule(const std::string& effect) const {
+  if (fd_class == "listener") return fmt::format("{}@listener #{} -> {}", call, n, effect);
+  return fmt::format("{}@{} peer={} phase={} #{} per-fd -> {}", call, fd_class, peer, phase, n,
+                     effect);
+}
+
+std::vector<std::string> trace_rules() {
+  return {"accept-like -> trace", "recv-like@accepted per-fd -> trace",
+          "send-like@accepted per-fd -> trace"};
+}
+
+std::vector<fault_point> traced_points(const timeline& tl) {
+  std::set<fault_point> out;
+  std::map<std::pair<pid_t, std::string>, std::uint64_t> accepts;  // per process and call
+  for (const auto& e : tl) {
+    if (e.source != "faults" || e.event() != "fault" || e.str("effect") != "trace") continue;
+    fault_point p;
+    p.role = e.str("role");
+    p.call = e.str("call");
+    p.fd_class = e.str("fd_class");
+    if (p.fd_class == "listener") {
+      // Counted by exact call name, as a rule naming the call counts it.
+      p.peer = "-";
+      p.phase = "accept";
+      p.n = ++accepts[{e.pid(), p.call}];
+    } else {
+      p.peer = e.str("peer");
+      p.phase = e.str("phase");
+      p.n = static_cast<std::uint64_t>(e.num("conn_n", 0));
+      if (p.peer.empty() || p.peer == "?" || p.peer == "-" || p.phase.empty() || p.n == 0) continue;
+    }
+    out.insert(p);
+  }
+  return {out.begin(), out.end()};
+}
+
+namespace {
+
+std::vector<std::string> phases_of(worker_group::workload_t w) {
+  using wl = worker_group::workload_t;
+  std::vector<std::string> p{"connected", "pid-sent", "identity-received"};
+  if (w == wl::echo) p.insert(p.end(), {"mid-frame:10", "awaiting-reply"});
+  if (w == wl::serve) p.push_back("request-received");
+  return p;
+}
+
+}  // namespace
+
+std::vector<fault_point> process_points(const scenario& s) {
+  std::vector<fault_point> out;
+  for (const auto& g : s.workers) {
+    using wl = worker_group::workload_t;
+    if (g.workload != wl::echo && g.workload != wl::serve && g.workload != wl::connect) continue;
+    for (int i = 0; i < g.count; ++i)
+      for (const auto& ph : phases_of(g.workload))
+        out.push_back({g.workload == wl::serve ? "server" : "worker", "process", "",
+                       fmt::format("{}:{}", g.name, i), ph, 0});
+  }
+  return out;
+}
+
+std::vector<point_class> collapse(const std::vector<fault_point>& points) {
+  std::map<std::string, point_class> by_class;
+  for (const auto& p : points) {
+    point_class& c = by_class[p.class_key()];
+    c.members.push_back(p);
+  }
+  std::vector<point_class> out;
+  for (auto& [k, c] : by_class) {
+    std::sort(c.members.begin(), c.members.end(),
+              [](const fault_point& a, const fault_point& b) { return a.index() < b.index(); });
+    c.representative = c.members.front();
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace faultmux

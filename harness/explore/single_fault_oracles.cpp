@@ -1,0 +1,267 @@
+#include "harness/explore/single_fault_oracles.hpp"
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "harness/oracle_support.hpp"
+
+namespace faultmux {
+namespace {
+
+using namespace oracle_support;
+
+// A stream the mux names after its client's pid: "unix_client.1234".
+pid_t stream_pid(const std::string& stream) {
+  auto dot = stream.rfind('.');
+  if (dot == std::string::npos) return -1;
+  try {
+    return static_cast<pid_t>(std::stol(stream.substr(dot + 1)));
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+// What the run did, indexed once.
+struct run_view {
+  const process_record* mux = nullptr;
+  const process_record* faulted = nullptr;  // the faulted peer's process, if any
+  std::set<pid_t> requesters;               // got a dead reply for the faulted peer
+  // The mux's disconnects caused by an error (not a clean EOF), and its
+  // failed handshakes, by client pid.
+  std::vector<std::pair<pid_t, std::string>> error_disconnects;
+  std::vector<std::pair<pid_t, std::string>> eof_disconnects;
+  std::vector<const timeline_event*> mux_error_lines;  // level error or critical
+  std::vector<const timeline_event*> mux_log_lines;    // warning and above
+};
+
+std::string process_name_of(const std::string& peer) {
+  auto colon = peer.rfind(':');
+  if (colon == std::string::npos) return "";
+  return fmt::format("worker-{}-{}", peer.substr(0, colon), peer.substr(colon + 1));
+}
+
+run_view view_of(const scenario& s, const timeline& tl, const run_outcome& o) {
+  run_view v;
+  v.mux = mux_of(o);
+  const std::string faulted_name = process_name_of(s.expect.faulted_peer);
+  for (const auto& p : o.processes)
+    if (!faulted_name.empty() && p.name == faulted_name) v.faulted = &p;
+  long long faulted_id = -1;
+  std::map<long long, pid_t> pid_of_id;
+  for (const auto& e : tl) {
+    if (e.event() == "connected") {
+      pid_of_id[e.num("context_id")] = e.pid();
+      if (v.faulted && e.pid() == v.faulted->pid) faulted_id = e.num("context_id");
+    }
+  }
+  for (const auto& e : tl) {
+    // By source: a handshake_failed line's own "pid" is its client's.
+    if (e.source != "mux") continue;
+    const std::string ev = e.event();
+    if (ev == "disconnect") {
+      const std::string why = e.str("why"), err = e.str("errno");
+      // EOF: the client left; shutdown: the mux itself is stopping.
+      const bool clean = (why == "EOF" || why == "shutdown") && err.empty();
+      auto& list = clean ? v.eof_disconnects : v.error_disconnects;
+      list.emplace_back(stream_pid(e.str("stream")),
+                        fmt::format("{} {}{}", e.str("stream"), why, err.empty() ? "" : " " + err));
+    } else if (ev == "handshake_failed") {
+      v.error_disconnects.emplace_back(static_cast<pid_t>(e.num("pid")),
+                                       fmt::format("handshake of pid {} failed: {} {}",
+                                                   e.num("pid"), e.str("why"), e.str("errno")));
+    } else if (ev == "dead" && faulted_id >= 0 &&
+               (e.num("respondent") == faulted_id ||
+                e.str("reason").rfind(fmt::format("no route to {},", faulted_id), 0) == 0)) {
+      // The requester is answered for the faulted peer: as its respondent
+      // while it was routed, "no route to ID" after.
+      if (auto it = pid_of_id.find(e.num("dst")); it != pid_of_id.end())
+        v.requesters.insert(it->second);
+    } else if (ev == "log") {
+      const std::string level = e.str("level");
+      if (level == "error" || level == "critical") v.mux_error_lines.push_back(&e);
+      if (level == "warning" || level == "error" || level == "critical")
+        v.mux_log_lines.push_back(&e);
+    }
+  }
+  return v;
+}
+
+bool exited_zero(const process_record& p) {
+  return p.status && WIFEXITED(*p.status) && WEXITSTATUS(*p.status) == 0;
+}
+
+// Whether worker `p` did all its group's work: exit 0 and, for a workload,
+// workload_done with nothing failed.
+std::optional<std::string> incomplete(const scenario& s, const timeline& tl,
+                                      const process_record& p) {
+  if (!exited_zero(p)) return fmt::format("{} (pid {}): {}", p.name, p.pid, status_text(p));
+  const worker_group* g = group_named(s, p.group);
+  const bool has_workload = g && (g->workload == worker_group::workload_t::echo ||
+                                  g->workload == worker_group::workload_t::calls);
+  const char* needed = has_workload ? "workload_done" : "connected";
+  const timeline_event* found = nullptr;
+  for (const auto& e : tl)
+    if (e.pid() == p.pid && e.event() == needed) found = &e;
+  if (!found) return fmt::format("{} (pid {}): no {} event", p.name, p.pid, needed);
+  if (has_workload && found->num("failed", 0) != 0)
+    return fmt::format("{} (pid {}): workload_done failed={} of {}", p.name, p.pid,
+                       found->num("failed", 0), found->num("count", 0));
+  return std::nullopt;
+}
+
+bool is_affected(const run_view& v, pid_t pid) {
+  return (v.faulted && v.faulted->pid == pid) || v.requesters.count(pid) > 0;
+}
+
+// Every worker the fault did not touch finished its work intact.
+oracle_result others_intact(const scenario& s, const timeline& tl, const run_outcome& o,
+                            const run_view& v) {
+  std::vector<std::string> bad;
+  int checked = 0;
+  for (const auto& p : o.processes) {
+    if (p.group.empty() || is_affected(v, p.pid)) continue;
+    ++checked;
+    if (auto why = incomplete(s, tl, p)) bad.push_back(*why);
+  }
+  oracle_result r = make("others intact", bad.empty() ? verdict::pass : verdict::fail);
+  if (bad.empty()) r.evidence.push_back(fmt::format("{} untouched workers completed", checked));
+  add_capped(r.evidence, bad);
+  return r;
+}
+
+// transient: no stream went for an error, no error line, nothing lost.
+oracle_result invisible(const run_view& v) {
+  std::vector<std::string> bad;
+  for (const auto& [pid, what] : v.error_disconnects) bad.push_back("disconnected: " + what);
+  for (const auto* e : v.mux_error_lines) bad.push_back("error line: " + e->str("msg"));
+  oracle_result r = make("invisible", bad.empty() ? verdict::pass : verdict::fail);
+  if (bad.empty())
+    r.evidence.push_back("no stream disconnected for an error and the mux logged no error");
+  add_capped(r.evidence, bad);
+  return r;
+}
+
+// hard: only the faulted peer's stream went, and its going was logged with
+// the stream and errno; its requesters ended by themselves.
+oracle_result contained(const scenario& s, const timeline& tl, const run_view& v) {
+  std::vector<std::string> bad, ok;
+  for (const auto& [pid, what] : v.error_disconnects)
+    if (!is_affected(v, pid)) bad.push_back("an untouched stream disconnected: " + what);
+  if (v.faulted) {
+    const pid_t fp = v.faulted->pid;
+    auto went = [&](const auto& list) {
+      return std::any_of(list.begin(), list.end(), [&](const auto& d) { return d.first == fp; });
+    };
+    const bool error_gone = went(v.error_disconnects);
+    if (!error_gone && !went(v.eof_disconnects) && exited_zero(*v.faulted) &&
+        !incomplete(s, tl, *v.faulted))
+      ok.push_back(fmt::format("{} recovered and completed its work", v.faulted->name));
+    else if (!error_gone && !went(v.eof_disconnects))
+      bad.push_back(fmt::format("{} (pid {}) failed but the mux recorded no disconnect for it",
+                                v.faulted->name, fp));
+    if (error_gone) {
+      const std::string pid_text = std::to_string(fp);
+      const bool logged = std::any_of(
+          v.mux_log_lines.begin(), v.mux_log_lines.end(),
+          [&](const auto* e) { return e->str("msg").find(pid_text) != std::string::npos; });
+      if (logged)
+        ok.push_back(fmt::format("the disconnect of {} is logged with its pid", v.faulted->name));
+      else
+        bad.push_back(
+            fmt::format("{} (pid {}) disconnected for an error with no log line naming it",
+                        v.faulted->name, fp));
+    }
+  }
+  for (pid_t req : v.requesters) {
+    const bool ended = std::any_of(tl.begin(), tl.end(), [&](const timeline_event& e) {
+      return e.pid() == req && (e.event() == "workload_done" || e.event() == "workload_failed");
+    });
+    if (!ended)
+      bad.push_back(fmt::format("requester pid {} got a dead reply but never ended", req));
+  }
+  if (!v.requesters.empty())
+    ok.push_back(fmt::format("{} requester(s) of the faulted peer got dead replies and ended",
+                             v.requesters.size()));
+  oracle_result r = make("contained", bad.empty() ? verdict::pass : verdict::fail);
+  add_capped(r.evidence, bad);
+  add_capped(r.evidence, ok);
+  return r;
+}
+
+// stall: while the faulted worker was stopped, every other worker that has
+// work finished it; nobody waited for the stopped one.
+oracle_result not_held_up(const scenario& s, const timeline& tl, const run_outcome& o,
+                          const run_view& v) {
+  if (!v.faulted) return make("not held up", verdict::fail, {"no faulted worker named"});
+  std::optional<double> resumed;
+  for (const auto& e : tl)
+    if (e.source == "driver" && e.event() == "fault" && e.str("kind") == "resume" &&
+        e.num("target_pid") == v.faulted->pid)
+      resumed = e.t;
+  if (!resumed)
+    return make(
+        "not held up", verdict::fail,
+        {fmt::format("{} was never resumed: it did not stop at its phase", v.faulted->name)});
+  std::vector<std::string> bad;
+  int checked = 0;
+  for (const auto& p : o.processes) {
+    const worker_group* g = group_named(s, p.group);
+    if (!g || p.pid == v.faulted->pid ||
+        (g->workload != worker_group::workload_t::echo &&
+         g->workload != worker_group::workload_t::calls))
+      continue;
+    ++checked;
+    for (const auto& e : tl)
+      if (e.pid() == p.pid && e.event() == "workload_done" && e.t > *resumed)
+        bad.push_back(fmt::format("{} finished {:.0f} ms after {} was resumed: it waited for it",
+                                  p.name, (e.t - *resumed) * 1000, v.faulted->name));
+  }
+  oracle_result r = make("not held up", bad.empty() ? verdict::pass : verdict::fail);
+  if (bad.empty())
+    r.evidence.push_back(
+        fmt::format("{} other workers finished while {} was stopped", checked, v.faulted->name));
+  add_capped(r.evidence, bad);
+  return r;
+}
+
+// resource: the fault was logged and no stream went for it.
+oracle_result survived(const run_view& v) {
+  std::vector<std::string> bad;
+  for (const auto& [pid, what] : v.error_disconnects) bad.push_back("disconnected: " + what);
+  if (v.mux_log_lines.empty()) bad.push_back("the mux logged nothing about the failure");
+  oracle_result r = make("survived", bad.empty() ? verdict::pass : verdict::fail);
+  if (bad.empty()) r.evidence.push_back("logged: " + v.mux_log_lines.front()->str("msg"));
+  add_capped(r.evidence, bad);
+  return r;
+}
+
+}  // namespace
+
+std::vector<oracle_result> judge_single_fault(const scenario& s, const timeline& tl,
+                                              const run_outcome& o) {
+  run_view v = view_of(s, tl, o);
+  const std::string& c = s.expect.fault_class;
+  std::vector<oracle_result> out{oracle_faults_fired(s, tl, o), oracle_finished(s, tl, o)};
+  if (c == "transient") out.push_back(invisible(v));
+  if (c == "hard") out.push_back(contained(s, tl, v));
+  if (c == "resource") out.push_back(survived(v));
+  if (c == "stall") {
+    out.push_back(invisible(v));
+    out.push_back(not_held_up(s, tl, o, v));
+  }
+  // Only a hard fault may cost its peer anything.
+  if (c != "hard") v.faulted = nullptr, v.requesters.clear();
+  out.push_back(others_intact(s, tl, o, v));
+  out.push_back(oracle_listener_alive(s, tl, o));
+  out.push_back(oracle_clean_exit(s, tl, o));
+  out.push_back(oracle_resources(s, tl, o));
+  return out;
+}
+
+}  // namespace faultmux
