@@ -565,7 +565,9 @@ hit decide(call c, int fd, int flags, fd_class known) {
     if (*moves == progress::no) return hit{};
     std::uint64_t n = g_fd_slot[i] >= 0 ? count_per_fd(g_fd_slot[i], fd, v.tracked_ino())
                                         : g_counts[i].fetch_add(1, std::memory_order_relaxed) + 1;
-    if (h.rule < 0 && fires(r, cfg.stream, i, n)) {
+    // Call 0: a per-fd rule on an untracked fd, which only an every-call rule hits.
+    bool numbered = n > 0 || r.occ == occurrence::every_call;
+    if (h.rule < 0 && numbered && fires(r, cfg.stream, i, n)) {
       h.rule = static_cast<int>(i);
       h.n = n;
     }

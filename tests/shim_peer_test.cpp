@@ -206,5 +206,24 @@ TEST_F(ShimPeer, ATracedCallIsHitAgainByItsPeerPhaseAndNumber) {
                           "call=3 ret=-1 errno=ECONNRESET", "call=4 ret=8 data=ping0002"));
 }
 
+TEST_F(ShimPeer, PerFdOnAnyLeavesUntrackedFdsToEveryCallRules) {
+  // The pipe's read is call 0 of this per-fd rule: `every 2` must not hit it.
+  result r = probe_run({"pipe", dir.path()}, "read@any every 2 per-fd -> EAGAIN");
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  EXPECT_EQ(first_call(r.out, "pipe read"), "call=1 ret=6 data=abcdef");
+  EXPECT_TRUE(events(log).empty()) << "nothing fired";
+  // An every-call rule still sees every fd, with phase "-" and no conn_n on the pipe.
+  std::filesystem::remove(log);
+  r = probe_run({"pipe", dir.path()}, "read@any per-fd -> trace");
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  auto evs = events(log);
+  ASSERT_FALSE(evs.empty());
+  EXPECT_EQ(evs[0]["fd_class"], "other");
+  EXPECT_EQ(evs[0]["phase"], "-");
+  EXPECT_EQ(evs[0]["peer"], "?");
+  EXPECT_FALSE(evs[0].contains("conn_n"));
+  EXPECT_EQ(evs[0]["n"], 0);
+}
+
 }  // namespace
 }  // namespace faultmux::faults
