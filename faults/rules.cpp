@@ -17,7 +17,8 @@ constexpr const char* calls_expected =
     "sendmsg, write, writev) or a group (accept-like, recv-like, send-like)";
 constexpr const char* classes_expected = "an fd class (listener, accepted, connecting, other, any)";
 constexpr const char* qualifiers_expected =
-    "'#N', '#N..M', 'every K', 'p=P', 'per-fd', 'role=NAME' or '->'";
+    "'#N', '#N..M', 'every K', 'p=P', 'per-fd', 'role=NAME', 'peer=NAME', 'phase=NAME' or '->'";
+constexpr const char* phases_expected = "a phase (accept, connect, handshake, stream)";
 constexpr const char* effects_expected =
     "an effect (an errno such as EAGAIN, 'short K', 'bytewise', 'delay D' with D in us, ms or "
     "s, 'flip O' or 'trace')";
@@ -43,6 +44,9 @@ bool is_digit(char c) {
 }
 bool is_word(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' || c == '-';
+}
+bool is_peer_char(char c) {
+  return is_word(c) || c == ':' || c == '.';
 }
 
 std::string_view trim(std::string_view s) {
@@ -192,7 +196,12 @@ class parser {
         return false;
       }
       std::size_t at = pos_;
-      if (eat("->")) return !r.per_fd || check_per_fd(r, per_fd_at);
+      if (eat("->")) {
+        return (!r.per_fd || check_per_fd(r, per_fd_at)) &&
+               (r.phase == conn_phase::any || check_phase(r, phase_at_));
+      }
+      if (connection_selector(r, at)) continue;
+      if (err_) return false;
       bool hash = eat("#");
       std::string_view w = hash ? std::string_view("#") : word();
       if (w == "#" || w == "every" || w == "p") {
@@ -245,18 +254,20 @@ class parser {
     }
   }
 
-  // per-fd counts the calls on each tracked socket separately: only accepted
-  // and connecting fds are tracked (by inode, so a reused number starts
-  // afresh), and only data calls happen more than once on one fd.
+  // per-fd counts the calls on each tracked socket separately: accepted and
+  // connecting fds and listeners (by inode, so a reused number starts
+  // afresh). With @any, calls on other fds are all call 0. The class rules
+  // of parse_target already keep accept calls to listeners and connect to
+  // connecting fds.
   bool check_per_fd(const rule& r, std::size_t at) {
-    if (r.cls != fd_class::accepted && r.cls != fd_class::connecting) {
+    if (r.cls == fd_class::other) {
       fail(at,
-           "per-fd counts the calls on each accepted or connecting fd: write @accepted or "
-           "@connecting");
+           "per-fd counts the calls on each tracked socket: write @accepted, @connecting, "
+           "@listener or @any");
       return false;
     }
-    if (r.calls & ~(recv_like | send_like)) {
-      fail(at, "per-fd applies to recv-like and send-like calls");
+    if (r.cls == fd_class::listener && (r.calls & ~accept_like)) {
+      fail(at, "per-fd on @listener counts accept calls: write accept, accept4 or accept-like");
       return false;
     }
     if (r.occ == occurrence::probability) {
@@ -264,6 +275,111 @@ class parser {
       return false;
     }
     return true;
+  }
+
+  // peer=NAME or phase=NAME at `at`: true when one was parsed; false with
+  // err_ set when it was malformed, or with err_ clear when the word is
+  // something else (the cursor is then back at `at`).
+  bool connection_selector(rule& r, std::size_t at) {
+    std::string_view w = word();
+    if (w != "peer" && w != "phase") {
+      pos_ = at;
+      return false;
+    }
+    bool is_peer = w == "peer";
+    if (is_peer ? !r.peer.empty() : r.phase != conn_phase::any) {
+      fail(at, std::string("a rule takes one '") + std::string(w) + "='");
+      return false;
+    }
+    if (!eat("=")) {
+      fail(pos_, "expected '=' after '" + std::string(w) + "', got " + found());
+      return false;
+    }
+    return is_peer ? peer(r) : phase(r, at);
+  }
+
+  // A FAULTMUX_PEER name, GROUP* (a prefix, as in good:*), "-" or "?".
+  bool peer(rule& r) {
+    std::size_t start = (skip(), pos_);
+    if (pos_ < s_.size() && s_[pos_] == '?') {
+      ++pos_;
+    } else {
+      while (pos_ < s_.size() && is_peer_char(s_[pos_])) {
+        if (s_[pos_] == '-' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '>') break;
+        ++pos_;
+      }
+    }
+    std::string_view name = s_.substr(start, pos_ - start);
+    if (pos_ < s_.size() && s_[pos_] == '*') {
+      if (name.empty()) {
+        fail(start, "a peer prefix needs a group before '*', as in peer=good:*");
+        return false;
+      }
+      ++pos_;
+      r.peer_prefix = true;
+    }
+    if (name.empty()) {
+      fail(start,
+           "expected a peer name after 'peer=' (GROUP:INDEX, GROUP:*, listener, - or ?), got " +
+               found());
+      return false;
+    }
+    if (name.size() > max_peer_name) {
+      fail(start, "peer names go up to " + std::to_string(max_peer_name) + " characters");
+      return false;
+    }
+    r.peer = std::string(name);
+    return true;
+  }
+
+  bool phase(rule& r, std::size_t at) {
+    std::size_t start = (skip(), pos_);
+    std::string_view w = word();
+    for (conn_phase p :
+         {conn_phase::accept, conn_phase::connect, conn_phase::handshake, conn_phase::stream}) {
+      if (w == conn_phase_name(p)) r.phase = p;
+    }
+    if (r.phase == conn_phase::any) {
+      pos_ = start;
+      fail(start, std::string("expected ") + phases_expected + " after 'phase=', got " + found());
+      return false;
+    }
+    phase_at_ = at;
+    return true;
+  }
+
+  // A phase belongs to some calls on some fds: a rule whose phase its calls
+  // never have would silently never fire.
+  bool check_phase(const rule& r, std::size_t at) {
+    switch (r.phase) {
+      case conn_phase::accept:
+        if (r.calls & ~accept_like) {
+          fail(at,
+               "phase=accept is the phase of accept calls: write accept, accept4 or "
+               "accept-like");
+          return false;
+        }
+        return true;
+      case conn_phase::connect:
+        if (r.calls != bit(call::connect)) {
+          fail(at, "phase=connect is the phase of connect calls: write connect");
+          return false;
+        }
+        return true;
+      default:
+        if (r.calls & ~(recv_like | send_like)) {
+          fail(at, std::string("phase=") + conn_phase_name(r.phase) +
+                       " is a phase of data calls: write recv-like or send-like calls");
+          return false;
+        }
+        if (r.cls == fd_class::listener || r.cls == fd_class::other) {
+          fail(at, std::string("phase=") + conn_phase_name(r.phase) +
+                       " is a phase of accepted and connecting fds: write @accepted, @connecting "
+                       "or no class");
+          return false;
+        }
+        return true;
+    }
   }
 
   // After '#': N, N..M or N.. (open end).
@@ -407,6 +523,7 @@ class parser {
 
   std::string_view s_;
   std::size_t pos_ = 0;
+  std::size_t phase_at_ = 0;  // where phase= began, for check_phase
   std::optional<parse_error> err_;
 };
 
@@ -430,6 +547,29 @@ const char* fd_class_name(fd_class c) {
       return "other";
   }
   return "?";
+}
+
+const char* conn_phase_name(conn_phase p) {
+  switch (p) {
+    case conn_phase::any:
+      return "any";
+    case conn_phase::accept:
+      return "accept";
+    case conn_phase::connect:
+      return "connect";
+    case conn_phase::handshake:
+      return "handshake";
+    case conn_phase::stream:
+      return "stream";
+    case conn_phase::none:
+      return "-";
+  }
+  return "?";
+}
+
+bool peer_matches(const rule& r, std::string_view peer) {
+  if (r.peer.empty()) return true;
+  return r.peer_prefix ? peer.starts_with(r.peer) : peer == r.peer;
 }
 
 int errno_from_name(std::string_view name) {

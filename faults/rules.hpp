@@ -1,7 +1,7 @@
 // Fault rules for the syscall shim: what a rule addresses (call, fd class,
-// occurrence, process role) and what it does. Pure C++, no libc
+// occurrence, process role, peer, phase) and what it does. Pure C++, no libc
 // interposition, so the parser is unit-tested on its own; the syntax is
-// documented in faults/README.md.
+// documented in docs/faults.md.
 #pragma once
 
 #include <cstddef>
@@ -55,6 +55,19 @@ enum class fd_class : std::uint8_t {
 
 const char* fd_class_name(fd_class c);
 
+// Where a call stands in its connection, as the shim sees it (docs/faults.md
+// "Connection phases"). `none` is logged as "-": the fd is no tracked socket.
+enum class conn_phase : std::uint8_t {
+  any,        // in a rule: no restriction
+  accept,     // accept/accept4 on a listener
+  connect,    // connect
+  handshake,  // data calls before the connection's first answered exchange
+  stream,     // data calls after it
+  none,       // data calls on other fds
+};
+
+const char* conn_phase_name(conn_phase p);
+
 enum class occurrence : std::uint8_t {
   every_call,   // no selector: each addressed call
   range,        // #first or #first..last (last may be open)
@@ -76,6 +89,8 @@ inline constexpr std::uint64_t max_flip_offset = 4095;
 inline constexpr std::uint64_t max_delay_us = 60'000'000;
 // per-fd rules keep a counter per fd each; the shim has room for this many.
 inline constexpr std::size_t max_per_fd_rules = 4;
+// The longest FAULTMUX_PEER name the shim keeps (and a peer= selector takes).
+inline constexpr std::size_t max_peer_name = 47;
 
 struct rule {
   std::string text;  // the rule as written, trimmed
@@ -84,11 +99,14 @@ struct rule {
   occurrence occ = occurrence::every_call;
   std::uint64_t first = 1;  // range
   std::uint64_t last = open_end;
-  std::uint64_t every = 1;  // every_kth
-  double p = 1.0;           // probability
-  std::string role;         // empty: any role
-  std::int64_t index = -1;  // -1: any index
-  bool per_fd = false;      // count each (accepted or connecting) fd's calls separately
+  std::uint64_t every = 1;   // every_kth
+  double p = 1.0;            // probability
+  std::string role;          // empty: any role
+  std::int64_t index = -1;   // -1: any index
+  bool per_fd = false;       // count each tracked socket's calls separately
+  std::string peer;          // empty: any peer; else a name, "listener", "-" or "?"
+  bool peer_prefix = false;  // peer=GROUP:* : `peer` is a prefix
+  conn_phase phase = conn_phase::any;
   effect eff = effect::fail;
   int err = 0;               // fail
   std::uint64_t amount = 0;  // shorten: bytes, delay: microseconds, flip: offset
@@ -115,6 +133,10 @@ std::optional<parse_error> parse_rule(std::string_view text, rule& out);
 // are added.
 std::optional<parse_error> parse_rules(std::string_view text, std::string_view origin, bool is_file,
                                        std::vector<rule>& out);
+
+// Whether a connection's peer name passes the rule's peer= selector (true
+// without one).
+bool peer_matches(const rule& r, std::string_view peer);
 
 // The effect as written canonically: "EAGAIN", "short 3", "delay 50ms".
 std::string effect_text(const rule& r);

@@ -37,6 +37,7 @@
 
 #include "faults/decide.hpp"
 #include "faults/rules.hpp"
+#include "faults/shim_conn.hpp"
 #include "wire/event_line.hpp"
 #include "wire/event_names.hpp"
 
@@ -204,10 +205,13 @@ struct config {
 };
 
 // Bit i: call i has a rule that applies to this process; tracking_bit: fd
-// classes are being tracked. Zero means the shim is inert.
+// classes and connection phases are being tracked. Zero means the shim is inert.
 constinit std::atomic<std::uint32_t> g_active{0};
 config* g_cfg = nullptr;  // never freed: other threads may still call in at exit
 bool g_enabled[max_rules] = {};
+// Peers are looked up at accept, while the client surely lives, when a rule
+// selects by peer or the log names them.
+bool g_peers_at_accept = false;
 constinit std::atomic<std::uint64_t> g_counts[max_rules] = {};
 constinit std::atomic<std::uint64_t> g_forks{0};
 // The process the tables belong to. A vfork child shares its parent's memory
@@ -237,11 +241,23 @@ bool own_memory() {
   return ::getpid() == g_pid.load(std::memory_order_relaxed);
 }
 
-void remember(int fd, fd_class c) {
-  if (!in_table(fd)) return;
+// Records fd's class and returns its socket inode (0: none, or not in the table).
+std::uint64_t remember(int fd, fd_class c) {
+  if (!in_table(fd)) return 0;
   int saved = errno;
   std::uint64_t ino = socket_inode(fd);
   g_fds[fd].store(ino ? (ino << 3) | static_cast<std::uint64_t>(c) : 0, std::memory_order_relaxed);
+  errno = saved;
+  return ino;
+}
+
+// An accepted fd: its class, and its peer while the client is surely alive.
+void note_accepted(int fd) {
+  std::uint64_t ino = remember(fd, fd_class::accepted);
+  if (!g_peers_at_accept || ino == 0) return;
+  int saved = errno;
+  conn::peer_info p;
+  conn::peer_of(fd, ino, fd_class::accepted, p);
   errno = saved;
 }
 
@@ -249,13 +265,15 @@ void forget(int fd) {
   if (in_table(fd) && g_fds[fd].load(std::memory_order_relaxed) != 0) {
     g_fds[fd].store(0, std::memory_order_relaxed);
   }
+  conn::forget(fd);
 }
 
-// A dup shares the socket, so it shares the class.
+// A dup shares the socket, so it shares the class and the connection.
 void copy_class(int from, int to) {
   if (!in_table(to)) return;
   std::uint64_t e = in_table(from) ? g_fds[from].load(std::memory_order_relaxed) : 0;
   g_fds[to].store(e, std::memory_order_relaxed);
+  conn::copy(from, to);
 }
 
 // A successful dup (r >= 0) of `from` keeps its class, when classes are kept.
@@ -282,12 +300,10 @@ constinit std::atomic<std::uint64_t> g_fd_counts[max_per_fd_rules][fd_table_size
 // Rule i's row in g_fd_counts, or -1 when it counts per process.
 std::int8_t g_fd_slot[max_rules] = {};
 
-// Counts one call on fd for the per-fd rule in `slot`; 0 when the fd is not
-// a tracked socket (the rule then never fires on it).
-std::uint64_t count_per_fd(int slot, int fd) {
-  if (!in_table(fd)) return 0;
-  std::uint64_t ino = g_fds[fd].load(std::memory_order_relaxed) >> 3;
-  if (ino == 0) return 0;
+// Counts one call on fd, the socket `ino`, for the per-fd rule in `slot`; 0
+// when the fd is not a tracked socket (the rule then never fires on it).
+std::uint64_t count_per_fd(int slot, int fd, std::uint64_t ino) {
+  if (!in_table(fd) || ino == 0) return 0;
   std::atomic<std::uint64_t>& c = g_fd_counts[slot][fd];
   std::uint64_t old = c.load(std::memory_order_relaxed), next;
   do {
@@ -367,13 +383,32 @@ struct hit {
   int rule = -1;
   std::uint64_t n = 0;
   fd_class cls = fd_class::any;
+  conn_phase phase = conn_phase::none;
+  std::uint64_t ino = 0;     // the fd's socket inode, 0: none
+  std::uint64_t conn_n = 0;  // the call's number by name and phase on its socket, 0: none
   bool would_block = false;  // a non-blocking call on a socket that is not ready: EAGAIN
 };
 
+// The fields that name the call's connection: enough, with call and
+// fd_class, to write a rule that addresses this one call (docs/faults.md
+// "Addressing a single call").
+void log_connection(wire::fixed_event_line& l, int fd, const hit& h) {
+  conn::peer_info p;
+  conn::peer_of(fd, h.ino, h.cls, p);
+  l.field("peer", std::string_view(p.name));
+  if (p.pid > 0) l.field("peer_pid", p.pid);
+  l.field("phase", conn_phase_name(h.phase));
+  if (h.conn_n > 0) l.field("conn_n", h.conn_n);
+}
+
 void log_fault(call c, int fd, const hit& h, std::int64_t ret = no_value, int err = 0,
                std::int64_t offset = no_value) {
+  int saved = errno;
   int out = log_fd();
-  if (out < 0) return;
+  if (out < 0) {
+    errno = saved;
+    return;
+  }
   const config& cfg = *g_cfg;
   const rule& r = cfg.rules[h.rule];
   char buf[2048];
@@ -384,6 +419,7 @@ void log_fault(call c, int fd, const hit& h, std::int64_t ret = no_value, int er
   l.field("call", call_name(c));
   l.field("fd", fd);
   l.field("fd_class", fd_class_name(h.cls));
+  log_connection(l, fd, h);
   l.field("rule", static_cast<std::uint64_t>(h.rule) + 1);
   l.field("rule_text", r.text.size() > 512 ? std::string_view(r.text).substr(0, 512) : r.text);
   l.field("n", h.n);
@@ -402,6 +438,7 @@ void log_fault(call c, int fd, const hit& h, std::int64_t ret = no_value, int er
   std::string_view s = l.finish();
   while (real_write()(out, s.data(), s.size()) < 0 && errno == EINTR) {
   }
+  errno = saved;
 }
 
 // ---------------------------------------------------------------------------
@@ -442,38 +479,108 @@ progress makes_progress(call c, int fd, int flags) {
   return (fl & O_NONBLOCK) ? progress::would_block : progress::yes;
 }
 
+// What decide() learns about a call's fd, each part found on first need:
+// most calls are decided on the call name alone.
+class call_view {
+ public:
+  call_view(call c, int fd, fd_class known) : c_(c), fd_(fd), cls_(known) {}
+
+  fd_class cls() {
+    if (cls_ == fd_class::any) cls_ = classify(fd_);
+    return cls_;
+  }
+
+  // The socket inode of a tracked fd (as classify checked it) or of any
+  // other socket; 0 for the rest.
+  std::uint64_t ino() {
+    if (!ino_) {
+      fd_class k = cls();
+      if ((k == fd_class::accepted || k == fd_class::connecting) && in_table(fd_)) {
+        ino_ = g_fds[fd_].load(std::memory_order_relaxed) >> 3;
+      } else {
+        ino_ = socket_inode(fd_);
+      }
+    }
+    return *ino_;
+  }
+
+  // The inode of a listener or tracked socket, which per-fd rules count on.
+  std::uint64_t tracked_ino() { return cls() == fd_class::other ? 0 : ino(); }
+
+  conn_phase phase() {
+    if (bit(c_) & accept_like) return conn_phase::accept;
+    if (c_ == call::connect) return conn_phase::connect;
+    fd_class k = cls();
+    if (k != fd_class::accepted && k != fd_class::connecting) return conn_phase::none;
+    if (!phase_) phase_ = conn::data_phase(fd_, ino());
+    return *phase_;
+  }
+
+  std::string_view peer() {
+    if (!peer_) {
+      peer_.emplace();
+      conn::peer_of(fd_, ino(), cls(), *peer_);
+    }
+    return peer_->name;
+  }
+
+  // The per-connection number of a counted call, on listeners and tracked sockets.
+  std::uint64_t count() { return conn::count_call(fd_, tracked_ino(), c_, phase()); }
+
+ private:
+  call c_;
+  int fd_;
+  fd_class cls_;
+  std::optional<std::uint64_t> ino_;
+  std::optional<conn_phase> phase_;
+  std::optional<conn::peer_info> peer_;
+};
+
+// Class, phase and peer: a rule's selectors other than its occurrence.
+bool addresses(const rule& r, call_view& v) {
+  if (r.cls != fd_class::any && v.cls() != r.cls) return false;
+  if (r.phase != conn_phase::any && v.phase() != r.phase) return false;
+  return r.peer.empty() || peer_matches(r, v.peer());
+}
+
 // Counts the call for every rule that addresses it and returns the first
-// rule that fires. `known` is the fd class when the call itself implies it.
+// rule that fires. A rule whose selectors do not all pass does not count
+// the call. `known` is the fd class when the call itself implies it.
 hit decide(call c, int fd, int flags, fd_class known) {
   // Pairs with the release store of g_active: the wrapper's relaxed load saw
   // a rule, so the configuration behind it is visible.
   std::atomic_thread_fence(std::memory_order_acquire);
   hit h;
   const config& cfg = *g_cfg;
-  fd_class cls = known;
+  call_view v(c, fd, known);
   std::optional<progress> moves;
   for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
     const rule& r = cfg.rules[i];
-    if (!g_enabled[i] || !(r.calls & bit(c))) continue;
-    if (r.cls != fd_class::any) {
-      if (cls == fd_class::any) cls = classify(fd);
-      if (cls != r.cls) continue;
-    }
+    if (!g_enabled[i] || !(r.calls & bit(c)) || !addresses(r, v)) continue;
     if (!moves) moves = makes_progress(c, fd, flags);
     // A call that would block is not counted, so it must not move data
     // either: data that arrives after the poll would otherwise pass a rule
     // that never saw it. It fails as it would have at the poll.
     if (*moves == progress::would_block) return hit{.would_block = true};
     if (*moves == progress::no) return hit{};
-    std::uint64_t n = g_fd_slot[i] >= 0 ? count_per_fd(g_fd_slot[i], fd)
+    std::uint64_t n = g_fd_slot[i] >= 0 ? count_per_fd(g_fd_slot[i], fd, v.tracked_ino())
                                         : g_counts[i].fetch_add(1, std::memory_order_relaxed) + 1;
-    if (h.rule < 0 && fires(r, cfg.stream, i, n)) {
+    // Call 0: a per-fd rule on an untracked fd, which only an every-call rule hits.
+    bool numbered = n > 0 || r.occ == occurrence::every_call;
+    if (h.rule < 0 && numbered && fires(r, cfg.stream, i, n)) {
       h.rule = static_cast<int>(i);
       h.n = n;
     }
   }
-  if (h.rule >= 0 && cls == fd_class::any) cls = classify(fd);
-  h.cls = cls;
+  if (!moves) return h;  // no rule addresses the call: nothing counted
+  // Counted by name and phase whether a rule fires or not, so the number a
+  // trace logs is the one a per-fd rule with the same selectors counts.
+  h.conn_n = v.count();
+  if (h.rule >= 0) {
+    h.cls = v.cls();
+    h.phase = v.phase();
+    h.ino = v.ino();
+  }
   return h;
 }
 
@@ -527,6 +634,19 @@ unsigned char* byte_at(const iovec* iov, int cnt, std::size_t off) {
   return nullptr;
 }
 
+// After a data call: the connection's first answered exchange ends its
+// handshake. That is the first send-like call moving at least one byte on
+// an accepted fd (the server's reply to the hello) and the first recv-like
+// call returning at least one byte on a connecting fd (the client got it).
+void note_transfer(call c, int fd, ssize_t ret) {
+  if (ret <= 0 || !in_table(fd)) return;
+  std::uint64_t e = g_fds[fd].load(std::memory_order_relaxed);
+  auto cls = static_cast<fd_class>(e & 7);
+  bool answered = (cls == fd_class::accepted && (bit(c) & send_like)) ||
+                  (cls == fd_class::connecting && (bit(c) & recv_like));
+  if (answered && conn::in_handshake(fd, e >> 3) && own_memory()) conn::mark_stream(fd, e >> 3);
+}
+
 struct rx_call {
   call c;
   int fd;
@@ -568,7 +688,7 @@ ssize_t rx_real(const rx_call& x, const iovec* iov, int cnt) {
   }
 }
 
-ssize_t rx_run(const rx_call& x) {
+ssize_t rx_apply(const rx_call& x) {
   hit h = decide_keep_errno(x.c, x.fd, x.flags, fd_class::any);
   if (h.would_block) {
     errno = EAGAIN;
@@ -622,6 +742,12 @@ ssize_t rx_run(const rx_call& x) {
     }
   }
   return rx_real(x, x.iov, x.iovcnt);
+}
+
+ssize_t rx_run(const rx_call& x) {
+  ssize_t r = rx_apply(x);
+  note_transfer(x.c, x.fd, r);
+  return r;
 }
 
 struct tx_call {
@@ -723,7 +849,7 @@ ssize_t tx_flip(const tx_call& x, const hit& h, std::size_t at) {
   return ret;
 }
 
-ssize_t tx_run(const tx_call& x) {
+ssize_t tx_apply(const tx_call& x) {
   hit h = decide_keep_errno(x.c, x.fd, x.flags, fd_class::any);
   if (h.would_block) {
     errno = EAGAIN;
@@ -763,6 +889,12 @@ ssize_t tx_run(const tx_call& x) {
   return tx_real(x, x.iov, x.iovcnt, true);
 }
 
+ssize_t tx_run(const tx_call& x) {
+  ssize_t r = tx_apply(x);
+  note_transfer(x.c, x.fd, r);
+  return r;
+}
+
 // ---------------------------------------------------------------------------
 // Connection calls.
 
@@ -770,7 +902,7 @@ int accept_run(call c, int fd, sockaddr* addr, socklen_t* addrlen, int flags) {
   auto real = [&] {
     int r = c == call::accept ? real_accept()(fd, addr, addrlen)
                               : real_accept4()(fd, addr, addrlen, flags);
-    if (r >= 0) remember(r, fd_class::accepted);
+    if (r >= 0) note_accepted(r);
     return r;
   };
   hit h = decide_keep_errno(c, fd, 0, fd_class::listener);
@@ -810,6 +942,12 @@ int connect_run(int fd, const sockaddr* addr, socklen_t len) {
 
 bool active(std::uint32_t state, call c) {
   return (state & bit(c)) != 0;
+}
+
+// A data call no rule addresses still moves its connection's phase on.
+ssize_t passed(std::uint32_t state, call c, int fd, ssize_t ret) {
+  if (state & tracking_bit) note_transfer(c, fd, ret);
+  return ret;
 }
 
 // ---------------------------------------------------------------------------
@@ -870,7 +1008,9 @@ void apply_process_filters() {
     const rule& r = cfg.rules[i];
     g_enabled[i] = (r.role.empty() || r.role == cfg.role) && (r.index < 0 || r.index == cfg.index);
     if (g_enabled[i]) mask |= r.calls;
+    if (g_enabled[i] && !r.peer.empty()) g_peers_at_accept = true;
   }
+  if (cfg.log_path[0] != '\0') g_peers_at_accept = true;
   g_active.store(mask | tracking_bit, std::memory_order_release);
 }
 
@@ -894,6 +1034,7 @@ void on_fork_child() {
       if (c.load(std::memory_order_relaxed) != 0) c.store(0, std::memory_order_relaxed);
   }
   g_forks.store(0, std::memory_order_relaxed);
+  conn::on_fork_child();
   apply_process_filters();
 }
 
@@ -1016,7 +1157,7 @@ FAULTMUX_EXPORT int accept(int fd, sockaddr* addr, socklen_t* addrlen) {
   std::uint32_t st = ff::g_active.load(std::memory_order_relaxed);
   if (!ff::active(st, call::accept)) {
     int r = ff::real_accept()(fd, addr, addrlen);
-    if (r >= 0 && (st & ff::tracking_bit)) ff::remember(r, ff::fd_class::accepted);
+    if (r >= 0 && (st & ff::tracking_bit)) ff::note_accepted(r);
     return r;
   }
   return ff::accept_run(call::accept, fd, addr, addrlen, 0);
@@ -1026,7 +1167,7 @@ FAULTMUX_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flag
   std::uint32_t st = ff::g_active.load(std::memory_order_relaxed);
   if (!ff::active(st, call::accept4)) {
     int r = ff::real_accept4()(fd, addr, addrlen, flags);
-    if (r >= 0 && (st & ff::tracking_bit)) ff::remember(r, ff::fd_class::accepted);
+    if (r >= 0 && (st & ff::tracking_bit)) ff::note_accepted(r);
     return r;
   }
   return ff::accept_run(call::accept4, fd, addr, addrlen, flags);
@@ -1040,8 +1181,9 @@ FAULTMUX_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
 }
 
 FAULTMUX_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {
-  if (!ff::active(ff::g_active.load(std::memory_order_relaxed), call::recv)) {
-    return ff::real_recv()(fd, buf, len, flags);
+  std::uint32_t st = ff::g_active.load(std::memory_order_relaxed);
+  if (!ff::active(st, call::recv)) {
+    return ff::passed(st, call::recv, fd, ff::real_recv()(fd, buf, len, flags));
   }
   ff::rx_call x{call::recv, fd, flags, iovec{buf, len}, nullptr, 1};
   x.iov = &x.one;
@@ -1050,8 +1192,10 @@ FAULTMUX_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {
 
 FAULTMUX_EXPORT ssize_t recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from,
                                  socklen_t* fromlen) {
-  if (!ff::active(ff::g_active.load(std::memory_order_relaxed), call::recvfrom)) {
-    return ff::real_recvfrom()(fd, buf, len, flags, from, fromlen);
+  std::uint32_t st = ff::g_active.load(std::memory_order_relaxed);
+  if (!ff::active(st, call::recvfrom)) {
+    return ff::passed(st, call::recvfrom, fd,
+                      ff::real_recvfrom()(fd, buf, len, flags, from, fromlen));
   }
   ff::rx_call x{call::recvfrom, fd, flags, iovec{buf, len}, nullptr, 1, from, fromlen};
   x.iov = &x.one;
@@ -1059,8 +1203,9 @@ FAULTMUX_EXPORT ssize_t recvfrom(int fd, void* buf, size_t len, int flags, socka
 }
 
 FAULTMUX_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
-  if (!ff::active(ff::g_active.load(std::memory_order_relaxed), call::recvmsg) || msg == nullptr) {
-    return ff::real_recvmsg()(fd, msg, flags);
+  std::uint32_t st = ff::g_active.load(std::memory_order_relaxed);
+  if (!ff::active(st, call::recvmsg) || msg == nullptr) {
+    return ff::passed(st, call::recvmsg, fd, ff::real_recvmsg()(fd, msg, flags));
   }
   ff::rx_call x{call::recvmsg, fd,           flags,
                 iovec{},       msg->msg_iov, static_cast<int>(msg->msg_iovlen),
@@ -1069,8 +1214,9 @@ FAULTMUX_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
 }
 
 FAULTMUX_EXPORT ssize_t read(int fd, void* buf, size_t len) {
-  if (!ff::active(ff::g_active.load(std::memory_order_relaxed), call::read)) {
-    return ff::real_read()(fd, buf, len);
+  std::uint32_t st = ff::g_active.load(std::memory_order_relaxed);
+  if (!ff::active(st, call::read)) {
+    return ff::passed(st, call::read, fd, ff::real_read()(fd, buf, len));
   }
   ff::rx_call x{call::read, fd, 0, iovec{buf, len}, nullptr, 1};
   x.iov = &x.one;
@@ -1078,16 +1224,18 @@ FAULTMUX_EXPORT ssize_t read(int fd, void* buf, size_t len) {
 }
 
 FAULTMUX_EXPORT ssize_t readv(int fd, const iovec* iov, int iovcnt) {
-  if (!ff::active(ff::g_active.load(std::memory_order_relaxed), call::readv) || iovcnt < 0) {
-    return ff::real_readv()(fd, iov, iovcnt);
+  std::uint32_t st = ff::g_active.load(std::memory_order_relaxed);
+  if (!ff::active(st, call::readv) || iovcnt < 0) {
+    return ff::passed(st, call::readv, fd, ff::real_readv()(fd, iov, iovcnt));
   }
   ff::rx_call x{call::readv, fd, 0, iovec{}, iov, iovcnt};
   return ff::rx_run(x);
 }
 
 FAULTMUX_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
-  if (!ff::active(ff::g_active.load(std::memory_order_relaxed), call::send)) {
-    return ff::real_send()(fd, buf, len, flags);
+  std::uint32_t st = ff::g_active.load(std::memory_order_relaxed);
+  if (!ff::active(st, call::send)) {
+    return ff::passed(st, call::send, fd, ff::real_send()(fd, buf, len, flags));
   }
   iovec one{const_cast<void*>(buf), len};
   return ff::tx_run(ff::tx_call{call::send, fd, flags, &one, 1});
@@ -1095,32 +1243,36 @@ FAULTMUX_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
 
 FAULTMUX_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to,
                                socklen_t tolen) {
-  if (!ff::active(ff::g_active.load(std::memory_order_relaxed), call::sendto)) {
-    return ff::real_sendto()(fd, buf, len, flags, to, tolen);
+  std::uint32_t st = ff::g_active.load(std::memory_order_relaxed);
+  if (!ff::active(st, call::sendto)) {
+    return ff::passed(st, call::sendto, fd, ff::real_sendto()(fd, buf, len, flags, to, tolen));
   }
   iovec one{const_cast<void*>(buf), len};
   return ff::tx_run(ff::tx_call{call::sendto, fd, flags, &one, 1, to, tolen});
 }
 
 FAULTMUX_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
-  if (!ff::active(ff::g_active.load(std::memory_order_relaxed), call::sendmsg) || msg == nullptr) {
-    return ff::real_sendmsg()(fd, msg, flags);
+  std::uint32_t st = ff::g_active.load(std::memory_order_relaxed);
+  if (!ff::active(st, call::sendmsg) || msg == nullptr) {
+    return ff::passed(st, call::sendmsg, fd, ff::real_sendmsg()(fd, msg, flags));
   }
   return ff::tx_run(ff::tx_call{call::sendmsg, fd, flags, msg->msg_iov,
                                 static_cast<int>(msg->msg_iovlen), nullptr, 0, msg});
 }
 
 FAULTMUX_EXPORT ssize_t write(int fd, const void* buf, size_t len) {
-  if (!ff::active(ff::g_active.load(std::memory_order_relaxed), call::write)) {
-    return ff::real_write()(fd, buf, len);
+  std::uint32_t st = ff::g_active.load(std::memory_order_relaxed);
+  if (!ff::active(st, call::write)) {
+    return ff::passed(st, call::write, fd, ff::real_write()(fd, buf, len));
   }
   iovec one{const_cast<void*>(buf), len};
   return ff::tx_run(ff::tx_call{call::write, fd, 0, &one, 1});
 }
 
 FAULTMUX_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
-  if (!ff::active(ff::g_active.load(std::memory_order_relaxed), call::writev) || iovcnt < 0) {
-    return ff::real_writev()(fd, iov, iovcnt);
+  std::uint32_t st = ff::g_active.load(std::memory_order_relaxed);
+  if (!ff::active(st, call::writev) || iovcnt < 0) {
+    return ff::passed(st, call::writev, fd, ff::real_writev()(fd, iov, iovcnt));
   }
   return ff::tx_run(ff::tx_call{call::writev, fd, 0, iov, iovcnt});
 }

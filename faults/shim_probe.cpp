@@ -9,11 +9,20 @@
 //   faultmux_shim_probe accepts DIR N accept|accept4   N connections, one accept each
 //   faultmux_shim_probe fork DIR K                     K sends in the parent and two children
 //   faultmux_shim_probe threads DIR T K                T threads, K ping-pongs each
+//   faultmux_shim_probe peers DIR ROUNDS NAME...       one client process per NAME, in turn
+//
+// `peers` starts each client as `faultmux_shim_probe client DIR ROUNDS NAME`
+// with FAULTMUX_PEER=NAME (none for "-"), FAULTMUX_ROLE=worker and
+// FAULTMUX_INDEX=its 1-based position, and serves it on one accepted socket:
+// the client sends "hello", the server answers "welcome", then ROUNDS
+// ping-pongs. Lines are "server NAME ..." and "client NAME ...".
 //
 // RECV is recv, recvfrom, recvmsg, read or readv; SEND is send, sendto,
 // sendmsg, write or writev. Exit 0 when every transfer completed, 3 when one
 // gave up after too many failed calls, 2 on bad arguments.
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -30,6 +39,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+extern char** environ;
 
 namespace {
 
@@ -289,6 +300,79 @@ int threads(int t, int k) {
   return failures.load() == 0 ? 0 : 3;
 }
 
+// One ping-pong conversation, from either side, after the hello exchange.
+bool converse(const std::string& side, int fd, bool is_server, int rounds) {
+  counters rc, sc;
+  char in[16] = {};
+  bool ok = is_server ? recv_all(side.c_str(), "recv", fd, in, 5, rc) &&
+                            send_all(side.c_str(), "send", fd, "welcome", 7, sc)
+                      : send_all(side.c_str(), "send", fd, "hello", 5, sc) &&
+                            recv_all(side.c_str(), "recv", fd, in, 7, rc);
+  for (int i = 1; ok && i <= rounds; ++i) {
+    char ping[16], pong[16];
+    std::snprintf(ping, sizeof ping, "ping%04d", i);
+    std::snprintf(pong, sizeof pong, "pong%04d", i);
+    ok = is_server ? recv_all(side.c_str(), "recv", fd, in, 8, rc) &&
+                         send_all(side.c_str(), "send", fd, pong, 8, sc)
+                   : send_all(side.c_str(), "send", fd, ping, 8, sc) &&
+                         recv_all(side.c_str(), "recv", fd, in, 8, rc);
+  }
+  return ok;
+}
+
+int client(const std::string& dir, int rounds, const std::string& name) {
+  std::printf("client %s pid=%d\n", name.c_str(), static_cast<int>(::getpid()));
+  counters connects;
+  int fd = connect_client(dir, connects);
+  bool ok = converse("client " + name, fd, false, rounds);
+  ::close(fd);
+  return ok ? 0 : 3;
+}
+
+pid_t spawn_client(const std::string& dir, int rounds, const std::string& name, int index) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string v(*e);
+    if (v.starts_with("FAULTMUX_PEER=") || v.starts_with("FAULTMUX_ROLE=") ||
+        v.starts_with("FAULTMUX_INDEX="))
+      continue;
+    env.push_back(v);
+  }
+  if (name != "-") env.push_back("FAULTMUX_PEER=" + name);
+  env.push_back("FAULTMUX_ROLE=worker");
+  env.push_back("FAULTMUX_INDEX=" + std::to_string(index));
+  std::string self = "/proc/self/exe", r = std::to_string(rounds);
+  std::vector<char*> argv = {
+      self.data(), const_cast<char*>("client"),     const_cast<char*>(dir.c_str()),
+      r.data(),    const_cast<char*>(name.c_str()), nullptr};
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv.data(), envp.data()) != 0) return -1;
+  return pid;
+}
+
+int peers(const std::string& dir, int rounds, const std::vector<std::string>& names) {
+  int l = make_listener(dir);
+  bool ok = true;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    std::fflush(stdout);
+    pid_t pid = spawn_client(dir, rounds, names[i], static_cast<int>(i + 1));
+    if (pid < 0) return 3;
+    counters acc;
+    int s = accept_client(l, "accept4", acc);
+    std::printf("server %s fd=%d\n", names[i].c_str(), s);
+    ok = converse("server " + names[i], s, true, rounds) && ok;
+    ::close(s);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  ::close(l);
+  return ok ? 0 : 3;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -299,9 +383,14 @@ int main(int argc, char** argv) {
   if (a.size() == 2 && a[0] == "pipe") return pipe_then_stream(a[1]);
   if (a.size() == 4 && a[0] == "accepts") return accepts(a[1], std::atoi(a[2].c_str()), a[3]);
   if (a.size() == 3 && a[0] == "fork") return forks(std::atoi(a[2].c_str()));
+  if (a.size() >= 4 && a[0] == "peers") {
+    return peers(a[1], std::atoi(a[2].c_str()), std::vector<std::string>(a.begin() + 3, a.end()));
+  }
+  if (a.size() == 4 && a[0] == "client") return client(a[1], std::atoi(a[2].c_str()), a[3]);
   if (a.size() == 4 && a[0] == "threads") {
     return threads(std::atoi(a[2].c_str()), std::atoi(a[3].c_str()));
   }
-  std::fprintf(stderr, "usage: faultmux_shim_probe stream|pipe|accepts|fork|threads DIR ...\n");
+  std::fprintf(stderr,
+               "usage: faultmux_shim_probe stream|pipe|accepts|fork|threads|peers DIR ...\n");
   return 2;
 }

@@ -158,6 +158,85 @@ TEST(FaultRules, SpacingIsFree) {
   EXPECT_EQ(parse_ok("recv role=mux->EIO").role, "mux");
 }
 
+struct bad_rule {
+  const char* text;
+  std::size_t column;  // 1-based
+  const char* message_part;
+};
+
+TEST(FaultRules, PeerAndPhaseSelectors) {
+  rule r = parse_ok("recv@accepted peer=good:3 phase=stream #2 per-fd -> ECONNRESET");
+  EXPECT_EQ(r.peer, "good:3");
+  EXPECT_FALSE(r.peer_prefix);
+  EXPECT_EQ(r.phase, conn_phase::stream);
+  EXPECT_TRUE(r.per_fd);
+  EXPECT_EQ(r.first, 2u);
+  EXPECT_EQ(parse_ok("recv -> EIO").phase, conn_phase::any);
+  EXPECT_EQ(parse_ok("recv -> EIO").peer, "");
+
+  r = parse_ok("send-like peer = good:* -> short 1");
+  EXPECT_EQ(r.peer, "good:");
+  EXPECT_TRUE(r.peer_prefix);
+  EXPECT_EQ(parse_ok("send@connecting peer=listener -> EPIPE").peer, "listener");
+  EXPECT_EQ(parse_ok("accept4 peer=- phase=accept -> EMFILE").peer, "-");
+  EXPECT_EQ(parse_ok("recv peer=?->EIO").peer, "?");
+  EXPECT_EQ(parse_ok("recv peer=a.b_c-d:12->EIO").peer, "a.b_c-d:12");
+  EXPECT_EQ(parse_ok("accept-like@listener phase=accept #3 per-fd -> EMFILE").phase,
+            conn_phase::accept);
+  EXPECT_EQ(parse_ok("connect@connecting phase=connect #1 per-fd -> EINTR").phase,
+            conn_phase::connect);
+  EXPECT_EQ(parse_ok("recv-like phase=handshake -> trace").phase, conn_phase::handshake);
+  EXPECT_EQ(parse_ok("send@connecting phase=stream role=worker -> EPIPE").phase,
+            conn_phase::stream);
+}
+
+TEST(FaultRules, PeerMatching) {
+  rule exact = parse_ok("recv peer=good:3 -> EIO");
+  EXPECT_TRUE(peer_matches(exact, "good:3"));
+  EXPECT_FALSE(peer_matches(exact, "good:30"));
+  EXPECT_FALSE(peer_matches(exact, "good:"));
+  EXPECT_FALSE(peer_matches(exact, "?"));
+  rule group = parse_ok("recv peer=good:* -> EIO");
+  EXPECT_TRUE(peer_matches(group, "good:3"));
+  EXPECT_TRUE(peer_matches(group, "good:30"));
+  EXPECT_FALSE(peer_matches(group, "goodish:1"));
+  EXPECT_FALSE(peer_matches(group, "bad:3"));
+  EXPECT_TRUE(peer_matches(parse_ok("recv -> EIO"), "anything"));
+  EXPECT_STREQ(conn_phase_name(conn_phase::none), "-");
+  EXPECT_STREQ(conn_phase_name(conn_phase::handshake), "handshake");
+}
+
+TEST(FaultRules, BadPeerAndPhaseSelectors) {
+  const bad_rule cases[] = {
+      {"recv peer= -> EIO", 12,
+       "expected a peer name after 'peer=' (GROUP:INDEX, GROUP:*, listener, - or ?), got \"->\""},
+      {"recv peer=* -> EIO", 11, "a peer prefix needs a group before '*', as in peer=good:*"},
+      {"recv peer good:1 -> EIO", 11, "expected '=' after 'peer', got \"good\""},
+      {"recv peer=a peer=b -> EIO", 13, "a rule takes one 'peer='"},
+      {"recv peer=good:1/x -> EIO", 17, "expected '#N'"},
+      {"recv peer=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa -> EIO", 11,
+       "peer names go up to 47 characters"},
+      {"recv phase=body -> EIO", 12,
+       "expected a phase (accept, connect, handshake, stream) after 'phase=', got \"body\""},
+      {"recv phase= -> EIO", 13, "expected a phase"},
+      {"recv phase -> EIO", 12, "expected '=' after 'phase', got \"->\""},
+      {"recv phase=stream phase=stream -> EIO", 19, "a rule takes one 'phase='"},
+      {"recv phase=accept -> EIO", 6, "phase=accept is the phase of accept calls"},
+      {"accept phase=connect -> EIO", 8, "phase=connect is the phase of connect calls"},
+      {"connect phase=handshake -> EIO", 9, "phase=handshake is a phase of data calls"},
+      {"recv@other phase=stream -> EIO", 12, "phase=stream is a phase of accepted and connecting"},
+      {"accept-like phase=stream -> EMFILE", 13, "phase=stream is a phase of data calls"},
+  };
+  for (const bad_rule& c : cases) {
+    rule r;
+    auto err = parse_rule(c.text, r);
+    ASSERT_TRUE(err) << "accepted: " << c.text;
+    EXPECT_EQ(err->column, c.column) << c.text << ": " << err->message;
+    EXPECT_NE(err->message.find(c.message_part), std::string::npos)
+        << c.text << ": " << err->message;
+  }
+}
+
 TEST(FaultRules, PerFd) {
   EXPECT_FALSE(parse_ok("recv@accepted#1 -> EAGAIN").per_fd);
   rule r = parse_ok("recv@accepted#1 per-fd -> EAGAIN");
@@ -166,13 +245,12 @@ TEST(FaultRules, PerFd) {
   EXPECT_EQ(r.first, 1u);
   EXPECT_TRUE(parse_ok("send-like@connecting per-fd every 2 role=worker -> short 1").per_fd);
   EXPECT_TRUE(parse_ok("recv-like@accepted per-fd -> trace").per_fd);
+  // Accept calls per listening socket, connect calls per socket.
+  EXPECT_TRUE(parse_ok("accept4@listener #2 per-fd -> EMFILE").per_fd);
+  EXPECT_TRUE(parse_ok("connect@connecting#1 per-fd -> EIO").per_fd);
+  EXPECT_TRUE(parse_ok("recv-like@any per-fd -> trace").per_fd);
+  EXPECT_TRUE(parse_ok("recv per-fd #1 -> EAGAIN").per_fd);
 }
-
-struct bad_rule {
-  const char* text;
-  std::size_t column;  // 1-based
-  const char* message_part;
-};
 
 TEST(FaultRules, ErrorsNameTheColumnAndWhatWasExpected) {
   const bad_rule cases[] = {
@@ -202,11 +280,10 @@ TEST(FaultRules, ErrorsNameTheColumnAndWhatWasExpected) {
       {"recv role=mux: -> EAGAIN", 16, "expected a process index after ':'"},
       {"recv role mux -> EAGAIN", 11, "expected '=' after 'role', got \"mux\""},
       {"recv #1 EAGAIN", 9,
-       "expected '#N', '#N..M', 'every K', 'p=P', 'per-fd', 'role=NAME' or '->', got "
-       "\"EAGAIN\""},
-      {"recv per-fd #1 -> EAGAIN", 6, "write @accepted or @connecting"},
-      {"recv@other#1 per-fd -> EAGAIN", 14, "write @accepted or @connecting"},
-      {"connect@connecting#1 per-fd -> EIO", 22, "per-fd applies to recv-like and send-like"},
+       "expected '#N', '#N..M', 'every K', 'p=P', 'per-fd', 'role=NAME', 'peer=NAME', "
+       "'phase=NAME' or '->', got \"EAGAIN\""},
+      {"recv@other#1 per-fd -> EAGAIN", 14, "write @accepted, @connecting, @listener or @any"},
+      {"recv@listener#1 per-fd -> EAGAIN", 17, "per-fd on @listener counts accept calls"},
       {"recv@accepted p=0.5 per-fd -> EAGAIN", 21, "'p=P' already decides each call"},
       {"recv@accepted per-fd per-fd -> EAGAIN", 22, "a rule takes one 'per-fd'"},
       {"recv #1", 8, "got end of rule"},
