@@ -21,7 +21,7 @@ constexpr const char* qualifiers_expected =
 constexpr const char* phases_expected = "a phase (accept, connect, handshake, stream)";
 constexpr const char* effects_expected =
     "an effect (an errno such as EAGAIN, 'short K', 'bytewise', 'delay D' with D in us, ms or "
-    "s, 'flip O' or 'trace')";
+    "s, 'flip O', 'eof' or 'trace')";
 
 struct errno_entry {
   const char* name;
@@ -482,6 +482,12 @@ class parser {
     } else if (w == "trace") {
       r.eff = effect::trace;
       moves_data = false;
+    } else if (w == "eof") {
+      r.eff = effect::eof;
+      if (r.calls & ~recv_like) {
+        fail(at, "eof is what a read returns: it applies to recv-like calls only");
+        return false;
+      }
     } else {
       pos_ = at;
       fail(at, std::string("expected ") + effects_expected + ", got " + found());
@@ -606,6 +612,8 @@ std::string effect_text(const rule& r) {
       return "flip " + std::to_string(r.amount);
     case effect::trace:
       return "trace";
+    case effect::eof:
+      return "eof";
   }
   return "?";
 }

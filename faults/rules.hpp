@@ -82,6 +82,7 @@ enum class effect : std::uint8_t {
   delay,     // sleep `amount` microseconds, then make the real call
   flip,      // invert the byte at offset `amount` of the transfer
   trace,     // change nothing, only count and log the call
+  eof,       // recv-like: return 0 (end of file), the real call is not made
 };
 
 inline constexpr std::uint64_t open_end = UINT64_MAX;

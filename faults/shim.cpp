@@ -701,6 +701,9 @@ ssize_t rx_apply(const rx_call& x) {
       log_fault(x.c, x.fd, h);
       errno = r.err;
       return -1;
+    case effect::eof:
+      log_fault(x.c, x.fd, h, 0);
+      return 0;
     case effect::delay:
       log_fault(x.c, x.fd, h);
       sleep_us(r.amount);
@@ -885,6 +888,8 @@ ssize_t tx_apply(const tx_call& x) {
       return tx_bytewise(x, h);
     case effect::flip:
       return tx_flip(x, h, r.amount);
+    case effect::eof:  // refused for send-like calls by the parser
+      break;
   }
   return tx_real(x, x.iov, x.iovcnt, true);
 }

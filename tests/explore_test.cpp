@@ -1,0 +1,179 @@
+// `faultmux explore` end to end, on real processes: the plain scenario is
+// clean against the built-in mux; each legacy bug whose trigger is a fault is
+// found blind; a found scenario fails again under `faultmux run`; shards
+// cover exactly the unsharded set; bad input is named.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/fault_support.hpp"
+#include "tests/support/run_dir.hpp"
+
+namespace faultmux {
+namespace {
+
+using json = nlohmann::json;
+using test::run_dir;
+
+const std::string plain = std::string(FAULTMUX_SOURCE_DIR) + "/scenarios/plain-echo.toml";
+
+struct command_result {
+  int status = -1;  // the exit code; -1 when it did not exit
+  std::string out, err;
+};
+
+command_result run_faultmux(const std::vector<std::string>& args) {
+  run_dir dir;
+  test::fault::finished f = test::fault::run_faultmux(dir, args, test::fault::ms(240000));
+  command_result r;
+  r.status = f.status && WIFEXITED(*f.status) ? WEXITSTATUS(*f.status) : -1;
+  r.out = f.out;
+  r.err = f.err;
+  return r;
+}
+
+json explore(const std::vector<std::string>& extra, const run_dir& out, int* status = nullptr) {
+  std::vector<std::string> args{"explore", plain, "--jobs", "2", "--report", out.path()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto r = run_faultmux(args);
+  if (status) *status = r.status;
+  std::ifstream in(out.file("explore-plain-echo.json"));
+  if (!in) {
+    ADD_FAILURE() << "no explore-plain-echo.json; status " << r.status << "\n" << r.out << r.err;
+    return json::object();
+  }
+  return json::parse(in);
+}
+
+std::set<std::string> points_of(const json& doc) {
+  std::set<std::string> out;
+  for (const auto& r : doc["runs"]) out.insert(r["point"].get<std::string>());
+  return out;
+}
+
+// The CI-sized exploration: every stable point of the plain scenario, the
+// default effects, one fault per run; the built-in mux has no violation.
+TEST(Explore, PlainScenarioHasNoViolationAgainstTheBuiltInMux) {
+  run_dir out;
+  int status = -1;
+  json doc = explore({"--reruns", "3"}, out, &status);
+  const json& c = doc["certificate"];
+  EXPECT_EQ(status, 0) << doc.dump(2).substr(0, 4000);
+  EXPECT_EQ(c["violations"], 0);
+  EXPECT_TRUE(c["complete"].get<bool>());
+  EXPECT_EQ(c["runs"], c["planned"]);
+  EXPECT_EQ(c["activated"], c["runs"]) << "every planned fault fired";
+  EXPECT_GT(c["stable"].get<int>(), 40) << "handshake and stream calls, accepts and phases";
+  // Points the shim named by peer and phase, in both directions of the handshake.
+  std::set<std::string> pts = points_of(doc);
+  EXPECT_TRUE(pts.count("recv@accepted peer=good:0 phase=handshake #1"));
+  EXPECT_TRUE(pts.count("send@accepted peer=good:0 phase=handshake #1"));
+  EXPECT_TRUE(pts.count("accept4@listener #1"));
+  EXPECT_TRUE(pts.count("process peer=servers:0 phase=request-received"));
+}
+
+struct blind_catch {
+  const char* bug;
+};
+
+class ExploreBlind : public ::testing::TestWithParam<blind_catch> {};
+
+// Without any hand-written fault, explore finds each legacy bug whose trigger
+// is a fault, and the scenario it writes fails again under `faultmux run`.
+TEST_P(ExploreBlind, FindsTheLegacyBugAndItsScenarioFailsAgain) {
+  run_dir out;
+  int status = -1;
+  json doc = explore({"--legacy-bug", GetParam().bug, "--first", "--reruns", "5"}, out, &status);
+  EXPECT_EQ(status, 1);
+  const json* found = nullptr;
+  for (const auto& r : doc["runs"])
+    if (r.contains("scenario")) found = &r;
+  ASSERT_NE(found, nullptr) << doc.dump(2).substr(0, 4000);
+  EXPECT_EQ((*found)["verdict"], "fail");
+  const std::string file = (*found)["scenario"];
+  // Reproduced by its own reruns, and once more here as a user would run it.
+  const std::string rate = (*found)["reproduced"];
+  EXPECT_GE(std::stoi(rate.substr(0, rate.find('/'))), 4) << rate;
+  auto again = run_faultmux({"run", file, "--legacy-bug", GetParam().bug});
+  EXPECT_EQ(again.status, 1) << again.out;
+  // Without the bug the same fault is judged harmless.
+  auto fixed = run_faultmux({"run", file});
+  EXPECT_EQ(fixed.status, 0) << fixed.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(LegacyBugs, ExploreBlind,
+                         ::testing::Values(blind_catch{"crash-on-eagain"},
+                                           blind_catch{"epipe-crash"},
+                                           blind_catch{"blocking-handshake"},
+                                           blind_catch{"accept-crash"}),
+                         [](const auto& info) {
+                           std::string n = info.param.bug;
+                           for (char& c : n)
+                             if (c == '-') c = '_';
+                           return n;
+                         });
+
+TEST(Explore, TwoShardsCoverExactlyTheUnshardedPoints) {
+  run_dir all, one, two;
+  const std::vector<std::string> narrow{"--effects", "EAGAIN,SIGKILL", "--reruns", "0"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.end(), narrow.begin(), narrow.end());
+    return extra;
+  };
+  json whole = explore(with({}), all);
+  json a = explore(with({"--shard", "1/2"}), one);
+  json b = explore(with({"--shard", "2/2"}), two);
+  std::set<std::string> merged = points_of(a), pb = points_of(b);
+  for (const auto& p : pb) EXPECT_FALSE(merged.count(p)) << p << " in both shards";
+  merged.insert(pb.begin(), pb.end());
+  EXPECT_EQ(merged, points_of(whole));
+  EXPECT_EQ(a["certificate"]["shard"], "1/2");
+  EXPECT_GT(points_of(a).size(), 0u);
+  EXPECT_GT(points_of(b).size(), 0u);
+}
+
+TEST(Explore, BadInputIsNamed) {
+  run_dir out;
+  auto faulted = run_faultmux(
+      {"explore", std::string(FAULTMUX_SOURCE_DIR) + "/scenarios/eagain-on-send.toml", "--report",
+       out.path()});
+  EXPECT_EQ(faulted.status, 2);
+  EXPECT_NE(faulted.err.find("it has [[faults]] of its own"), std::string::npos) << faulted.err;
+  auto effect = run_faultmux({"explore", plain, "--effects", "EBOGUS"});
+  EXPECT_EQ(effect.status, 2);
+  EXPECT_NE(effect.err.find("unknown effect EBOGUS"), std::string::npos) << effect.err;
+  auto shard = run_faultmux({"explore", plain, "--shard", "3/2"});
+  EXPECT_EQ(shard.status, 2);
+  EXPECT_NE(shard.err.find("expected K/N"), std::string::npos) << shard.err;
+}
+
+// A scenario of one fault whose fault never fires is not a pass: under
+// `faultmux run` its "faults fired" oracle fails, and explore counts such a
+// run as not activated, never as covered.
+TEST(Explore, AFaultThatNeverFiresIsReportedNotActivated) {
+  run_dir dir;
+  std::ifstream in(plain);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  text += R"(
+[[faults]]
+kind = "syscall"
+rule = "recv@accepted peer=nobody:0 phase=stream #1 per-fd -> EIO"
+
+[expect]
+fault_class = "hard"
+faulted_peer = "nobody:0"
+)";
+  std::ofstream(dir.file("never.toml")) << text;
+  auto r = run_faultmux({"run", dir.file("never.toml"), "-v"});
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("faults fired: fail"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace faultmux
