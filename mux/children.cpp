@@ -56,9 +56,15 @@ children::children(node& n, children_config cfg, allocate_fn allocate)
 }
 
 children::~children() {
-  for (auto& [id, e] : by_id_) {
+  // Nobody hears of what the destruction ends.
+  shutdown_done_ = nullptr;
+  on_gone = nullptr;
+  auto all = by_id_;  // a stream's close may forget its entry
+  for (auto& [id, e] : all) {
     e->hello_timer.cancel();
-    if (e->proc) e->proc->signal(SIGKILL);
+    if (e->proc && !e->exited) e->proc->signal(SIGKILL);
+    // Its close callback reaches this registry: run it now, not from ~node.
+    if (e->strm && !e->strm->closed()) e->strm->close(0, "children registry destroyed");
   }
 }
 
@@ -208,6 +214,16 @@ void children::shutdown(std::chrono::milliseconds grace, std::function<void()> d
       e->proc->signal(SIGKILL);
     }
   });
+}
+
+void children::hurry_shutdown() {
+  if (!shutdown_done_) return;  // no shutdown under way, or it is over
+  for (auto& [id, e] : by_id_) {
+    if (e->exited) continue;
+    spdlog::error("context {} (PID {}): the shutdown grace period was cut short: killing it",
+                  e->info.name, e->info.pid);
+    e->proc->signal(SIGKILL);
+  }
 }
 
 void children::on_forward_log(message& m) {

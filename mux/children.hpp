@@ -47,6 +47,8 @@ class children {
   using allocate_fn = std::function<void(std::function<void(std::optional<std::uint32_t>)>)>;
 
   children(node& n, children_config cfg, allocate_fn allocate);
+  // Kills what still runs and closes its streams while this registry can
+  // still hear of it; an owner shuts down (shutdown()) first to reap them.
   ~children();
 
   // Broker thread. Starts `faultmux context` named `name` as our child.
@@ -54,6 +56,9 @@ class children {
   // Asks every child to shut down (SHUTDOWN), then kills what is left after
   // `grace`. done runs when all have exited.
   void shutdown(std::chrono::milliseconds grace, std::function<void()> done);
+  // Cuts a shutdown's grace period short (a second signal): every child not
+  // yet exited is killed now. done still runs once all have been reaped.
+  void hurry_shutdown();
 
   std::optional<context_info> find(std::uint32_t id) const;
   std::size_t count() const { return by_id_.size(); }

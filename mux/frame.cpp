@@ -30,8 +30,8 @@ std::string hex_dump(const std::uint8_t* p, std::size_t n) {
 
 header_bytes encode_header(const message& m) {
   header_bytes h{};
-  h[0] = magic_pickled_legacy >> 8;
-  h[1] = magic_pickled_legacy & 0xff;
+  h[0] = static_cast<std::uint8_t>(m.magic >> 8);
+  h[1] = static_cast<std::uint8_t>(m.magic & 0xff);
   put32(&h[2], m.dst_id);
   put32(&h[6], m.src_id);
   put32(&h[10], m.auth_id);
@@ -65,6 +65,7 @@ frame_error frame_decoder::parse_header() {
     return error_ = frame_error::too_large;
   }
   current_ = message{};
+  current_.magic = magic;
   current_.dst_id = get32(&header_[2]);
   current_.src_id = get32(&header_[6]);
   current_.auth_id = get32(&header_[10]);

@@ -14,7 +14,7 @@ namespace faultmux {
 
 using header_bytes = std::array<std::uint8_t, header_size>;
 
-// The 26-byte header of `m` (magic 0x4d49, data_len = m.data.size()).
+// The 26-byte header of `m` (its magic as is, data_len = m.data.size()).
 header_bytes encode_header(const message& m);
 // Header followed by the body, as one buffer.
 std::string encode_frame(const message& m);

@@ -10,6 +10,10 @@
 namespace faultmux {
 
 struct message {
+  // The body's encoding as the sender marked it (wire/protocol.hpp): kept
+  // from decode to encode, so a routed message leaves with the value it came
+  // with; a message made here is legacy-pickled, as Mitogen 0.3.3 sends.
+  std::uint16_t magic = magic_pickled_legacy;
   std::uint32_t dst_id = 0;
   std::uint32_t src_id = 0;
   std::uint32_t auth_id = 0;

@@ -1,5 +1,7 @@
 #include "mux/node.hpp"
 
+#include <cerrno>
+
 #include <fmt/format.h>
 #include <boost/asio/signal_set.hpp>
 
@@ -14,12 +16,23 @@ node::node(const node_config& cfg)
 
 node::~node() {
   // Streams and the listener hold the broker's io_context: release them
-  // before it goes.
+  // before it goes. An owner whose callbacks the closes reach has called
+  // close_all() already, while those callbacks could still run.
   listener_.reset();
-  auto open = std::move(streams_);  // closing a stream erases it from streams_
-  streams_.clear();
-  for (auto& [p, s] : open) s->close(0, "node destroyed");
+  close_streams("node destroyed");
   signals_.reset();
+}
+
+void node::close_streams(const std::string& why) {
+  auto open = streams_;  // closing a stream erases it from streams_
+  for (auto& [p, s] : open) s->close(0, why);
+  streams_.clear();
+}
+
+void node::close_all(const std::string& why) {
+  if (listener_) listener_->close();
+  close_streams(why);
+  router_.shutdown_handlers();
 }
 
 std::shared_ptr<stream> node::attach(unique_fd fd, std::string name, std::uint32_t remote_id,
@@ -77,6 +90,20 @@ void node::shutdown(std::function<void()> done) {
     s->close_gracefully(cfg_.shutdown_grace, [left, shared_finish](bool) {
       if (--*left == 0) (*shared_finish)();
     });
+  }
+}
+
+void node::hurry_shutdown() {
+  cfg_.shutdown_grace = std::chrono::milliseconds(0);
+  if (!shutting_down_) return;
+  auto all = streams_;  // closing edits streams_
+  for (auto& [p, s] : all) {
+    if (s->closed()) continue;
+    spdlog::error(
+        "node: stream {}: force-closing with {} queued bytes: the shutdown grace period was cut "
+        "short",
+        s->name(), s->queued_bytes());
+    s->close(ETIMEDOUT, "shutdown grace period cut short");
   }
 }
 

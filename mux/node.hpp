@@ -62,6 +62,14 @@ class node {
   // force-closes the rest, naming each), gives every handler a dead message,
   // then calls done.
   void shutdown(std::function<void()> done);
+  // Cuts the grace period short (a second signal): streams still flushing
+  // are force-closed now, each named, and a shutdown not yet begun will not
+  // wait to flush. The shutdown then ends as usual, calling its done.
+  void hurry_shutdown();
+  // Closes the listener and every stream now, without a flush, and ends
+  // every handler (a dead message each). For an owner about to destroy
+  // objects that the node's callbacks reach: after this nothing calls them.
+  void close_all(const std::string& why);
   // Runs fn on the broker thread when one of the signals arrives.
   void on_signals(std::initializer_list<int> sigs, std::function<void(int)> fn);
 
@@ -73,6 +81,8 @@ class node {
   broker broker_;
   router router_;
   std::unique_ptr<listener> listener_;
+  void close_streams(const std::string& why);
+
   std::map<stream*, std::shared_ptr<stream>> streams_;
   std::uint32_t next_id_;
   std::shared_ptr<void> signals_;

@@ -15,33 +15,13 @@
 
 #include "mux/log.hpp"
 #include "mux/log_forward.hpp"
+#include "roles/builtin_args.hpp"
 #include "roles/payload.hpp"
 
 namespace faultmux {
 namespace {
 
 using pickle::value;
-
-const value& arg(const pickle::tuple& args, std::size_t i, const char* fn) {
-  if (args.items.size() <= i)
-    throw std::invalid_argument(
-        fmt::format("{}() takes at least {} arguments, got {}", fn, i + 1, args.items.size()));
-  return args.items[i];
-}
-
-std::int64_t int_arg(const pickle::tuple& args, std::size_t i, const char* fn) {
-  const auto* v = arg(args, i, fn).get<std::int64_t>();
-  if (!v) throw std::invalid_argument(fmt::format("{}(): argument {} must be an int", fn, i + 1));
-  return *v;
-}
-
-std::string bytes_arg(const pickle::tuple& args, std::size_t i, const char* fn) {
-  const value& v = arg(args, i, fn);
-  if (const auto* b = v.get<pickle::bytes>()) return b->data;
-  if (const auto* b = v.get<pickle::blob>()) return b->data;
-  throw std::invalid_argument(
-      fmt::format("{}(): argument {} must be bytes, got {}", fn, i + 1, v.type_name()));
-}
 
 void write_all(int fd, std::string_view b) {
   while (!b.empty()) {
@@ -52,30 +32,32 @@ void write_all(int fd, std::string_view b) {
   }
 }
 
-value sleep_ms(const pickle::tuple& a, const pickle::kwargs&) {
-  std::int64_t ms = int_arg(a, 0, "sleep");
+value sleep_ms(const pickle::tuple& a, const pickle::kwargs& kw) {
+  std::int64_t ms = builtin_args("sleep", {"ms"}, a, kw).integer(0);
   if (ms < 0 || ms > 600000) throw std::invalid_argument("sleep(): ms must be 0..600000");
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return value(pickle::none);
 }
 
-value make_bytes(const pickle::tuple& a, const pickle::kwargs&) {
-  std::int64_t size = int_arg(a, 0, "make_bytes");
+value make_bytes(const pickle::tuple& a, const pickle::kwargs& kw) {
+  std::int64_t size = builtin_args("make_bytes", {"n"}, a, kw).integer(0);
   if (size < 0 || size > (std::int64_t{1} << 30))
     throw std::invalid_argument("make_bytes(): n must be 0..2^30");
   return value(pickle::bytes{
       make_payload(static_cast<std::uint64_t>(size), static_cast<std::size_t>(size))});
 }
 
-value fail(const pickle::tuple& a, const pickle::kwargs&) {
-  const auto* msg = a.items.empty() ? nullptr : a.items[0].get<pickle::text>();
+value fail(const pickle::tuple& a, const pickle::kwargs& kw) {
+  builtin_args b("fail", {"message"}, a, kw);
+  const auto* msg = b.has(0) ? b.at(0).get<pickle::text>() : nullptr;
   throw std::runtime_error(msg ? msg->utf8 : "failed on purpose");
 }
 
 // The request's ids as this context received them: a unix client's calls
 // carry the mux's id as auth_id (stamping), which passed the
 // parent-authority check for the call to run at all.
-value caller_ids(const pickle::tuple&, const pickle::kwargs&) {
+value caller_ids(const pickle::tuple& a, const pickle::kwargs& kw) {
+  builtin_args("caller_ids", {}, a, kw);
   auto origin = current_call_origin();
   if (!origin) throw std::logic_error("caller_ids(): not serving a call");
   return value(pickle::tuple{
@@ -88,14 +70,14 @@ value echo_all(const pickle::tuple& a, const pickle::kwargs& kw) {
   return value(pickle::tuple{{a, pickle::dict{kw.items}}});
 }
 
-value write_stderr(const pickle::tuple& a, const pickle::kwargs&) {
-  std::string b = bytes_arg(a, 0, "write_stderr");
+value write_stderr(const pickle::tuple& a, const pickle::kwargs& kw) {
+  std::string b = builtin_args("write_stderr", {"data"}, a, kw).bytes(0);
   write_all(STDERR_FILENO, b);
   return value(static_cast<std::int64_t>(b.size()));
 }
 
-value spew(const pickle::tuple& a, const pickle::kwargs&) {
-  std::int64_t n = int_arg(a, 0, "spew");
+value spew(const pickle::tuple& a, const pickle::kwargs& kw) {
+  std::int64_t n = builtin_args("spew", {"n"}, a, kw).integer(0);
   if (n < 0 || n > (std::int64_t{1} << 30))
     throw std::invalid_argument("spew(): n must be 0..2^30");
   std::string chunk(64 * 1024, 'A');
@@ -107,9 +89,10 @@ value spew(const pickle::tuple& a, const pickle::kwargs&) {
 }
 
 // A record at a Python level number, which the parent re-emits under our name.
-value log_record(const pickle::tuple& a, const pickle::kwargs&) {
-  std::int64_t levelno = int_arg(a, 0, "log");
-  const auto* msg = arg(a, 1, "log").get<pickle::text>();
+value log_record(const pickle::tuple& a, const pickle::kwargs& kw) {
+  builtin_args b("log", {"levelno", "message"}, a, kw);
+  std::int64_t levelno = b.integer(0);
+  const auto* msg = b.at(1).get<pickle::text>();
   if (!msg) throw std::invalid_argument("log(): message must be str");
   auto level = levelno >= 50   ? spdlog::level::critical
                : levelno >= 40 ? spdlog::level::err
@@ -122,8 +105,8 @@ value log_record(const pickle::tuple& a, const pickle::kwargs&) {
 }
 
 // Starts a child context on the broker thread and waits for its id.
-value start_child(node& n, children& kids, const pickle::tuple& a) {
-  const auto* name = arg(a, 0, "start_child").get<pickle::text>();
+value start_child(node& n, children& kids, const pickle::tuple& a, const pickle::kwargs& kw) {
+  const auto* name = builtin_args("start_child", {"name"}, a, kw).at(0).get<pickle::text>();
   if (!name) throw std::invalid_argument("start_child(): name must be str");
   auto result =
       std::make_shared<std::promise<std::pair<std::optional<context_info>, std::string>>>();
@@ -140,14 +123,15 @@ value start_child(node& n, children& kids, const pickle::tuple& a) {
   return value(static_cast<std::int64_t>(info->id));
 }
 
-value call_child(caller& calls, const pickle::tuple& a) {
+value call_child(caller& calls, const pickle::tuple& a, const pickle::kwargs& kw) {
+  builtin_args b("call_child", {"context_id", "function", "args"}, a, kw);
   call_spec spec;
-  spec.context_id = static_cast<std::uint32_t>(int_arg(a, 0, "call_child"));
-  const auto* fname = arg(a, 1, "call_child").get<pickle::text>();
+  spec.context_id = static_cast<std::uint32_t>(b.integer(0));
+  const auto* fname = b.at(1).get<pickle::text>();
   if (!fname) throw std::invalid_argument("call_child(): function must be str");
   spec.function = fname->utf8;
-  if (a.items.size() > 2) {
-    const auto* args = a.items[2].get<pickle::tuple>();
+  if (b.has(2)) {
+    const auto* args = b.at(2).get<pickle::tuple>();
     if (!args) throw std::invalid_argument("call_child(): args must be a tuple");
     spec.args = *args;
   }
@@ -167,27 +151,38 @@ void add_builtins(function_table& t, node& n, caller& calls, children& kids) {
   // Quick (see function_table): no blocking, work bounded by the request.
   const bool quick = true;
   t.add(
-      m, "echo", [](const pickle::tuple& a, const pickle::kwargs&) { return arg(a, 0, "echo"); },
+      m, "echo",
+      [](const pickle::tuple& a, const pickle::kwargs& kw) {
+        return builtin_args("echo", {"value"}, a, kw).at(0);
+      },
       quick);
   t.add(m, "sleep", sleep_ms);
   t.add(
       m, "checksum",
-      [](const pickle::tuple& a, const pickle::kwargs&) {
-        return value(static_cast<std::int64_t>(crc32_of(bytes_arg(a, 0, "checksum"))));
+      [](const pickle::tuple& a, const pickle::kwargs& kw) {
+        std::string data = builtin_args("checksum", {"data"}, a, kw).bytes(0);
+        return value(static_cast<std::int64_t>(crc32_of(data)));
       },
       quick);
   t.add(m, "make_bytes", make_bytes);
   t.add(
-      m, "getpid", [](const pickle::tuple&, const pickle::kwargs&) { return value(::getpid()); },
+      m, "getpid",
+      [](const pickle::tuple& a, const pickle::kwargs& kw) {
+        builtin_args("getpid", {}, a, kw);
+        return value(::getpid());
+      },
       quick);
-  t.add(m, "exit", [&n](const pickle::tuple& a, const pickle::kwargs&) -> value {
-    int code = static_cast<int>(int_arg(a, 0, "exit"));
+  t.add(m, "exit", [&n](const pickle::tuple& a, const pickle::kwargs& kw) -> value {
+    int code = static_cast<int>(builtin_args("exit", {"code"}, a, kw).integer(0));
     spdlog::warn("exit({}) called: exiting now", code);
     spdlog::default_logger()->flush();
     flush_forwarded_logs(n, std::chrono::seconds(1));
     std::_Exit(code);
   });
-  t.add(m, "crash", [](const pickle::tuple&, const pickle::kwargs&) -> value { std::abort(); });
+  t.add(m, "crash", [](const pickle::tuple& a, const pickle::kwargs& kw) -> value {
+    builtin_args("crash", {}, a, kw);
+    std::abort();
+  });
   t.add(m, "fail", fail, quick);
   t.add(m, "caller_ids", caller_ids, quick);
   t.add(m, "echo_all", echo_all, quick);
@@ -196,11 +191,12 @@ void add_builtins(function_table& t, node& n, caller& calls, children& kids) {
   t.add(m, "write_stderr", write_stderr);
   t.add(m, "spew", spew);
   t.add(m, "log", log_record);
-  t.add(m, "start_child", [&n, &kids](const pickle::tuple& a, const pickle::kwargs&) {
-    return start_child(n, kids, a);
+  t.add(m, "start_child", [&n, &kids](const pickle::tuple& a, const pickle::kwargs& kw) {
+    return start_child(n, kids, a, kw);
   });
-  t.add(m, "call_child",
-        [&calls](const pickle::tuple& a, const pickle::kwargs&) { return call_child(calls, a); });
+  t.add(m, "call_child", [&calls](const pickle::tuple& a, const pickle::kwargs& kw) {
+    return call_child(calls, a, kw);
+  });
 }
 
 }  // namespace faultmux

@@ -24,18 +24,24 @@ context_service::context_service(node& n, children& kids) : node_(n), kids_(kids
        .policy = [self = cfg.context_id, parents = cfg.parent_ids](
                      const message& m, peer*) { return has_parent_authority(m, self, parents); },
        .respondent = {}});
-  auto previous = kids_.on_gone;
-  kids_.on_gone = [this, previous](const context_info& info) {
+  previous_on_gone_ = kids_.on_gone;
+  kids_.on_gone = [this](const context_info& info) {
     auto it = live_.find(info.name);
     if (it != live_.end() && it->second.id == info.id) live_.erase(it);
-    if (previous) previous(info);
+    if (previous_on_gone_) previous_on_gone_(info);
   };
   // A context started by another one is gone when its route is.
-  auto route_change = n.get_router().on_route_change;
-  n.get_router().on_route_change = [this, route_change](std::uint32_t id, peer* via, bool added) {
+  previous_route_change_ = n.get_router().on_route_change;
+  n.get_router().on_route_change = [this](std::uint32_t id, peer* via, bool added) {
     if (!added) std::erase_if(live_, [id](const auto& e) { return e.second.id == id; });
-    if (route_change) route_change(id, via, added);
+    if (previous_route_change_) previous_route_change_(id, via, added);
   };
+}
+
+context_service::~context_service() {
+  node_.get_router().del_handler(handle::call_service);
+  node_.get_router().on_route_change = std::move(previous_route_change_);
+  kids_.on_gone = std::move(previous_on_gone_);
 }
 
 void context_service::reply(const waiter& w, const std::string& body) {
@@ -97,8 +103,9 @@ void context_service::acquire(const std::string& path, acquired_fn done) {
   if (queue.size() > 1) return;  // already starting: answer with the others
   auto slash = path.rfind('/');
   if (slash == std::string::npos) {
-    kids_.start(path, [this, path](std::optional<context_info> info, const std::string& err) {
-      acquired(path, info, err);
+    kids_.start(path, [this, alive = std::weak_ptr(alive_), path](std::optional<context_info> info,
+                                                                  const std::string& err) {
+      if (!alive.expired()) acquired(path, info, err);
     });
     return;
   }
@@ -107,6 +114,7 @@ void context_service::acquire(const std::string& path, acquired_fn done) {
   if (parent.empty() || leaf.empty())
     return acquired(path, std::nullopt, fmt::format("bad context path {:?}", path));
   acquire(parent, [this, path, leaf](std::optional<context_info> p, const std::string& err) {
+    std::weak_ptr alive(alive_);
     if (!p) return acquired(path, std::nullopt, err);
     call_spec spec;
     spec.context_id = p->id;
@@ -114,7 +122,8 @@ void context_service::acquire(const std::string& path, acquired_fn done) {
     spec.args.items.push_back(pickle::text{leaf});
     calls_.start(
         std::move(spec),
-        [this, path, p = *p](call_outcome out) {
+        [this, alive, path, p = *p](call_outcome out) {
+          if (alive.expired()) return;
           const auto* id =
               out.what == call_outcome::kind::result ? out.result.get<std::int64_t>() : nullptr;
           if (!id)

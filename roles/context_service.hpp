@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,12 @@ namespace faultmux {
 class context_service {
  public:
   context_service(node& n, children& kids);
+  // Unregisters what the constructor registered (the handler and the
+  // children's and router's listeners), so nothing calls into a destroyed
+  // service. Owners destroy services in reverse order of construction.
+  ~context_service();
+  context_service(const context_service&) = delete;
+  context_service& operator=(const context_service&) = delete;
 
  private:
   struct waiter {
@@ -40,6 +47,11 @@ class context_service {
   caller calls_;
   std::map<std::string, context_info> live_;
   std::map<std::string, std::vector<acquired_fn>> starting_;
+  // Expires with the service: what children and calls call back checks it.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  // The listeners that were in place before ours, restored on destruction.
+  std::function<void(const context_info&)> previous_on_gone_;
+  std::function<void(std::uint32_t, peer*, bool)> previous_route_change_;
 };
 
 }  // namespace faultmux

@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -13,6 +14,16 @@
 #include "wire/event_names.hpp"
 
 namespace faultmux {
+namespace {
+
+void block_shutdown_signals() {
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::sigaddset(&set, sig);
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+}  // namespace
 
 int run_mux(const mux_options& o) {
   log::init("mux", o.verbosity);
@@ -48,11 +59,15 @@ int run_mux(const mux_options& o) {
   context_service contexts(n, kids);
   // Everything that needs a descriptor is set up before "listening" tells
   // the world the mux is ready: a fault may take the fd table away from then on.
+  // SIGHUP (the terminal or session gone) ends the mux as SIGTERM does. A
+  // signal during the shutdown cuts its grace period short; the shutdown
+  // still ends in order, every context reaped, the socket file removed.
   bool stopping = false;
-  n.on_signals({SIGTERM, SIGINT}, [&](int sig) {
+  n.on_signals({SIGTERM, SIGINT, SIGHUP}, [&](int sig) {
     if (stopping) {
-      spdlog::warn("mux: signal {} during shutdown: stopping now", sig);
-      n.get_broker().stop();
+      spdlog::warn("mux: signal {} during shutdown: cutting the grace period short", sig);
+      kids.hurry_shutdown();
+      n.hurry_shutdown();
       return;
     }
     stopping = true;
@@ -71,6 +86,13 @@ int run_mux(const mux_options& o) {
   std::fflush(stdout);
 
   n.get_broker().run();
+  // From here a signal must not kill the mux: asio gives the signals their
+  // default action back once the node's signal set is gone. Blocked, a late
+  // one stays pending until the exit.
+  block_shutdown_signals();
+  // Teardown in order: whatever is still open closes while the services its
+  // callbacks reach are alive (after a shutdown nothing is).
+  n.close_all("mux exiting");
   spdlog::info("mux: exited cleanly");
   events::emit(wire::ev::exit, {{"code", 0}});
   return 0;
