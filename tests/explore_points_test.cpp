@@ -67,7 +67,7 @@ TEST(ExplorePoints, TracedCallsBecomePointsButUnnamedPeersDoNot) {
   injected.data["effect"] = "EIO";  // a fault, not a trace: no point
   tl.push_back(injected);
   auto pts = traced_points(tl);
-  ASSERT_EQ(pts.size(), 5u);
+  ASSERT_EQ(pts.size(), 4u);
   std::set<std::string> keys;
   for (const auto& p : pts) keys.insert(p.key());
   EXPECT_TRUE(keys.count("accept4@listener #1"));

@@ -155,9 +155,16 @@ class explorer {
     seed_ = o_.seed.value_or(s_.seed);
     started_ = steady::now();
     if (int rc = profile(); rc != 0) return rc;
-    plan();
-    execute();
-    confirm_violations();
+    if (baseline_failure_.empty()) {
+      plan();
+      execute();
+      confirm_violations();
+    } else {
+      for (int i = 0; i < o_.reruns && !interrupt_requested(); ++i) {
+        ++baseline_reruns_;
+        if (verdict_of(run_scenario(s_, seed_, d_)) == verdict::fail) ++baseline_reproduced_;
+      }
+    }
     write_results();
     print_certificate();
     if (interrupt_requested()) return 130;
@@ -172,16 +179,24 @@ class explorer {
     double longest = 0;
     scenario t = traced(s_);
     for (int i = 0; i < o_.profile_runs && !interrupt_requested(); ++i) {
+      // Without the legacy bugs: the points are where the mux's code makes
+      // its calls, and a bug whose trigger comes by itself (crash-on-eagain
+      // meets natural EAGAINs) would leave nothing to explore.
       driver_options d = d_;
+      d.legacy_bugs.clear();
       std::vector<fault_point> pts;
       d.observe = [&](const timeline& tl, const run_outcome&) { pts = traced_points(tl); };
       scenario_result r = run_scenario(t, seed_, d);
+      if (r.interrupted) return 130;
       if (verdict_of(r) != verdict::pass) {
-        std::fprintf(stderr,
-                     "faultmux explore: %s does not pass without faults (profile run %d: %s); "
-                     "explore judges faults against a passing run: fix the scenario first\n",
-                     file_.c_str(), i + 1, why_failed(r).c_str());
-        return 2;
+        // The scenario fails with no fault at all (the mux under test, or a
+        // setup that cannot work): that is the finding, said with its why,
+        // and single faults cannot be judged against it.
+        baseline_failure_ = fmt::format("profile run {}: {}", i + 1, why_failed(r));
+        cert_.violations = 1;
+        cert_.complete = false;
+        cert_.stopped_because = "the scenario fails with no fault injected";
+        return 0;
       }
       seen.emplace_back(pts.begin(), pts.end());
       longest = std::max(longest, r.seconds);
@@ -416,6 +431,16 @@ class explorer {
     }
     json unstable = json::array();
     for (const auto& p : unstable_) unstable.push_back(p.key());
+    if (!baseline_failure_.empty())
+      runs.push_back({{"point", "none"},
+                      {"effect", "none"},
+                      {"ran", true},
+                      {"activated", true},
+                      {"verdict", "fail"},
+                      {"why", baseline_failure_},
+                      {"scenario", file_},
+                      {"command", run_command(file_)},
+                      {"reproduced", fmt::format("{}/{}", baseline_reproduced_, baseline_reruns_)}});
     json doc = {{"schema", "faultmux-explore/1"},
                 {"scenario", s_.name},
                 {"file", file_},
@@ -440,6 +465,10 @@ class explorer {
         o_.shard + 1, o_.shards, c.runs, c.planned, c.activated, c.not_activated, c.errors,
         c.violations,
         c.complete ? "" : fmt::format(" (partial: stopped by {})", c.stopped_because).c_str());
+    if (!baseline_failure_.empty())
+      std::printf("  violation: with no fault injected: %s\n    reproduced %d/%d: %s\n",
+                  baseline_failure_.c_str(), baseline_reproduced_, baseline_reruns_,
+                  run_command(file_).c_str());
     for (const auto& r : runs_) {
       if (r.found_file.empty()) continue;
       std::printf("  violation: %s at %s (%s): %s\n    reproduced %d/%d: %s\n",
@@ -464,6 +493,8 @@ class explorer {
   std::vector<run_record> runs_;
   certificate cert_;
   std::string results_path_;
+  std::string baseline_failure_;  // why the scenario failed with no fault; "" when it passed
+  int baseline_reproduced_ = 0, baseline_reruns_ = 0;
 };
 
 }  // namespace

@@ -31,8 +31,10 @@ struct explore_options {
   int verbosity = 0;
 };
 
-// Exit status: 0 no violation, 1 violations, 2 bad input or a scenario that
-// cannot be explored (it has faults, or fails without any), 130 interrupted.
+// Exit status: 0 no violation, 1 violations (a scenario that fails with no
+// fault injected is one, and is not explored further), 2 bad input or a
+// scenario that cannot be explored (it has faults of its own, or cannot run),
+// 130 interrupted.
 int run_explore(const explore_options& o);
 
 // K/N (K from 1) or the CI's environment (GitLab's CI_NODE_INDEX and
