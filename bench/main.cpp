@@ -92,6 +92,24 @@ void print_summary() {
                                    floor_note(call_floor, call_raw)
                              : std::string("none set"));
   }
+  auto idle = recorded("idle.mux_kib_per_conn"), idle_base = recorded("idle.baseline_kib_per_conn");
+  out += fmt::format(fmt::runtime(row), "mux RSS per idle conn, 2000", fmt_opt(idle, "{:.2f} KiB"),
+                     "idle accepted sockets " + fmt_opt(idle_base, "{:.2f} KiB"),
+                     idle && idle_base ? fmt::format("+{:.2f} KiB", *idle - *idle_base) : "n/a",
+                     "<= 8 KiB: " + verdict(idle, idle && *idle <= 8));
+  auto copy = recorded("pickle.memcpy_Bps");
+  for (const auto& [label, key] : {std::pair{"pickle encode 1 MiB bytes", "encode_binary"},
+                                   std::pair{"pickle decode 1 MiB bytes", "decode_binary"},
+                                   std::pair{"pickle encode 1 MiB ASCII b", "encode_ascii"},
+                                   std::pair{"pickle decode 1 MiB ASCII b", "decode_ascii"},
+                                   std::pair{"pickle encode 1 MiB str", "encode_text"},
+                                   std::pair{"pickle decode 1 MiB str", "decode_text"}}) {
+    auto rate = recorded(std::string("pickle.") + key + "_Bps");
+    out += fmt::format(fmt::runtime(row), label, fmt_opt(rate, "{:.0f} MB/s", 1e-6),
+                       "memcpy " + fmt_opt(copy, "{:.0f} MB/s", 1e-6),
+                       fmt_opt(ratio(rate, copy), "{:.2f} of memcpy"),
+                       ">= 2 GB/s: " + verdict(rate, rate && *rate >= 2e9));
+  }
   out +=
       "Round trips run on one CPU. floor: the same four hops through a relay that only "
       "forwards (epoll_wait, recv, send per pass), the least any relay adds here.\n";
@@ -115,6 +133,8 @@ int main(int argc, char** argv) {
   faultmux::bench::register_routed_benchmarks();
   faultmux::bench::register_storm_benchmarks();
   faultmux::bench::register_call_benchmarks();
+  faultmux::bench::register_idle_benchmarks();
+  faultmux::bench::register_pickle_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   print_summary();
   benchmark::Shutdown();

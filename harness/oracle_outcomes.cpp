@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <optional>
 #include <regex>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -18,11 +20,8 @@ namespace {
 
 using namespace oracle_support;  // NOLINT(google-build-using-namespace): this file's own helpers
 
-const timeline_event* last_event_of(const timeline& tl, pid_t pid, const char* event) {
-  const timeline_event* found = nullptr;
-  for (const auto& e : tl)
-    if (e.pid() == pid && e.event() == event) found = &e;
-  return found;
+const timeline_event* last_event_of(const run_view& rv, pid_t pid, const char* event) {
+  return timeline_index::last(rv.ix.of(pid, event));
 }
 
 bool errno_listed(const outcome_expectation& x, const std::string& name) {
@@ -38,9 +37,11 @@ struct worker_check {
   const outcome_expectation& x;
   const worker_group& g;
   const process_record& p;
-  const timeline& tl;
+  const run_view& rv;
   const run_outcome& o;
   std::string& seen;
+  // The mux's log read once for every worker of the run, when a check needs it.
+  std::optional<std::set<long long>>& force_closed;
   std::string st = status_text(p);
   bool exited = p.status && WIFEXITED(*p.status);
   int code = exited ? WEXITSTATUS(*p.status) : -1;
@@ -48,7 +49,7 @@ struct worker_check {
 
 // Each check: "" when the outcome holds, else why not.
 std::string check_cannot_connect(const worker_check& w) {
-  const timeline_event* f = last_event_of(w.tl, w.p.pid, "connect_failed");
+  const timeline_event* f = last_event_of(w.rv, w.p.pid, "connect_failed");
   if (!f) return fmt::format("{}, no connect_failed event", w.st);
   const std::string err = f->str("errno"), detail = f->str("detail"), path = f->str("path");
   w.seen = fmt::format("{}, errno {}: {}", w.st, err, detail);
@@ -60,17 +61,18 @@ std::string check_cannot_connect(const worker_check& w) {
   if (!w.x.detail.empty() && !std::regex_search(detail, std::regex(w.x.detail)))
     return fmt::format("the error does not match /{}/: {}", w.x.detail, detail);
   // The worker says so itself, as an error line naming the path.
-  const bool said = std::any_of(w.tl.begin(), w.tl.end(), [&](const timeline_event& e) {
-    return e.pid() == w.p.pid && is_error_line(e) &&
-           e.str("msg").find("cannot connect to " + path) != std::string::npos;
+  const auto& logged = w.rv.ix.of(w.p.pid, "log");
+  const bool said = std::any_of(logged.begin(), logged.end(), [&](const timeline_event* e) {
+    return is_error_line(*e) &&
+           e->str("msg").find("cannot connect to " + path) != std::string::npos;
   });
   if (!said) return fmt::format("no error line of the worker says it cannot connect to {}", path);
   return {};
 }
 
 std::string check_connection_lost(const worker_check& w) {
-  if (!last_event_of(w.tl, w.p.pid, "connected")) return fmt::format("{}, never connected", w.st);
-  const timeline_event* lost = last_event_of(w.tl, w.p.pid, "connection_lost");
+  if (!last_event_of(w.rv, w.p.pid, "connected")) return fmt::format("{}, never connected", w.st);
+  const timeline_event* lost = last_event_of(w.rv, w.p.pid, "connection_lost");
   if (!lost)
     return fmt::format("{}, no connection_lost event: it never saw its connection end", w.st);
   const std::string err = lost->str("errno");
@@ -82,12 +84,12 @@ std::string check_connection_lost(const worker_check& w) {
                             w.g.workload == worker_group::workload_t::calls;
   if (!has_workload) return w.code == 0 ? std::string() : fmt::format("{}, expected exit 0", w.st);
   // Its waiters ended with an error, so the workload says it failed.
-  const timeline_event* failed = last_event_of(w.tl, w.p.pid, "workload_failed");
+  const timeline_event* failed = last_event_of(w.rv, w.p.pid, "workload_failed");
   int dead = 0;
-  for (const auto& e : w.tl)
-    if (e.pid() == w.p.pid && ((e.event() == "reply" && e.str("outcome") == "dead") ||
-                               (e.event() == "call" && e.str("outcome") != "result")))
-      ++dead;
+  for (const timeline_event* e : w.rv.ix.of(w.p.pid, "reply"))
+    if (e->str("outcome") == "dead") ++dead;
+  for (const timeline_event* e : w.rv.ix.of(w.p.pid, "call"))
+    if (e->str("outcome") != "result") ++dead;
   w.seen += fmt::format(", {} waiter(s) ended with an error{}", dead,
                         failed ? ": " + failed->str("why") : std::string());
   if (w.code != 1 || !failed)
@@ -110,15 +112,28 @@ std::string check_refused_to_listen(const worker_check& w) {
   return {};
 }
 
+// The clients whose streams an error line of the mux names as force-closed
+// ("stream unix_client.<pid>: ... force-closing"), read from its log once.
+std::set<long long> force_closed_in_log(const run_view& rv, const process_record& mux) {
+  std::set<long long> out;
+  for (const timeline_event* e : rv.ix.of(mux.pid, "log")) {
+    if (!is_error_line(*e)) continue;
+    const std::string msg = e->str("msg");
+    if (msg.find("force-closing") == std::string::npos) continue;
+    for (long long pid : numbers_after(msg, "unix_client.")) out.insert(pid);
+  }
+  return out;
+}
+
 // flushed, force-closed: the mux's own record of the client's stream.
 std::string check_stream_at_shutdown(const worker_check& w) {
   const std::string stream = fmt::format("unix_client.{}", w.p.pid);
   const timeline_event *at_shutdown = nullptr, *gone = nullptr;
   const process_record* mux = mux_of(w.o);
-  for (const auto& e : w.tl) {
-    if (!mux || e.pid() != mux->pid || e.str("stream") != stream) continue;
-    if (e.event() == "shutdown_stream" && !at_shutdown) at_shutdown = &e;
-    if (e.event() == "disconnect" && !gone) gone = &e;
+  for (const timeline_event* e : w.rv.ix.of_stream(stream)) {
+    if (!mux || e->pid() != mux->pid) continue;
+    if (e->event() == "shutdown_stream" && !at_shutdown) at_shutdown = e;
+    if (e->event() == "disconnect" && !gone) gone = e;
   }
   if (!at_shutdown)
     return fmt::format("its stream {} was not open at the target's shutdown", stream);
@@ -143,21 +158,17 @@ std::string check_stream_at_shutdown(const worker_check& w) {
   if (err.empty() || dropped <= 0 || !errno_listed(w.x, err))
     return fmt::format("{}: not force-closed: errno {}, {} bytes dropped", stream,
                        err.empty() ? "none" : err, dropped);
-  const bool named = std::any_of(w.tl.begin(), w.tl.end(), [&](const timeline_event& e) {
-    return e.pid() == mux->pid && is_error_line(e) &&
-           e.str("msg").find(stream) != std::string::npos &&
-           e.str("msg").find("force-closing") != std::string::npos;
-  });
-  if (!named)
+  if (!w.force_closed) w.force_closed = force_closed_in_log(w.rv, *mux);
+  if (!w.force_closed->count(w.p.pid))
     return fmt::format("{}: no error line of the target names it as force-closed", stream);
   return {};
 }
 
 // One worker's outcome against the expectation: "" when it holds, else why not.
 std::string check_outcome(const outcome_expectation& x, const worker_group& g,
-                          const process_record& p, const timeline& tl, const run_outcome& o,
-                          std::string* seen) {
-  const worker_check w{x, g, p, tl, o, *seen};
+                          const process_record& p, const run_view& rv, std::string* seen,
+                          std::optional<std::set<long long>>& force_closed) {
+  const worker_check w{x, g, p, rv, rv.o, *seen, force_closed};
   if (x.outcome == "cannot-connect") return check_cannot_connect(w);
   if (x.outcome == "connection-lost") return check_connection_lost(w);
   if (x.outcome == "refused-to-listen") return check_refused_to_listen(w);
@@ -166,9 +177,14 @@ std::string check_outcome(const outcome_expectation& x, const worker_group& g,
 
 }  // namespace
 
-oracle_result oracle_outcomes(const scenario& s, const timeline& tl, const run_outcome& o) {
+namespace oracle_support {
+
+oracle_result outcomes_of(const run_view& rv) {
+  const scenario& s = rv.s;
+  const run_outcome& o = rv.o;
   if (s.expect.outcomes.empty()) return make("worker outcomes", verdict::not_applicable);
   std::vector<std::string> bad, ok, na;
+  std::optional<std::set<long long>> force_closed;
   for (const auto& x : s.expect.outcomes) {
     const worker_group* g = group_named(s, x.group);
     if (!g) continue;
@@ -190,7 +206,7 @@ oracle_result oracle_outcomes(const scenario& s, const timeline& tl, const run_o
     if (ps.empty()) bad.push_back(fmt::format("group {}: no worker was started", x.group));
     for (const process_record* p : ps) {
       std::string seen;
-      std::string why = check_outcome(x, *g, *p, tl, o, &seen);
+      std::string why = check_outcome(x, *g, *p, rv, &seen, force_closed);
       if (!why.empty())
         bad.push_back(fmt::format("{} (pid {}) is not {}: {}", p->name, p->pid, x.outcome, why));
       else
@@ -205,4 +221,5 @@ oracle_result oracle_outcomes(const scenario& s, const timeline& tl, const run_o
   return r;
 }
 
+}  // namespace oracle_support
 }  // namespace faultmux

@@ -19,81 +19,25 @@
 
 namespace faultmux {
 
-namespace oracle_support {
-
-const process_record* mux_of(const run_outcome& o) {
-  for (const auto& p : o.processes)
-    if (p.group.empty()) return &p;
-  return nullptr;
-}
-
-std::vector<const process_record*> members(const run_outcome& o, const std::string& group) {
-  std::vector<const process_record*> out;
-  for (const auto& p : o.processes)
-    if (!group.empty() && p.group == group) out.push_back(&p);
-  return out;
-}
-
-const worker_group* group_named(const scenario& s, const std::string& name) {
-  for (const auto& g : s.workers)
-    if (g.name == name) return &g;
-  return nullptr;
-}
-
-std::string status_text(const process_record& p) {
-  return p.status ? describe_status(*p.status) : std::string("never reaped");
-}
-
-bool calls_not_served(const scenario& s, const run_outcome& o, const std::string& group) {
-  const worker_group* g = group_named(s, group);
-  return o.external_target && g && g->workload == worker_group::workload_t::calls;
-}
-
-oracle_result make(const char* name, verdict v, std::vector<std::string> evidence) {
-  return oracle_result{name, v, std::move(evidence)};
-}
-
-void add_capped(std::vector<std::string>& out, const std::vector<std::string>& lines) {
-  for (std::size_t i = 0; i < lines.size() && i < max_evidence; ++i) out.push_back(lines[i]);
-  if (lines.size() > max_evidence)
-    out.push_back(fmt::format("... and {} more", lines.size() - max_evidence));
-}
-
-}  // namespace oracle_support
-
 namespace {
 
 using namespace oracle_support;  // NOLINT(google-build-using-namespace): this file's own helpers
 
-const process_record* by_pid(const run_outcome& o, pid_t pid) {
-  for (const auto& p : o.processes)
-    if (p.pid == pid) return &p;
-  return nullptr;
-}
-
-// `needle` followed by something other than a digit (so PID 12 is not PID 123).
-bool names_number(const std::string& msg, const std::string& needle) {
-  for (auto at = msg.find(needle); at != std::string::npos; at = msg.find(needle, at + 1)) {
-    auto end = at + needle.size();
-    if (end >= msg.size() || !std::isdigit(static_cast<unsigned char>(msg[end]))) return true;
-  }
+// A mux line about a client with one of these pids: its stream, or its handshake.
+template <class Pids>
+bool about_any_client(const std::string& msg, const Pids& pids) {
+  for (const char* prefix : {"unix_client.", "PID "})
+    for (long long n : numbers_after(msg, prefix))
+      if (pids.count(static_cast<pid_t>(n))) return true;
   return false;
 }
 
-// A mux line about the client with this pid: its stream, or its handshake.
-bool about_client(const std::string& msg, pid_t pid) {
-  return names_number(msg, fmt::format("unix_client.{}", pid)) ||
-         names_number(msg, fmt::format("PID {}", pid));
-}
-
-bool line_of(const scenario& s, const run_outcome& o, const timeline_event& e,
-             const std::string& process) {
-  (void)s;
+bool line_of(const run_view& r, const timeline_event& e, const std::string& process) {
   if (process == "mux") {
-    const process_record* m = mux_of(o);
+    const process_record* m = mux_of(r.o);
     return m && e.pid() == m->pid;
   }
-  const process_record* p = by_pid(o, e.pid());
+  const process_record* p = r.process(e.pid());
   return p && p->group == process;
 }
 
@@ -101,15 +45,10 @@ std::string describe_line(const timeline_event& e, double t0) {
   return fmt::format("+{:.3f}s {} (pid {}): {}", e.t - t0, e.source, e.pid(), e.str("msg"));
 }
 
-double start_of(const timeline& tl) {
-  return tl.empty() ? 0.0 : tl.front().t;
-}
-
 // What a hostile worker said it saw: its hostile_done outcome.
-std::string hostile_outcome(const timeline& tl, pid_t pid) {
-  for (const auto& e : tl)
-    if (e.pid() == pid && e.event() == "hostile_done") return e.str("outcome");
-  return "no hostile_done event";
+std::string hostile_outcome(const run_view& r, pid_t pid) {
+  const timeline_event* e = timeline_index::first(r.ix.of(pid, "hostile_done"));
+  return e ? e->str("outcome") : "no hostile_done event";
 }
 
 bool is_warning_line(const timeline_event& e) {
@@ -142,18 +81,20 @@ oracle_result oracle_finished(const scenario& s, const timeline&, const run_outc
   return make("finished", verdict::fail, std::move(ev));
 }
 
-oracle_result oracle_errors_logged(const scenario& s, const timeline& tl, const run_outcome& o) {
+namespace {
+
+oracle_result errors_logged(const run_view& rv) {
+  const scenario& s = rv.s;
   if (s.expect.errors.empty()) return make("errors logged", verdict::not_applicable);
   oracle_result r = make("errors logged", verdict::pass);
-  const double t0 = start_of(tl);
   std::vector<std::string> failed, held;
   for (const auto& x : s.expect.errors) {
     std::regex re(x.pattern);
     std::vector<std::string> lines;
-    for (const auto& e : tl)
-      if ((is_error_line(e) || (x.with_warnings && is_warning_line(e))) &&
-          line_of(s, o, e, x.process) && std::regex_search(e.str("msg"), re))
-        lines.push_back(describe_line(e, t0));
+    for (const timeline_event* e : rv.ix.named("log"))
+      if ((is_error_line(*e) || (x.with_warnings && is_warning_line(*e))) &&
+          line_of(rv, *e, x.process) && std::regex_search(e->str("msg"), re))
+        lines.push_back(describe_line(*e, rv.t0));
     const int n = static_cast<int>(lines.size());
     const bool ok = n >= x.min && (x.max < 0 || n <= x.max);
     std::string want = x.max < 0 ? fmt::format("at least {}", x.min)
@@ -171,20 +112,19 @@ oracle_result oracle_errors_logged(const scenario& s, const timeline& tl, const 
   return r;
 }
 
-oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
-                                          const run_outcome& o) {
-  if (!s.expect.no_unexpected_errors) return make("no unexpected errors", verdict::not_applicable);
-  std::vector<std::pair<std::string, std::regex>> expected;
-  for (const auto& x : s.expect.errors) expected.emplace_back(x.process, std::regex(x.pattern));
-  std::vector<std::regex> allowed;
-  for (const auto& a : s.expect.allowed_errors) allowed.emplace_back(a);
-  std::vector<pid_t> faulted;
+// Processes whose own error lines, and the mux's about their streams, no
+// expectation needs to explain; `hit_streams` gets the streams of contexts a
+// context fault hits.
+std::set<pid_t> excused_pids(const run_view& rv, std::vector<std::string>& hit_streams) {
+  const scenario& s = rv.s;
+  const run_outcome& o = rv.o;
+  std::set<pid_t> faulted;
   for (const auto& p : o.processes)
     if (!p.group.empty() && (group_is_faulted(s, p.group) || calls_not_served(s, o, p.group)))
-      faulted.push_back(p.pid);
+      faulted.insert(p.pid);
   // The probe clients close as soon as their round trip is done: whatever the
   // mux still had for them is its own business, not the scenario's.
-  if (o.probe_pid > 0) faulted.push_back(o.probe_pid);
+  if (o.probe_pid > 0) faulted.insert(o.probe_pid);
   // Contexts a context fault hits (the one at its path, and its parent when
   // that is the victim): their own lines, and their parents' about their streams.
   std::set<std::string> hit;
@@ -197,47 +137,52 @@ oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
       path = slash == std::string::npos ? std::string() : path.substr(0, slash);
     }
   }
-  std::vector<std::string> hit_streams;
-  for (const auto& e : tl)
-    if (e.event() == "context_ready" && hit.count(e.str("context")))
-      faulted.push_back(static_cast<pid_t>(e.num("child_pid")));
-  hit_streams.reserve(hit.size());
+  for (const timeline_event* e : rv.ix.named("context_ready"))
+    if (hit.count(e->str("context"))) faulted.insert(static_cast<pid_t>(e->num("child_pid")));
   for (const auto& name : hit) hit_streams.push_back(fmt::format("stream {}:", name));
+  return faulted;
+}
+
+oracle_result no_unexpected_errors(const run_view& rv) {
+  const scenario& s = rv.s;
+  const run_outcome& o = rv.o;
+  if (!s.expect.no_unexpected_errors) return make("no unexpected errors", verdict::not_applicable);
+  std::vector<std::pair<std::string, std::regex>> expected;
+  for (const auto& x : s.expect.errors) expected.emplace_back(x.process, std::regex(x.pattern));
+  std::vector<std::regex> allowed;
+  for (const auto& a : s.expect.allowed_errors) allowed.emplace_back(a);
+  std::vector<std::string> hit_streams;
+  const std::set<pid_t> faulted = excused_pids(rv, hit_streams);
 
   // From the driver's workers_stop on, the workers leave at once (as at the
   // end of a real run): what the mux still had queued for one of them is the
   // teardown's, not the scenario's, like the probe's.
   double workers_stop = std::numeric_limits<double>::infinity();
-  for (const auto& e : tl)
-    if (e.source == "driver" && e.event() == "workers_stop")
-      workers_stop = std::min(workers_stop, e.t);
-  std::vector<pid_t> workers;
+  for (const timeline_event* e : rv.ix.named("workers_stop"))
+    if (e->source == "driver") workers_stop = std::min(workers_stop, e->t);
+  std::set<pid_t> workers;
   for (const auto& p : o.processes)
-    if (!p.group.empty()) workers.push_back(p.pid);
+    if (!p.group.empty()) workers.insert(p.pid);
 
-  const double t0 = start_of(tl);
   std::vector<std::string> unexpected;
-  for (const auto& e : tl) {
+  for (const timeline_event* line : rv.ix.named("log")) {
+    const timeline_event& e = *line;
     if (!is_error_line(e)) continue;
     const std::string msg = e.str("msg");
-    if (e.t >= workers_stop && line_of(s, o, e, "mux") &&
-        std::any_of(workers.begin(), workers.end(), [&](pid_t p) { return about_client(msg, p); }))
-      continue;
+    if (e.t >= workers_stop && line_of(rv, e, "mux") && about_any_client(msg, workers)) continue;
     if (std::any_of(expected.begin(), expected.end(), [&](const auto& x) {
-          return line_of(s, o, e, x.first) && std::regex_search(msg, x.second);
+          return line_of(rv, e, x.first) && std::regex_search(msg, x.second);
         }))
       continue;
     if (std::any_of(allowed.begin(), allowed.end(),
                     [&](const std::regex& re) { return std::regex_search(msg, re); }))
       continue;
     // A faulted worker's own lines, and the mux's lines about its stream.
-    if (std::find(faulted.begin(), faulted.end(), e.pid()) != faulted.end()) continue;
-    if (std::any_of(faulted.begin(), faulted.end(), [&](pid_t p) { return about_client(msg, p); }))
-      continue;
+    if (faulted.count(e.pid()) || about_any_client(msg, faulted)) continue;
     if (std::any_of(hit_streams.begin(), hit_streams.end(),
                     [&](const std::string& st) { return msg.find(st) != std::string::npos; }))
       continue;
-    unexpected.push_back(describe_line(e, t0));
+    unexpected.push_back(describe_line(e, rv.t0));
   }
   if (unexpected.empty()) return make("no unexpected errors", verdict::pass);
   oracle_result r =
@@ -247,7 +192,9 @@ oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
   return r;
 }
 
-oracle_result oracle_nothing_lost(const scenario& s, const timeline& tl, const run_outcome& o) {
+oracle_result nothing_lost(const run_view& rv) {
+  const scenario& s = rv.s;
+  const run_outcome& o = rv.o;
   if (!s.expect.nothing_lost) return make("nothing lost", verdict::not_applicable);
   std::vector<std::string> bad, skipped;
   int checked = 0;
@@ -259,7 +206,7 @@ oracle_result oracle_nothing_lost(const scenario& s, const timeline& tl, const r
         ++checked;
         if (p->status && WIFEXITED(*p->status) && WEXITSTATUS(*p->status) == 1)
           bad.push_back(fmt::format("{} (pid {}, {}): exit 1, the mux reacted wrongly: {}", p->name,
-                                    p->pid, g.behave, hostile_outcome(tl, p->pid)));
+                                    p->pid, g.behave, hostile_outcome(rv, p->pid)));
       }
       continue;
     }
@@ -278,9 +225,7 @@ oracle_result oracle_nothing_lost(const scenario& s, const timeline& tl, const r
       if (!p->status || !WIFEXITED(*p->status) || WEXITSTATUS(*p->status) != 0)
         bad.push_back(fmt::format("{} (pid {}): {}", p->name, p->pid, status_text(*p)));
       const char* needed = has_workload ? "workload_done" : "connected";
-      const timeline_event* found = nullptr;
-      for (const auto& e : tl)
-        if (e.pid() == p->pid && e.event() == needed) found = &e;
+      const timeline_event* found = timeline_index::last(rv.ix.of(p->pid, needed));
       if (!found) {
         bad.push_back(fmt::format("{} (pid {}): no {} event", p->name, p->pid, needed));
       } else if (has_workload && found->num("failed", 0) != 0) {
@@ -302,6 +247,8 @@ oracle_result oracle_nothing_lost(const scenario& s, const timeline& tl, const r
   add_capped(r.evidence, skipped);
   return r;
 }
+
+}  // namespace
 
 oracle_result oracle_listener_alive(const scenario& s, const timeline&, const run_outcome& o) {
   if (s.expect.target_dies) {
@@ -332,25 +279,25 @@ struct findings {
 };
 
 // Syscall rules go to the shim in scenario order, numbered from 1.
-void syscall_fired(const fault_spec& f, int rule, const timeline& tl, findings& ev) {
+void syscall_fired(const fault_spec& f, int rule, const run_view& rv, findings& ev) {
   int n = 0;
-  for (const auto& e : tl)
-    if (e.source == "faults" && e.event() == "fault" && e.num("rule") == rule) ++n;
+  for (const timeline_event* e : rv.ix.named("fault"))
+    if (e->source == "faults" && e->num("rule") == rule) ++n;
   ev.add(n > 0, fmt::format("syscall fault '{}' fired {} time(s)", f.rule, n));
 }
 
 // Recorded by the context itself; it is known by the name its parent started
 // it with, the last part of its path.
-void context_fired(const fault_spec& f, std::size_t i, const timeline& tl, const run_outcome& o,
-                   findings& ev) {
+void context_fired(const fault_spec& f, std::size_t i, const run_view& rv, findings& ev) {
+  const run_outcome& o = rv.o;
   const std::string leaf = f.context.substr(f.context.rfind('/') + 1);
   std::set<pid_t> pids;
-  for (const auto& e : tl)
-    if (e.event() == "context_ready" && e.str("context") == leaf)
-      pids.insert(static_cast<pid_t>(e.num("child_pid")));
+  for (const timeline_event* e : rv.ix.named("context_ready"))
+    if (e->str("context") == leaf) pids.insert(static_cast<pid_t>(e->num("child_pid")));
   int n = 0;
-  for (const auto& e : tl)
-    if (e.event() == "fault" && e.str("kind") == "phase" && pids.count(e.pid())) ++n;
+  for (pid_t pid : pids)
+    for (const timeline_event* e : rv.ix.of(pid, "fault"))
+      if (e->str("kind") == "phase") ++n;
   std::string what = fmt::format("context fault #{} ({} in context {}{})", i + 1, f.fault_at,
                                  f.context, f.signal_parent ? ", to its parent" : "");
   if (o.external_target)
@@ -361,8 +308,9 @@ void context_fired(const fault_spec& f, std::size_t i, const timeline& tl, const
 }
 
 // A signal or nofile fault, applied by the driver.
-void driver_fault_applied(const scenario& s, std::size_t i, const timeline& tl,
-                          const run_outcome& o, findings& ev) {
+void driver_fault_applied(std::size_t i, const run_view& rv, findings& ev) {
+  const scenario& s = rv.s;
+  const run_outcome& o = rv.o;
   const fault_spec& f = s.faults[i];
   const char* kind = f.kind == fault_spec::kind_t::signal ? "signal" : "nofile";
   if (f.process != "mux" && calls_not_served(s, o, f.process)) {
@@ -373,9 +321,9 @@ void driver_fault_applied(const scenario& s, std::size_t i, const timeline& tl,
     return;
   }
   int n = 0;
-  for (const auto& e : tl)
-    if (e.source == "driver" && e.event() == "fault" && e.str("kind") == kind &&
-        e.num("fault") == static_cast<long long>(i))
+  for (const timeline_event* e : rv.ix.named("fault"))
+    if (e->source == "driver" && e->str("kind") == kind &&
+        e->num("fault") == static_cast<long long>(i))
       ++n;
   std::string what = f.kind == fault_spec::kind_t::signal
                          ? fmt::format("{} to {}", f.signal, f.process)
@@ -384,13 +332,12 @@ void driver_fault_applied(const scenario& s, std::size_t i, const timeline& tl,
 }
 
 // Hostile groups ran their behaviour; fault_at groups reached their phase.
-void group_faults_fired(const scenario& s, const worker_group& g, const timeline& tl,
-                        const run_outcome& o, findings& ev) {
+void group_faults_fired(const worker_group& g, const run_view& rv, findings& ev) {
+  const scenario& s = rv.s;
+  const run_outcome& o = rv.o;
   if (g.workload == worker_group::workload_t::hostile) {
     for (const process_record* p : members(o, g.name)) {
-      bool ran = std::any_of(tl.begin(), tl.end(), [&](const timeline_event& e) {
-        return e.pid() == p->pid && e.event() == "hostile_done";
-      });
+      const bool ran = !rv.ix.of(p->pid, "hostile_done").empty();
       if (!ran)
         ev.bad.push_back(fmt::format("hostile {} (pid {}, {}) did not finish its behaviour {}",
                                      p->name, p->pid, status_text(*p), g.behave));
@@ -407,27 +354,26 @@ void group_faults_fired(const scenario& s, const worker_group& g, const timeline
   }
   int n = 0;
   for (const process_record* p : members(o, g.name))
-    for (const auto& e : tl)
-      if (e.pid() == p->pid && e.event() == "fault" && e.str("kind") == "phase") ++n;
+    for (const timeline_event* e : rv.ix.of(p->pid, "fault"))
+      if (e->str("kind") == "phase") ++n;
   ev.add(n > 0, fmt::format("group {} fault_at {} fired in {} worker(s)", g.name, g.fault_at, n));
 }
 
-}  // namespace
-
-oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const run_outcome& o) {
+oracle_result faults_fired(const run_view& rv) {
+  const scenario& s = rv.s;
   if (!s.expect.faults_fired) return make("faults fired", verdict::not_applicable);
   findings ev;
   int syscall_rule = 0;
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     const fault_spec& f = s.faults[i];
     if (f.kind == fault_spec::kind_t::syscall)
-      syscall_fired(f, ++syscall_rule, tl, ev);
+      syscall_fired(f, ++syscall_rule, rv, ev);
     else if (f.kind == fault_spec::kind_t::context)
-      context_fired(f, i, tl, o, ev);
+      context_fired(f, i, rv, ev);
     else
-      driver_fault_applied(s, i, tl, o, ev);
+      driver_fault_applied(i, rv, ev);
   }
-  for (const auto& g : s.workers) group_faults_fired(s, g, tl, o, ev);
+  for (const auto& g : s.workers) group_faults_fired(g, rv, ev);
   if (ev.ok.empty() && ev.bad.empty()) return make("faults fired", verdict::not_applicable);
   oracle_result r = make("faults fired", ev.bad.empty() ? verdict::pass : verdict::fail);
   add_capped(r.evidence, ev.bad);
@@ -435,8 +381,9 @@ oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const r
   return r;
 }
 
-oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
-                                         const run_outcome& o) {
+oracle_result disconnected_groups(const run_view& rv) {
+  const scenario& s = rv.s;
+  const run_outcome& o = rv.o;
   // Which stream went, and when, is only in faultmux's mux's "disconnect"
   // and "handshake_failed" events; an external target logs a disconnect at
   // debug level, without the why, if at all.
@@ -445,17 +392,19 @@ oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
                 {fmt::format("not applicable: the {} target records no per-stream disconnect "
                              "events (faultmux's mux emits 'disconnect' and 'handshake_failed')",
                              o.target_name)});
-  const double t0 = start_of(tl);
+  const double t0 = rv.t0;
   // Where each client's connection went at the mux, by pid.
   const process_record* mux = mux_of(o);
   std::map<pid_t, const timeline_event*> gone;
   double mux_stop = std::numeric_limits<double>::infinity();
-  for (const auto& e : tl) {
-    // The driver stops the workers, then the mux: either ends a serve workload.
-    if (e.source == "driver" && (e.event() == "mux_stop" || e.event() == "workers_stop"))
-      mux_stop = std::min(mux_stop, e.t);
+  // The driver stops the workers, then the mux: either ends a serve workload.
+  for (const timeline_event* e : rv.ix.of_source("driver"))
+    if (e->event() == "mux_stop" || e->event() == "workers_stop")
+      mux_stop = std::min(mux_stop, e->t);
+  for (const timeline_event* ep : rv.ix.of_source("mux")) {
+    const timeline_event& e = *ep;
     // Not by pid: handshake_failed's own "pid" field is the client's.
-    if (!mux || e.source != "mux" || e.str("role") != "mux") continue;
+    if (!mux || e.str("role") != "mux") continue;
     pid_t client = -1;
     if (e.event() == "disconnect") {
       std::string stream = e.str("stream");
@@ -486,9 +435,9 @@ oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
       // worker's hostile_done: it closes when its behaviour is done), or for
       // a worker that only serves, before the driver stopped the mux.
       double end = mux_stop;
-      for (const auto& e : tl)
-        if (e.pid() == p->pid && (e.event() == "workload_done" || e.event() == "hostile_done"))
-          end = std::min(end, e.t);
+      for (const char* done : {"workload_done", "hostile_done"})
+        if (const timeline_event* e = timeline_index::first(rv.ix.of(p->pid, done)))
+          end = std::min(end, e->t);
       if (it->second->t < end)
         bad.push_back(
             fmt::format("{} (pid {}, group {} not in disconnected_groups): {} at +{:.3f}s "
@@ -504,14 +453,12 @@ oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
   return r;
 }
 
-namespace {
-
 // One [[expect.calls]] entry being judged.
 struct calls_check {
   const scenario& s;
   const call_expectation& c;
   const worker_group* g;
-  const timeline& tl;
+  const timeline_index& ix;
   const std::vector<double>& fault_times;  // when each injected fault hit
   double t0 = 0;
   int within = 0;  // ms
@@ -533,15 +480,13 @@ std::vector<const timeline_event*> judged_calls(const calls_check& k, const proc
   // An echo workload's failed replies: "reply" events, a dead one its "disconnected".
   const bool echo = k.g && k.g->workload == worker_group::workload_t::echo;
   const char* event = echo ? "reply" : "call";
-  for (const auto& e : k.tl)
-    if (e.pid() == p.pid && e.event() == event && e.num("seq") >= c.from_call &&
-        e.num("seq") <= last)
-      calls.push_back(&e);
+  for (const timeline_event* e : k.ix.of(p.pid, event))
+    if (e->num("seq") >= c.from_call && e->num("seq") <= last) calls.push_back(e);
   const int expected = last - c.from_call + 1;
   if (k.g && static_cast<int>(calls.size()) != expected) {
     std::string why;
-    for (const auto& e : k.tl)
-      if (e.pid() == p.pid && e.event() == "workload_failed") why = ": " + e.str("why");
+    if (const timeline_event* e = timeline_index::last(k.ix.of(p.pid, "workload_failed")))
+      why = ": " + e->str("why");
     bad.push_back(fmt::format("{} (pid {}): {} of its {} calls {}..{} ended{}", p.name, p.pid,
                               calls.size(), expected, c.from_call, last, why));
   }
@@ -598,16 +543,15 @@ void judge_calls_of_group(calls_check& k, const run_outcome& o, findings& ev) {
   if (!k.example.empty()) ev.ok.push_back(k.example);
 }
 
-}  // namespace
-
-oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outcome& o) {
+oracle_result calls(const run_view& rv) {
+  const scenario& s = rv.s;
+  const run_outcome& o = rv.o;
   if (s.expect.calls.empty()) return make("call outcomes", verdict::not_applicable);
   std::vector<std::string> skipped;
   // When each injected fault hit: a call's bound runs from the last one
   // before its end, or from its sending when none came after it.
   std::vector<double> fault_times;
-  for (const auto& e : tl)
-    if (e.event() == "fault") fault_times.push_back(e.t);
+  for (const timeline_event* e : rv.ix.named("fault")) fault_times.push_back(e->t);
   findings ev;
   for (const auto& c : s.expect.calls) {
     if (calls_not_served(s, o, c.group)) {
@@ -617,8 +561,7 @@ oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outc
           c.group, o.target_name));
       continue;
     }
-    calls_check k{s, c, group_named(s, c.group), tl, fault_times, start_of(tl), 0, {}, {}, 0,
-                  0, {}};
+    calls_check k{s, c, group_named(s, c.group), rv.ix, fault_times, rv.t0, 0, {}, {}, 0, 0, {}};
     judge_calls_of_group(k, o, ev);
   }
   if (ev.bad.empty() && ev.ok.empty())
@@ -630,7 +573,9 @@ oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outc
   return r;
 }
 
-oracle_result oracle_clean_exit(const scenario& s, const timeline& tl, const run_outcome& o) {
+oracle_result clean_exit(const run_view& rv) {
+  const scenario& s = rv.s;
+  const run_outcome& o = rv.o;
   if (!s.expect.clean_exit) return make("clean exit", verdict::not_applicable);
   std::vector<std::string> bad;
   const process_record* mux = mux_of(o);
@@ -644,12 +589,12 @@ oracle_result oracle_clean_exit(const scenario& s, const timeline& tl, const run
                                mux ? mux->pid : -1)});
     if (mux->status && WIFSIGNALED(*mux->status)) {
       std::string sig = faults::signal_name(WTERMSIG(*mux->status));
-      for (const auto& e : tl)
-        if (e.source == "driver" && e.event() == "fault" && e.str("kind") == "signal" &&
-            e.num("target_pid") == mux->pid && e.str("what") == sig)
+      for (const timeline_event* e : rv.ix.named("fault"))
+        if (e->source == "driver" && e->str("kind") == "signal" &&
+            e->num("target_pid") == mux->pid && e->str("what") == sig)
           return make("target died", verdict::pass,
                       {fmt::format("target (pid {}) {}, sent by the scenario's fault #{}", mux->pid,
-                                   status_text(*mux), e.num("fault") + 1)});
+                                   status_text(*mux), e->num("fault") + 1)});
       return make("target died", verdict::fail,
                   {fmt::format("target (pid {}) {}: no fault of the scenario sent {}", mux->pid,
                                status_text(*mux), sig)});
@@ -673,6 +618,35 @@ oracle_result oracle_clean_exit(const scenario& s, const timeline& tl, const run
                                                  o.target_name)
                                    : std::string("mux exit 0, socket file removed")});
   return make("clean exit", verdict::fail, std::move(bad));
+}
+
+}  // namespace
+
+oracle_result oracle_errors_logged(const scenario& s, const timeline& tl, const run_outcome& o) {
+  return errors_logged(run_view(s, tl, o));
+}
+oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
+                                          const run_outcome& o) {
+  return no_unexpected_errors(run_view(s, tl, o));
+}
+oracle_result oracle_nothing_lost(const scenario& s, const timeline& tl, const run_outcome& o) {
+  return nothing_lost(run_view(s, tl, o));
+}
+oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outcome& o) {
+  return calls(run_view(s, tl, o));
+}
+oracle_result oracle_outcomes(const scenario& s, const timeline& tl, const run_outcome& o) {
+  return outcomes_of(run_view(s, tl, o));
+}
+oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const run_outcome& o) {
+  return faults_fired(run_view(s, tl, o));
+}
+oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
+                                         const run_outcome& o) {
+  return disconnected_groups(run_view(s, tl, o));
+}
+oracle_result oracle_clean_exit(const scenario& s, const timeline& tl, const run_outcome& o) {
+  return clean_exit(run_view(s, tl, o));
 }
 
 oracle_result oracle_resources(const scenario& s, const timeline&, const run_outcome& o) {
@@ -707,17 +681,19 @@ std::vector<std::string> unserved_call_groups(const scenario& s, const run_outco
   return out;
 }
 
+// The timeline is indexed once for every oracle.
 std::vector<oracle_result> judge(const scenario& s, const timeline& tl, const run_outcome& o) {
+  const run_view rv(s, tl, o);
   return {oracle_finished(s, tl, o),
-          oracle_errors_logged(s, tl, o),
-          oracle_no_unexpected_errors(s, tl, o),
-          oracle_nothing_lost(s, tl, o),
-          oracle_calls(s, tl, o),
-          oracle_outcomes(s, tl, o),
+          errors_logged(rv),
+          no_unexpected_errors(rv),
+          nothing_lost(rv),
+          calls(rv),
+          outcomes_of(rv),
           oracle_listener_alive(s, tl, o),
-          oracle_faults_fired(s, tl, o),
-          oracle_disconnected_groups(s, tl, o),
-          oracle_clean_exit(s, tl, o),
+          faults_fired(rv),
+          disconnected_groups(rv),
+          clean_exit(rv),
           oracle_resources(s, tl, o)};
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -99,6 +100,10 @@ bool about_client(const timeline_event& e, pid_t pid) {
 }
 
 struct span_facts {
+  explicit span_facts(const timeline& tl) : ix(tl) {}
+  timeline_index ix;
+  // The driver's fault events by the pid they were aimed at.
+  std::map<long long, timeline_index::events> driver_faults;
   double t0 = 0;
   // The driver's final stop: SIGTERM to the workers still running, then to
   // the mux. What ends after it is the run's normal end, not a fault's.
@@ -106,24 +111,22 @@ struct span_facts {
   std::map<std::string, double> spawned;  // by process name
 };
 
-span_facts facts_of(const timeline& tl) {
-  span_facts f;
+void gather_facts(const timeline& tl, span_facts& f) {
   f.t0 = start_of(tl);
-  for (const auto& e : tl) {
-    if (e.source != "driver") continue;
-    if (e.event() == "workers_stop" || e.event() == "mux_stop")
-      f.mux_stop = std::min(f.mux_stop, e.t);
-    if (e.event() == "spawn" && !f.spawned.count(e.str("name"))) f.spawned[e.str("name")] = e.t;
+  for (const timeline_event* e : f.ix.of_source("driver")) {
+    const std::string ev = e->event();
+    if (ev == "workers_stop" || ev == "mux_stop") f.mux_stop = std::min(f.mux_stop, e->t);
+    if (ev == "spawn" && !f.spawned.count(e->str("name"))) f.spawned[e->str("name")] = e->t;
+    if (ev == "fault") f.driver_faults[e->num("target_pid")].push_back(e);
   }
-  return f;
 }
 
 // When a process that was killed died: the driver's or its own kill, when
 // one came before the driver noticed.
-std::optional<double> kill_time(const timeline& tl, pid_t pid, const std::string& source) {
+std::optional<double> kill_time(const timeline_index& ix, pid_t pid, const std::string& source) {
   std::optional<double> at;
-  for (const auto& e : tl) {
-    if (e.event() != "fault") continue;
+  for (const timeline_event* ep : ix.named("fault")) {
+    const timeline_event& e = *ep;
     bool ours =
         (e.source == "driver" && e.num("target_pid") == pid && (e.str("kind") == "signal") &&
          !is_stop_signal(e.str("what")) && e.str("what") != "SIGCONT") ||
@@ -134,7 +137,7 @@ std::optional<double> kill_time(const timeline& tl, pid_t pid, const std::string
   return at;
 }
 
-void finish_row(process_row& row, const traced_process& p, const timeline& tl, double t0,
+void finish_row(process_row& row, const traced_process& p, const timeline_index& ix, double t0,
                 double last_own) {
   if (!p.status) {
     row.outcome = "running";
@@ -142,7 +145,7 @@ void finish_row(process_row& row, const traced_process& p, const timeline& tl, d
   }
   double end = p.exited.value_or(last_own);
   if (WIFSIGNALED(*p.status))
-    if (auto k = kill_time(tl, p.pid, p.name); k && *k < end) end = *k;
+    if (auto k = kill_time(ix, p.pid, p.name); k && *k < end) end = *k;
   end = std::max(end, last_own);
   row.end_s = end - t0;
   row.marks.push_back(
@@ -247,7 +250,25 @@ std::string worker_outcome(const traced_process& w, const span_facts& f, const w
   return "ok";
 }
 
-process_row worker_row(const timeline& tl, const span_facts& f, const traced_process& w) {
+// What a worker's row is drawn from: its own events, the mux's about its
+// stream and the driver's faults aimed at it, in timeline order.
+timeline_index::events events_for_worker(const span_facts& f, const traced_process& w) {
+  timeline_index::events out = f.ix.of_source(w.name);
+  const auto& stream = f.ix.of_stream(fmt::format("unix_client.{}", w.pid));
+  out.insert(out.end(), stream.begin(), stream.end());
+  for (const char* ev : {"handshake", "handshake_failed"}) {
+    const auto& hs = f.ix.of(w.pid, ev);
+    out.insert(out.end(), hs.begin(), hs.end());
+  }
+  if (auto it = f.driver_faults.find(w.pid); it != f.driver_faults.end())
+    out.insert(out.end(), it->second.begin(), it->second.end());
+  // One vector holds the timeline: address order is timeline order.
+  std::sort(out.begin(), out.end(), std::less<const timeline_event*>());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+process_row worker_row(const span_facts& f, const traced_process& w) {
   const double t0 = f.t0;
   process_row row;
   row.name = w.name;
@@ -256,7 +277,8 @@ process_row worker_row(const timeline& tl, const span_facts& f, const traced_pro
   row.index = w.index;
   row.pid = w.pid;
   worker_facts wf;
-  for (const auto& e : tl) {
+  for (const timeline_event* ep : events_for_worker(f, w)) {
+    const timeline_event& e = *ep;
     if (e.source == w.name) {
       wf.last_own = std::max(wf.last_own, e.t);
       if (!wf.first_own) wf.first_own = e.t;
@@ -271,7 +293,7 @@ process_row worker_row(const timeline& tl, const span_facts& f, const traced_pro
   const double start = sp != f.spawned.end() ? sp->second : wf.first_own.value_or(t0);
   row.start_s = start - t0;
   row.marks.push_back({row.start_s, "spawn", fmt::format("pid {}", w.pid)});
-  finish_row(row, w, tl, t0, std::max(wf.last_own, start));
+  finish_row(row, w, f.ix, t0, std::max(wf.last_own, start));
   row.outcome = worker_outcome(w, f, wf);
   return row;
 }
@@ -314,7 +336,7 @@ process_row mux_row(const timeline& tl, const span_facts& f, const traced_proces
   const double start = sp != f.spawned.end() ? sp->second : t0;
   row.start_s = start - t0;
   row.marks.push_back({row.start_s, "spawn", fmt::format("pid {}", m.pid)});
-  finish_row(row, m, tl, t0, std::max(last_own, start));
+  finish_row(row, m, f.ix, t0, std::max(last_own, start));
   if (m.status) {
     const bool stopped_by_us = f.mux_stop < INFINITY && m.exited && *m.exited >= f.mux_stop;
     if (WIFSIGNALED(*m.status))
@@ -427,13 +449,14 @@ reports::timeline_info timeline_rows(const timeline& tl, const traced_process& m
                                      const std::vector<traced_process>& workers,
                                      const std::vector<worker_group>& groups,
                                      const report_limits& limits) {
-  const span_facts f = facts_of(tl);
+  span_facts f(tl);
+  gather_facts(tl, f);
   reports::timeline_info out;
   std::vector<process_row> rows;
   if (mux.pid > 0) rows.push_back(mux_row(tl, f, mux));
   auto contexts = context_rows(tl, f);
   rows.insert(rows.end(), contexts.begin(), contexts.end());
-  for (const auto& w : workers) rows.push_back(worker_row(tl, f, w));
+  for (const auto& w : workers) rows.push_back(worker_row(f, w));
   if (auto p = probe_row(tl, f.t0)) rows.push_back(*p);
 
   // Group counts over every row, before any is left out.

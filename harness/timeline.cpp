@@ -34,6 +34,30 @@ timeline load_timeline(const std::string& dir) {
   return all;
 }
 
+const timeline_index::events timeline_index::none_;
+
+timeline_index::timeline_index(const timeline& tl) : tl_(tl) {
+  for (const auto& e : tl) {
+    const pid_t pid = e.pid();
+    std::string name = e.event();
+    by_pid_[pid].push_back(&e);
+    by_source_[e.source].push_back(&e);
+    auto stream = e.data.find("stream");
+    if (stream != e.data.end() && stream->is_string())
+      by_stream_[stream->get<std::string>()].push_back(&e);
+    by_event_[name].push_back(&e);
+    by_pid_event_[{pid, std::move(name)}].push_back(&e);
+  }
+}
+
+const timeline_index::events& timeline_index::of(pid_t pid, std::string_view event) const {
+  return find(by_pid_event_, std::pair<pid_t, std::string>(pid, std::string(event)));
+}
+
+const timeline_index::events& timeline_index::named(std::string_view event) const {
+  return find(by_event_, std::string(event));
+}
+
 bool is_error_line(const timeline_event& e) {
   if (e.event() != "log") return false;
   std::string level = e.str("level");

@@ -36,6 +36,12 @@ void guarded(const std::function<void()>& fn) {
 
 broker::broker() : io_(std::make_unique<boost::asio::io_context>(1)) {}
 
+std::span<std::uint8_t> broker::read_buffer() {
+  constexpr std::size_t read_chunk = std::size_t{64} * 1024;
+  if (read_buffer_.size() < read_chunk) read_buffer_.resize(read_chunk);
+  return read_buffer_;
+}
+
 broker::~broker() {
   stop();
   join();

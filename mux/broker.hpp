@@ -4,9 +4,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <thread>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -49,8 +52,14 @@ class broker {
 
   bool on_broker_thread() const { return std::this_thread::get_id() == loop_thread_id_.load(); }
 
+  // Where every stream of this broker reads (broker thread only): a stream
+  // keeps only the bytes of a frame not yet complete, so an idle one holds
+  // no read buffer of its own. Valid until the next call.
+  std::span<std::uint8_t> read_buffer();
+
  private:
   std::unique_ptr<boost::asio::io_context> io_;
+  std::vector<std::uint8_t> read_buffer_;
   std::thread thread_;
   std::atomic<std::thread::id> loop_thread_id_{};
 };

@@ -127,6 +127,12 @@ std::span<std::uint8_t> frame_decoder::body_space() {
           current_.data.size() - body_len_};
 }
 
+std::span<std::uint8_t> frame_decoder::body_space(std::size_t at_least) {
+  if (!in_body_ || error_ != frame_error::none || body_target_ - body_len_ < at_least) return {};
+  std::span<std::uint8_t> space = body_space();
+  return space.size() >= at_least ? space : std::span<std::uint8_t>{};
+}
+
 void frame_decoder::commit_body(std::size_t n, std::vector<message>& out) {
   body_len_ += std::min(n, current_.data.size() - body_len_);
   if (in_body_ && body_len_ == body_target_) finish(out);

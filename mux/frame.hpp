@@ -39,6 +39,9 @@ class frame_decoder {
   // While a large body is incomplete, the rest of it: a caller may read
   // straight into this span and then call commit_body(), saving a copy.
   std::span<std::uint8_t> body_space();
+  // body_space() when at least `at_least` bytes of the body are still to
+  // come and fit in it, else empty (and nothing is allocated for it).
+  std::span<std::uint8_t> body_space(std::size_t at_least);
   void commit_body(std::size_t n, std::vector<message>& out);
 
   frame_error error() const { return error_; }

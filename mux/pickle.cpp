@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "mux/latin1.hpp"
+
 namespace faultmux::pickle {
 namespace {
 
@@ -851,7 +853,9 @@ bool decoder::apply_codecs_encode(const std::vector<std::size_t>& args, node& n)
   }
   n.k = kind::bytes;
   n.is_owned = true;
-  n.owned.reserve(static_cast<std::size_t>(arg(0).j));
+  // push_text checked the text and counted its code points.
+  if (latin1::append_from_utf8(n.owned, s, static_cast<std::size_t>(arg(0).j))) return true;
+  // Some character is not latin-1: find it, for the error.
   std::size_t chars = 0;
   for (std::size_t pos = 0; pos < s.size(); ++chars) {
     // ASCII stands for itself in both, so runs of it are copied whole.
@@ -1182,19 +1186,15 @@ void encoder::put_bytes(std::string_view s) {
     code(op::reduce);
     return;
   }
-  std::string latin1;
-  latin1.reserve(s.size() * 2);
-  for (std::size_t pos = 0; pos < s.size();) {
-    std::size_t ascii = utf8::ascii_end(s, pos);
-    latin1.append(s.substr(pos, ascii - pos));
-    if (ascii == s.size()) break;
-    utf8::append(latin1, static_cast<std::uint8_t>(s[ascii]));
-    pos = ascii + 1;
-  }
+  const std::size_t size = latin1::utf8_size(s);
   global("_codecs", "encode");
   code(op::binunicode);
-  le(latin1.size(), 4);
-  out_ += latin1;
+  le(size, 4);
+  // Written in place; to_utf8 needs a byte of room past its end.
+  const std::size_t at = out_.size();
+  out_.resize(at + size + 1);
+  latin1::to_utf8(s, out_.data() + at);
+  out_.resize(at + size);
   code(op::binunicode);
   le(6, 4);
   out_ += "latin1";

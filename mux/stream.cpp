@@ -22,8 +22,8 @@
 namespace faultmux {
 namespace {
 
-constexpr std::size_t read_chunk = std::size_t{64} * 1024;
-constexpr int reads_per_wakeup = 16;  // then yield so one busy stream cannot starve the rest
+constexpr int reads_per_wakeup = 16;      // then yield so one busy stream cannot starve the rest
+constexpr std::size_t keep_received = 4;  // messages of one read an idle stream keeps room for
 
 // True when poll() says fd is ready for `events` right now.
 bool ready_now(int fd, short events) {
@@ -254,22 +254,24 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
     check_state();
     auto self = shared_from_this();
     for (int i = 0; i < reads_per_wakeup && state_ != lifecycle::closed; ++i) {
-      std::span<std::uint8_t> direct = decoder_.body_space();
-      bool into_body = direct.size() >= read_chunk;
-      if (!into_body && buffer_.size() < read_chunk) buffer_.resize(read_chunk);
-      ssize_t n = into_body ? ::recv(fd_, direct.data(), direct.size(), 0)
-                            : ::recv(fd_, buffer_.data(), buffer_.size(), 0);
+      // A large body still to come is read straight into place; anything
+      // else into the broker's buffer, of which the decoder keeps only an
+      // incomplete frame's bytes.
+      std::span<std::uint8_t> shared = broker_.read_buffer();
+      std::span<std::uint8_t> direct = decoder_.body_space(shared.size());
+      const bool into_body = !direct.empty();
+      std::span<std::uint8_t> into = into_body ? direct : shared;
+      ssize_t n = ::recv(fd_, into.data(), into.size(), 0);
       if (n > 0) {
         read_spurious_ = 0;
-        std::size_t asked = into_body ? direct.size() : buffer_.size();
         if (into_body)
           decoder_.commit_body(static_cast<std::size_t>(n), received_);
         else
-          decoder_.feed({buffer_.data(), static_cast<std::size_t>(n)}, received_);
+          decoder_.feed(into.first(static_cast<std::size_t>(n)), received_);
         deliver();
         // A short read drained the socket: wait rather than read again for
         // an EAGAIN (re-arming the wait reports data that came meanwhile).
-        if (static_cast<std::size_t>(n) < asked) break;
+        if (static_cast<std::size_t>(n) < into.size()) break;
         continue;
       }
       if (n == 0) return on_eof();
@@ -292,7 +294,12 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
         close(EPROTO, std::string("handler failed: ") + e.what());
       }
     }
-    received_.clear();
+    // A burst of small frames must not leave its array behind on an idle stream.
+    if (received_.capacity() > keep_received) {
+      std::vector<message>().swap(received_);
+    } else {
+      received_.clear();
+    }
     if (state_ != lifecycle::closed && decoder_.error() != frame_error::none) {
       spdlog::error("stream {}: {}", name_, decoder_.error_detail());
       events::emit(wire::ev::protocol_error,
@@ -383,7 +390,6 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   std::string name_;
   stream_options opts_;
   frame_decoder decoder_;
-  std::vector<std::uint8_t> buffer_;
   std::vector<message> received_;
   std::deque<out_item> out_;
   std::size_t queued_ = 0;

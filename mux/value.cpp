@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "mux/latin1.hpp"
+
 namespace faultmux::pickle {
 namespace {
 
@@ -292,6 +294,9 @@ void append(std::string& out, char32_t cp) {
 }
 
 check_result check(std::string_view s, bool allow_surrogates) {
+  // Text of latin-1 code points (ASCII, and bytes pickled as text) is
+  // checked a word at a time; anything else code point by code point.
+  if (std::optional<std::size_t> n = latin1::code_points(s)) return {true, *n, 0};
   check_result r;
   for (std::size_t pos = 0; pos < s.size();) {
     std::size_t ascii = ascii_end(s, pos);

@@ -418,5 +418,29 @@ TEST(FrameDecode, BodySpaceIsTheRestOfTheBody) {
   EXPECT_TRUE(d.body_space().empty());
 }
 
+// A stream reads a body in place only when a whole read's worth is still to
+// come; a smaller rest goes through the shared read buffer and feed(), and
+// asking costs no allocation.
+TEST(FrameDecode, BodySpaceAtLeastOnlyForALargeRest) {
+  const std::string body(100000, 'b');
+  std::string f = encode_frame(make_message(1, 2, 2, 1000, 0, body));
+  frame_decoder d;
+  std::vector<message> out;
+  EXPECT_TRUE(d.body_space(1).empty());  // no header yet
+  d.feed(f.substr(0, header_size + 10), out);
+  EXPECT_TRUE(d.body_space(body.size()).empty());  // 99990 to come
+  EXPECT_EQ(d.buffered(), header_size + 10);
+  std::span<std::uint8_t> space = d.body_space(65536);
+  ASSERT_EQ(space.size(), body.size() - 10);
+  std::memcpy(space.data(), f.data() + header_size + 10, 40000);
+  d.commit_body(40000, out);
+  EXPECT_TRUE(d.body_space(65536).empty());  // 59990 to come
+  d.feed(f.substr(header_size + 40010), out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].data, body);
+  EXPECT_TRUE(d.body_space(1).empty());
+  EXPECT_EQ(d.buffered(), 0u);
+}
+
 }  // namespace
 }  // namespace faultmux

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "mux/latin1.hpp"
 #include "tests/support/run_dir.hpp"
 
 namespace faultmux::pickle {
@@ -665,6 +666,57 @@ TEST(PickleRoundTrip, BytesWithHighBytesAtEveryOffset) {
     ASSERT_NE(b, nullptr);
     EXPECT_EQ(b->data, data) << "high byte at " << at;
   }
+}
+
+// The latin-1 conversions work a word at a time: every byte value at every
+// offset of strings up to five words long, against the code point at a time.
+TEST(PickleLatin1, EveryByteAtEveryOffsetConvertsBothWays) {
+  for (std::size_t len = 0; len <= 40; ++len) {
+    for (unsigned seed = 0; seed < 256; seed += 7) {
+      std::string data(len, '\0'), want;
+      for (std::size_t i = 0; i < len; ++i) {
+        // Runs of ASCII between high bytes, and every byte value somewhere.
+        data[i] = static_cast<char>((i + seed) % 3 ? 'a' + (i % 26) : (seed + i * 37) % 256);
+        utf8::append(want, static_cast<std::uint8_t>(data[i]));
+      }
+      ASSERT_EQ(latin1::utf8_size(data), want.size()) << len << "/" << seed;
+      std::string text(want.size() + 1, '?');
+      latin1::to_utf8(data, text.data());
+      text.pop_back();
+      ASSERT_EQ(text, want) << len << "/" << seed;
+      ASSERT_EQ(latin1::code_points(text), len) << len << "/" << seed;
+      std::string back = "kept";
+      ASSERT_TRUE(latin1::append_from_utf8(back, text)) << len << "/" << seed;
+      ASSERT_EQ(back, "kept" + data) << len << "/" << seed;
+      back.clear();
+      ASSERT_TRUE(latin1::append_from_utf8(back, text, len));
+      ASSERT_EQ(back, data);
+    }
+  }
+}
+
+TEST(PickleLatin1, OnlyWellFormedLatin1TextIsTaken) {
+  const std::string pad(13, 'p');  // puts the bad byte in the word loop and in the tail
+  for (const std::string& bad : {"\x80"s, "\xc3"s,
+                                 "\xc3"
+                                 "a"s,
+                                 "\xc3\xc3"s, "\xc4\x80"s, "\xe2\x82\xac"s, "\xff"s, "\xc0\x80"s}) {
+    for (const std::string& s : {bad, pad + bad, bad + pad, pad + bad + pad}) {
+      EXPECT_FALSE(latin1::code_points(s).has_value()) << ::testing::PrintToString(s);
+      std::string out = "kept";
+      EXPECT_FALSE(latin1::append_from_utf8(out, s)) << ::testing::PrintToString(s);
+      EXPECT_EQ(out, "kept");
+    }
+  }
+  // Well-formed but beyond U+00FF: the full check still counts it, and the
+  // conversion of a text already checked refuses it.
+  const std::string euro = pad + "\xe2\x82\xac" + pad;
+  utf8::check_result c = utf8::check(euro, false);
+  EXPECT_TRUE(c.ok);
+  EXPECT_EQ(c.code_points, 27u);
+  std::string out;
+  EXPECT_FALSE(latin1::append_from_utf8(out, euro, c.code_points));
+  EXPECT_TRUE(out.empty());
 }
 
 TEST(PickleRefusal, CodecsNamesTheCharacterAfterAnAsciiRun) {

@@ -17,10 +17,10 @@
 
 #include "mux/events.hpp"
 #include "mux/frame.hpp"
-#include "wire/protocol.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/sanitizers.hpp"
 #include "tests/support/stream_support.hpp"
+#include "wire/protocol.hpp"
 
 namespace faultmux::test::streams {
 namespace {
@@ -315,6 +315,48 @@ TEST_F(frame_receive, many_frames_in_one_write_arrive_in_order) {
 TEST_F(frame_receive, frame_of_exactly_the_maximum_size_is_delivered) {
   std::string body = pattern(6, max_size);
   EXPECT_TRUE(echo_round_trip(*client_, echo_, body, 7000, 20s));
+  expect_others_fine(0);
+}
+
+// Every stream reads into the mux's one read buffer: a frame half-received
+// on each of many streams stays whole while the others' reads reuse it.
+TEST_F(frame_receive, half_frames_on_many_streams_survive_the_shared_read_buffer) {
+  std::vector<raw_client> clients;
+  std::vector<std::string> frames, bodies;
+  for (int i = 0; i < 20; ++i) {
+    clients.push_back(raw_client::connect_as(mux_->socket_path(), raw_client::fake_pid()));
+    // From a few bytes of header to most of a body bigger than one read.
+    bodies.push_back(pattern(200 + i, static_cast<std::size_t>(i % 2 ? 100 : 90000) + i));
+    frames.push_back(frame_from(clients.back(), to(echo_, 1000, bodies.back(), 8000 + i)));
+  }
+  auto cut = [&](int i) { return std::min<std::size_t>(frames[i].size() - 1, 3 + i * 4999); };
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(clients[i].write(std::string_view(frames[i]).substr(0, cut(i))));
+    ASSERT_TRUE(clients[i].wait_drained());
+  }
+  for (int i = 19; i >= 0; --i) ASSERT_TRUE(clients[i].write(frames[i].substr(cut(i))));
+  for (int i = 0; i < 20; ++i)
+    EXPECT_TRUE(expect_echo(clients[i], echo_, bodies[i], 8000 + i)) << "client " << i;
+  expect_others_fine(0);
+}
+
+// An idle stream holds no read buffer of its own: 300 clients that each
+// routed a message (so each stream has read) cost the mux little memory each.
+TEST_F(frame_receive, idle_streams_hold_no_read_buffer) {
+  constexpr int n = 300;
+  std::vector<raw_client> clients;
+  clients.reserve(n);
+  long rss_before = mux_->rss_kib();
+  ASSERT_GT(rss_before, 0);
+  for (int i = 0; i < n; ++i) {
+    clients.push_back(raw_client::connect_as(mux_->socket_path(), raw_client::fake_pid()));
+    ASSERT_TRUE(echo_round_trip(clients.back(), echo_, pattern(300 + i, 2000)));
+  }
+  long grown = mux_->rss_kib() - rss_before;
+  RecordProperty("rss_kib_per_idle_stream", static_cast<int>(grown / n));
+  // A 64 KiB buffer per stream would be 19 MiB here.
+  EXPECT_LT(grown, n * 16 * memory_slack)
+      << "VmRSS grew " << grown << " KiB for " << n << " idle streams";
   expect_others_fine(0);
 }
 

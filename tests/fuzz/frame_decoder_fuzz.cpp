@@ -89,7 +89,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       want = 1;
     }
     want = std::min(want, total - fed);
-    std::span<std::uint8_t> space = d.body_space();
+    // As a stream reads: in place only when a whole read's worth is to come.
+    const bool whole_read = (s & 0x40) != 0;
+    std::span<std::uint8_t> space = whole_read ? d.body_space(want) : d.body_space();
+    FUZZ_CHECK(!whole_read || space.empty() || space.size() >= want);
     if ((s & 0x80) && !space.empty()) {
       FUZZ_CHECK(!failed_before);
       want = std::min(want, space.size());
