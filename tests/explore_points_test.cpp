@@ -31,8 +31,14 @@ timeline_event ev(double t, pid_t pid, const std::string& source, nlohmann::json
 timeline_event trace(const std::string& call, const std::string& cls, const std::string& peer,
                      const std::string& phase, int conn_n) {
   return ev(1, 10, "faults",
-            {{"event", "fault"}, {"role", "mux"}, {"call", call}, {"fd_class", cls},
-             {"peer", peer}, {"phase", phase}, {"conn_n", conn_n}, {"effect", "trace"}});
+            {{"event", "fault"},
+             {"role", "mux"},
+             {"call", call},
+             {"fd_class", cls},
+             {"peer", peer},
+             {"phase", phase},
+             {"conn_n", conn_n},
+             {"effect", "trace"}});
 }
 
 TEST(ExplorePoints, RulesAddressExactlyOnePointAndParse) {
@@ -109,9 +115,9 @@ TEST(ExplorePoints, EffectsFitTheCallAndCarryTheirClass) {
   EXPECT_EQ(names(effects_for({"server", "process", "", "s:0", "pid-sent", 0})), "SIGKILL/hard ");
   EXPECT_EQ(names(effects_for({"worker", "process", "", "g:0", "pid-sent", 0})),
             "SIGKILL/hard SIGSTOP/stall ");
-  EXPECT_EQ(names(narrowed(effects_for({"mux", "recv", "accepted", "a:0", "stream", 1}),
-                           {"EIO", "eof"})),
-            "EIO/hard eof/hard ");
+  EXPECT_EQ(
+      names(narrowed(effects_for({"mux", "recv", "accepted", "a:0", "stream", 1}), {"EIO", "eof"})),
+      "EIO/hard eof/hard ");
 }
 
 TEST(ExplorePoints, ShardsComeFromTheOptionOrTheCiEnvironment) {
@@ -202,7 +208,9 @@ TEST(SingleFaultOracles, TransientMustBeInvisible) {
   EXPECT_EQ(named(judge_single_fault(s, tl, outcome()), "others intact").v, verdict::pass);
   timeline bad = tl;
   bad.push_back(ev(0.15, 10, "mux",
-                   {{"event", "disconnect"}, {"stream", "unix_client.30"}, {"why", "recv failed"},
+                   {{"event", "disconnect"},
+                    {"stream", "unix_client.30"},
+                    {"why", "recv failed"},
                     {"errno", "EAGAIN"}}));
   auto rs = judge_single_fault(s, bad, outcome());
   EXPECT_EQ(named(rs, "invisible").v, verdict::fail);
@@ -220,11 +228,14 @@ TEST(SingleFaultOracles, HardIsContainedToItsPeerAndLogged) {
   tl.push_back(ev(0.2, 31, "w", {{"event", "workload_done"}, {"count", 5}, {"failed", 0}}));
   tl.push_back(ev(0.2, 30, "w", {{"event", "workload_done"}, {"count", 5}, {"failed", 5}}));
   timeline_event gone = ev(0.15, 10, "mux",
-                           {{"event", "disconnect"}, {"stream", "unix_client.30"},
-                            {"why", "recv failed"}, {"errno", "ECONNRESET"}});
+                           {{"event", "disconnect"},
+                            {"stream", "unix_client.30"},
+                            {"why", "recv failed"},
+                            {"errno", "ECONNRESET"}});
   timeline_event line =
       ev(0.15, 10, "mux",
-         {{"event", "log"}, {"level", "error"},
+         {{"event", "log"},
+          {"level", "error"},
           {"msg", "stream unix_client.30: recv failed: ECONNRESET: disconnecting"}});
   timeline logged = tl;
   logged.push_back(line);
@@ -238,8 +249,10 @@ TEST(SingleFaultOracles, HardIsContainedToItsPeerAndLogged) {
   // An untouched worker's stream going too.
   timeline spread = logged;
   spread.push_back(ev(0.16, 10, "mux",
-                      {{"event", "disconnect"}, {"stream", "unix_client.31"},
-                       {"why", "recv failed"}, {"errno", "EIO"}}));
+                      {{"event", "disconnect"},
+                       {"stream", "unix_client.31"},
+                       {"why", "recv failed"},
+                       {"errno", "EIO"}}));
   EXPECT_EQ(named(judge_single_fault(s, spread, outcome()), "contained").v, verdict::fail);
 }
 
@@ -250,15 +263,17 @@ TEST(SingleFaultOracles, RequestersOfAHardFaultedServerMayFailOnlyWithDeadReplie
   tl.pop_back();
   tl.push_back(ev(0.2, 30, "w", {{"event", "workload_done"}, {"count", 5}, {"failed", 5}}));
   tl.push_back(ev(0.2, 31, "w", {{"event", "workload_done"}, {"count", 5}, {"failed", 5}}));
-  tl.push_back(ev(0.15, 10, "mux",
-                  {{"event", "disconnect"}, {"stream", "unix_client.20"}, {"why", "EOF"},
-                   {"errno", ""}}));
+  tl.push_back(
+      ev(0.15, 10, "mux",
+         {{"event", "disconnect"}, {"stream", "unix_client.20"}, {"why", "EOF"}, {"errno", ""}}));
   // Without dead replies, the failed workers count as untouched: a violation.
   EXPECT_EQ(named(judge_single_fault(s, tl, outcome()), "others intact").v, verdict::fail);
   // Answered dead (as the respondent, and as "no route" after), they are its requesters.
   tl.push_back(ev(0.16, 10, "mux",
-                  {{"event", "dead"}, {"reason", "the respondent Context has disconnected"},
-                   {"dst", 2}, {"respondent", 1}}));
+                  {{"event", "dead"},
+                   {"reason", "the respondent Context has disconnected"},
+                   {"dst", 2},
+                   {"respondent", 1}}));
   tl.push_back(ev(0.17, 10, "mux",
                   {{"event", "dead"}, {"reason", "no route to 1, my ID is 0"}, {"dst", 3}}));
   auto rs = judge_single_fault(s, tl, outcome());
@@ -269,9 +284,9 @@ TEST(SingleFaultOracles, RequestersOfAHardFaultedServerMayFailOnlyWithDeadReplie
 TEST(SingleFaultOracles, AStallHoldsUpNobody) {
   scenario s = one_fault("stall", "good:0");
   timeline tl = good_run();
-  tl.push_back(ev(1.0, 1, "driver",
-                  {{"event", "fault"}, {"kind", "resume"}, {"target_pid", 30},
-                   {"what", "SIGCONT (phase)"}}));
+  tl.push_back(ev(
+      1.0, 1, "driver",
+      {{"event", "fault"}, {"kind", "resume"}, {"target_pid", 30}, {"what", "SIGCONT (phase)"}}));
   EXPECT_EQ(named(judge_single_fault(s, tl, outcome()), "not held up").v, verdict::pass);
   timeline late = tl;
   late.push_back(ev(1.2, 31, "w", {{"event", "workload_done"}, {"count", 5}, {"failed", 0}}));
@@ -285,7 +300,8 @@ TEST(SingleFaultOracles, AResourceFaultIsLoggedAndCostsNoStream) {
   timeline tl = good_run();
   EXPECT_EQ(named(judge_single_fault(s, tl, outcome()), "survived").v, verdict::fail);
   tl.push_back(ev(0.1, 10, "mux",
-                  {{"event", "log"}, {"level", "error"},
+                  {{"event", "log"},
+                   {"level", "error"},
                    {"msg", "listener: accept() failed: EMFILE: retrying in 5 ms"}}));
   EXPECT_EQ(named(judge_single_fault(s, tl, outcome()), "survived").v, verdict::pass);
   run_outcome down = outcome();

@@ -69,8 +69,8 @@ inline constexpr event_kind fake_answer{
     "the fake listener answered (or failed to answer) a client's handshake"};
 inline constexpr event_kind fault{
     "fault", "shim, driver, fault command, worker, mux, context",
-    "kind, target_pid, ...; the shim: index, call, fd, fd_class, rule, rule_text, n, effect, ret, "
-    "errno, offset",
+    "kind, target_pid, ...; the shim: index, call, fd, fd_class, peer, peer_pid, phase, conn_n, "
+    "rule, rule_text, n, effect, ret, errno, offset",
     "a fault was injected (the shim's lines name the call and the rule)"};
 inline constexpr event_kind fault_continued{"fault_continued", "mux, worker", "kind, phase, action",
                                             "a stopped-at-a-phase process resumed past the fault"};

@@ -432,15 +432,16 @@ class explorer {
     json unstable = json::array();
     for (const auto& p : unstable_) unstable.push_back(p.key());
     if (!baseline_failure_.empty())
-      runs.push_back({{"point", "none"},
-                      {"effect", "none"},
-                      {"ran", true},
-                      {"activated", true},
-                      {"verdict", "fail"},
-                      {"why", baseline_failure_},
-                      {"scenario", file_},
-                      {"command", run_command(file_)},
-                      {"reproduced", fmt::format("{}/{}", baseline_reproduced_, baseline_reruns_)}});
+      runs.push_back(
+          {{"point", "none"},
+           {"effect", "none"},
+           {"ran", true},
+           {"activated", true},
+           {"verdict", "fail"},
+           {"why", baseline_failure_},
+           {"scenario", file_},
+           {"command", run_command(file_)},
+           {"reproduced", fmt::format("{}/{}", baseline_reproduced_, baseline_reruns_)}});
     json doc = {{"schema", "faultmux-explore/1"},
                 {"scenario", s_.name},
                 {"file", file_},

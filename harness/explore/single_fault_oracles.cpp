@@ -28,7 +28,9 @@ pid_t stream_pid(const std::string& stream) {
 }
 
 // What the run did, indexed once.
-struct run_view {
+struct fault_view {
+  explicit fault_view(const timeline& tl) : ix(tl) {}
+  timeline_index ix;
   const process_record* mux = nullptr;
   const process_record* faulted = nullptr;  // the faulted peer's process, if any
   std::set<pid_t> requesters;               // got a dead reply for the faulted peer
@@ -46,8 +48,7 @@ std::string process_name_of(const std::string& peer) {
   return fmt::format("worker-{}-{}", peer.substr(0, colon), peer.substr(colon + 1));
 }
 
-run_view view_of(const scenario& s, const timeline& tl, const run_outcome& o) {
-  run_view v;
+void view_of(const scenario& s, const timeline& tl, const run_outcome& o, fault_view& v) {
   v.mux = mux_of(o);
   const std::string faulted_name = process_name_of(s.expect.faulted_peer);
   for (const auto& p : o.processes)
@@ -89,7 +90,6 @@ run_view view_of(const scenario& s, const timeline& tl, const run_outcome& o) {
         v.mux_log_lines.push_back(&e);
     }
   }
-  return v;
 }
 
 bool exited_zero(const process_record& p) {
@@ -98,16 +98,14 @@ bool exited_zero(const process_record& p) {
 
 // Whether worker `p` did all its group's work: exit 0 and, for a workload,
 // workload_done with nothing failed.
-std::optional<std::string> incomplete(const scenario& s, const timeline& tl,
+std::optional<std::string> incomplete(const scenario& s, const timeline_index& ix,
                                       const process_record& p) {
   if (!exited_zero(p)) return fmt::format("{} (pid {}): {}", p.name, p.pid, status_text(p));
   const worker_group* g = group_named(s, p.group);
   const bool has_workload = g && (g->workload == worker_group::workload_t::echo ||
                                   g->workload == worker_group::workload_t::calls);
   const char* needed = has_workload ? "workload_done" : "connected";
-  const timeline_event* found = nullptr;
-  for (const auto& e : tl)
-    if (e.pid() == p.pid && e.event() == needed) found = &e;
+  const timeline_event* found = timeline_index::last(ix.of(p.pid, needed));
   if (!found) return fmt::format("{} (pid {}): no {} event", p.name, p.pid, needed);
   if (has_workload && found->num("failed", 0) != 0)
     return fmt::format("{} (pid {}): workload_done failed={} of {}", p.name, p.pid,
@@ -115,19 +113,19 @@ std::optional<std::string> incomplete(const scenario& s, const timeline& tl,
   return std::nullopt;
 }
 
-bool is_affected(const run_view& v, pid_t pid) {
+bool is_affected(const fault_view& v, pid_t pid) {
   return (v.faulted && v.faulted->pid == pid) || v.requesters.count(pid) > 0;
 }
 
 // Every worker the fault did not touch finished its work intact.
 oracle_result others_intact(const scenario& s, const timeline& tl, const run_outcome& o,
-                            const run_view& v) {
+                            const fault_view& v) {
   std::vector<std::string> bad;
   int checked = 0;
   for (const auto& p : o.processes) {
     if (p.group.empty() || is_affected(v, p.pid)) continue;
     ++checked;
-    if (auto why = incomplete(s, tl, p)) bad.push_back(*why);
+    if (auto why = incomplete(s, v.ix, p)) bad.push_back(*why);
   }
   oracle_result r = make("others intact", bad.empty() ? verdict::pass : verdict::fail);
   if (bad.empty()) r.evidence.push_back(fmt::format("{} untouched workers completed", checked));
@@ -136,7 +134,7 @@ oracle_result others_intact(const scenario& s, const timeline& tl, const run_out
 }
 
 // transient: no stream went for an error, no error line, nothing lost.
-oracle_result invisible(const run_view& v) {
+oracle_result invisible(const fault_view& v) {
   std::vector<std::string> bad;
   for (const auto& [pid, what] : v.error_disconnects) bad.push_back("disconnected: " + what);
   for (const auto* e : v.mux_error_lines) bad.push_back("error line: " + e->str("msg"));
@@ -149,7 +147,7 @@ oracle_result invisible(const run_view& v) {
 
 // hard: only the faulted peer's stream went, and its going was logged with
 // the stream and errno; its requesters ended by themselves.
-oracle_result contained(const scenario& s, const timeline& tl, const run_view& v) {
+oracle_result contained(const scenario& s, const timeline& tl, const fault_view& v) {
   std::vector<std::string> bad, ok;
   for (const auto& [pid, what] : v.error_disconnects)
     if (!is_affected(v, pid)) bad.push_back("an untouched stream disconnected: " + what);
@@ -160,7 +158,7 @@ oracle_result contained(const scenario& s, const timeline& tl, const run_view& v
     };
     const bool error_gone = went(v.error_disconnects);
     if (!error_gone && !went(v.eof_disconnects) && exited_zero(*v.faulted) &&
-        !incomplete(s, tl, *v.faulted))
+        !incomplete(s, v.ix, *v.faulted))
       ok.push_back(fmt::format("{} recovered and completed its work", v.faulted->name));
     else if (!error_gone && !went(v.eof_disconnects))
       bad.push_back(fmt::format("{} (pid {}) failed but the mux recorded no disconnect for it",
@@ -179,9 +177,8 @@ oracle_result contained(const scenario& s, const timeline& tl, const run_view& v
     }
   }
   for (pid_t req : v.requesters) {
-    const bool ended = std::any_of(tl.begin(), tl.end(), [&](const timeline_event& e) {
-      return e.pid() == req && (e.event() == "workload_done" || e.event() == "workload_failed");
-    });
+    const bool ended =
+        !v.ix.of(req, "workload_done").empty() || !v.ix.of(req, "workload_failed").empty();
     if (!ended)
       bad.push_back(fmt::format("requester pid {} got a dead reply but never ended", req));
   }
@@ -197,7 +194,7 @@ oracle_result contained(const scenario& s, const timeline& tl, const run_view& v
 // stall: while the faulted worker was stopped, every other worker that has
 // work finished it; nobody waited for the stopped one.
 oracle_result not_held_up(const scenario& s, const timeline& tl, const run_outcome& o,
-                          const run_view& v) {
+                          const fault_view& v) {
   if (!v.faulted) return make("not held up", verdict::fail, {"no faulted worker named"});
   std::optional<double> resumed;
   for (const auto& e : tl)
@@ -217,10 +214,10 @@ oracle_result not_held_up(const scenario& s, const timeline& tl, const run_outco
          g->workload != worker_group::workload_t::calls))
       continue;
     ++checked;
-    for (const auto& e : tl)
-      if (e.pid() == p.pid && e.event() == "workload_done" && e.t > *resumed)
+    for (const timeline_event* e : v.ix.of(p.pid, "workload_done"))
+      if (e->t > *resumed)
         bad.push_back(fmt::format("{} finished {:.0f} ms after {} was resumed: it waited for it",
-                                  p.name, (e.t - *resumed) * 1000, v.faulted->name));
+                                  p.name, (e->t - *resumed) * 1000, v.faulted->name));
   }
   oracle_result r = make("not held up", bad.empty() ? verdict::pass : verdict::fail);
   if (bad.empty())
@@ -231,7 +228,7 @@ oracle_result not_held_up(const scenario& s, const timeline& tl, const run_outco
 }
 
 // resource: the fault was logged and no stream went for it.
-oracle_result survived(const run_view& v) {
+oracle_result survived(const fault_view& v) {
   std::vector<std::string> bad;
   for (const auto& [pid, what] : v.error_disconnects) bad.push_back("disconnected: " + what);
   if (v.mux_log_lines.empty()) bad.push_back("the mux logged nothing about the failure");
@@ -245,7 +242,8 @@ oracle_result survived(const run_view& v) {
 
 std::vector<oracle_result> judge_single_fault(const scenario& s, const timeline& tl,
                                               const run_outcome& o) {
-  run_view v = view_of(s, tl, o);
+  fault_view v(tl);
+  view_of(s, tl, o, v);
   const std::string& c = s.expect.fault_class;
   std::vector<oracle_result> out{oracle_faults_fired(s, tl, o), oracle_finished(s, tl, o)};
   if (c == "transient") out.push_back(invisible(v));
