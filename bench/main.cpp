@@ -110,6 +110,14 @@ void print_summary() {
                        fmt_opt(ratio(rate, copy), "{:.2f} of memcpy"),
                        ">= 2 GB/s: " + verdict(rate, rate && *rate >= 2e9));
   }
+  auto per_min = recorded("explore.runs_per_min"), one = recorded("explore.plain_run_ms"),
+       whole = recorded("explore.seconds"), runs = recorded("explore.runs");
+  out +=
+      fmt::format(fmt::runtime(row), "explore plain-echo, --jobs 2",
+                  fmt_opt(per_min, "{:.0f} runs/min"), "one plain run " + fmt_opt(one, "{:.0f} ms"),
+                  fmt_opt(runs, "{:.0f} runs") + " in " + fmt_opt(whole, "{:.1f} s"),
+                  ">= 300/min, whole < 5 min: " +
+                      verdict(per_min, per_min && whole && *per_min >= 300 && *whole < 300));
   out +=
       "Round trips run on one CPU. floor: the same four hops through a relay that only "
       "forwards (epoll_wait, recv, send per pass), the least any relay adds here.\n";
@@ -135,6 +143,7 @@ int main(int argc, char** argv) {
   faultmux::bench::register_call_benchmarks();
   faultmux::bench::register_idle_benchmarks();
   faultmux::bench::register_pickle_benchmarks();
+  faultmux::bench::register_explore_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   print_summary();
   benchmark::Shutdown();
