@@ -1,4 +1,5 @@
 #include "harness/report_command.hpp"
+#include "harness/explore/certificate.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -51,7 +52,50 @@ class run_set {
 
 }  // namespace
 
+namespace {
+
+// Explorations' documents (the shards of one) merged into one: its
+// explore-SCENARIO.json and junit.xml in out_dir, the certificate printed.
+int merge_explore_shards(const std::vector<nlohmann::json>& docs, const std::string& out_dir) {
+  std::string why;
+  nlohmann::json merged = merge_explorations(docs, &why);
+  if (!why.empty()) {
+    std::fprintf(stderr, "faultmux report: %s\n", why.c_str());
+    return 2;
+  }
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  const std::string name = merged.value("scenario", std::string("scenario"));
+  const fs::path json_path = fs::path(out_dir) / ("explore-" + name + ".json");
+  std::ofstream(json_path) << merged.dump(2) << "\n";
+  std::ofstream(fs::path(out_dir) / ("explore-" + name + ".junit.xml")) << explore_junit(merged);
+  if (!std::ifstream(json_path)) {
+    std::fprintf(stderr, "faultmux report: cannot write %s\n", json_path.c_str());
+    return 2;
+  }
+  std::printf("%s\n%s\n", certificate_line(merged).c_str(), json_path.c_str());
+  return 0;
+}
+
+}  // namespace
+
 int run_report(const report_options& o) {
+  // Shards of an exploration are merged; results.json documents rendered.
+  std::vector<nlohmann::json> explorations;
+  for (const auto& f : o.files) {
+    std::ifstream in(f);
+    auto doc = nlohmann::json::parse(in, nullptr, false);
+    if (is_explore_document(doc)) explorations.push_back(std::move(doc));
+  }
+  if (!explorations.empty()) {
+    if (explorations.size() != o.files.size()) {
+      std::fprintf(stderr,
+                   "faultmux report: give either explore-*.json shards (merged) or results.json "
+                   "files (rendered), not both\n");
+      return 2;
+    }
+    return merge_explore_shards(explorations, o.out_dir);
+  }
   run_set set;
   for (const auto& f : o.files) {
     std::string why;

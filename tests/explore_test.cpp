@@ -134,7 +134,7 @@ INSTANTIATE_TEST_SUITE_P(LegacyBugs, ExploreBlind,
                            return n;
                          });
 
-TEST(Explore, TwoShardsCoverExactlyTheUnshardedPoints) {
+TEST(Explore, TwoShardsCoverExactlyTheUnshardedPointsAndMergeIntoItsCertificate) {
   run_dir all, one, two;
   const std::vector<std::string> narrow{"--effects", "EAGAIN,SIGKILL", "--reruns", "0"};
   auto with = [&](std::vector<std::string> extra) {
@@ -149,6 +149,33 @@ TEST(Explore, TwoShardsCoverExactlyTheUnshardedPoints) {
   merged.insert(pb.begin(), pb.end());
   EXPECT_EQ(merged, points_of(whole));
   EXPECT_EQ(a["certificate"]["shard"], "1/2");
+  // `faultmux report` merges the shards into the unsharded certificate.
+  run_dir merged_dir;
+  auto r = run_faultmux({"report", one.file("explore-plain-echo.json"),
+                         two.file("explore-plain-echo.json"), "-o", merged_dir.path()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::ifstream in(merged_dir.file("explore-plain-echo.json"));
+  json m = json::parse(in);
+  EXPECT_EQ(points_of(m), points_of(whole));
+  for (const char* k : {"runs", "activated", "violations", "explored_classes", "classes"})
+    EXPECT_EQ(m["certificate"][k], whole["certificate"][k]) << k;
+  EXPECT_TRUE(m["certificate"]["complete"].get<bool>());
+  EXPECT_NE(r.out.find("classes"), std::string::npos) << r.out;
+  // junit.xml: a testcase per point class.
+  std::ifstream junit(merged_dir.file("explore-plain-echo.junit.xml"));
+  std::string xml((std::istreambuf_iterator<char>(junit)), std::istreambuf_iterator<char>());
+  std::size_t cases = 0;
+  for (auto at = xml.find("<testcase"); at != std::string::npos; at = xml.find("<testcase", at + 1))
+    ++cases;
+  EXPECT_EQ(cases, m["certificate"]["explored_classes"].get<std::size_t>());
+  // A shard of another exploration is refused.
+  json other = b;
+  other["seed"] = 99;
+  std::ofstream(merged_dir.file("other.json")) << other.dump();
+  auto bad = run_faultmux({"report", one.file("explore-plain-echo.json"),
+                           merged_dir.file("other.json"), "-o", merged_dir.path()});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("not a shard of the same exploration"), std::string::npos) << bad.err;
   EXPECT_GT(points_of(a).size(), 0u);
   EXPECT_GT(points_of(b).size(), 0u);
 }

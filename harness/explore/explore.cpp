@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/driver.hpp"
+#include "harness/explore/certificate.hpp"
 #include "harness/explore/effects.hpp"
 #include "harness/explore/fault_point.hpp"
 
@@ -165,8 +166,7 @@ class explorer {
         if (verdict_of(run_scenario(s_, seed_, d_)) == verdict::fail) ++baseline_reproduced_;
       }
     }
-    write_results();
-    print_certificate();
+    print_certificate(write_results());
     if (interrupt_requested()) return 130;
     return cert_.violations > 0 ? 1 : 0;
   }
@@ -405,7 +405,7 @@ class explorer {
     return c;
   }
 
-  void write_results() {
+  json write_results() {
     json runs = json::array();
     for (const auto& r : runs_) {
       json j = {{"point", r.plan.point.key()},
@@ -442,7 +442,7 @@ class explorer {
            {"scenario", file_},
            {"command", run_command(file_)},
            {"reproduced", fmt::format("{}/{}", baseline_reproduced_, baseline_reruns_)}});
-    json doc = {{"schema", "faultmux-explore/1"},
+    json doc = {{"schema", explore_schema},
                 {"scenario", s_.name},
                 {"file", file_},
                 {"target", o_.target},
@@ -454,18 +454,14 @@ class explorer {
     fs::create_directories(report_dir());
     const std::string path = fmt::format("{}/explore-{}.json", report_dir(), s_.name);
     std::ofstream(path) << doc.dump(2) << "\n";
+    std::ofstream(fmt::format("{}/explore-{}.junit.xml", report_dir(), s_.name))
+        << explore_junit(doc);
     results_path_ = path;
+    return doc;
   }
 
-  void print_certificate() const {
-    const certificate& c = cert_;
-    std::printf(
-        "explore %s: points %zu (stable %zu, unstable %zu), classes %zu (explored %zu, shard "
-        "%d/%d), runs %zu of %zu, activated %zu, not activated %zu, errors %zu, violations %zu%s\n",
-        s_.name.c_str(), c.points, c.stable, c.unstable, c.classes, c.explored_classes,
-        o_.shard + 1, o_.shards, c.runs, c.planned, c.activated, c.not_activated, c.errors,
-        c.violations,
-        c.complete ? "" : fmt::format(" (partial: stopped by {})", c.stopped_because).c_str());
+  void print_certificate(const json& doc) const {
+    std::printf("%s\n", certificate_line(doc).c_str());
     if (!baseline_failure_.empty())
       std::printf("  violation: with no fault injected: %s\n    reproduced %d/%d: %s\n",
                   baseline_failure_.c_str(), baseline_reproduced_, baseline_reruns_,
