@@ -83,9 +83,15 @@ int run_report(const report_options& o) {
   // Shards of an exploration are merged; results.json documents rendered.
   std::vector<nlohmann::json> explorations;
   for (const auto& f : o.files) {
+    std::error_code ec;
+    if (!fs::is_regular_file(f, ec)) continue;  // named below, as results.json is
     std::ifstream in(f);
-    auto doc = nlohmann::json::parse(in, nullptr, false);
-    if (is_explore_document(doc)) explorations.push_back(std::move(doc));
+    try {
+      auto doc = nlohmann::json::parse(in, nullptr, false);
+      if (is_explore_document(doc)) explorations.push_back(std::move(doc));
+    } catch (const std::exception&) {
+      // Unreadable: load_results below says why.
+    }
   }
   if (!explorations.empty()) {
     if (explorations.size() != o.files.size()) {

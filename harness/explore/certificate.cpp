@@ -5,35 +5,12 @@
 
 #include <fmt/format.h>
 
+#include "reports/results.hpp"
+
 namespace faultmux {
-namespace {
 
 using json = nlohmann::json;
-
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\n' || c == '\t') out += c;
-    }
-  }
-  return out;
-}
-
-}  // namespace
+using reports::xml_escape;
 
 bool is_explore_document(const json& doc) {
   return doc.is_object() && doc.value("schema", std::string()) == explore_schema;
