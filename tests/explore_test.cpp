@@ -180,6 +180,22 @@ TEST(Explore, TwoShardsCoverExactlyTheUnshardedPointsAndMergeIntoItsCertificate)
   EXPECT_GT(points_of(b).size(), 0u);
 }
 
+// A budget stops starting runs and the certificate says so: partial, with
+// what was planned and what ran.
+TEST(Explore, ABudgetGivesAPartialButHonestCertificate) {
+  run_dir out;
+  int status = -1;
+  json doc = explore({"--budget-min", "0.005", "--reruns", "0"}, out, &status);
+  const json& c = doc["certificate"];
+  EXPECT_EQ(status, 0);
+  EXPECT_FALSE(c["complete"].get<bool>());
+  EXPECT_EQ(c["stopped_because"], "the budget of 0.005 min");
+  EXPECT_LT(c["runs"].get<int>(), c["planned"].get<int>());
+  std::size_t not_run = 0;
+  for (const auto& r : doc["runs"]) not_run += r["ran"].get<bool>() ? 0 : 1;
+  EXPECT_EQ(not_run, c["planned"].get<std::size_t>() - c["runs"].get<std::size_t>());
+}
+
 TEST(Explore, BadInputIsNamed) {
   run_dir out;
   auto faulted =
