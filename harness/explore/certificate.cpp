@@ -12,6 +12,29 @@ namespace faultmux {
 using json = nlohmann::json;
 using reports::xml_escape;
 
+void count_runs(const json& runs, json& c) {
+  std::size_t ran = 0, activated = 0, not_activated = 0, errors = 0, violations = 0;
+  for (const auto& r : runs) {
+    if (!r.value("ran", false)) continue;
+    ++ran;
+    const std::string v = r.value("verdict", "");
+    if (v == "error")
+      ++errors;
+    else if (!r.value("activated", false))
+      ++not_activated;
+    else
+      ++activated;
+    if (r.value("activated", false) && v == "fail") ++violations;
+  }
+  c["planned"] = runs.size();
+  c["runs"] = ran;
+  c["activated"] = activated;
+  c["not_activated"] = not_activated;
+  c["errors"] = errors;
+  c["violations"] = violations;
+  c["complete"] = ran == runs.size();
+}
+
 bool is_explore_document(const json& doc) {
   return doc.is_object() && doc.value("schema", std::string()) == explore_schema;
 }
@@ -54,19 +77,6 @@ json merge_explorations(const std::vector<json>& shards, std::string* why) {
       runs.push_back(r);
     }
   }
-  std::size_t ran = 0, activated = 0, not_activated = 0, errors = 0, violations = 0;
-  for (const auto& r : runs) {
-    if (!r.value("ran", false)) continue;
-    ++ran;
-    const std::string v = r.value("verdict", "");
-    if (v == "error")
-      ++errors;
-    else if (!r.value("activated", false))
-      ++not_activated;
-    else
-      ++activated;
-    if (r.value("activated", false) && v == "fail") ++violations;
-  }
   json out = first;
   out["runs"] = runs;
   out["certificate"] = {{"points", points},
@@ -75,14 +85,10 @@ json merge_explorations(const std::vector<json>& shards, std::string* why) {
                         {"classes", all_classes},
                         {"explored_classes", classes.size()},
                         {"shard", fmt::format("{} shards merged", shards.size())},
-                        {"planned", runs.size()},
-                        {"runs", ran},
-                        {"activated", activated},
-                        {"not_activated", not_activated},
-                        {"errors", errors},
-                        {"violations", violations},
-                        {"complete", complete && classes.size() == all_classes},
                         {"bound", first["certificate"].value("bound", "")}};
+  count_runs(runs, out["certificate"]);
+  out["certificate"]["complete"] =
+      complete && out["certificate"]["complete"].get<bool>() && classes.size() == all_classes;
   return out;
 }
 

@@ -15,6 +15,10 @@ inline constexpr const char* explore_schema = "faultmux-explore/1";
 // Whether `doc` is an exploration's document (explore-SCENARIO.json).
 bool is_explore_document(const nlohmann::json& doc);
 
+// Counts an exploration's runs into its certificate: planned, runs,
+// activated, not_activated, errors, violations and complete.
+void count_runs(const nlohmann::json& runs, nlohmann::json& certificate);
+
 // The shards of one exploration (same scenario, target and legacy bugs) as
 // one document: their runs together, the certificate counted again from
 // them. "" or why they cannot be merged in *why.

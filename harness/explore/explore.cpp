@@ -166,9 +166,10 @@ class explorer {
         if (verdict_of(run_scenario(s_, seed_, d_)) == verdict::fail) ++baseline_reproduced_;
       }
     }
-    print_certificate(write_results());
+    const json doc = write_results();
+    print_certificate(doc);
     if (interrupt_requested()) return 130;
-    return cert_.violations > 0 ? 1 : 0;
+    return doc["certificate"]["violations"].get<std::size_t>() > 0 ? 1 : 0;
   }
 
  private:
@@ -193,8 +194,6 @@ class explorer {
         // setup that cannot work): that is the finding, said with its why,
         // and single faults cannot be judged against it.
         baseline_failure_ = fmt::format("profile run {}: {}", i + 1, why_failed(r));
-        cert_.violations = 1;
-        cert_.complete = false;
         cert_.stopped_because = "the scenario fails with no fault injected";
         return 0;
       }
@@ -244,7 +243,6 @@ class explorer {
         }
     }
     cert_.explored_classes = explored_.size();
-    cert_.planned = runs_.size();
   }
 
   // One single-fault run; the scenario is built as text and loaded, exactly
@@ -323,18 +321,6 @@ class explorer {
     for (auto& t : threads) t.join();
     if (tty) std::fprintf(stderr, "\n");
     if (interrupt_requested()) cert_.stopped_because = "interrupted (SIGINT)";
-    for (const auto& r : runs_) {
-      if (!r.done) continue;
-      ++cert_.runs;
-      if (r.v == verdict::error)
-        ++cert_.errors;
-      else if (!r.activated)
-        ++cert_.not_activated;
-      else
-        ++cert_.activated;
-      if (r.activated && r.v == verdict::fail) ++cert_.violations;
-    }
-    cert_.complete = cert_.runs == cert_.planned;
   }
 
   // Reruns each violation's scenario file as `faultmux run` would: its
@@ -361,7 +347,7 @@ class explorer {
     return c;
   }
 
-  json certificate_json() const {
+  json certificate_json(const json& runs) const {
     // Per role and per phase: classes, runs, activated, violations.
     std::map<std::string, json> by_role, by_phase;
     auto bump = [](json& j, const char* k) {
@@ -391,16 +377,11 @@ class explorer {
               {"effects_per_class", effects_per_class.empty()
                                         ? 0.0
                                         : static_cast<double>(fx_total) / effects_per_class.size()},
-              {"planned", cert_.planned},
-              {"runs", cert_.runs},
-              {"activated", cert_.activated},
-              {"not_activated", cert_.not_activated},
-              {"errors", cert_.errors},
-              {"violations", cert_.violations},
-              {"complete", cert_.complete},
               {"bound", "every stable point, one fault per run"},
               {"by_role", by_role},
               {"by_phase", by_phase}};
+    count_runs(runs, c);
+    if (!baseline_failure_.empty()) c["complete"] = false;
     if (!cert_.stopped_because.empty()) c["stopped_because"] = cert_.stopped_because;
     return c;
   }
@@ -448,7 +429,7 @@ class explorer {
                 {"target", o_.target},
                 {"legacy_bugs", o_.legacy_bugs},
                 {"seed", seed_},
-                {"certificate", certificate_json()},
+                {"certificate", certificate_json(runs)},
                 {"unstable_points", unstable},
                 {"runs", runs}};
     fs::create_directories(report_dir());
