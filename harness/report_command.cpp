@@ -1,5 +1,6 @@
 #include "harness/report_command.hpp"
 #include "harness/explore/certificate.hpp"
+#include "reports/explore_html.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -69,6 +70,8 @@ int merge_explore_shards(const std::vector<nlohmann::json>& docs, const std::str
   const fs::path json_path = fs::path(out_dir) / ("explore-" + name + ".json");
   std::ofstream(json_path) << merged.dump(2) << "\n";
   std::ofstream(fs::path(out_dir) / ("explore-" + name + ".junit.xml")) << explore_junit(merged);
+  std::ofstream(fs::path(out_dir) / ("explore-" + name + ".html"))
+      << reports::render_explore_html(merged);
   if (!std::ifstream(json_path)) {
     std::fprintf(stderr, "faultmux report: cannot write %s\n", json_path.c_str());
     return 2;

@@ -110,6 +110,11 @@ TEST_P(ExploreBlind, FindsTheLegacyBugAndItsScenarioFailsAgain) {
   }
   ASSERT_NE(found, nullptr) << doc.dump(2).substr(0, 4000);
   EXPECT_EQ((*found)["verdict"], "fail");
+  // The page's map links the violation to its row, which has its command.
+  std::ifstream page_in(out.file("explore-plain-echo.html"));
+  std::string page((std::istreambuf_iterator<char>(page_in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("v-fail\"><a href=\"#violation-0\">"), std::string::npos);
+  EXPECT_NE(page.find("<tr id=\"violation-0\">"), std::string::npos);
   // crash-on-eagain's trigger also comes by itself (a client's pid not yet
   // there at the first recv): its violations reproduce as often as that
   // comes, and only that one was found is asserted.
@@ -168,6 +173,15 @@ TEST(Explore, TwoShardsCoverExactlyTheUnshardedPointsAndMergeIntoItsCertificate)
   for (auto at = xml.find("<testcase"); at != std::string::npos; at = xml.find("<testcase", at + 1))
     ++cases;
   EXPECT_EQ(cases, m["certificate"]["explored_classes"].get<std::size_t>());
+  // The page: the certificate, a coverage map of every explored phase and
+  // call, and the table of violations (none here).
+  std::ifstream page_in(merged_dir.file("explore-plain-echo.html"));
+  std::string page((std::istreambuf_iterator<char>(page_in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("<table class=\"matrix coverage\">"), std::string::npos);
+  EXPECT_NE(page.find("<tr><th>handshake</th><th>recv</th>"), std::string::npos);
+  EXPECT_NE(page.find("<th>SIGKILL</th>"), std::string::npos);
+  EXPECT_NE(page.find("Violations (0)"), std::string::npos);
+  EXPECT_EQ(page.find("class=\"cell v-fail\""), std::string::npos);
   // A shard of another exploration is refused.
   json other = b;
   other["seed"] = 99;

@@ -4,6 +4,7 @@
 // in headless Chromium: the matrix carries the right verdicts, a failing
 // scenario has a timeline with its fault marks, no console errors, under 2 MB,
 // and a screenshot a person can open (build/<preset>/reports/).
+#include "reports/explore_html.hpp"
 #include "reports/html.hpp"
 
 #include <fcntl.h>
@@ -752,6 +753,50 @@ TEST(HtmlReportBrowser, ChartLabelsOutsideTheirChartAreSeen) {
 }
 
 // A real run through the driver, rendered from its results.json.
+// An exploration's page in Chromium: no console error, the map's failing
+// cell links the violation's row, which holds its command.
+TEST(HtmlReportBrowser, ExplorationRendersInChromium) {
+  const std::string chromium = find_chromium();
+  ASSERT_FALSE(chromium.empty()) << no_chromium;
+  json doc = {{"schema", "faultmux-explore/1"},
+              {"scenario", "plain-echo"},
+              {"target", "builtin"},
+              {"legacy_bugs", {"accept-crash"}},
+              {"seed", 1},
+              {"certificate", {{"points", 3}, {"runs", 2}, {"violations", 1}, {"complete", true}}},
+              {"runs",
+               {{{"point", "accept4@listener #1"},
+                 {"phase", "accept"},
+                 {"call", "accept4"},
+                 {"effect", "EMFILE"},
+                 {"fault_class", "resource"},
+                 {"ran", true},
+                 {"activated", true},
+                 {"verdict", "fail"},
+                 {"why", "listener alive: <probe> refused"},
+                 {"command", "faultmux run found/x.toml --seed 1"},
+                 {"reproduced", "5/5"}},
+                {{"point", "recv@accepted peer=good:0 phase=stream #1"},
+                 {"phase", "stream"},
+                 {"call", "recv"},
+                 {"effect", "EAGAIN"},
+                 {"fault_class", "transient"},
+                 {"ran", true},
+                 {"activated", true},
+                 {"verdict", "pass"}}}}};
+  run_dir dir;
+  std::ofstream(dir.file("explore.html")) << reports::render_explore_html(doc);
+  std::string console;
+  std::string dom = dump_dom(chromium, dir.file("explore.html"), &console);
+  EXPECT_EQ(console, "");
+  EXPECT_NE(dom.find("<td class=\"cell v-fail\"><a href=\"#violation-0\">1 fail / 0 pass</a>"),
+            std::string::npos)
+      << dom;
+  EXPECT_NE(dom.find("<tr id=\"violation-0\">"), std::string::npos);
+  EXPECT_NE(dom.find("listener alive: &lt;probe&gt; refused"), std::string::npos);
+  EXPECT_NE(dom.find("<td class=\"cell v-pass\"><span>1 pass</span></td>"), std::string::npos);
+}
+
 TEST(HtmlReportBrowser, RealRunRendersInChromium) {
   const std::string chromium = find_chromium();
   ASSERT_FALSE(chromium.empty()) << no_chromium;

@@ -23,6 +23,7 @@
 #include "harness/explore/certificate.hpp"
 #include "harness/explore/effects.hpp"
 #include "harness/explore/fault_point.hpp"
+#include "reports/explore_html.hpp"
 
 namespace faultmux {
 namespace {
@@ -437,6 +438,8 @@ class explorer {
     std::ofstream(path) << doc.dump(2) << "\n";
     std::ofstream(fmt::format("{}/explore-{}.junit.xml", report_dir(), s_.name))
         << explore_junit(doc);
+    std::ofstream(fmt::format("{}/explore-{}.html", report_dir(), s_.name))
+        << reports::render_explore_html(doc);
     results_path_ = path;
     return doc;
   }
