@@ -175,7 +175,7 @@ class explorer {
 
  private:
   // Runs the traced scenario o_.profile_runs times: the points seen in every
-  // run are stable. The scenario must pass as given.
+  // run are stable. A run that fails is itself the finding (baseline_failure_).
   int profile() {
     std::vector<std::set<fault_point>> seen;
     double longest = 0;
@@ -219,7 +219,7 @@ class explorer {
     for (const auto& p : all)
       if (!stable.count(p)) unstable_.push_back(p);
     points_.assign(stable.begin(), stable.end());
-    if (o_.process_faults && !o_.mux_only)
+    if (!o_.mux_only)
       for (auto& p : process_points(s_)) points_.push_back(p);
     cert_.points = all.size() + (points_.size() - stable.size());
     cert_.stable = points_.size();
