@@ -139,6 +139,30 @@ INSTANTIATE_TEST_SUITE_P(LegacyBugs, ExploreBlind,
                            return n;
                          });
 
+// Against Mitogen 0.3.3, blind: an EMFILE at accept ends its listener, and
+// an EAGAIN on the first recv of a client's identity is an error that drops
+// the client; each is a violation whose scenario fails again.
+TEST(ExploreMitogen, FindsMitogensKnownFailuresBlind) {
+  for (const char* effect : {"EMFILE", "EAGAIN"}) {
+    run_dir out;
+    int status = -1;
+    json doc = explore(
+        {"--target", "mitogen", "--mux-only", "--effects", effect, "--reruns", "3", "--first"}, out,
+        &status);
+    EXPECT_EQ(status, 1) << effect;
+    std::vector<std::string> found;
+    for (const auto& r : doc["runs"])
+      if (r.contains("scenario"))
+        found.push_back(r["point"].get<std::string>() + ": " + r.value("why", "") + " (" +
+                        r.value("reproduced", "") + ")");
+    ASSERT_FALSE(found.empty()) << effect << "\n" << doc.dump(2).substr(0, 3000);
+    const std::string all = ::testing::PrintToString(found);
+    if (std::string(effect) == "EMFILE") {
+      EXPECT_NE(all.find("accept4@listener"), std::string::npos) << all;
+    }
+  }
+}
+
 TEST(Explore, TwoShardsCoverExactlyTheUnshardedPointsAndMergeIntoItsCertificate) {
   run_dir all, one, two;
   const std::vector<std::string> narrow{"--effects", "EAGAIN,SIGKILL", "--reruns", "0"};
