@@ -57,9 +57,9 @@ struct worker_group {
   int in_flight = 1;
   std::string context;  // calls
   std::string function = "echo";
-  std::string relay_to;  // calls: each call made in this context by `context`'s call_child
-  std::string behave;    // hostile: a faults/ behaviour name
-  std::string fault_at;  // PHASE:ACTION, hit by each worker of the group
+  std::string relay_to;     // calls: each call made in this context by `context`'s call_child
+  std::string behave;       // hostile: a faults/ behaviour name
+  std::string fault_at;     // PHASE:ACTION, hit by each worker of the group
   int fault_at_index = -1;  // only this worker of the group hits fault_at; -1: every one
   // fault_at ...:SIGSTOP: the driver sends SIGCONT this long after the worker
   // stopped itself; -1: never.

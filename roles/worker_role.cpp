@@ -9,17 +9,17 @@
 #include <deque>
 #include <vector>
 
-#include "roles/call_workload.hpp"
-#include "roles/payload.hpp"
-#include "roles/phase_hook.hpp"
-#include "roles/roles.hpp"
 #include "mux/connect.hpp"
 #include "mux/events.hpp"
 #include "mux/frame.hpp"
 #include "mux/log.hpp"
 #include "mux/node.hpp"
-#include "wire/hello.hpp"
+#include "roles/call_workload.hpp"
+#include "roles/payload.hpp"
+#include "roles/phase_hook.hpp"
+#include "roles/roles.hpp"
 #include "wire/event_names.hpp"
+#include "wire/hello.hpp"
 
 namespace faultmux {
 namespace {
@@ -77,10 +77,10 @@ class echo_workload {
       ++failed_;
       spdlog::error("worker: message {} to context {} came back dead: {}", seq, *o_.peer, m.data);
       events::emit(wire::ev::reply, {{"seq", seq},
-                             {"outcome", "dead"},
-                             {"reason", m.data},
-                             {"error", m.data},
-                             {"ms", (events::now() - sent) * 1000}});
+                                     {"outcome", "dead"},
+                                     {"reason", m.data},
+                                     {"error", m.data},
+                                     {"ms", (events::now() - sent) * 1000}});
     } else if (m.data != make_payload(static_cast<std::uint64_t>(seq), o_.size)) {
       ++failed_;
       spdlog::error("worker: reply to message {} is wrong or out of order ({} bytes)", seq,
@@ -138,12 +138,12 @@ class echo_workload {
     };
     double elapsed = events::now() - started_;
     events::emit(wire::ev::workload_done, {{"count", o_.count},
-                                   {"ok", ok_count_},
-                                   {"failed", failed_},
-                                   {"seconds", elapsed},
-                                   {"p50_us", pct(0.5)},
-                                   {"p99_us", pct(0.99)},
-                                   {"max_us", pct(1.0)}});
+                                           {"ok", ok_count_},
+                                           {"failed", failed_},
+                                           {"seconds", elapsed},
+                                           {"p50_us", pct(0.5)},
+                                           {"p99_us", pct(0.99)},
+                                           {"max_us", pct(1.0)}});
     std::printf("done ok=%d failed=%d seconds=%.3f p50_us=%.1f p99_us=%.1f\n", ok_count_, failed_,
                 elapsed, pct(0.5), pct(0.99));
     std::fflush(stdout);

@@ -17,8 +17,8 @@
 #include <gtest/gtest.h>
 
 #include "harness/oracles.hpp"
-#include "roles/process.hpp"
 #include "harness/timeline.hpp"
+#include "roles/process.hpp"
 #include "tests/support/cli_run.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/sanitizers.hpp"

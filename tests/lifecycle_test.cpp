@@ -14,9 +14,9 @@
 #include <gtest/gtest.h>
 
 #include "harness/oracles.hpp"
-#include "roles/process.hpp"
 #include "harness/scenario.hpp"
 #include "harness/timeline.hpp"
+#include "roles/process.hpp"
 #include "tests/support/cli_run.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/sanitizers.hpp"

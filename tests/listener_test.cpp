@@ -118,8 +118,8 @@ class forked_child {
   std::optional<int> status_;
 };
 
-// Scenarios stall-blocks-nobody and stall-during-storm: a client that connects and says nothing costs
-// only its own connection. Mitogen 0.3.3 blocks its whole broker here.
+// Scenarios stall-blocks-nobody and stall-during-storm: a client that connects and says nothing
+// costs only its own connection. Mitogen 0.3.3 blocks its whole broker here.
 TEST(Listener, StalledClientTimesOutAloneWhileOthersAreServed) {
   run_dir dir;
   // Long enough that 20 handshakes and a routed workload fit before it even

@@ -232,7 +232,7 @@ class explorer {
     cert_.classes = classes_.size();
     for (std::size_t i = 0; i < classes_.size(); ++i) {
       if (static_cast<int>(i % static_cast<std::size_t>(o_.shards)) != o_.shard) continue;
-      explored_.push_back(i);
+      ++cert_.explored_classes;
       const point_class& c = classes_[i];
       std::vector<fault_point> targets{c.representative};
       if (o_.all_members) targets = c.members;
@@ -243,7 +243,6 @@ class explorer {
           runs_.push_back(std::move(r));
         }
     }
-    cert_.explored_classes = explored_.size();
   }
 
   // One single-fault run; the scenario is built as text and loaded, exactly
@@ -470,7 +469,6 @@ class explorer {
   steady::time_point started_;
   std::vector<fault_point> points_, unstable_;
   std::vector<point_class> classes_;
-  std::vector<std::size_t> explored_;
   std::vector<run_record> runs_;
   certificate cert_;
   std::string results_path_;
