@@ -16,6 +16,7 @@ namespace {
 
 struct explore_args {
   explore_options o;
+  bool pairs = false, all_pairs = false;
   std::string shard;
   int shards = 0;
 };
@@ -34,6 +35,11 @@ int run_explore_command(explore_args a, const invocation& in) {
     std::fprintf(stderr, "faultmux explore: %s\n", bad->c_str());
     return 2;
   }
+  if (a.pairs && a.all_pairs) {
+    std::fprintf(stderr, "faultmux explore: --pairs and --all-pairs: choose one\n");
+    return 2;
+  }
+  a.o.pairs = a.all_pairs ? pairs_mode::all : a.pairs ? pairs_mode::consequences : pairs_mode::none;
   a.o.verbosity = std::max(a.o.verbosity, in.verbosity);
   a.o.self = in.self;
   return run_explore(a.o);
@@ -61,6 +67,12 @@ void add_explore_command(CLI::App& app, runner& chosen) {
                 "inject every member of a point class, not only its representative");
   sub->add_flag("--mux-only", o.mux_only,
                 "only the target's own call points (no SIGKILL of workers at their phases)");
+  sub->add_flag("--pairs", a->pairs,
+                "then a second fault at each call a passing single fault's consequences made "
+                "(a retry, a reconnect), once per distinct consequence");
+  sub->add_flag("--all-pairs", a->all_pairs,
+                "then every two single faults on different points (the full cross product: "
+                "slow; for checking what --pairs prunes)");
   sub->add_flag("--first", o.first, "stop at the first violation (a CI gate)");
   sub->add_option("--budget-min", o.budget_min,
                   "start no run after this many minutes; the certificate says what was left")

@@ -99,12 +99,18 @@ std::string certificate_line(const json& doc) {
   if (!c.value("complete", false))
     partial = fmt::format(" (partial: {})",
                           c.value("stopped_because", std::string("not every class explored")));
+  std::string pairs;
+  if (const auto p = c.find("pairs"); p != c.end())
+    pairs = fmt::format(", pairs {} of {} ({})", p->value("runs", std::size_t{0}),
+                        p->value("cross_product", std::size_t{0}),
+                        p->value("mode", "") == "all" ? "the cross product"
+                                                      : "within each single fault's consequences");
   return fmt::format(
       "explore {}: points {} (stable {}, unstable {}), classes {} (explored {}, shard {}), runs {} "
-      "of {}, activated {}, not activated {}, errors {}, violations {}{}",
+      "of {}, activated {}, not activated {}, errors {}, violations {}{}{}",
       doc.value("scenario", ""), n("points"), n("stable"), n("unstable"), n("classes"),
       n("explored_classes"), c.value("shard", ""), n("runs"), n("planned"), n("activated"),
-      n("not_activated"), n("errors"), n("violations"), partial);
+      n("not_activated"), n("errors"), n("violations"), pairs, partial);
 }
 
 std::string explore_junit(const json& doc) {

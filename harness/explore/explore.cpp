@@ -23,6 +23,7 @@
 #include "harness/explore/certificate.hpp"
 #include "harness/explore/effects.hpp"
 #include "harness/explore/fault_point.hpp"
+#include "harness/explore/pairs.hpp"
 #include "reports/explore_html.hpp"
 
 namespace faultmux {
@@ -32,15 +33,18 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using steady = std::chrono::steady_clock;
 
-// One planned run: one effect at one point.
+// One planned run: one effect at one point, or with --pairs a second one.
 struct planned {
-  std::size_t cls = 0;  // index into the explored classes
+  std::size_t cls = 0;  // the first fault's index into the explored classes
   fault_point point;
   effect fx;
+  std::optional<planned_fault> second;
+  pair_judgement judged;  // the class the run is judged by, and the peer it may cost
 };
 
 struct run_record {
   planned plan;
+  consequence after;  // with --pairs, what a single fault's run did that no profile run did
   bool done = false;
   bool activated = false;
   verdict v = verdict::pass;  // of the oracles, once activated
@@ -56,34 +60,46 @@ std::string toml_text(const toml::table& t) {
   return out.str();
 }
 
-// The original scenario with exactly one fault, judged by its class.
-toml::table with_one_fault(const toml::table& base, const fault_point& p, const effect& fx,
-                           const std::string& name, int stall_ms) {
+// A worker group's fault_at: the process fault at `p`.
+void add_process_fault(toml::table& t, const fault_point& p, const effect& fx, int stall_ms) {
+  if (toml::array* groups = t["workers"].as_array())
+    for (auto& g : *groups)
+      if (toml::table* gt = g.as_table();
+          gt && gt->get("name") && gt->get("name")->value_or(std::string()) == p.group()) {
+        gt->insert_or_assign("fault_at", p.phase + ":" + fx.name);
+        gt->insert_or_assign("fault_at_index", p.index());
+        if (fx.name == "SIGSTOP") gt->insert_or_assign("fault_resume_after_ms", stall_ms);
+      }
+}
+
+// The original scenario with the run's fault (or two), judged by its class.
+toml::table with_faults(const toml::table& base, const planned& plan, const std::string& name,
+                        int stall_ms) {
   toml::table t = base;
   t.insert_or_assign("name", name);
-  t.insert_or_assign("description", fmt::format("{} at {} ({} fault), found by faultmux explore",
-                                                fx.name, p.key(), fx.fault_class));
+  std::string what = fmt::format("{} at {}", plan.fx.name, plan.point.key());
+  if (plan.second)
+    what += fmt::format(", then {} at {}", plan.second->fx.name, plan.second->point.key());
+  t.insert_or_assign("description", fmt::format("{} ({} fault), found by faultmux explore", what,
+                                                plan.judged.fault_class));
   toml::table expect;
-  expect.insert("fault_class", fx.fault_class);
-  expect.insert("faulted_peer", p.peer);
+  expect.insert("fault_class", plan.judged.fault_class);
+  expect.insert("faulted_peer", plan.judged.faulted_peer);
   t.insert_or_assign("expect", std::move(expect));
-  if (p.call == "process") {
-    if (toml::array* groups = t["workers"].as_array())
-      for (auto& g : *groups)
-        if (toml::table* gt = g.as_table();
-            gt && gt->get("name") && gt->get("name")->value_or(std::string()) == p.group()) {
-          gt->insert_or_assign("fault_at", p.phase + ":" + fx.name);
-          gt->insert_or_assign("fault_at_index", p.index());
-          if (fx.name == "SIGSTOP") gt->insert_or_assign("fault_resume_after_ms", stall_ms);
-        }
-    return t;
-  }
-  toml::table f;
-  f.insert("kind", "syscall");
-  f.insert("rule", p.rule(fx.name));
   toml::array faults;
-  faults.push_back(std::move(f));
-  t.insert_or_assign("faults", std::move(faults));
+  std::vector<planned_fault> all{{plan.point, plan.fx}};
+  if (plan.second) all.push_back(*plan.second);
+  for (const auto& f : all) {
+    if (f.point.call == "process") {
+      add_process_fault(t, f.point, f.fx, stall_ms);
+      continue;
+    }
+    toml::table r;
+    r.insert("kind", "syscall");
+    r.insert("rule", f.point.rule(f.fx.name));
+    faults.push_back(std::move(r));
+  }
+  if (!faults.empty()) t.insert_or_assign("faults", std::move(faults));
   return t;
 }
 
@@ -160,6 +176,11 @@ class explorer {
     if (baseline_failure_.empty()) {
       plan();
       execute();
+      if (o_.pairs != pairs_mode::none && !stopped()) {
+        const std::size_t singles = runs_.size();
+        plan_pairs();
+        execute(singles);
+      }
       confirm_violations();
     } else {
       for (int i = 0; i < o_.reruns && !interrupt_requested(); ++i) {
@@ -187,7 +208,10 @@ class explorer {
       driver_options d = d_;
       d.legacy_bugs.clear();
       std::vector<fault_point> pts;
-      d.observe = [&](const timeline& tl, const run_outcome&) { pts = traced_points(tl); };
+      d.observe = [&](const timeline& tl, const run_outcome&) {
+        pts = traced_points(tl);
+        for (auto& e : event_names(tl)) profile_events_.insert(e);
+      };
       scenario_result r = run_scenario(t, seed_, d);
       if (r.interrupted) return 130;
       if (verdict_of(r) != verdict::pass) {
@@ -218,6 +242,7 @@ class explorer {
     }
     for (const auto& p : all)
       if (!stable.count(p)) unstable_.push_back(p);
+    profile_points_ = all;
     points_.assign(stable.begin(), stable.end());
     if (!o_.mux_only)
       for (auto& p : process_points(s_)) points_.push_back(p);
@@ -239,17 +264,68 @@ class explorer {
       for (const auto& p : targets)
         for (const auto& fx : narrowed(effects_for(p), o_.effects)) {
           run_record r;
-          r.plan = {i, p, fx};
+          r.plan = {i, p, fx, std::nullopt, {fx.fault_class, p.peer}};
           runs_.push_back(std::move(r));
         }
     }
+  }
+
+  bool stopped() const { return interrupt_requested() || !cert_.stopped_because.empty(); }
+
+  // The second faults: after each single fault that passed, at the calls its
+  // consequences made (--pairs); with --all-pairs, at every single fault's
+  // point other than its own (the cross product, to check the pruning by).
+  void plan_pairs() {
+    const std::size_t singles = runs_.size();
+    std::vector<planned_fault> all;
+    for (std::size_t i = 0; i < singles; ++i)
+      all.push_back({runs_[i].plan.point, runs_[i].plan.fx});
+    cross_product_ = cross_product(all);
+    std::set<std::string> signatures;
+    for (std::size_t i = 0; i < singles; ++i) {
+      const run_record a = runs_[i];  // a copy: runs_ grows below
+      std::vector<planned_fault> seconds;
+      if (o_.pairs == pairs_mode::all) {
+        for (std::size_t j = i + 1; j < singles; ++j)
+          if (all[j].point.key() != all[i].point.key()) seconds.push_back(all[j]);
+      } else if (const char* skip = why_no_pairs(a, signatures)) {
+        ++first_faults_[skip];
+        continue;
+      } else {
+        ++first_faults_["explored"];
+        for (const auto& p : a.after.points)
+          for (const auto& fx : narrowed(effects_for(p), o_.effects)) seconds.push_back({p, fx});
+      }
+      for (const auto& b : seconds) {
+        auto judged = judged_as(all[i], b);
+        if (!judged) {
+          ++pairs_two_peers_;
+          continue;
+        }
+        run_record r;
+        r.plan = {a.plan.cls, a.plan.point, a.plan.fx, b, *judged};
+        runs_.push_back(std::move(r));
+        ++pair_runs_;
+      }
+    }
+  }
+
+  // Why a single fault's run gets no second fault, or nullptr.
+  static const char* why_no_pairs(const run_record& a, std::set<std::string>& signatures) {
+    if (!a.done) return "not run";
+    if (!a.activated) return "not activated";
+    if (a.v != verdict::pass) return "violated alone";  // its pairs add nothing to its finding
+    if (a.after.points.empty()) return "no consequence a fault can land on";
+    if (!signatures.insert(a.after.signature()).second)
+      return "same consequences as an earlier first fault";
+    return nullptr;
   }
 
   // One single-fault run; the scenario is built as text and loaded, exactly
   // as `faultmux run` would load the file explore writes for a violation.
   void run_one(run_record& rec, std::size_t number) {
     const std::string name = fmt::format("{}-found-{}", s_.name, number + 1);
-    toml::table t = with_one_fault(base_, rec.plan.point, rec.plan.fx, name, stall_ms_);
+    toml::table t = with_faults(base_, rec.plan, name, stall_ms_);
     scenario s;
     try {
       s = parse_scenario(toml_text(t), file_);
@@ -259,7 +335,16 @@ class explorer {
       rec.why = e.what();
       return;
     }
-    scenario_result r = run_scenario(s, seed_, d_);
+    driver_options d = d_;
+    if (o_.pairs != pairs_mode::none && !rec.plan.second) {
+      // Traced, for the calls its consequences make: where a second fault goes.
+      s = traced(s);
+      d.observe = [&](const timeline& tl, const run_outcome&) {
+        rec.after =
+            consequences_of(traced_points(tl), event_names(tl), profile_points_, profile_events_);
+      };
+    }
+    scenario_result r = run_scenario(s, seed_, d);
     rec.seconds = r.seconds;
     rec.done = !r.interrupted;
     const oracle_result* fired = nullptr;
@@ -276,8 +361,9 @@ class explorer {
     }
   }
 
-  void execute() {
-    std::atomic<std::size_t> next{0}, finished{0}, violations{0};
+  // Runs runs_[from...] on o_.jobs threads.
+  void execute(std::size_t from = 0) {
+    std::atomic<std::size_t> next{from}, finished{from}, violations{0};
     std::atomic<bool> stop{false};
     std::mutex mu;
     const bool tty = ::isatty(STDERR_FILENO) == 1;
@@ -316,7 +402,7 @@ class explorer {
       }
     };
     std::vector<std::thread> threads;
-    const int n = std::max(1, std::min<int>(o_.jobs, static_cast<int>(runs_.size())));
+    const int n = std::max(1, std::min<int>(o_.jobs, static_cast<int>(runs_.size() - from)));
     for (int t = 0; t < n; ++t) threads.emplace_back(work);
     for (auto& t : threads) t.join();
     if (tty) std::fprintf(stderr, "\n");
@@ -380,10 +466,24 @@ class explorer {
               {"bound", "every stable point, one fault per run"},
               {"by_role", by_role},
               {"by_phase", by_phase}};
+    if (o_.pairs != pairs_mode::none) c["pairs"] = pairs_json();
     count_runs(runs, c);
     if (!baseline_failure_.empty()) c["complete"] = false;
     if (!cert_.stopped_because.empty()) c["stopped_because"] = cert_.stopped_because;
     return c;
+  }
+
+  json pairs_json() const {
+    const bool all = o_.pairs == pairs_mode::all;
+    return {{"mode", all ? "all" : "consequences"},
+            {"runs", pair_runs_},
+            {"cross_product", cross_product_},
+            {"not_judged_two_peers", pairs_two_peers_},
+            {"first_faults", first_faults_},
+            {"bound", all ? "every two single faults on different points"
+                          : "every pair whose second fault lands on a call that the first "
+                            "fault's consequences made, for each single fault that passed, "
+                            "once per distinct consequence"}};
   }
 
   json write_results() {
@@ -397,6 +497,12 @@ class explorer {
                 {"effect", r.plan.fx.name},
                 {"fault_class", r.plan.fx.fault_class},
                 {"ran", r.done}};
+      if (r.plan.second)
+        j["second"] = {{"point", r.plan.second->point.key()},
+                       {"effect", r.plan.second->fx.name},
+                       {"fault_class", r.plan.second->fx.fault_class},
+                       {"judged_as", r.plan.judged.fault_class}};
+      if (!r.after.empty()) j["consequences"] = r.after.signature();
       if (r.done) {
         j["activated"] = r.activated;
         j["verdict"] = r.activated ? std::string(verdict_name(r.v)) : "not activated";
@@ -470,6 +576,10 @@ class explorer {
   std::vector<fault_point> points_, unstable_;
   std::vector<point_class> classes_;
   std::vector<run_record> runs_;
+  std::set<fault_point> profile_points_;             // seen in any profile run
+  std::set<std::string> profile_events_;             // event names of the profile runs
+  std::map<std::string, std::size_t> first_faults_;  // single faults, by what became of their pairs
+  std::size_t pair_runs_ = 0, pairs_two_peers_ = 0, cross_product_ = 0;
   certificate cert_;
   std::string results_path_;
   std::string baseline_failure_;  // why the scenario failed with no fault; "" when it passed

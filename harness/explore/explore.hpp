@@ -11,6 +11,11 @@
 
 namespace faultmux {
 
+// --pairs: a second fault within each single fault's consequences;
+// --all-pairs: every two single faults (the cross product the pruning is
+// checked against).
+enum class pairs_mode { none, consequences, all };
+
 struct explore_options {
   std::vector<std::string> files;  // scenarios without faults of their own
   std::string target = "builtin";  // builtin or mitogen
@@ -18,6 +23,7 @@ struct explore_options {
   std::vector<std::string> effects;  // only these effects; empty: every one that fits
   bool all_members = false;          // every member of a point class, not only its representative
   bool first = false;                // stop at the first violation
+  pairs_mode pairs = pairs_mode::none;
   bool mux_only = false;  // only the target's points: no worker SIGKILL/SIGSTOP at its phases
   double budget_min = 0;  // stop starting runs after this long; 0: no budget
   int jobs = 1;
