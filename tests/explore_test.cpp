@@ -139,27 +139,39 @@ INSTANTIATE_TEST_SUITE_P(LegacyBugs, ExploreBlind,
                            return n;
                          });
 
-// Against Mitogen 0.3.3, blind: an EMFILE at accept ends its listener, and
-// an EAGAIN on the first recv of a client's identity is an error that drops
-// the client; each is a violation whose scenario fails again.
+// Against Mitogen 0.3.3, blind, its three known failures: an EMFILE at accept
+// ends its listener; an EAGAIN on the first recv of a client's identity, and
+// one on the send of its identity, each drop that client and every message
+// it was to send. Each is a violation whose scenario fails again under
+// `faultmux run` at least 9 times in 10.
 TEST(ExploreMitogen, FindsMitogensKnownFailuresBlind) {
-  for (const char* effect : {"EMFILE", "EAGAIN"}) {
+  struct known {
+    const char *effect, *points, *where, *why;
+  };
+  for (const known& k :
+       {known{"EMFILE", "^accept", "accept4@listener", "listener"},
+        known{"EAGAIN", "^recv.*phase=handshake", "phase=handshake", "read remote identity"},
+        known{"EAGAIN", "^send.*phase=handshake", "phase=handshake", "assign identity"}}) {
     run_dir out;
     int status = -1;
-    json doc = explore(
-        {"--target", "mitogen", "--mux-only", "--effects", effect, "--reruns", "3", "--first"}, out,
-        &status);
-    EXPECT_EQ(status, 1) << effect;
-    std::vector<std::string> found;
-    for (const auto& r : doc["runs"])
-      if (r.contains("scenario"))
-        found.push_back(r["point"].get<std::string>() + ": " + r.value("why", "") + " (" +
-                        r.value("reproduced", "") + ")");
-    ASSERT_FALSE(found.empty()) << effect << "\n" << doc.dump(2).substr(0, 3000);
-    const std::string all = ::testing::PrintToString(found);
-    if (std::string(effect) == "EMFILE") {
-      EXPECT_NE(all.find("accept4@listener"), std::string::npos) << all;
+    json doc = explore({"--target", "mitogen", "--mux-only", "--effects", k.effect, "--points",
+                        k.points, "--reruns", "10", "--first"},
+                       out, &status);
+    EXPECT_EQ(status, 1) << k.points;
+    int best = -1;
+    std::string found;
+    for (const auto& r : doc["runs"]) {
+      if (!r.contains("scenario")) continue;
+      const std::string rate = r.value("reproduced", std::string("0/0"));
+      if (int n = std::stoi(rate.substr(0, rate.find('/'))); n > best) {
+        best = n;
+        found = r["point"].get<std::string>() + ": " + r.value("why", "") + " (" + rate + ")";
+      }
     }
+    ASSERT_GE(best, 0) << k.points << "\n" << doc.dump(2).substr(0, 3000);
+    EXPECT_NE(found.find(k.where), std::string::npos) << found;
+    EXPECT_NE(found.find(k.why), std::string::npos) << found;
+    EXPECT_GE(best, 9) << found;
   }
 }
 
@@ -244,6 +256,10 @@ TEST(Explore, BadInputIsNamed) {
   auto effect = run_faultmux({"explore", plain, "--effects", "EBOGUS"});
   EXPECT_EQ(effect.status, 2);
   EXPECT_NE(effect.err.find("unknown effect EBOGUS"), std::string::npos) << effect.err;
+  auto regex = run_faultmux({"explore", plain, "--points", "(unclosed"});
+  EXPECT_EQ(regex.status, 2);
+  EXPECT_NE(regex.err.find("--points (unclosed: not a regular expression"), std::string::npos)
+      << regex.err;
   auto shard = run_faultmux({"explore", plain, "--shard", "3/2"});
   EXPECT_EQ(shard.status, 2);
   EXPECT_NE(shard.err.find("expected K/N"), std::string::npos) << shard.err;

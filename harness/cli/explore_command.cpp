@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <regex>
 
 #include <fmt/format.h>
 
@@ -30,6 +31,15 @@ int run_explore_command(explore_args a, const invocation& in) {
                    fmt::format("{}", fmt::join(names, ", ")).c_str());
       return 2;
     }
+  }
+  try {
+    std::regex check(a.o.points);
+  } catch (const std::regex_error& e) {
+    std::fprintf(stderr,
+                 "faultmux explore: --points %s: not a regular expression (%s); e.g. "
+                 "'phase=handshake' or '^send'\n",
+                 a.o.points.c_str(), e.what());
+    return 2;
   }
   if (auto bad = choose_shard(a.shard, a.shards, a.o)) {
     std::fprintf(stderr, "faultmux explore: %s\n", bad->c_str());
@@ -63,6 +73,9 @@ void add_explore_command(CLI::App& app, runner& chosen) {
          "--effects", o.effects,
          fmt::format("only these effects (comma-separated): {}", fmt::join(effect_names(), ", ")))
       ->delimiter(',');
+  sub->add_option("--points", o.points,
+                  "REGEX: only the point classes whose point matches it (e.g. 'phase=handshake', "
+                  "'^accept'); the certificate's bound says so");
   sub->add_flag("--all-members", o.all_members,
                 "inject every member of a point class, not only its representative");
   sub->add_flag("--mux-only", o.mux_only,

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -146,7 +147,8 @@ struct certificate {
 
 class explorer {
  public:
-  explorer(const explore_options& o, std::string file) : o_(o), file_(std::move(file)) {
+  explorer(const explore_options& o, std::string file)
+      : o_(o), file_(std::move(file)), points_re_(o.points) {
     d_.self = o.self;
     d_.target = o.target;
     d_.legacy_bugs = o.legacy_bugs;
@@ -257,6 +259,8 @@ class explorer {
     cert_.classes = classes_.size();
     for (std::size_t i = 0; i < classes_.size(); ++i) {
       if (static_cast<int>(i % static_cast<std::size_t>(o_.shards)) != o_.shard) continue;
+      if (!o_.points.empty() && !std::regex_search(classes_[i].representative.key(), points_re_))
+        continue;
       ++cert_.explored_classes;
       const point_class& c = classes_[i];
       std::vector<fault_point> targets{c.representative};
@@ -463,7 +467,10 @@ class explorer {
               {"effects_per_class", effects_per_class.empty()
                                         ? 0.0
                                         : static_cast<double>(fx_total) / effects_per_class.size()},
-              {"bound", "every stable point, one fault per run"},
+              {"bound",
+               o_.points.empty()
+                   ? "every stable point, one fault per run"
+                   : fmt::format("every stable point matching /{}/, one fault per run", o_.points)},
               {"by_role", by_role},
               {"by_phase", by_phase}};
     if (o_.pairs != pairs_mode::none) c["pairs"] = pairs_json();
@@ -576,6 +583,7 @@ class explorer {
   std::vector<fault_point> points_, unstable_;
   std::vector<point_class> classes_;
   std::vector<run_record> runs_;
+  std::regex points_re_;                             // --points
   std::set<fault_point> profile_points_;             // seen in any profile run
   std::set<std::string> profile_events_;             // event names of the profile runs
   std::map<std::string, std::size_t> first_faults_;  // single faults, by what became of their pairs

@@ -21,6 +21,7 @@ struct explore_options {
   std::string target = "builtin";  // builtin or mitogen
   std::vector<std::string> legacy_bugs;
   std::vector<std::string> effects;  // only these effects; empty: every one that fits
+  std::string points;                // only classes whose point matches this regex; "": all
   bool all_members = false;          // every member of a point class, not only its representative
   bool first = false;                // stop at the first violation
   pairs_mode pairs = pairs_mode::none;
