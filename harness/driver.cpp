@@ -65,7 +65,7 @@ class scenario_run final : public fault_scene {
         o_(o),
         progress_(progress),
         faults_(packages_for(s_)),
-        t_(effective_target(s.target, o.target)),
+        t_(effective_target(s.target, o.target, o.mitogen_src)),
         target_name_(target_name(s.target, o.target)) {}
 
   scenario_result go() {
@@ -128,6 +128,8 @@ class scenario_run final : public fault_scene {
     r.file = s_.file;
     r.seed = seed_;
     r.target = target_name_;
+    if (target_name_ == "mitogen") r.mitogen_src = o_.mitogen_src;
+    r.target_version = target_version_;
     r.legacy_bugs = o_.legacy_bugs;
     r.interrupted = interrupted.load();
     r.start_ms = start_ms_;
@@ -230,6 +232,8 @@ class scenario_run final : public fault_scene {
     auto end = run_clock::now() + ms(10000);
     while (!stop_now()) {
       auto line = target_.read_line(std::min(left(end), ms(100)));
+      // An external target may say what it is first ("version mitogen 0.3.3 DIR").
+      if (line && line->starts_with("version ")) target_version_ = line->substr(8);
       if (line && *line == "listening " + paths_.socket) {
         // Its fds before any client, then every 50 ms on the sampler's own
         // thread: the loops here keep their timing.
@@ -454,6 +458,7 @@ class scenario_run final : public fault_scene {
   std::string target_name_;      // for the report: builtin, mitogen, external, fake-listener
   run_paths paths_;              // the run directory and the target's socket
   std::string setup_error_;
+  std::string target_version_;            // what an external target said it is, if anything
   std::vector<std::string> target_argv_;  // the target's command, for second-mux groups
   faults::event_log log_;                 // driver.events
   child_process target_;                  // the mux (or Mitogen, or the fake listener)

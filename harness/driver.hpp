@@ -32,6 +32,9 @@ struct driver_options {
   // --target: "builtin" (each scenario's own [target]) or "mitogen" (every
   // scenario against Mitogen 0.3.3 through scenarios/mitogen_mux.py).
   std::string target = "builtin";
+  // --mitogen-src: the Mitogen source tree --target mitogen imports; "": the
+  // installed python3-mitogen.
+  std::string mitogen_src;
   // --legacy-bug: passed to the built-in mux, so it fails like old Mitogen.
   std::vector<std::string> legacy_bugs;
   // --with-mitogen (suite): also run every scenario against Mitogen 0.3.3;
@@ -53,6 +56,9 @@ struct scenario_result {
   std::string name;
   std::string file;
   std::string target = "builtin";  // builtin, mitogen, external, fake-listener
+  std::string mitogen_src;         // the Mitogen source tree of a mitogen target; "": installed
+  // What an external target said it is: "mitogen 0.3.3 /usr/lib/python3/dist-packages".
+  std::string target_version;
   std::uint64_t seed = 0;
   int repeat = 1;       // which repetition of --repeat, from 1
   bool passed = false;  // nothing failed

@@ -81,7 +81,7 @@ std::string source_dir() {
 #endif
 }
 
-target_spec mitogen_target(const target_spec& base) {
+target_spec mitogen_target(const target_spec& base, const std::string& mitogen_src) {
   target_spec t = base;
   t.kind = target_spec::kind_t::external;
   t.command = {"/usr/bin/python3",   "{source}/scenarios/mitogen_mux.py",
@@ -89,6 +89,7 @@ target_spec mitogen_target(const target_spec& base) {
                "--backlog",          "{backlog}",
                "--max-message-size", "{max_message_size}"};
   if (base.unidirectional) t.command.push_back("--unidirectional");
+  if (!mitogen_src.empty()) t.command.insert(t.command.end(), {"--mitogen-src", mitogen_src});
   t.log = mitogen_log_patterns();
   // A scenario written for an external target keeps its own patterns too.
   if (base.kind == target_spec::kind_t::external)

@@ -18,9 +18,10 @@ namespace faultmux {
 std::vector<log_pattern> mitogen_log_patterns();
 
 // The target `--target mitogen` runs: `base` (backlog, message size, ...)
-// with the command of scenarios/mitogen_mux.py and Mitogen's log patterns
-// before the scenario's own.
-target_spec mitogen_target(const target_spec& base);
+// with the command of scenarios/mitogen_mux.py (importing Mitogen from
+// `mitogen_src` when given, else the installed package) and Mitogen's log
+// patterns before the scenario's own.
+target_spec mitogen_target(const target_spec& base, const std::string& mitogen_src = "");
 
 // The checkout that holds scenarios/ ("{source}").
 std::string source_dir();

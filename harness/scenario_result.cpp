@@ -54,6 +54,7 @@ std::string rerun_command(const scenario_result& r) {
   std::string out = fmt::format("{} run {} --seed {}", faultmux_command(), file.string(), r.seed);
   for (const auto& bug : r.legacy_bugs) out += " --legacy-bug " + bug;
   if (r.target == "mitogen") out += " --target mitogen";
+  if (!r.mitogen_src.empty()) out += " --mitogen-src " + r.mitogen_src;
   return out;
 }
 

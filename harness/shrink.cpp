@@ -34,6 +34,7 @@ class shrinker {
     d_.self = o.self;
     d_.verbosity = o.verbosity;
     d_.target = o.target;
+    d_.mitogen_src = o.mitogen_src;
     d_.legacy_bugs = o.legacy_bugs;
   }
 
@@ -172,6 +173,7 @@ std::string rerun_line(const shrink_options& o, const std::string& path, std::ui
   r.seed = seed;
   r.legacy_bugs = o.legacy_bugs;
   r.target = o.target;
+  r.mitogen_src = o.mitogen_src;
   return rerun_command(r);
 }
 

@@ -17,6 +17,7 @@ struct shrink_options {
   std::optional<std::uint64_t> seed;  // default: the scenario's own
   std::vector<std::string> legacy_bugs;
   std::string target = "builtin";  // builtin or mitogen
+  std::string mitogen_src;         // a Mitogen source tree for --target mitogen
   std::string out;                 // default: <FILE stem>.shrunk.toml in the current directory
   int max_runs = 40;               // every run counts, the first one too
   int verbosity = 0;

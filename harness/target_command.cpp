@@ -36,9 +36,10 @@ std::vector<std::string> builtin_mux_argv(const target_spec& t, const target_lau
 
 }  // namespace
 
-target_spec effective_target(const target_spec& own, const std::string& option) {
+target_spec effective_target(const target_spec& own, const std::string& option,
+                             const std::string& mitogen_src) {
   if (own.kind != target_spec::kind_t::fake_listener && option == "mitogen")
-    return mitogen_target(own);
+    return mitogen_target(own, mitogen_src);
   return own;
 }
 

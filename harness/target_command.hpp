@@ -34,7 +34,8 @@ struct target_launch {
 // The target a scenario runs against under --target `option` ("builtin"
 // or "mitogen"): its own, or Mitogen's with its limits. A fake listener is
 // what its scenario is about (the client's side): it stays.
-target_spec effective_target(const target_spec& own, const std::string& option);
+target_spec effective_target(const target_spec& own, const std::string& option,
+                             const std::string& mitogen_src = "");
 // That target's name for the report: builtin, mitogen, external, fake-listener.
 std::string target_name(const target_spec& own, const std::string& option);
 

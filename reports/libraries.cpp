@@ -18,11 +18,14 @@ namespace faultmux::reports {
 
 std::string mitogen_version(const std::string& init_py) {
   std::ifstream in(init_py);
-  static const std::regex line(R"(^__version__\s*=\s*\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\))");
+  // (0, 3, 3) or, in a development tree, (0, 3, 52, 'dev'): "0.3.52.dev".
+  static const std::regex line(
+      R"(^__version__\s*=\s*\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*(?:,\s*'([^']*)'\s*)?\))");
   std::smatch m;
   for (std::string l; std::getline(in, l);)
     if (std::regex_search(l, m, line))
-      return fmt::format("{}.{}.{}", m[1].str(), m[2].str(), m[3].str());
+      return fmt::format("{}.{}.{}{}", m[1].str(), m[2].str(), m[3].str(),
+                         m[4].matched ? "." + m[4].str() : "");
   return "";
 }
 

@@ -152,6 +152,9 @@ TEST_F(Interop, FaultmuxWorkersThroughMitogenListener) {
       {python, "-B", std::string(FAULTMUX_SOURCE_DIR) + "/scenarios/mitogen_mux.py", "--listen",
        socket_},
       true);
+  // The launcher says which Mitogen it imported, then that it listens.
+  auto version = mitogen.read_line(wait_limit);
+  EXPECT_EQ(version.value_or("(nothing)"), "version mitogen 0.3.3 /usr/lib/python3/dist-packages");
   auto listening = mitogen.read_line(wait_limit);
   ASSERT_EQ(listening.value_or("(nothing)"), "listening " + socket_);
 

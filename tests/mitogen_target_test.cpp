@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/external_target.hpp"
-#include "roles/process.hpp"
 #include "harness/timeline.hpp"
+#include "roles/process.hpp"
 #include "tests/support/cli_run.hpp"
 #include "tests/support/run_dir.hpp"
 
@@ -82,6 +83,34 @@ TEST(ExternalTarget, CommandIsSubstituted) {
   EXPECT_EQ(argv, want);
 }
 
+TEST(ExternalTarget, AMitogenSourceTreeIsGivenToTheLauncher) {
+  target_spec t = mitogen_target(target_spec{}, "/src/mitogen-checkout");
+  auto argv = external_argv(t, "/tmp/x.sock", 7);
+  ASSERT_GE(argv.size(), 2u);
+  EXPECT_EQ(argv[argv.size() - 2], "--mitogen-src");
+  EXPECT_EQ(argv.back(), "/src/mitogen-checkout");
+  auto installed = external_argv(mitogen_target(target_spec{}), "/tmp/x.sock", 7);
+  EXPECT_EQ(std::count(installed.begin(), installed.end(), "--mitogen-src"), 0);
+}
+
+// Mitogen 0.3.3 and current Mitogen (0.3.5x) word the listener's identity
+// errors differently; both are the same event.
+TEST(ExternalTarget, IdentityErrorsOfOldAndCurrentMitogenAreOneEvent) {
+  run_dir dir;
+  std::ofstream(dir.file("mux.stderr"))
+      << "2024-05-01 12:00:00,100 mitogen_mux[42] ERROR mitogen.unix: listener: failed to read "
+         "remote identity: [Errno 11] Resource temporarily unavailable\n"
+         "2024-05-01 12:00:00,200 mitogen_mux[42] ERROR mitogen.unix: listener: failed to read "
+         "remote identity, got 0 bytes: [Errno 11] Resource temporarily unavailable\n"
+         "2024-05-01 12:00:00,300 mitogen_mux[42] ERROR mitogen.unix: listener: failed to assign "
+         "identity to PID 77: [Errno 32] Broken pipe\n";
+  log_to_events(dir.file("mux.stderr"), dir.file("mux.events"), 42, mitogen_log_patterns(), 1.0);
+  timeline tl = read_events_file(dir.file("mux.events"), "mux");
+  int identity = 0;
+  for (const auto& e : tl) identity += e.event() == "identity_failed";
+  EXPECT_EQ(identity, 3);
+}
+
 // Hostile workers alone close their own connections, so Mitogen shuts down
 // with no client attached: a run Mitogen passes.
 const char* bad_magic_alone = R"(name = "bad-magic-alone"
@@ -142,6 +171,43 @@ TEST(MitogenTarget, EagainOnTheFirstRecvIsAFindingNotAnError) {
   EXPECT_EQ(results["scenarios"][0]["verdict"], "fail");
   EXPECT_TRUE(std::filesystem::is_empty(tmp.path()));
   EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
+}
+
+// `--mitogen-src DIR` imports Mitogen from a source tree: a copy of the
+// installed tree gives the same verdicts as the installed package, and the
+// rerun commands say where Mitogen came from.
+TEST(MitogenTarget, ACopyOfTheInstalledTreeGivesTheSameVerdicts) {
+  ASSERT_TRUE(mitogen_installed()) << "python3-mitogen is not installed: run tools/install-deps";
+  run_dir tmp, src;
+  std::filesystem::copy("/usr/lib/python3/dist-packages/mitogen", src.file("mitogen"),
+                        std::filesystem::copy_options::recursive);
+  auto verdicts = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{FAULTMUX_SOURCE_DIR "/scenarios", "--filter", "e*", "--target",
+                                  "mitogen"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ran r = run_cli(tmp.path(), args, ms(120000));
+    std::vector<std::string> lines;
+    std::istringstream in(r.out);
+    for (std::string l; std::getline(in, l);)
+      if (l.starts_with("PASS ") || l.starts_with("FAIL ") || l.starts_with("N/A "))
+        lines.push_back(l.substr(0, l.find(']') + 1));  // "FAIL name [mitogen]"
+    return std::make_pair(lines, r.out);
+  };
+  auto [installed, out_installed] = verdicts({});
+  auto [copied, out_copied] = verdicts({"--mitogen-src", src.path()});
+  EXPECT_GE(installed.size(), 3u) << out_installed;
+  EXPECT_EQ(installed, copied) << out_installed << "\n---\n" << out_copied;
+  EXPECT_NE(out_copied.find("--mitogen-src " + src.path()), std::string::npos) << out_copied;
+}
+
+TEST(MitogenTarget, AMitogenSourceTreeIsChecked) {
+  run_dir tmp, empty;
+  ran no_target = run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios/plain-echo.toml",
+                                       "--mitogen-src", empty.path()});
+  EXPECT_EQ(exit_code(no_target), 2);
+  ran no_tree = run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios/plain-echo.toml", "--target",
+                                     "mitogen", "--mitogen-src", empty.path()});
+  EXPECT_EQ(exit_code(no_tree), 2);
 }
 
 // Mitogen serves no faultmux.ContextService: a scenario about calls into

@@ -18,10 +18,10 @@
 #include <gtest/gtest.h>
 #include <CLI/Version.hpp>
 
-#include "roles/process.hpp"
 #include "harness/report_timeline.hpp"
 #include "harness/resource_sampler.hpp"
 #include "reports/results.hpp"
+#include "roles/process.hpp"
 #include "tests/support/run_dir.hpp"
 
 namespace faultmux {
@@ -506,7 +506,9 @@ TEST(ReportData, MitogenVersionFromItsSource) {
   run_dir d;
   std::ofstream(d.file("a.py")) << "# comment\n__version__ = (0, 3, 3)\nis_master = True\n";
   std::ofstream(d.file("b.py")) << "version = 1\n";
+  std::ofstream(d.file("dev.py")) << "__version__ = (0, 3, 52, 'dev')\n";
   EXPECT_EQ(reports::mitogen_version(d.file("a.py")), "0.3.3");
+  EXPECT_EQ(reports::mitogen_version(d.file("dev.py")), "0.3.52.dev");
   EXPECT_EQ(reports::mitogen_version(d.file("b.py")), "");
   EXPECT_EQ(reports::mitogen_version(d.file("missing.py")), "");
 }

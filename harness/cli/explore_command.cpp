@@ -9,6 +9,7 @@
 
 #include "harness/cli/commands.hpp"
 #include "harness/cli/legacy_bug_option.hpp"
+#include "harness/cli/mitogen_src_option.hpp"
 #include "harness/explore/effects.hpp"
 #include "harness/explore/explore.hpp"
 
@@ -24,6 +25,7 @@ struct explore_args {
 
 int run_explore_command(explore_args a, const invocation& in) {
   if (!legacy_bugs_named("explore", "--legacy-bug", a.o.legacy_bugs)) return 2;
+  if (!mitogen_src_usable("explore", a.o.mitogen_src, a.o.target)) return 2;
   for (const auto& e : a.o.effects) {
     auto names = effect_names();
     if (std::find(names.begin(), names.end(), e) == names.end()) {
@@ -67,6 +69,7 @@ void add_explore_command(CLI::App& app, runner& chosen) {
       ->required();
   sub->add_option("--target", o.target, "builtin (default) or mitogen (Mitogen 0.3.3)")
       ->check(CLI::IsMember({"builtin", "mitogen"}));
+  add_mitogen_src_option(sub, o.mitogen_src);
   sub->add_option("--legacy-bug", o.legacy_bugs,
                   legacy_bug_help("NAME: run the mux with this legacy bug enabled (repeatable)"));
   sub->add_option(

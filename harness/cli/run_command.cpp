@@ -4,6 +4,7 @@
 
 #include "harness/cli/commands.hpp"
 #include "harness/cli/legacy_bug_option.hpp"
+#include "harness/cli/mitogen_src_option.hpp"
 #include "harness/driver.hpp"
 
 namespace faultmux::cli {
@@ -14,9 +15,10 @@ void add_run_options(CLI::App* sub, driver_options& d) {
   sub->add_option("--seed", d.seed, "use this seed instead of each scenario's own");
   sub->add_option("--filter", d.filter, "only scenarios whose name matches this glob");
   sub->add_option("--target", d.target,
-                  "builtin: each scenario's own target (default); mitogen: Mitogen 0.3.3 "
-                  "through scenarios/mitogen_mux.py")
+                  "builtin: each scenario's own target (default); mitogen: Mitogen (the "
+                  "installed python3-mitogen, or --mitogen-src) through scenarios/mitogen_mux.py")
       ->check(CLI::IsMember({"builtin", "mitogen"}));
+  add_mitogen_src_option(sub, d.mitogen_src);
   sub->add_option("--repeat", d.repeat,
                   "run each scenario N times with the same seed, to find flaky ones")
       ->check(CLI::Range(1, 10000));
@@ -37,6 +39,7 @@ void add_run_options(CLI::App* sub, driver_options& d) {
 
 int run_run_command(driver_options d, const invocation& in) {
   if (!legacy_bugs_named("run", "--legacy-bug", d.legacy_bugs)) return 2;
+  if (!mitogen_src_usable("run", d.mitogen_src, d.with_mitogen ? "mitogen" : d.target)) return 2;
   d.verbosity = std::max(d.verbosity, in.verbosity);
   d.self = in.self;
   d.command_line = in.command_line;

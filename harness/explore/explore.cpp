@@ -151,6 +151,7 @@ class explorer {
       : o_(o), file_(std::move(file)), points_re_(o.points) {
     d_.self = o.self;
     d_.target = o.target;
+    d_.mitogen_src = o.mitogen_src;
     d_.legacy_bugs = o.legacy_bugs;
     // Runs share this process: none may reap another's children.
     d_.jobs = o.jobs;
@@ -431,10 +432,13 @@ class explorer {
   }
 
   std::string run_command(const std::string& file) const {
-    std::string c = fmt::format("{} run {} --seed {}", faultmux_command(), file, seed_);
-    for (const auto& b : o_.legacy_bugs) c += " --legacy-bug " + b;
-    if (o_.target != "builtin") c += " --target " + o_.target;
-    return c;
+    scenario_result r;
+    r.file = file;
+    r.seed = seed_;
+    r.legacy_bugs = o_.legacy_bugs;
+    r.target = o_.target;
+    r.mitogen_src = o_.mitogen_src;
+    return rerun_command(r);
   }
 
   json certificate_json(const json& runs) const {

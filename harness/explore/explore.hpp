@@ -19,6 +19,7 @@ enum class pairs_mode { none, consequences, all };
 struct explore_options {
   std::vector<std::string> files;  // scenarios without faults of their own
   std::string target = "builtin";  // builtin or mitogen
+  std::string mitogen_src;         // a Mitogen source tree for --target mitogen
   std::vector<std::string> legacy_bugs;
   std::vector<std::string> effects;  // only these effects; empty: every one that fits
   std::string points;                // only classes whose point matches this regex; "": all
