@@ -60,7 +60,8 @@ void add_explore_command(CLI::App& app, runner& chosen) {
   sub->add_flag("--all-members", o.all_members,
                 "inject every member of a point class, not only its representative");
   sub->add_flag("--mux-only", o.mux_only,
-                "only the target's own call points (no SIGKILL of workers at their phases)");
+                "only the target's own call points (no fault in the workers: neither their "
+                "own calls nor SIGKILL/SIGSTOP at their phases)");
   sub->add_flag("--first", o.first, "stop at the first violation (a CI gate)");
   sub->add_option("--budget-min", o.budget_min,
                   "start no run after this many minutes; the certificate says what was left")

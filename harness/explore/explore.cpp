@@ -81,21 +81,28 @@ toml::table with_one_fault(const toml::table& base, const fault_point& p, const 
   toml::table f;
   f.insert("kind", "syscall");
   f.insert("rule", p.rule(fx.name));
+  if (p.in_worker()) f.insert("in", "workers");
   toml::array faults;
   faults.push_back(std::move(f));
   t.insert_or_assign("faults", std::move(faults));
   return t;
 }
 
-// The scenario with the shim tracing every call a fault can land on.
-scenario traced(const scenario& s) {
+// The scenario with the shim tracing every call a fault can land on: the
+// target's, and with `workers` the workers' own.
+scenario traced(const scenario& s, bool workers) {
   scenario t = s;
-  for (const auto& r : trace_rules()) {
-    fault_spec f;
-    f.kind = fault_spec::kind_t::syscall;
-    f.rule = r;
-    t.faults.push_back(f);
-  }
+  auto add = [&](const std::vector<std::string>& rules, bool in_workers) {
+    for (const auto& r : rules) {
+      fault_spec f;
+      f.kind = fault_spec::kind_t::syscall;
+      f.rule = r;
+      f.in_workers = in_workers;
+      t.faults.push_back(f);
+    }
+  };
+  add(trace_rules(), false);
+  if (workers) add(worker_trace_rules(), true);
   return t;
 }
 
@@ -179,7 +186,8 @@ class explorer {
   int profile() {
     std::vector<std::set<fault_point>> seen;
     double longest = 0;
-    scenario t = traced(s_);
+    // --mux-only: only the target's calls are points.
+    scenario t = traced(s_, !o_.mux_only);
     for (int i = 0; i < o_.profile_runs && !interrupt_requested(); ++i) {
       // Without the legacy bugs: the points are where the mux's code makes
       // its calls, and a bug whose trigger comes by itself (crash-on-eagain

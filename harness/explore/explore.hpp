@@ -18,8 +18,8 @@ struct explore_options {
   std::vector<std::string> effects;  // only these effects; empty: every one that fits
   bool all_members = false;          // every member of a point class, not only its representative
   bool first = false;                // stop at the first violation
-  bool mux_only = false;  // only the target's points: no worker SIGKILL/SIGSTOP at its phases
-  double budget_min = 0;  // stop starting runs after this long; 0: no budget
+  bool mux_only = false;             // only the target's points: no worker calls, no worker phases
+  double budget_min = 0;             // stop starting runs after this long; 0: no budget
   int jobs = 1;
   int shard = 0, shards = 1;  // explore class i when i % shards == shard
   std::string report_dir;     // explore.json, found/ (default: explore-report)
