@@ -128,6 +128,37 @@ TEST(ExplorePoints, WorkerCallsAreNamedByTheWorkerAndAimedAtIt) {
     }
 }
 
+// A found violation in a worker's call is a plain scenario: its rule goes
+// to the workers with in = "workers", which only a syscall fault takes.
+TEST(ExplorePoints, ASyscallFaultCanBeAimedAtTheWorkers) {
+  const std::string head = R"(name = "t"
+description = "d"
+origin = "o"
+[[workers]]
+name = "good"
+count = 1
+workload = "connect"
+[[faults]]
+)";
+  scenario s = parse_scenario(head + R"(kind = "syscall"
+in = "workers"
+rule = "connect self=good:0 #1 -> ECONNREFUSED"
+)",
+                              "t.toml");
+  ASSERT_EQ(s.faults.size(), 1u);
+  EXPECT_TRUE(s.faults[0].in_workers);
+  EXPECT_FALSE(parse_scenario(head + "kind = \"syscall\"\nrule = \"recv -> EIO\"\n", "t.toml")
+                   .faults[0]
+                   .in_workers);
+  EXPECT_THROW(parse_scenario(head + "kind = \"syscall\"\nin = \"contexts\"\nrule = \"recv -> "
+                                     "EIO\"\n",
+                              "t.toml"),
+               scenario_error);
+  EXPECT_THROW(parse_scenario(head + "kind = \"signal\"\nsignal = \"SIGKILL\"\nin = \"workers\"\n",
+                              "t.toml"),
+               scenario_error);
+}
+
 TEST(ExplorePoints, CollapseKeepsTheLowestIndexAndEveryMember) {
   std::vector<fault_point> pts{{"mux", "recv", "accepted", "good:2", "stream", 1},
                                {"mux", "recv", "accepted", "good:0", "stream", 1},
