@@ -17,7 +17,8 @@ constexpr const char* calls_expected =
     "sendmsg, write, writev) or a group (accept-like, recv-like, send-like)";
 constexpr const char* classes_expected = "an fd class (listener, accepted, connecting, other, any)";
 constexpr const char* qualifiers_expected =
-    "'#N', '#N..M', 'every K', 'p=P', 'per-fd', 'role=NAME', 'peer=NAME', 'phase=NAME' or '->'";
+    "'#N', '#N..M', 'every K', 'p=P', 'per-fd', 'role=NAME', 'peer=NAME', 'self=NAME', "
+    "'phase=NAME' or '->'";
 constexpr const char* phases_expected = "a phase (accept, connect, handshake, stream)";
 constexpr const char* effects_expected =
     "an effect (an errno such as EAGAIN, 'short K', 'bytewise', 'delay D' with D in us, ms or "
@@ -33,7 +34,7 @@ constexpr errno_entry errnos[] = {
     {"EPIPE", EPIPE},   {"ECONNRESET", ECONNRESET},     {"EMFILE", EMFILE},
     {"ENFILE", ENFILE}, {"ENOBUFS", ENOBUFS},           {"ECONNABORTED", ECONNABORTED},
     {"EIO", EIO},       {"ECONNREFUSED", ECONNREFUSED}, {"ETIMEDOUT", ETIMEDOUT},
-    {"ENOMEM", ENOMEM}, {"ENOTCONN", ENOTCONN},
+    {"ENOMEM", ENOMEM}, {"ENOTCONN", ENOTCONN},         {"ENOENT", ENOENT},
 };
 
 bool is_space(char c) {
@@ -277,17 +278,19 @@ class parser {
     return true;
   }
 
-  // peer=NAME or phase=NAME at `at`: true when one was parsed; false with
-  // err_ set when it was malformed, or with err_ clear when the word is
-  // something else (the cursor is then back at `at`).
+  // peer=NAME, self=NAME or phase=NAME at `at`: true when one was parsed;
+  // false with err_ set when it was malformed, or with err_ clear when the
+  // word is something else (the cursor is then back at `at`).
   bool connection_selector(rule& r, std::size_t at) {
     std::string_view w = word();
-    if (w != "peer" && w != "phase") {
+    if (w != "peer" && w != "phase" && w != "self") {
       pos_ = at;
       return false;
     }
-    bool is_peer = w == "peer";
-    if (is_peer ? !r.peer.empty() : r.phase != conn_phase::any) {
+    const bool taken = w == "peer"   ? !r.peer.empty()
+                       : w == "self" ? !r.self.empty()
+                                     : r.phase != conn_phase::any;
+    if (taken) {
       fail(at, std::string("a rule takes one '") + std::string(w) + "='");
       return false;
     }
@@ -295,13 +298,17 @@ class parser {
       fail(pos_, "expected '=' after '" + std::string(w) + "', got " + found());
       return false;
     }
-    return is_peer ? peer(r) : phase(r, at);
+    if (w == "peer") return name(r.peer, r.peer_prefix, true);
+    if (w == "self") return name(r.self, r.self_prefix, false);
+    return phase(r, at);
   }
 
-  // A FAULTMUX_PEER name, GROUP* (a prefix, as in good:*), "-" or "?".
-  bool peer(rule& r) {
+  // A FAULTMUX_PEER name or GROUP* (a prefix, as in good:*); for a peer
+  // also "-" or "?".
+  bool name(std::string& out, bool& prefix, bool is_peer) {
+    const char* what = is_peer ? "peer" : "self";
     std::size_t start = (skip(), pos_);
-    if (pos_ < s_.size() && s_[pos_] == '?') {
+    if (is_peer && pos_ < s_.size() && s_[pos_] == '?') {
       ++pos_;
     } else {
       while (pos_ < s_.size() && is_peer_char(s_[pos_])) {
@@ -312,23 +319,26 @@ class parser {
     std::string_view name = s_.substr(start, pos_ - start);
     if (pos_ < s_.size() && s_[pos_] == '*') {
       if (name.empty()) {
-        fail(start, "a peer prefix needs a group before '*', as in peer=good:*");
+        fail(start, std::string("a ") + what + " prefix needs a group before '*', as in " + what +
+                        "=good:*");
         return false;
       }
       ++pos_;
-      r.peer_prefix = true;
+      prefix = true;
     }
-    if (name.empty()) {
+    if (name.empty() || (!is_peer && name == "-")) {
       fail(start,
-           "expected a peer name after 'peer=' (GROUP:INDEX, GROUP:*, listener, - or ?), got " +
-               found());
+           std::string("expected a ") + what + " name after '" + what + "=' (" +
+               (is_peer ? "GROUP:INDEX, GROUP:*, listener, - or ?" : "GROUP:INDEX or GROUP:*") +
+               "), got " + found());
       return false;
     }
     if (name.size() > max_peer_name) {
-      fail(start, "peer names go up to " + std::to_string(max_peer_name) + " characters");
+      fail(start,
+           std::string(what) + " names go up to " + std::to_string(max_peer_name) + " characters");
       return false;
     }
-    r.peer = std::string(name);
+    out = std::string(name);
     return true;
   }
 
@@ -576,6 +586,11 @@ const char* conn_phase_name(conn_phase p) {
 bool peer_matches(const rule& r, std::string_view peer) {
   if (r.peer.empty()) return true;
   return r.peer_prefix ? peer.starts_with(r.peer) : peer == r.peer;
+}
+
+bool self_matches(const rule& r, std::string_view self) {
+  if (r.self.empty()) return true;
+  return r.self_prefix ? self.starts_with(r.self) : self == r.self;
 }
 
 int errno_from_name(std::string_view name) {

@@ -1,5 +1,5 @@
 // Fault rules for the syscall shim: what a rule addresses (call, fd class,
-// occurrence, process role, peer, phase) and what it does. Pure C++, no libc
+// occurrence, process role or name, peer, phase) and what it does. Pure C++, no libc
 // interposition, so the parser is unit-tested on its own; the syntax is
 // documented in docs/faults.md.
 #pragma once
@@ -107,6 +107,8 @@ struct rule {
   bool per_fd = false;       // count each tracked socket's calls separately
   std::string peer;          // empty: any peer; else a name, "listener", "-" or "?"
   bool peer_prefix = false;  // peer=GROUP:* : `peer` is a prefix
+  std::string self;          // empty: any process; else this process's own FAULTMUX_PEER
+  bool self_prefix = false;  // self=GROUP:* : `self` is a prefix
   conn_phase phase = conn_phase::any;
   effect eff = effect::fail;
   int err = 0;               // fail
@@ -138,6 +140,10 @@ std::optional<parse_error> parse_rules(std::string_view text, std::string_view o
 // Whether a connection's peer name passes the rule's peer= selector (true
 // without one).
 bool peer_matches(const rule& r, std::string_view peer);
+
+// Whether a process named `self` (its own FAULTMUX_PEER, "" when it has
+// none) passes the rule's self= selector (true without one).
+bool self_matches(const rule& r, std::string_view self);
 
 // The effect as written canonically: "EAGAIN", "short 3", "delay 50ms".
 std::string effect_text(const rule& r);

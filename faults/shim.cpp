@@ -199,6 +199,7 @@ struct config {
   std::vector<rule> rules;
   std::vector<std::string> effects;  // effect_text of each rule
   char role[64] = {};
+  char self[max_peer_name + 1] = {};  // this process's own FAULTMUX_PEER, for self=
   std::int64_t index = 0;
   std::uint64_t stream = 0;
   char log_path[4096] = {};
@@ -415,6 +416,7 @@ void log_fault(call c, int fd, const hit& h, std::int64_t ret = no_value, int er
   wire::fixed_event_line l(buf, sizeof buf);
   l.begin(wire::event_clock(), ::getpid(), cfg.role);
   l.field("index", cfg.index);
+  if (cfg.self[0] != '\0') l.field("self", std::string_view(cfg.self));
   l.field("event", wire::ev::fault);
   l.field("call", call_name(c));
   l.field("fd", fd);
@@ -1011,7 +1013,8 @@ void apply_process_filters() {
   std::uint32_t mask = 0;
   for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
     const rule& r = cfg.rules[i];
-    g_enabled[i] = (r.role.empty() || r.role == cfg.role) && (r.index < 0 || r.index == cfg.index);
+    g_enabled[i] = (r.role.empty() || r.role == cfg.role) &&
+                   (r.index < 0 || r.index == cfg.index) && self_matches(r, cfg.self);
     if (g_enabled[i]) mask |= r.calls;
     if (g_enabled[i] && !r.peer.empty()) g_peers_at_accept = true;
   }
@@ -1124,6 +1127,10 @@ __attribute__((constructor)) void shim_init() {
     }
     std::strcpy(cfg->role, s);
   }
+  // A name too long to be a peer's is no name: self= never matches it.
+  if (const char* s = std::getenv("FAULTMUX_PEER");
+      s != nullptr && std::strlen(s) < sizeof cfg->self)
+    std::strcpy(cfg->self, s);
   cfg->index = static_cast<std::int64_t>(index);
   cfg->stream = process_stream(seed, cfg->role, cfg->index);
 

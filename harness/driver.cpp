@@ -48,6 +48,25 @@ bool is_serve(const worker_group& g) {
   return g.workload == worker_group::workload_t::serve;
 }
 
+// The syscall rules a scenario aims at its workers (in = "workers").
+std::vector<std::string> worker_rules(const scenario& s) {
+  std::vector<std::string> out;
+  for (const auto& f : s.faults)
+    if (f.kind == fault_spec::kind_t::syscall && f.in_workers) out.push_back(f.rule);
+  return out;
+}
+
+// Worker `index` of group `g` numbered across the scenario's groups, in
+// their order: its FAULTMUX_INDEX, the same in every run.
+int worker_ordinal(const scenario& s, const worker_group& g, int index) {
+  int n = 0;
+  for (const auto& other : s.workers) {
+    if (&other == &g) break;
+    n += other.count;
+  }
+  return n + index;
+}
+
 // A sanitizer build's scenarios get build_slack times their timeout.
 scenario with_build_slack(scenario s) {
   s.timeout_ms *= build_slack;
@@ -276,10 +295,14 @@ class scenario_run final : public fault_scene {
       log_.emit(wire::ev::spawn, {{"name", w.name}, {"group", g.name}, {"index", i}});
       try {
         // FAULTMUX_PEER names the worker to the shim in the target, which
-        // reads it from the peer of a socket (see docs/faults.md).
+        // reads it from the peer of a socket, and to its own shim, for
+        // self= (see docs/faults.md).
+        std::vector<std::string> env = worker_shim_env_;
+        env.push_back(fmt::format("FAULTMUX_PEER={}:{}", g.name, i));
+        if (!worker_shim_env_.empty())
+          env.push_back(fmt::format("FAULTMUX_INDEX={}", worker_ordinal(s_, g, i)));
         w.proc = child_process::spawn(worker_argv(s_, t_, g, i, launch, paths_), true,
-                                      fmt::format("{}/{}.stderr", paths_.dir, w.name),
-                                      {fmt::format("FAULTMUX_PEER={}:{}", g.name, i)});
+                                      fmt::format("{}/{}.stderr", paths_.dir, w.name), env);
       } catch (const std::exception& e) {
         setup_error_ = fmt::format("cannot start {}: {}", w.name, e.what());
         return;
@@ -300,8 +323,31 @@ class scenario_run final : public fault_scene {
     spawn_group(*g);
   }
 
+  // The shim's environment for the workers when the scenario aims rules at
+  // them: their events go to the run's faults.log with the target's.
+  bool prepare_worker_shim() {
+    const std::vector<std::string> rules = worker_rules(s_);
+    if (rules.empty()) return true;
+    std::string shim = o_.shim.empty() ? default_shim_path(o_.self) : o_.shim;
+    if (::access(shim.c_str(), R_OK) != 0) {
+      setup_error_ =
+          fmt::format("the syscall shim {} cannot be read: {}", shim, std::strerror(errno));
+      return false;
+    }
+    // The target's variables without /usr/bin/env in front: the worker's
+    // pid stays the one the driver waits for.
+    std::vector<std::string> prefix =
+        shim_prefix(shim, rules, seed_, paths_, std::getenv("ASAN_OPTIONS"));
+    for (std::size_t i = 1; i < prefix.size(); ++i)
+      if (!prefix[i].starts_with("FAULTMUX_ROLE=") && !prefix[i].starts_with("FAULTMUX_INDEX="))
+        worker_shim_env_.push_back(prefix[i]);
+    worker_shim_env_.push_back("FAULTMUX_ROLE=worker");
+    return true;
+  }
+
   void start_workers() {
     using wl = worker_group::workload_t;
+    if (!prepare_worker_shim()) return;
     if (std::any_of(s_.workers.begin(), s_.workers.end(),
                     [](const worker_group& g) { return g.path == "stale"; }) &&
         !leave_stale_socket(paths_.dir + "/stale.sock"))
@@ -458,10 +504,11 @@ class scenario_run final : public fault_scene {
   std::string target_name_;      // for the report: builtin, mitogen, external, fake-listener
   run_paths paths_;              // the run directory and the target's socket
   std::string setup_error_;
-  std::string target_version_;            // what an external target said it is, if anything
-  std::vector<std::string> target_argv_;  // the target's command, for second-mux groups
-  faults::event_log log_;                 // driver.events
-  child_process target_;                  // the mux (or Mitogen, or the fake listener)
+  std::string target_version_;                // what an external target said it is, if anything
+  std::vector<std::string> target_argv_;      // the target's command, for second-mux groups
+  std::vector<std::string> worker_shim_env_;  // LD_PRELOAD and the rules aimed at the workers
+  faults::event_log log_;                     // driver.events
+  child_process target_;                      // the mux (or Mitogen, or the fake listener)
   worker_set workers_;
   action_queue actions_;  // faults and delayed groups, by due time
   std::optional<run_clock::time_point> first_spawn_;

@@ -279,10 +279,14 @@ struct findings {
 };
 
 // Syscall rules go to the shim in scenario order, numbered from 1.
+// `rule` is its number among the rules of the processes it is loaded into:
+// the mux's, or the workers' (role "worker").
 void syscall_fired(const fault_spec& f, int rule, const run_view& rv, findings& ev) {
   int n = 0;
   for (const timeline_event* e : rv.ix.named("fault"))
-    if (e->source == "faults" && e->num("rule") == rule) ++n;
+    if (e->source == "faults" && e->num("rule") == rule &&
+        (e->str("role") == "worker") == f.in_workers)
+      ++n;
   ev.add(n > 0, fmt::format("syscall fault '{}' fired {} time(s)", f.rule, n));
 }
 
@@ -363,11 +367,11 @@ oracle_result faults_fired(const run_view& rv) {
   const scenario& s = rv.s;
   if (!s.expect.faults_fired) return make("faults fired", verdict::not_applicable);
   findings ev;
-  int syscall_rule = 0;
+  int syscall_rule = 0, worker_rule = 0;
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     const fault_spec& f = s.faults[i];
     if (f.kind == fault_spec::kind_t::syscall)
-      syscall_fired(f, ++syscall_rule, rv, ev);
+      syscall_fired(f, f.in_workers ? ++worker_rule : ++syscall_rule, rv, ev);
     else if (f.kind == fault_spec::kind_t::context)
       context_fired(f, i, rv, ev);
     else

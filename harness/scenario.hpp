@@ -77,6 +77,7 @@ struct fault_spec {
   kind_t kind = kind_t::syscall;
   std::string process = "mux";  // mux, or a worker group
   std::string rule;             // syscall: a shim rule
+  bool in_workers = false;      // syscall: the rule is loaded into the workers, not the mux
   std::string signal;           // signal: SIGKILL, SIGTERM, SIGSTOP, SIGCONT
   bool before_workers = false;  // signal: sent before any worker starts
   int at_ms = 0;                // after the workers started

@@ -63,7 +63,7 @@ constexpr std::string_view worker_keys[] = {"name",
 constexpr std::string_view fault_keys[] = {
     "kind",     "process",         "rule",  "signal",           "before_workers",
     "at_ms",    "resume_after_ms", "limit", "restore_after_ms", "context",
-    "fault_at", "victim"};
+    "fault_at", "victim",          "in"};
 constexpr std::string_view expect_keys[] = {"errors",
                                             "allowed_errors",
                                             "no_unexpected_errors",
@@ -392,6 +392,13 @@ fault_spec read_fault(const reader& r, const toml::table& t) {
     if (auto err = faults::parse_rule(f.rule, parsed))
       r.fail(*t.get("rule"),
              fmt::format("bad syscall rule: column {}: {}", err->column, err->message));
+    const std::string in = r.text(t, "in", where, false, "mux");
+    if (in != "mux" && in != "workers")
+      r.fail(*t.get("in"),
+             fmt::format("in must be \"mux\" (the target) or \"workers\" (every worker, each "
+                         "addressed by self=GROUP:INDEX), got {:?}",
+                         in));
+    f.in_workers = in == "workers";
   } else if (kind == "signal") {
     f.kind = fault_spec::kind_t::signal;
     f.signal = r.text(t, "signal", where, true);
@@ -449,6 +456,7 @@ fault_spec read_fault(const reader& r, const toml::table& t) {
   only("context", f.kind == fault_spec::kind_t::context, "belongs to a context fault");
   only("fault_at", f.kind == fault_spec::kind_t::context, "belongs to a context fault");
   only("victim", f.kind == fault_spec::kind_t::context, "belongs to a context fault");
+  only("in", f.kind == fault_spec::kind_t::syscall, "belongs to a syscall fault");
   if (f.kind != fault_spec::kind_t::signal && f.process != "mux")
     r.fail(t.get("process") ? *t.get("process") : static_cast<const toml::node&>(t),
            fmt::format("{} faults apply to the mux only, not {:?}", kind, f.process));

@@ -1,6 +1,7 @@
 // Explore's pure parts: fault points and their rules, collapse into classes,
 // effects and their classes, shards, and the single-fault oracles on
-// hand-made timelines (each shown firing and quiet).
+// hand-made timelines (each shown firing and quiet); and (ExploreWorkerCalls,
+// label integration) the workers' traced calls hit again on real processes.
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -10,10 +11,12 @@
 #include <gtest/gtest.h>
 
 #include "faults/rules.hpp"
+#include "harness/driver.hpp"
 #include "harness/explore/effects.hpp"
 #include "harness/explore/explore.hpp"
 #include "harness/explore/fault_point.hpp"
 #include "harness/explore/single_fault_oracles.hpp"
+#include "tests/support/run_dir.hpp"
 
 namespace faultmux {
 namespace {
@@ -82,6 +85,80 @@ TEST(ExplorePoints, TracedCallsBecomePointsButUnnamedPeersDoNot) {
   EXPECT_FALSE(keys.count("recv@accepted peer=? phase=stream #1"));
 }
 
+timeline_event worker_trace(const std::string& call, const std::string& self,
+                            const std::string& phase, int conn_n, int n) {
+  timeline_event e = trace(call, "connecting", "listener", phase, conn_n);
+  e.data["role"] = "worker";
+  e.data["self"] = self;
+  e.data["n"] = n;
+  return e;
+}
+
+// A worker's own calls are points named by the worker itself, each with a
+// rule that the workers' shim takes and that only that worker's shim keeps.
+TEST(ExplorePoints, WorkerCallsAreNamedByTheWorkerAndAimedAtIt) {
+  timeline tl{worker_trace("connect", "good:1", "connect", 1, 1),
+              worker_trace("send", "good:1", "handshake", 1, 1),
+              worker_trace("recv", "good:1", "stream", 3, 7),
+              worker_trace("recv", "", "stream", 3, 7)};  // a process with no name: no point
+  auto pts = traced_points(tl);
+  ASSERT_EQ(pts.size(), 3u);
+  std::set<std::string> keys, rules;
+  for (const auto& p : pts) {
+    EXPECT_EQ(p.role, "worker");
+    EXPECT_TRUE(p.in_worker());
+    keys.insert(p.key());
+    rules.insert(p.rule("EIO"));
+  }
+  EXPECT_TRUE(keys.count("connect@connecting self=good:1 phase=connect #1"));
+  EXPECT_TRUE(keys.count("recv@connecting self=good:1 phase=stream #3"));
+  // A connect is counted in the process (a retry is a new socket); data calls per connection.
+  EXPECT_TRUE(rules.count("connect@connecting self=good:1 phase=connect #1 -> EIO"));
+  EXPECT_TRUE(rules.count("recv@connecting self=good:1 phase=stream #3 per-fd -> EIO"));
+  fault_point c = pts.front();
+  EXPECT_EQ(c.class_key(), "connect@connecting self=good:* phase=connect #1");
+  EXPECT_FALSE((fault_point{"worker", "process", "", "good:1", "pid-sent", 0}.in_worker()));
+  for (const auto& p : pts)
+    for (const auto& fx : effects_for(p)) {
+      faults::rule r;
+      auto error = faults::parse_rule(p.rule(fx.name), r);
+      ASSERT_FALSE(error) << p.rule(fx.name) << ": " << (error ? error->message : "");
+      EXPECT_TRUE(faults::self_matches(r, "good:1"));
+      EXPECT_FALSE(faults::self_matches(r, "good:0"));
+    }
+}
+
+// A found violation in a worker's call is a plain scenario: its rule goes
+// to the workers with in = "workers", which only a syscall fault takes.
+TEST(ExplorePoints, ASyscallFaultCanBeAimedAtTheWorkers) {
+  const std::string head = R"(name = "t"
+description = "d"
+origin = "o"
+[[workers]]
+name = "good"
+count = 1
+workload = "connect"
+[[faults]]
+)";
+  scenario s = parse_scenario(head + R"(kind = "syscall"
+in = "workers"
+rule = "connect self=good:0 #1 -> ECONNREFUSED"
+)",
+                              "t.toml");
+  ASSERT_EQ(s.faults.size(), 1u);
+  EXPECT_TRUE(s.faults[0].in_workers);
+  EXPECT_FALSE(parse_scenario(head + "kind = \"syscall\"\nrule = \"recv -> EIO\"\n", "t.toml")
+                   .faults[0]
+                   .in_workers);
+  EXPECT_THROW(parse_scenario(head + "kind = \"syscall\"\nin = \"contexts\"\nrule = \"recv -> "
+                                     "EIO\"\n",
+                              "t.toml"),
+               scenario_error);
+  EXPECT_THROW(parse_scenario(head + "kind = \"signal\"\nsignal = \"SIGKILL\"\nin = \"workers\"\n",
+                              "t.toml"),
+               scenario_error);
+}
+
 TEST(ExplorePoints, CollapseKeepsTheLowestIndexAndEveryMember) {
   std::vector<fault_point> pts{{"mux", "recv", "accepted", "good:2", "stream", 1},
                                {"mux", "recv", "accepted", "good:0", "stream", 1},
@@ -118,6 +195,11 @@ TEST(ExplorePoints, EffectsFitTheCallAndCarryTheirClass) {
   EXPECT_EQ(
       names(narrowed(effects_for({"mux", "recv", "accepted", "a:0", "stream", 1}), {"EIO", "eof"})),
       "EIO/hard eof/hard ");
+  // A worker retries EINTR and a full backlog (EAGAIN), and gives up on anything else.
+  EXPECT_EQ(names(effects_for({"worker", "connect", "connecting", "g:0", "connect", 1})),
+            "EAGAIN/transient EINTR/transient ECONNREFUSED/hard ENOENT/hard ");
+  EXPECT_EQ(names(effects_for({"worker", "recv", "connecting", "g:0", "stream", 1})),
+            names(effects_for({"mux", "recv", "accepted", "g:0", "stream", 1})));
 }
 
 TEST(ExplorePoints, ShardsComeFromTheOptionOrTheCiEnvironment) {
@@ -256,6 +338,33 @@ TEST(SingleFaultOracles, HardIsContainedToItsPeerAndLogged) {
   EXPECT_EQ(named(judge_single_fault(s, spread, outcome()), "contained").v, verdict::fail);
 }
 
+// A worker whose own connect was failed never reaches the mux: its failure
+// is allowed and nothing at the mux is owed for it; the same failure with
+// the fault in the mux is a stream the mux lost track of.
+TEST(SingleFaultOracles, AWorkerFailedAtItsOwnConnectIsContained) {
+  scenario s = one_fault("hard", "good:0");
+  timeline tl = good_run();
+  tl.erase(tl.begin() + 1);  // good:0 never connected
+  tl.pop_back();
+  tl.pop_back();
+  tl.push_back(ev(0.2, 31, "w", {{"event", "workload_done"}, {"count", 5}, {"failed", 0}}));
+  tl.push_back(ev(0.05, 30, "w", {{"event", "connect_failed"}, {"errno", "ECONNREFUSED"}}));
+  run_outcome o = outcome();
+  o.processes[2].status = 3 << 8;  // exit 3
+  EXPECT_EQ(named(judge_single_fault(s, tl, o), "contained").v, verdict::fail);
+  fault_spec f;
+  f.rule = "connect@connecting self=good:0 phase=connect #1 -> ECONNREFUSED";
+  f.in_workers = true;
+  s.faults.push_back(f);
+  auto rs = judge_single_fault(s, tl, o);
+  EXPECT_EQ(named(rs, "contained").v, verdict::pass);
+  EXPECT_EQ(named(rs, "others intact").v, verdict::pass);
+  // Another worker failing too is not contained.
+  run_outcome spread = o;
+  spread.processes[3].status = 3 << 8;
+  EXPECT_EQ(named(judge_single_fault(s, tl, spread), "others intact").v, verdict::fail);
+}
+
 TEST(SingleFaultOracles, RequestersOfAHardFaultedServerMayFailOnlyWithDeadReplies) {
   scenario s = one_fault("hard", "servers:0");
   timeline tl = good_run();
@@ -307,6 +416,85 @@ TEST(SingleFaultOracles, AResourceFaultIsLoggedAndCostsNoStream) {
   run_outcome down = outcome();
   down.probe_ok = false;
   EXPECT_EQ(named(judge_single_fault(s, tl, down), "listener alive").v, verdict::fail);
+}
+
+// --- the workers' own calls on real processes ------------------------------------
+
+scenario small_echo() {
+  return parse_scenario(R"(name = "w"
+description = "d"
+origin = "o"
+timeout_ms = 9000
+[[workers]]
+name = "servers"
+count = 1
+workload = "serve"
+[[workers]]
+name = "good"
+count = 1
+workload = "echo"
+peer = "servers"
+messages = 2
+)",
+                        "w.toml");
+}
+
+// The workers' traced calls, seen in each of two runs.
+std::vector<fault_point> stable_worker_points(const scenario& s, const driver_options& base) {
+  std::set<std::string> first;
+  std::vector<fault_point> out;
+  for (int run = 0; run < 2; ++run) {
+    scenario t = s;
+    for (const auto& r : worker_trace_rules()) {
+      fault_spec f;
+      f.rule = r;
+      f.in_workers = true;
+      t.faults.push_back(f);
+    }
+    std::vector<fault_point> pts;
+    driver_options d = base;
+    d.observe = [&](const timeline& tl, const run_outcome&) { pts = traced_points(tl); };
+    EXPECT_TRUE(run_scenario(t, 1, d).passed);
+    for (const auto& p : pts) {
+      if (!p.in_worker()) continue;
+      if (run == 0) first.insert(p.key());
+      if (run == 1 && first.count(p.key())) out.push_back(p);
+    }
+  }
+  return out;
+}
+
+// Each traced call of a worker, rebuilt into the rule explore writes for it
+// and given to the workers, fires exactly once, on that call of that worker.
+TEST(ExploreWorkerCalls, EachTracedCallIsHitExactlyOnceByItsRule) {
+  driver_options d;
+  d.self = test::binary();
+  const scenario s = small_echo();
+  std::vector<fault_point> pts = stable_worker_points(s, d);
+  EXPECT_GE(pts.size(), 6u) << "a connect, handshake and stream calls of each worker";
+  std::set<std::string> phases, selves;
+  for (const auto& p : pts) phases.insert(p.phase), selves.insert(p.peer);
+  EXPECT_EQ(phases, (std::set<std::string>{"connect", "handshake", "stream"}));
+  EXPECT_EQ(selves, (std::set<std::string>{"good:0", "servers:0"}));
+  for (const auto& p : pts) {
+    scenario one = s;
+    fault_spec f;
+    f.rule = p.rule("trace");
+    f.in_workers = true;
+    one.faults.push_back(f);
+    std::vector<std::string> hits;
+    d.observe = [&](const timeline& tl, const run_outcome&) {
+      for (const auto& e : tl)
+        if (e.source == "faults" && e.event() == "fault") {
+          std::vector<fault_point> one_point = traced_points({e});
+          hits.push_back(one_point.empty() ? "unnamed" : one_point.front().key());
+        }
+    };
+    scenario_result r = run_scenario(one, 1, d);
+    EXPECT_TRUE(r.passed) << p.key();
+    ASSERT_EQ(hits.size(), 1u) << p.rule("trace");
+    EXPECT_EQ(hits.front(), p.key());
+  }
 }
 
 }  // namespace

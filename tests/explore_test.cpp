@@ -76,6 +76,35 @@ TEST(Explore, PlainScenarioHasNoViolationAgainstTheBuiltInMux) {
   EXPECT_TRUE(pts.count("send@accepted peer=good:0 phase=handshake #1"));
   EXPECT_TRUE(pts.count("accept4@listener #1"));
   EXPECT_TRUE(pts.count("process peer=servers:0 phase=request-received"));
+  // The workers' own calls, named by the worker, in each phase of its connection.
+  EXPECT_TRUE(pts.count("connect@connecting self=good:0 phase=connect #1"));
+  EXPECT_TRUE(pts.count("send@connecting self=good:0 phase=handshake #1"));
+  EXPECT_TRUE(pts.count("recv@connecting self=good:0 phase=handshake #1"));
+  EXPECT_GT(c["by_role"]["worker"].value("activated", 0), 0) << c["by_role"].dump();
+}
+
+// The workers' connects are points (refused or missing: that worker alone
+// fails); --mux-only keeps to the target's: no worker call, no worker phase.
+TEST(Explore, WorkerCallsArePointsUnlessMuxOnly) {
+  const std::vector<std::string> only{"--effects", "ECONNREFUSED,ENOENT,SIGKILL", "--reruns", "0"};
+  run_dir out, mux_only;
+  int status = -1;
+  json doc = explore(only, out, &status);
+  EXPECT_EQ(status, 0) << doc.dump(2).substr(0, 3000);
+  std::set<std::string> pts = points_of(doc);
+  EXPECT_TRUE(pts.count("connect@connecting self=servers:0 phase=connect #1"));
+  EXPECT_TRUE(pts.count("connect@connecting self=late:0 phase=connect #1"));
+  EXPECT_EQ(doc["certificate"]["violations"], 0);
+  std::vector<std::string> args = only;
+  args.push_back("--mux-only");
+  json narrow = explore(args, mux_only, &status);
+  EXPECT_EQ(status, 0);
+  for (const auto& p : points_of(narrow)) {
+    EXPECT_EQ(p.find("self="), std::string::npos) << p;
+    EXPECT_EQ(p.find("process"), std::string::npos) << p;
+  }
+  EXPECT_FALSE(narrow["certificate"]["by_role"].contains("worker"));
+  EXPECT_LT(narrow["certificate"]["stable"].get<int>(), doc["certificate"]["stable"].get<int>());
 }
 
 struct blind_catch {

@@ -206,6 +206,42 @@ TEST(FaultRules, PeerMatching) {
   EXPECT_STREQ(conn_phase_name(conn_phase::handshake), "handshake");
 }
 
+// self= names the process the rule is loaded into (its own FAULTMUX_PEER),
+// so one rule given to every worker faults one worker's call.
+TEST(FaultRules, SelfSelectsTheProcessByItsOwnName) {
+  rule r = parse_ok("connect@connecting self=good:3 phase=connect #1 -> ECONNREFUSED");
+  EXPECT_EQ(r.self, "good:3");
+  EXPECT_FALSE(r.self_prefix);
+  EXPECT_TRUE(r.peer.empty());
+  EXPECT_EQ(r.err, ECONNREFUSED);
+  EXPECT_TRUE(self_matches(r, "good:3"));
+  EXPECT_FALSE(self_matches(r, "good:30"));
+  EXPECT_FALSE(self_matches(r, ""));
+  rule group = parse_ok("recv@connecting self=good:* peer=listener phase=stream #2 per-fd -> EIO");
+  EXPECT_TRUE(group.self_prefix);
+  EXPECT_EQ(group.peer, "listener");
+  EXPECT_TRUE(self_matches(group, "good:0"));
+  EXPECT_FALSE(self_matches(group, "late:0"));
+  EXPECT_TRUE(self_matches(parse_ok("recv -> EIO"), ""));
+  EXPECT_EQ(parse_ok("connect -> ENOENT").err, ENOENT);
+  const bad_rule cases[] = {
+      {"recv self= -> EIO", 12,
+       "expected a self name after 'self=' (GROUP:INDEX or GROUP:*), got \"->\""},
+      {"recv self=? -> EIO", 11, "expected a self name"},
+      {"recv self=- -> EIO", 11, "expected a self name"},
+      {"recv self=* -> EIO", 11, "a self prefix needs a group before '*', as in self=good:*"},
+      {"recv self=a self=b -> EIO", 13, "a rule takes one 'self='"},
+  };
+  for (const bad_rule& c : cases) {
+    rule bad;
+    auto err = parse_rule(c.text, bad);
+    ASSERT_TRUE(err) << "accepted: " << c.text;
+    EXPECT_EQ(err->column, c.column) << c.text << ": " << err->message;
+    EXPECT_NE(err->message.find(c.message_part), std::string::npos)
+        << c.text << ": " << err->message;
+  }
+}
+
 TEST(FaultRules, BadPeerAndPhaseSelectors) {
   const bad_rule cases[] = {
       {"recv peer= -> EIO", 12,
@@ -281,7 +317,7 @@ TEST(FaultRules, ErrorsNameTheColumnAndWhatWasExpected) {
       {"recv role mux -> EAGAIN", 11, "expected '=' after 'role', got \"mux\""},
       {"recv #1 EAGAIN", 9,
        "expected '#N', '#N..M', 'every K', 'p=P', 'per-fd', 'role=NAME', 'peer=NAME', "
-       "'phase=NAME' or '->', got \"EAGAIN\""},
+       "'self=NAME', 'phase=NAME' or '->', got \"EAGAIN\""},
       {"recv@other#1 per-fd -> EAGAIN", 14, "write @accepted, @connecting, @listener or @any"},
       {"recv@listener#1 per-fd -> EAGAIN", 17, "per-fd on @listener counts accept calls"},
       {"recv@accepted p=0.5 per-fd -> EAGAIN", 21, "'p=P' already decides each call"},

@@ -82,7 +82,8 @@ void add_explore_command(CLI::App& app, runner& chosen) {
   sub->add_flag("--all-members", o.all_members,
                 "inject every member of a point class, not only its representative");
   sub->add_flag("--mux-only", o.mux_only,
-                "only the target's own call points (no SIGKILL of workers at their phases)");
+                "only the target's own call points (no fault in the workers: neither their "
+                "own calls nor SIGKILL/SIGSTOP at their phases)");
   sub->add_flag("--pairs", a->pairs,
                 "then a second fault at each call a passing single fault's consequences made "
                 "(a retry, a reconnect), once per distinct consequence");

@@ -29,6 +29,17 @@ const std::vector<effect>& accept_effects() {
                                      {"ENFILE", "resource"}};
   return e;
 }
+// A worker's connect (roles/worker_role.cpp, through mux/connect.cpp's
+// connect_unix): EINTR is retried at once and EAGAIN (a full backlog) with
+// backoff, so both cost nothing; any other error is not retried, as
+// Mitogen's clients do not retry it: that worker alone fails (exit 3).
+const std::vector<effect>& connect_effects() {
+  static const std::vector<effect> e{{"EAGAIN", "transient"},
+                                     {"EINTR", "transient"},
+                                     {"ECONNREFUSED", "hard"},
+                                     {"ENOENT", "hard"}};
+  return e;
+}
 const std::vector<effect>& process_effects() {
   static const std::vector<effect> e{{"SIGKILL", "hard"}, {"SIGSTOP", "stall"}};
   return e;
@@ -40,9 +51,16 @@ bool among(const std::string& call, std::initializer_list<const char*> names) {
 
 }  // namespace
 
+// A worker's recv-like and send-like calls take the mux's effects with the
+// same classes: in its handshake (connect_unix) and on its stream (the
+// stream of mux/stream.cpp, as the mux's own) EINTR is retried at once,
+// EAGAIN is "nothing now" (wait for readiness and try again, as Mitogen's
+// io_op does) and a short transfer is continued; an error or EOF ends that
+// worker's connection, and with it that worker alone (hard).
 std::vector<effect> effects_for(const fault_point& p) {
   if (p.call == "process" && p.role == "server") return {process_effects().front()};
   if (p.call == "process") return process_effects();
+  if (p.call == "connect") return connect_effects();
   if (among(p.call, {"accept", "accept4"})) return accept_effects();
   if (among(p.call, {"recv", "recvfrom", "recvmsg", "read", "readv"})) return recv_effects();
   if (among(p.call, {"send", "sendto", "sendmsg", "write", "writev"})) return send_effects();
@@ -51,7 +69,8 @@ std::vector<effect> effects_for(const fault_point& p) {
 
 std::vector<std::string> effect_names() {
   std::vector<std::string> out;
-  for (const auto* list : {&recv_effects(), &send_effects(), &accept_effects(), &process_effects()})
+  for (const auto* list : {&recv_effects(), &send_effects(), &accept_effects(), &connect_effects(),
+                           &process_effects()})
     for (const auto& e : *list)
       if (std::find(out.begin(), out.end(), e.name) == out.end()) out.push_back(e.name);
   return out;

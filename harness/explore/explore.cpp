@@ -98,22 +98,43 @@ toml::table with_faults(const toml::table& base, const planned& plan, const std:
     toml::table r;
     r.insert("kind", "syscall");
     r.insert("rule", f.point.rule(f.fx.name));
+    if (f.point.in_worker()) r.insert("in", "workers");
     faults.push_back(std::move(r));
   }
   if (!faults.empty()) t.insert_or_assign("faults", std::move(faults));
   return t;
 }
 
-// The scenario with the shim tracing every call a fault can land on.
-scenario traced(const scenario& s) {
+// The scenario with the shim tracing every call a fault can land on: the
+// target's, and with `workers` the workers' own.
+scenario traced(const scenario& s, bool workers) {
   scenario t = s;
-  for (const auto& r : trace_rules()) {
-    fault_spec f;
-    f.kind = fault_spec::kind_t::syscall;
-    f.rule = r;
-    t.faults.push_back(f);
-  }
+  auto add = [&](const std::vector<std::string>& rules, bool in_workers) {
+    for (const auto& r : rules) {
+      fault_spec f;
+      f.kind = fault_spec::kind_t::syscall;
+      f.rule = r;
+      f.in_workers = in_workers;
+      t.faults.push_back(f);
+    }
+  };
+  add(trace_rules(), false);
+  if (workers) add(worker_trace_rules(), true);
   return t;
+}
+
+// The calls explore cannot address, said once: the mux's channels to the
+// contexts it starts (up front, or for a calls group's calls).
+void say_unaddressable(const scenario& s) {
+  const bool contexts =
+      !s.contexts.empty() || std::any_of(s.workers.begin(), s.workers.end(), [](const auto& g) {
+        return g.workload == worker_group::workload_t::calls;
+      });
+  if (contexts)
+    std::printf(
+        "explore %s: not addressable: the mux's channels to its contexts (socketpairs: the shim "
+        "cannot name the context at the other end; see docs/explore.md, Limits)\n",
+        s.name.c_str());
 }
 
 // Why a scenario cannot be explored, or "".
@@ -203,7 +224,8 @@ class explorer {
   int profile() {
     std::vector<std::set<fault_point>> seen;
     double longest = 0;
-    scenario t = traced(s_);
+    // --mux-only: only the target's calls are points.
+    scenario t = traced(s_, !o_.mux_only);
     for (int i = 0; i < o_.profile_runs && !interrupt_requested(); ++i) {
       // Without the legacy bugs: the points are where the mux's code makes
       // its calls, and a bug whose trigger comes by itself (crash-on-eagain
@@ -232,6 +254,7 @@ class explorer {
       std::fflush(stdout);
     }
     if (interrupt_requested()) return 130;
+    say_unaddressable(s_);
     // A stall outlasts a whole unfaulted run several times over, so whoever
     // it holds up is seen finishing only after it.
     stall_ms_ = std::max(1000, static_cast<int>(longest * 5 * 1000));
@@ -343,7 +366,7 @@ class explorer {
     driver_options d = d_;
     if (o_.pairs != pairs_mode::none && !rec.plan.second) {
       // Traced, for the calls its consequences make: where a second fault goes.
-      s = traced(s);
+      s = traced(s, !o_.mux_only);
       d.observe = [&](const timeline& tl, const run_outcome&) {
         rec.after =
             consequences_of(traced_points(tl), event_names(tl), profile_points_, profile_events_);

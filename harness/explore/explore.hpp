@@ -26,7 +26,7 @@ struct explore_options {
   bool all_members = false;          // every member of a point class, not only its representative
   bool first = false;                // stop at the first violation
   pairs_mode pairs = pairs_mode::none;
-  bool mux_only = false;  // only the target's points: no worker SIGKILL/SIGSTOP at its phases
+  bool mux_only = false;  // only the target's points: no worker calls, no worker phases
   double budget_min = 0;  // stop starting runs after this long; 0: no budget
   int jobs = 1;
   int shard = 0, shards = 1;  // explore class i when i % shards == shard

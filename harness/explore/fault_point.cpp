@@ -10,6 +10,7 @@ namespace faultmux {
 std::string fault_point::key() const {
   if (call == "process") return fmt::format("process peer={} phase={}", peer, phase);
   if (fd_class == "listener") return fmt::format("{}@listener #{}", call, n);
+  if (in_worker()) return fmt::format("{}@{} self={} phase={} #{}", call, fd_class, peer, phase, n);
   return fmt::format("{}@{} peer={} phase={} #{}", call, fd_class, peer, phase, n);
 }
 
@@ -34,8 +35,19 @@ std::string fault_point::class_key() const {
   return p.key();
 }
 
+bool fault_point::in_worker() const {
+  return role == "worker" && call != "process";
+}
+
 std::string fault_point::rule(const std::string& effect) const {
   if (fd_class == "listener") return fmt::format("{}@listener #{} -> {}", call, n, effect);
+  // A worker's connect is counted in its process: a connect retried after
+  // EAGAIN is made on a new socket, whose first call it would be again.
+  if (in_worker() && phase == "connect")
+    return fmt::format("{}@{} self={} phase=connect #{} -> {}", call, fd_class, peer, n, effect);
+  if (in_worker())
+    return fmt::format("{}@{} self={} phase={} #{} per-fd -> {}", call, fd_class, peer, phase, n,
+                       effect);
   return fmt::format("{}@{} peer={} phase={} #{} per-fd -> {}", call, fd_class, peer, phase, n,
                      effect);
 }
@@ -45,12 +57,39 @@ std::vector<std::string> trace_rules() {
           "send-like@accepted per-fd -> trace"};
 }
 
+std::vector<std::string> worker_trace_rules() {
+  return {"connect -> trace", "recv-like@connecting per-fd -> trace",
+          "send-like@connecting per-fd -> trace"};
+}
+
+namespace {
+
+// A worker's own call (its shim's line names it by its FAULTMUX_PEER, "self"):
+// its connect by its number in the process, its data calls by their number
+// on the connection in their phase. False for a line that names no worker.
+bool worker_point(const timeline_event& e, fault_point& p) {
+  p.role = "worker";
+  p.call = e.str("call");
+  p.fd_class = e.str("fd_class");
+  p.peer = e.str("self");
+  p.phase = e.str("phase");
+  p.n = static_cast<std::uint64_t>(p.phase == "connect" ? e.num("n", 0) : e.num("conn_n", 0));
+  return p.fd_class == "connecting" && !p.peer.empty() && p.n > 0 &&
+         (p.phase == "connect" || p.phase == "handshake" || p.phase == "stream");
+}
+
+}  // namespace
+
 std::vector<fault_point> traced_points(const timeline& tl) {
   std::set<fault_point> out;
   std::map<std::pair<pid_t, std::string>, std::uint64_t> accepts;  // per process and call
   for (const auto& e : tl) {
     if (e.source != "faults" || e.event() != "fault" || e.str("effect") != "trace") continue;
     fault_point p;
+    if (e.str("role") == "worker") {
+      if (worker_point(e, p)) out.insert(p);
+      continue;
+    }
     p.role = e.str("role");
     p.call = e.str("call");
     p.fd_class = e.str("fd_class");

@@ -113,6 +113,13 @@ std::optional<std::string> incomplete(const scenario& s, const timeline_index& i
   return std::nullopt;
 }
 
+// The fault is one of the worker's own calls (a syscall rule in = "workers").
+bool fault_in_worker(const scenario& s) {
+  return std::any_of(s.faults.begin(), s.faults.end(), [](const fault_spec& f) {
+    return f.kind == fault_spec::kind_t::syscall && f.in_workers;
+  });
+}
+
 bool is_affected(const fault_view& v, pid_t pid) {
   return (v.faulted && v.faulted->pid == pid) || v.requesters.count(pid) > 0;
 }
@@ -157,9 +164,16 @@ oracle_result contained(const scenario& s, const timeline& tl, const fault_view&
       return std::any_of(list.begin(), list.end(), [&](const auto& d) { return d.first == fp; });
     };
     const bool error_gone = went(v.error_disconnects);
+    // A worker whose own connect failed never reached the mux: there is no
+    // stream to go, and its failure (exit 3) is its own.
+    const bool never_reached = fault_in_worker(s) && v.ix.of(fp, "connected").empty() &&
+                               !v.ix.of(fp, "connect_failed").empty();
     if (!error_gone && !went(v.eof_disconnects) && exited_zero(*v.faulted) &&
         !incomplete(s, v.ix, *v.faulted))
       ok.push_back(fmt::format("{} recovered and completed its work", v.faulted->name));
+    else if (!error_gone && !went(v.eof_disconnects) && never_reached)
+      ok.push_back(
+          fmt::format("{} failed its own connect and never reached the mux", v.faulted->name));
     else if (!error_gone && !went(v.eof_disconnects))
       bad.push_back(fmt::format("{} (pid {}) failed but the mux recorded no disconnect for it",
                                 v.faulted->name, fp));

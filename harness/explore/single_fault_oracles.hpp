@@ -3,7 +3,9 @@
 // a scenario it writes ([expect] fault_class) is judged by them under
 // `faultmux run` too.
 //   transient (EAGAIN, EINTR, a short transfer, a bounded SIGSTOP): invisible.
-//   hard (ECONNRESET, EPIPE, EIO, EOF, SIGKILL): contained to its peer.
+//   hard (ECONNRESET, EPIPE, EIO, EOF, SIGKILL; a worker's connect refused):
+//     contained to its peer, which may fail (a worker failed at its own
+//     connect never reached the mux: nothing is owed for it).
 //   resource (EMFILE, ENFILE, ENOBUFS): survived, logged, later clients served.
 //   stall (a worker SIGSTOPped at a phase, then resumed): invisible, and
 //     nobody else held up while it was stopped.

@@ -1,4 +1,5 @@
-// Syscall faults: shim rules preloaded into the target; the shim itself
+// Syscall faults: shim rules preloaded into the target (the rules with
+// in = "workers" are the driver's to load into the workers); the shim itself
 // decides when each fires and logs it to faults.log.
 #include <fmt/format.h>
 
@@ -11,7 +12,7 @@ class syscall_faults final : public fault_package {
  public:
   explicit syscall_faults(const scenario& s) {
     for (const auto& f : s.faults)
-      if (f.kind == fault_spec::kind_t::syscall) rules_.push_back(f.rule);
+      if (f.kind == fault_spec::kind_t::syscall && !f.in_workers) rules_.push_back(f.rule);
   }
 
   void shape_target(target_faults& t) const override {
@@ -23,9 +24,10 @@ class syscall_faults final : public fault_package {
     if (e.source != "faults") return std::nullopt;
     reports::fault_entry f = fault_entry_of(e, t0);
     f.kind = "syscall";
-    f.what = fmt::format("{} on {} fd {} (rule {} '{}', call {}) -> {}", e.str("call"),
-                         e.str("fd_class"), e.num("fd"), e.num("rule"), e.str("rule_text"),
-                         e.num("n"), e.str("effect"));
+    f.what =
+        fmt::format("{} on {} fd {} (rule {} '{}', call {}) -> {}{}", e.str("call"),
+                    e.str("fd_class"), e.num("fd"), e.num("rule"), e.str("rule_text"), e.num("n"),
+                    e.str("effect"), e.str("self").empty() ? "" : " in " + e.str("self"));
     f.rule = fmt::format("rule {} '{}'", e.num("rule"), e.str("rule_text"));
     return f;
   }
