@@ -1,7 +1,8 @@
 // `faultmux explore` end to end, on real processes: the plain scenario is
 // clean against the built-in mux; each legacy bug whose trigger is a fault is
 // found blind; a found scenario fails again under `faultmux run`; shards
-// cover exactly the unsharded set; bad input is named.
+// cover exactly the unsharded set and their results.json merge; bad input is
+// named.
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -38,17 +39,25 @@ command_result run_faultmux(const std::vector<std::string>& args) {
   return r;
 }
 
+// The exploration of results.json's explore section in `dir` (the only one).
+json exploration_in(const std::string& dir) {
+  std::ifstream in(dir + "/results.json");
+  if (!in) return json::object();
+  json doc = json::parse(in);
+  if (doc["explore"].size() != 1) return json::object();
+  return doc["explore"][0];
+}
+
 json explore(const std::vector<std::string>& extra, const run_dir& out, int* status = nullptr) {
   std::vector<std::string> args{"explore", plain, "--jobs", "2", "--report", out.path()};
   args.insert(args.end(), extra.begin(), extra.end());
   auto r = run_faultmux(args);
   if (status) *status = r.status;
-  std::ifstream in(out.file("explore-plain-echo.json"));
-  if (!in) {
-    ADD_FAILURE() << "no explore-plain-echo.json; status " << r.status << "\n" << r.out << r.err;
-    return json::object();
-  }
-  return json::parse(in);
+  json e = exploration_in(out.path());
+  if (e.empty())
+    ADD_FAILURE() << "no exploration in results.json; status " << r.status << "\n"
+                  << r.out << r.err;
+  return e;
 }
 
 std::set<std::string> points_of(const json& doc) {
@@ -180,13 +189,13 @@ TEST(Explore, TwoShardsCoverExactlyTheUnshardedPointsAndMergeIntoItsCertificate)
   EXPECT_EQ(a["certificate"]["shard"], "1/2");
   // `faultmux report` merges the shards into the unsharded certificate.
   run_dir merged_dir;
-  auto r = run_faultmux({"report", one.file("explore-plain-echo.json"),
-                         two.file("explore-plain-echo.json"), "-o", merged_dir.path()});
+  auto r = run_faultmux(
+      {"report", one.file("results.json"), two.file("results.json"), "-o", merged_dir.path()});
   ASSERT_EQ(r.status, 0) << r.err;
-  std::ifstream in(merged_dir.file("explore-plain-echo.json"));
-  json m = json::parse(in);
+  json m = exploration_in(merged_dir.path());
   EXPECT_EQ(points_of(m), points_of(whole));
-  for (const char* k : {"runs", "activated", "violations", "explored_classes", "classes"})
+  for (const char* k : {"runs", "activated", "violations", "explored_classes", "classes", "by_role",
+                        "by_phase", "effects_per_class"})
     EXPECT_EQ(m["certificate"][k], whole["certificate"][k]) << k;
   EXPECT_TRUE(m["certificate"]["complete"].get<bool>());
   EXPECT_NE(r.out.find("classes"), std::string::npos) << r.out;
@@ -206,12 +215,22 @@ TEST(Explore, TwoShardsCoverExactlyTheUnshardedPointsAndMergeIntoItsCertificate)
   EXPECT_NE(page.find("<th>SIGKILL</th>"), std::string::npos);
   EXPECT_NE(page.find("Violations (0)"), std::string::npos);
   EXPECT_EQ(page.find("class=\"cell v-fail\""), std::string::npos);
+  // The older explore-SCENARIO.json documents still merge, with results.json.
+  json old = b;
+  old["schema"] = "faultmux-explore/1";
+  std::ofstream(merged_dir.file("explore-plain-echo.json")) << old.dump();
+  run_dir old_dir;
+  auto from_old = run_faultmux({"report", one.file("results.json"),
+                                merged_dir.file("explore-plain-echo.json"), "-o", old_dir.path()});
+  ASSERT_EQ(from_old.status, 0) << from_old.err;
+  EXPECT_EQ(points_of(exploration_in(old_dir.path())), points_of(whole));
   // A shard of another exploration is refused.
   json other = b;
   other["seed"] = 99;
+  other["schema"] = "faultmux-explore/1";
   std::ofstream(merged_dir.file("other.json")) << other.dump();
-  auto bad = run_faultmux({"report", one.file("explore-plain-echo.json"),
-                           merged_dir.file("other.json"), "-o", merged_dir.path()});
+  auto bad = run_faultmux(
+      {"report", one.file("results.json"), merged_dir.file("other.json"), "-o", merged_dir.path()});
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.err.find("not a shard of the same exploration"), std::string::npos) << bad.err;
   EXPECT_GT(points_of(a).size(), 0u);

@@ -36,6 +36,7 @@ int run_explore_command(explore_args a, const invocation& in) {
   }
   a.o.verbosity = std::max(a.o.verbosity, in.verbosity);
   a.o.self = in.self;
+  a.o.command_line = in.command_line;
   return run_explore(a.o);
 }
 
@@ -73,7 +74,8 @@ void add_explore_command(CLI::App& app, runner& chosen) {
                   "N, with JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) as the shard")
       ->check(CLI::PositiveNumber);
   sub->add_option("--report", o.report_dir,
-                  "write explore-<scenario>.json and found/ here (default: explore-report)");
+                  "write results.json (its explore section), explore-<scenario>.html and "
+                  ".junit.xml, and found/ here (default: explore-report)");
   sub->add_option("--seed", o.seed, "use this seed instead of each scenario's own");
   sub->add_option("--profile-runs", o.profile_runs,
                   "traced runs whose common points are explored (default 3)")

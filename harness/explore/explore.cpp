@@ -130,7 +130,8 @@ struct certificate {
 
 class explorer {
  public:
-  explorer(const explore_options& o, std::string file) : o_(o), file_(std::move(file)) {
+  explorer(const explore_options& o, std::string file, explore_report& report)
+      : o_(o), file_(std::move(file)), report_(report) {
     d_.self = o.self;
     d_.target = o.target;
     d_.legacy_bugs = o.legacy_bugs;
@@ -348,38 +349,13 @@ class explorer {
   }
 
   json certificate_json(const json& runs) const {
-    // Per role and per phase: classes, runs, activated, violations.
-    std::map<std::string, json> by_role, by_phase;
-    auto bump = [](json& j, const char* k) {
-      if (!j.is_object()) j = json::object();
-      j[k] = j.value(k, std::size_t{0}) + 1;
-    };
-    std::map<std::string, std::set<std::string>> effects_per_class;
-    for (const auto& r : runs_) {
-      const fault_point& p = r.plan.point;
-      for (json* j : {&by_role[p.role], &by_phase[p.phase]}) {
-        bump(*j, "planned");
-        if (!r.done) continue;
-        bump(*j, "runs");
-        if (r.activated) bump(*j, "activated");
-        if (r.activated && r.v == verdict::fail) bump(*j, "violations");
-      }
-      effects_per_class[classes_[r.plan.cls].representative.class_key()].insert(r.plan.fx.name);
-    }
-    std::size_t fx_total = 0;
-    for (const auto& [k, e] : effects_per_class) fx_total += e.size();
     json c = {{"points", cert_.points},
               {"stable", cert_.stable},
               {"unstable", cert_.unstable},
               {"classes", cert_.classes},
               {"explored_classes", cert_.explored_classes},
               {"shard", fmt::format("{}/{}", o_.shard + 1, o_.shards)},
-              {"effects_per_class", effects_per_class.empty()
-                                        ? 0.0
-                                        : static_cast<double>(fx_total) / effects_per_class.size()},
-              {"bound", "every stable point, one fault per run"},
-              {"by_role", by_role},
-              {"by_phase", by_phase}};
+              {"bound", "every stable point, one fault per run"}};
     count_runs(runs, c);
     if (!baseline_failure_.empty()) c["complete"] = false;
     if (!cert_.stopped_because.empty()) c["stopped_because"] = cert_.stopped_because;
@@ -392,6 +368,7 @@ class explorer {
       json j = {{"point", r.plan.point.key()},
                 {"class", classes_[r.plan.cls].representative.class_key()},
                 {"members", classes_[r.plan.cls].members.size()},
+                {"role", r.plan.point.role},
                 {"phase", r.plan.point.phase},
                 {"call", r.plan.point.call},
                 {"effect", r.plan.fx.name},
@@ -423,23 +400,13 @@ class explorer {
            {"scenario", file_},
            {"command", run_command(file_)},
            {"reproduced", fmt::format("{}/{}", baseline_reproduced_, baseline_reruns_)}});
-    json doc = {{"schema", explore_schema},
-                {"scenario", s_.name},
-                {"file", file_},
-                {"target", o_.target},
-                {"legacy_bugs", o_.legacy_bugs},
-                {"seed", seed_},
-                {"certificate", certificate_json(runs)},
-                {"unstable_points", unstable},
-                {"runs", runs}};
-    fs::create_directories(report_dir());
-    const std::string path = fmt::format("{}/explore-{}.json", report_dir(), s_.name);
-    std::ofstream(path) << doc.dump(2) << "\n";
-    std::ofstream(fmt::format("{}/explore-{}.junit.xml", report_dir(), s_.name))
-        << explore_junit(doc);
-    std::ofstream(fmt::format("{}/explore-{}.html", report_dir(), s_.name))
-        << reports::render_explore_html(doc);
-    results_path_ = path;
+    json doc = {
+        {"scenario", s_.name},           {"file", file_}, {"target", o_.target},
+        {"legacy_bugs", o_.legacy_bugs}, {"seed", seed_}, {"certificate", certificate_json(runs)},
+        {"unstable_points", unstable},   {"runs", runs}};
+    results_path_ = fmt::format("{}/results.json", report_dir());
+    if (std::string err = report_.add(doc, report_dir()); !err.empty())
+      std::fprintf(stderr, "faultmux explore: %s\n", err.c_str());
     return doc;
   }
 
@@ -461,6 +428,7 @@ class explorer {
 
   const explore_options& o_;
   std::string file_;
+  explore_report& report_;
   driver_options d_;
   scenario s_;
   toml::table base_;
@@ -521,9 +489,10 @@ int run_explore(const explore_options& o) {
     return 2;
   }
   stop_on_sigint();
+  explore_report report(o.command_line, o.seed);
   int worst = 0;
   for (const auto& f : files) {
-    int rc = explorer(o, f).go();
+    int rc = explorer(o, f, report).go();
     if (rc == 130) return rc;
     worst = std::max(worst, rc);
     if (rc == 1 && o.first) break;
