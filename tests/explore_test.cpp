@@ -1,11 +1,12 @@
 // `faultmux explore` end to end, on real processes: the plain scenario is
 // clean against the built-in mux; each legacy bug whose trigger is a fault is
-// found blind; a found scenario fails again under `faultmux run`; shards
-// cover exactly the unsharded set and their results.json merge; bad input is
-// named.
+// found blind; a found scenario and its shrunk reproducer fail again under
+// `faultmux run`; shards cover exactly the unsharded set and their
+// results.json merge; bad input is named.
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
@@ -60,6 +61,16 @@ json explore(const std::vector<std::string>& extra, const run_dir& out, int* sta
   return e;
 }
 
+// Workers a scenario file starts: the sum of its groups' counts.
+long workers_in(const std::string& file) {
+  std::ifstream in(file);
+  std::string line;
+  long n = 0;
+  while (std::getline(in, line))
+    if (line.rfind("count = ", 0) == 0) n += std::stol(line.substr(8));
+  return n;
+}
+
 std::set<std::string> points_of(const json& doc) {
   std::set<std::string> out;
   for (const auto& r : doc["runs"]) out.insert(r["point"].get<std::string>());
@@ -100,7 +111,8 @@ class ExploreBlind : public ::testing::TestWithParam<blind_catch> {};
 
 // Without any hand-written fault, explore finds each legacy bug whose trigger
 // is a fault, and the scenario it writes fails again under `faultmux run`
-// and passes without the bug.
+// and passes without the bug; so does the scenario shrunk from it, with at
+// most as many workers.
 TEST_P(ExploreBlind, FindsTheLegacyBugAndItsScenarioFailsAgain) {
   run_dir out;
   int status = -1;
@@ -134,6 +146,38 @@ TEST_P(ExploreBlind, FindsTheLegacyBugAndItsScenarioFailsAgain) {
   EXPECT_EQ(again.status, 1) << again.out;
   auto fixed = run_faultmux({"run", file});
   EXPECT_EQ(fixed.status, 0) << fixed.out;
+  // Shrunk beside it, and named with the command that runs it.
+  ASSERT_TRUE(found->contains("shrunk")) << found->dump();
+  const std::string shrunk = (*found)["shrunk"];
+  EXPECT_EQ(shrunk, file.substr(0, file.size() - 5) + ".shrunk.toml");
+  EXPECT_NE((*found)["shrunk_command"].get<std::string>().find("run " + shrunk), std::string::npos);
+  ASSERT_TRUE(std::ifstream(shrunk).good()) << shrunk;
+  EXPECT_GT(workers_in(shrunk), 0);
+  EXPECT_LE(workers_in(shrunk), workers_in(file));
+  auto small = run_faultmux({"run", shrunk, "--legacy-bug", GetParam().bug});
+  EXPECT_EQ(small.status, 1) << small.out;
+  auto small_fixed = run_faultmux({"run", shrunk});
+  EXPECT_EQ(small_fixed.status, 0) << small_fixed.out;
+  // Shown in the page's table and in junit's failure.
+  EXPECT_NE(page.find("<code>" + (*found)["shrunk_command"].get<std::string>()), std::string::npos);
+  std::ifstream junit_in(out.file("explore-plain-echo.junit.xml"));
+  std::string junit((std::istreambuf_iterator<char>(junit_in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(junit.find("shrunk: " + (*found)["shrunk_command"].get<std::string>()),
+            std::string::npos)
+      << junit;
+  // --no-shrink (a CI gate that only wants the verdict) keeps the scenarios
+  // as found.
+  if (std::string(GetParam().bug) != "accept-crash") return;
+  run_dir gate;
+  json verdict_only = explore({"--legacy-bug", GetParam().bug, "--effects", GetParam().effects,
+                               "--reruns", "1", "--first", "--no-shrink"},
+                              gate, &status);
+  EXPECT_EQ(status, 1);
+  EXPECT_GT(verdict_only["certificate"]["violations"].get<int>(), 0);
+  for (const auto& r : verdict_only["runs"]) EXPECT_FALSE(r.contains("shrunk")) << r.dump();
+  for (const auto& f : std::filesystem::directory_iterator(gate.file("found")))
+    EXPECT_EQ(f.path().string().find(".shrunk."), std::string::npos) << f.path();
+  EXPECT_NE(run_faultmux({"explore", "--help"}).out.find("--no-shrink"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(LegacyBugs, ExploreBlind,

@@ -362,9 +362,13 @@ TEST_F(RealExplore, ItsResultsValidateAgainstTheSchema) {
   EXPECT_TRUE(e["certificate"]["by_phase"].contains("accept"));
   EXPECT_NE(j["run"]["command_line"].get<std::string>().find("faultmux explore "),
             std::string::npos);
-  std::size_t found = 0;
-  for (const auto& r : e["runs"]) found += r.contains("scenario") ? 1 : 0;
+  std::size_t found = 0, shrunk = 0;
+  for (const auto& r : e["runs"]) {
+    found += r.contains("scenario") ? 1 : 0;
+    shrunk += r.contains("shrunk") ? 1 : 0;
+  }
   EXPECT_GT(found, 0u) << e["runs"].dump(2);
+  EXPECT_EQ(shrunk, found) << "each violation shrunk: " << e["runs"].dump(2);
 }
 
 // The explore section is checked too: a schema that let these through could
@@ -374,7 +378,7 @@ TEST_F(RealExplore, ABrokenExploreSectionFails) {
   ASSERT_EQ(j["explore"].size(), 1u) << output_;
   std::size_t violation = 0;
   while (violation < j["explore"][0]["runs"].size() &&
-         !j["explore"][0]["runs"][violation].contains("scenario"))
+         !j["explore"][0]["runs"][violation].contains("shrunk"))
     ++violation;
   ASSERT_LT(violation, j["explore"][0]["runs"].size());
   const std::vector<std::pair<std::string, std::function<void(json&)>>> broken{
@@ -384,6 +388,8 @@ TEST_F(RealExplore, ABrokenExploreSectionFails) {
       {"is not one of", [](json& d) { d["explore"][0]["runs"][0]["verdict"] = "passed"; }},
       {"'reproduced' is a dependency of 'scenario'",
        [&](json& d) { d["explore"][0]["runs"][violation].erase("reproduced"); }},
+      {"'shrunk_command' is a dependency of 'shrunk'",
+       [&](json& d) { d["explore"][0]["runs"][violation].erase("shrunk_command"); }},
       {"-1 is less than the minimum of 0",
        [](json& d) { d["explore"][0]["certificate"]["by_phase"]["accept"]["runs"] = -1; }},
       {"Additional properties are not allowed",

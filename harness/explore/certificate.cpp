@@ -176,7 +176,8 @@ std::string explore_junit(const json& doc) {
       if (r->value("ran", false)) skipped = false;
       if (r->value("verdict", "") != "fail" || !r->value("activated", false)) continue;
       ++failures;
-      const std::string detail = r->value("command", "");
+      std::string detail = r->value("command", "");
+      if (r->contains("shrunk_command")) detail += "\nshrunk: " + r->value("shrunk_command", "");
       body += fmt::format("<failure message=\"{} at {}: {}\">{}</failure>",
                           xml_escape(r->value("effect", "")), xml_escape(r->value("point", "")),
                           xml_escape(r->value("why", "")), xml_escape(detail));

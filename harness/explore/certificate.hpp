@@ -43,7 +43,8 @@ nlohmann::json merge_explorations(const std::vector<nlohmann::json>& shards, std
 std::string certificate_line(const nlohmann::json& exploration);
 
 // junit.xml: a testsuite per exploration, a testcase per point class, a
-// failure per violation (its point, effect, why and the command to run it).
+// failure per violation (its point, effect, why, the command to run it and
+// its shrunk reproducer's).
 std::string explore_junit(const nlohmann::json& exploration);
 
 // Writes dir/results.json (the run, an empty scenarios list and `r.explore`)

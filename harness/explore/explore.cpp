@@ -23,6 +23,7 @@
 #include "harness/explore/certificate.hpp"
 #include "harness/explore/effects.hpp"
 #include "harness/explore/fault_point.hpp"
+#include "harness/shrink.hpp"
 #include "reports/explore_html.hpp"
 
 namespace faultmux {
@@ -46,6 +47,7 @@ struct run_record {
   verdict v = verdict::pass;  // of the oracles, once activated
   std::string why;            // the first failing oracle and its first evidence
   std::string found_file;     // the violation's scenario
+  std::string shrunk_file;    // it shrunk by `faultmux shrink`; "" when not shrunk
   int reproduced = 0, reruns = 0;
   double seconds = 0;
 };
@@ -325,7 +327,7 @@ class explorer {
   }
 
   // Reruns each violation's scenario file as `faultmux run` would: its
-  // reproduction rate.
+  // reproduction rate; then shrinks it, unless it never failed again.
   void confirm_violations() {
     for (auto& r : runs_) {
       if (r.found_file.empty() || interrupt_requested()) continue;
@@ -334,7 +336,30 @@ class explorer {
         ++r.reruns;
         if (verdict_of(run_scenario(s, seed_, d_)) == verdict::fail) ++r.reproduced;
       }
+      if (!o_.no_shrink && !interrupt_requested() && (r.reruns == 0 || r.reproduced > 0))
+        r.shrunk_file = shrink_violation(r.found_file);
     }
+  }
+
+  // `faultmux shrink` on a violation's scenario, with fewer runs than its
+  // default so that exploring stays quick: FOUND.shrunk.toml beside it, or
+  // "" when it did not fail again (or was interrupted).
+  std::string shrink_violation(const std::string& found) const {
+    constexpr int shrink_runs = 20;
+    shrink_options so;
+    so.file = found;
+    so.seed = seed_;
+    so.legacy_bugs = o_.legacy_bugs;
+    so.target = o_.target;
+    so.out = (fs::path(found).parent_path() / (fs::path(found).stem().string() + ".shrunk.toml"))
+                 .string();
+    so.max_runs = shrink_runs;
+    so.verbosity = o_.verbosity;
+    so.self = o_.self;
+    std::printf("explore %s: shrinking %s (at most %d runs)\n", s_.name.c_str(), found.c_str(),
+                shrink_runs);
+    std::fflush(stdout);
+    return run_shrink(so) == 0 ? so.out : "";
   }
 
   std::string report_dir() const {
@@ -385,6 +410,10 @@ class explorer {
         j["command"] = run_command(r.found_file);
         j["reproduced"] = fmt::format("{}/{}", r.reproduced, r.reruns);
       }
+      if (!r.shrunk_file.empty()) {
+        j["shrunk"] = r.shrunk_file;
+        j["shrunk_command"] = run_command(r.shrunk_file);
+      }
       runs.push_back(std::move(j));
     }
     json unstable = json::array();
@@ -421,6 +450,10 @@ class explorer {
       std::printf("  violation: %s at %s (%s): %s\n    reproduced %d/%d: %s\n",
                   r.plan.fx.name.c_str(), r.plan.point.key().c_str(), r.plan.fx.fault_class.c_str(),
                   r.why.c_str(), r.reproduced, r.reruns, run_command(r.found_file).c_str());
+      if (!r.shrunk_file.empty())
+        std::printf("    shrunk: %s\n", run_command(r.shrunk_file).c_str());
+      else if (!o_.no_shrink)
+        std::printf("    not shrunk (it did not fail again, or was interrupted)\n");
     }
     std::printf("  results: %s\n", results_path_.c_str());
     std::fflush(stdout);

@@ -26,6 +26,7 @@ struct explore_options {
   std::optional<std::uint64_t> seed;
   int profile_runs = 3;
   int reruns = 5;            // each violation's reproduction rate
+  bool no_shrink = false;    // keep each violation's scenario as found, unshrunk
   std::string command_line;  // as typed, for results.json
   std::string self;
   int verbosity = 0;
