@@ -1,17 +1,17 @@
 #include "harness/report_command.hpp"
-#include "harness/explore/certificate.hpp"
-#include "reports/explore_html.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <system_error>
 
 #include <fmt/format.h>
 
+#include "harness/explore/certificate.hpp"
 #include "reports/html.hpp"
 
 namespace faultmux {
@@ -55,35 +55,74 @@ class run_set {
 
 namespace {
 
-// Explorations' documents (the shards of one) merged into one: its
-// explore-SCENARIO.json and junit.xml in out_dir, the certificate printed.
-int merge_explore_shards(const std::vector<nlohmann::json>& docs, const std::string& out_dir) {
-  std::string why;
-  nlohmann::json merged = merge_explorations(docs, &why);
-  if (!why.empty()) {
-    std::fprintf(stderr, "faultmux report: %s\n", why.c_str());
+// The run of merged shards: the first shard's (its host and command), from
+// the earliest start and as long as the longest shard; older exploration
+// documents have none, and get this report's own.
+reports::run_info merged_run(const std::vector<nlohmann::json>& docs, const report_options& o) {
+  reports::run_info run;
+  bool found = false;
+  for (const auto& d : docs) {
+    if (!d.contains("run") || !d["run"].is_object()) continue;
+    reports::run_info r;
+    try {
+      r = reports::run_info_from_json(d["run"]);
+    } catch (const nlohmann::json::exception&) {
+      continue;  // a field of the wrong type: that shard's run is not carried on
+    }
+    if (!found) {
+      run = r;
+      found = true;
+      continue;
+    }
+    if (!r.started.empty() && r.started < run.started) run.started = r.started;
+    run.duration_s = std::max(run.duration_s, r.duration_s);
+    if (run.seed != r.seed) run.seed.reset();
+  }
+  if (!found) {
+    run.command_line = o.command_line;
+    run.started = reports::utc_now();
+    run.host = reports::collect_host_info();
+  }
+  return run;
+}
+
+// The explorations in `docs` (results.json of `faultmux explore`, or older
+// explore-SCENARIO.json documents), the shards of each scenario merged into
+// one: out_dir/results.json with their explore section, and each one's
+// junit.xml and page; each certificate printed.
+int merge_explore_shards(const std::vector<nlohmann::json>& docs, const report_options& o) {
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<nlohmann::json>> by_scenario;
+  for (const auto& d : docs)
+    for (auto& e : explorations_in(d)) {
+      const std::string name = e.value("scenario", std::string());
+      if (!by_scenario.count(name)) order.push_back(name);
+      by_scenario[name].push_back(std::move(e));
+    }
+  reports::results merged;
+  merged.run = merged_run(docs, o);
+  for (const auto& name : order) {
+    std::string why;
+    nlohmann::json m = merge_explorations(by_scenario[name], &why);
+    if (!why.empty()) {
+      std::fprintf(stderr, "faultmux report: %s\n", why.c_str());
+      return 2;
+    }
+    merged.explore.push_back(std::move(m));
+  }
+  if (std::string err = write_explore_reports(merged, o.out_dir); !err.empty()) {
+    std::fprintf(stderr, "faultmux report: %s\n", err.c_str());
     return 2;
   }
-  std::error_code ec;
-  fs::create_directories(out_dir, ec);
-  const std::string name = merged.value("scenario", std::string("scenario"));
-  const fs::path json_path = fs::path(out_dir) / ("explore-" + name + ".json");
-  std::ofstream(json_path) << merged.dump(2) << "\n";
-  std::ofstream(fs::path(out_dir) / ("explore-" + name + ".junit.xml")) << explore_junit(merged);
-  std::ofstream(fs::path(out_dir) / ("explore-" + name + ".html"))
-      << reports::render_explore_html(merged);
-  if (!std::ifstream(json_path)) {
-    std::fprintf(stderr, "faultmux report: cannot write %s\n", json_path.c_str());
-    return 2;
-  }
-  std::printf("%s\n%s\n", certificate_line(merged).c_str(), json_path.c_str());
+  for (const auto& e : merged.explore) std::printf("%s\n", certificate_line(e).c_str());
+  std::printf("%s\n", (fs::path(o.out_dir) / "results.json").c_str());
   return 0;
 }
 
 }  // namespace
 
 int run_report(const report_options& o) {
-  // Shards of an exploration are merged; results.json documents rendered.
+  // Explorations' shards are merged; results.json documents of runs rendered.
   std::vector<nlohmann::json> explorations;
   for (const auto& f : o.files) {
     std::error_code ec;
@@ -91,7 +130,7 @@ int run_report(const report_options& o) {
     std::ifstream in(f);
     try {
       auto doc = nlohmann::json::parse(in, nullptr, false);
-      if (is_explore_document(doc)) explorations.push_back(std::move(doc));
+      if (!explorations_in(doc).empty()) explorations.push_back(std::move(doc));
     } catch (const std::exception&) {
       // Unreadable: load_results below says why.
     }
@@ -99,11 +138,12 @@ int run_report(const report_options& o) {
   if (!explorations.empty()) {
     if (explorations.size() != o.files.size()) {
       std::fprintf(stderr,
-                   "faultmux report: give either explore-*.json shards (merged) or results.json "
-                   "files (rendered), not both\n");
+                   "faultmux report: give either the shards of explorations (results.json of "
+                   "faultmux explore, or explore-*.json), merged, or results.json files of runs, "
+                   "rendered; not both\n");
       return 2;
     }
-    return merge_explore_shards(explorations, o.out_dir);
+    return merge_explore_shards(explorations, o);
   }
   run_set set;
   for (const auto& f : o.files) {

@@ -1,5 +1,6 @@
 // `faultmux report`: index.html from results.json files (one run, or several
-// compared as a history); and the suite's reports/latest/index.html with the
+// compared as a history), or the shards of explorations merged into one
+// results.json; and the suite's reports/latest/index.html with the
 // history of the last suite runs kept under reports/history/.
 #pragma once
 
@@ -11,11 +12,14 @@ namespace faultmux {
 
 struct report_options {
   std::vector<std::string> files;  // results.json documents, any order
-  std::string out_dir;             // index.html goes here
+  std::string out_dir;             // index.html (or the merged results.json) goes here
+  std::string command_line;        // as typed: the run of merged older explore-*.json
 };
 
-// 0 written (prints the path of index.html), 2 on a file that is missing,
-// unreadable or not a results document (named with what is wrong).
+// 0 written (prints the path of index.html, or each merged exploration's
+// certificate and the path of results.json), 2 on a file that is missing,
+// unreadable or not a results document, or shards that do not merge (named
+// with what is wrong).
 int run_report(const report_options& o);
 
 // Copies latest_dir/results.json to history_dir/<run.started>.json, then

@@ -53,12 +53,14 @@ std::string render_explore_html(const json& doc) {
     } else if (v == "fail" && r.value("activated", false)) {
       ++x.fail;
       if (x.first_violation < 0) x.first_violation = nviolations;
+      const std::string shrunk = html_parts::str(r, "shrunk_command");
       violations += fmt::format(
           "<tr id=\"violation-{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-          "<td><code>{}</code></td></tr>\n",
+          "<td><code>{}</code></td><td>{}</td></tr>\n",
           nviolations, esc(html_parts::str(r, "point")), esc(effect),
           esc(html_parts::str(r, "fault_class")), esc(html_parts::str(r, "why")),
-          esc(html_parts::str(r, "reproduced")), esc(html_parts::str(r, "command")));
+          esc(html_parts::str(r, "reproduced")), esc(html_parts::str(r, "command")),
+          shrunk.empty() ? "not shrunk" : "<code>" + esc(shrunk) + "</code>");
       ++nviolations;
     } else {
       ++x.other;
@@ -93,7 +95,8 @@ std::string render_explore_html(const json& doc) {
       "(a violation, linked below) and other (not activated, an error, or not run).</p>"
       "<table class=\"matrix coverage\">{6}{7}</table>"
       "<h2>Violations ({8})</h2><table class=\"violations\"><tr><th>point</th><th>effect</th>"
-      "<th>class</th><th>why</th><th>reproduced</th><th>run it</th></tr>\n{9}</table>"
+      "<th>class</th><th>why</th><th>reproduced</th><th>run it</th><th>shrunk, run it</th></tr>\n"
+      "{9}</table>"
       "</body></html>\n",
       esc(html_parts::str(doc, "scenario")), page_css, esc(html_parts::str(doc, "target")),
       esc(doc.contains("legacy_bugs") ? doc["legacy_bugs"].dump() : "[]"),

@@ -300,7 +300,42 @@ nlohmann::json to_json(const results& r) {
                             {"errors", errors},
                             {"not_applicable", not_applicable},
                             {"duration_s", r.run.duration_s}};
-  return {{"schema", schema_version}, {"run", run}, {"summary", summary}, {"scenarios", scenarios}};
+  return {{"schema", schema_version},
+          {"run", run},
+          {"summary", summary},
+          {"scenarios", scenarios},
+          {"explore", r.explore}};
+}
+
+run_info run_info_from_json(const nlohmann::json& run) {
+  run_info r;
+  if (!run.is_object()) return r;
+  if (run.contains("seed") && run["seed"].is_number_unsigned())
+    r.seed = run["seed"].get<std::uint64_t>();
+  r.command_line = run.value("command_line", "");
+  r.started = run.value("started", "");
+  r.duration_s = run.value("duration_s", 0.0);
+  const nlohmann::json host = run.value("host", nlohmann::json::object());
+  host_info& h = r.host;
+  h.kernel = host.value("kernel", "");
+  h.cores = host.value("cores", 0);
+  h.somaxconn = host.value("somaxconn", -1L);
+  const nlohmann::json nofile = host.value("rlimit_nofile", nlohmann::json::object());
+  h.nofile_soft = nofile.value("soft", -1LL);
+  h.nofile_hard = nofile.value("hard", -1LL);
+  h.compiler = host.value("compiler", "");
+  h.git_revision = host.value("git_revision", "");
+  const nlohmann::json libs = host.value("libraries", nlohmann::json::object());
+  library_versions& l = h.libraries;
+  for (auto [key, field] : {std::pair<const char*, std::string*>{"boost", &l.boost},
+                            {"fmt", &l.fmt},
+                            {"spdlog", &l.spdlog},
+                            {"nlohmann_json", &l.nlohmann_json},
+                            {"tomlplusplus", &l.tomlplusplus},
+                            {"cli11", &l.cli11},
+                            {"python3_mitogen", &l.python3_mitogen}})
+    *field = libs.value(key, "");
+  return r;
 }
 
 std::string xml_escape(std::string_view text) {
@@ -416,17 +451,16 @@ std::string to_junit(const results& r) {
          body.str() + "</testsuites>\n";
 }
 
-std::string write_reports(const results& r, const std::string& dir) {
+namespace {
+
+// Writes dir/NAME for each (NAME, text), each beside and renamed, so a reader
+// never sees half a report; "" or what failed.
+std::string write_files(const std::string& dir,
+                        const std::vector<std::pair<std::string, std::string>>& files) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return fmt::format("cannot make {}: {}", dir, ec.message());
-  // Evidence holds log lines from any process: bytes that are not UTF-8
-  // become U+FFFD rather than a failed report.
-  const std::string json =
-      to_json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  for (const auto& [name, text] :
-       {std::pair<std::string, std::string>{"results.json", json}, {"junit.xml", to_junit(r)}}) {
-    // Written beside and renamed, so a reader never sees half a report.
+  for (const auto& [name, text] : files) {
     const std::string path = fmt::format("{}/{}", dir, name), tmp = path + ".tmp";
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -437,6 +471,22 @@ std::string write_reports(const results& r, const std::string& dir) {
     if (ec) return fmt::format("cannot rename {} to {}: {}", tmp, path, ec.message());
   }
   return "";
+}
+
+// Evidence holds log lines from any process: bytes that are not UTF-8
+// become U+FFFD rather than a failed report.
+std::string results_text(const results& r) {
+  return to_json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace
+
+std::string write_reports(const results& r, const std::string& dir) {
+  return write_files(dir, {{"results.json", results_text(r)}, {"junit.xml", to_junit(r)}});
+}
+
+std::string write_results_json(const results& r, const std::string& dir) {
+  return write_files(dir, {{"results.json", results_text(r)}});
 }
 
 }  // namespace faultmux::reports

@@ -1,5 +1,5 @@
 // The results model of a run and its writers: results.json (the source of
-// truth, schema "faultmux-results/2") and junit.xml (for CI). Plain data:
+// truth, schema "faultmux-results/3") and junit.xml (for CI). Plain data:
 // nothing here knows about the driver, the mux or the faults.
 #pragma once
 
@@ -16,7 +16,8 @@
 
 namespace faultmux::reports {
 
-inline constexpr const char* schema_version = "faultmux-results/2";
+// /3 added the `explore` section; a /2 document is a /3 one without it.
+inline constexpr const char* schema_version = "faultmux-results/3";
 // results.json lists at most this many faults of a scenario one by one (in
 // the order they fired); fault_counts covers every one of them.
 inline constexpr std::size_t fault_list_cap = 500;
@@ -155,6 +156,9 @@ struct scenario_entry {
 struct results {
   run_info run;
   std::vector<scenario_entry> scenarios;
+  // `faultmux explore`'s explorations, one per scenario (certificate,
+  // unstable_points, runs), as the explorer built them: written as they are.
+  std::vector<nlohmann::json> explore;
 };
 
 // This machine, as a report needs to describe it.
@@ -169,6 +173,9 @@ std::string mitogen_version(const std::string& init_py);
 std::string utc_now();
 
 nlohmann::json to_json(const results& r);
+// A results.json's `run` read back (what is missing keeps its default), for
+// a report that carries a run on, as `faultmux report` does merging shards.
+run_info run_info_from_json(const nlohmann::json& run);
 std::string to_junit(const results& r);
 // Text for XML character data or a quoted attribute; characters XML 1.0
 // cannot hold at all are replaced by U+FFFD.
@@ -176,5 +183,8 @@ std::string xml_escape(std::string_view text);
 
 // Writes dir/results.json and dir/junit.xml (making dir); "" or what failed.
 std::string write_reports(const results& r, const std::string& dir);
+// Writes dir/results.json alone (making dir), for a caller with junit of
+// its own; "" or what failed.
+std::string write_results_json(const results& r, const std::string& dir);
 
 }  // namespace faultmux::reports

@@ -1,10 +1,12 @@
 // `faultmux explore` end to end, on real processes: the plain scenario is
 // clean against the built-in mux; each legacy bug whose trigger is a fault is
-// found blind; a found scenario fails again under `faultmux run`; shards
-// cover exactly the unsharded set; bad input is named.
+// found blind; a found scenario and its shrunk reproducer fail again under
+// `faultmux run`; shards cover exactly the unsharded set and their
+// results.json merge; bad input is named.
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
@@ -38,17 +40,35 @@ command_result run_faultmux(const std::vector<std::string>& args) {
   return r;
 }
 
+// The exploration of results.json's explore section in `dir` (the only one).
+json exploration_in(const std::string& dir) {
+  std::ifstream in(dir + "/results.json");
+  if (!in) return json::object();
+  json doc = json::parse(in);
+  if (doc["explore"].size() != 1) return json::object();
+  return doc["explore"][0];
+}
+
 json explore(const std::vector<std::string>& extra, const run_dir& out, int* status = nullptr) {
   std::vector<std::string> args{"explore", plain, "--jobs", "2", "--report", out.path()};
   args.insert(args.end(), extra.begin(), extra.end());
   auto r = run_faultmux(args);
   if (status) *status = r.status;
-  std::ifstream in(out.file("explore-plain-echo.json"));
-  if (!in) {
-    ADD_FAILURE() << "no explore-plain-echo.json; status " << r.status << "\n" << r.out << r.err;
-    return json::object();
-  }
-  return json::parse(in);
+  json e = exploration_in(out.path());
+  if (e.empty())
+    ADD_FAILURE() << "no exploration in results.json; status " << r.status << "\n"
+                  << r.out << r.err;
+  return e;
+}
+
+// Workers a scenario file starts: the sum of its groups' counts.
+long workers_in(const std::string& file) {
+  std::ifstream in(file);
+  std::string line;
+  long n = 0;
+  while (std::getline(in, line))
+    if (line.rfind("count = ", 0) == 0) n += std::stol(line.substr(8));
+  return n;
 }
 
 std::set<std::string> points_of(const json& doc) {
@@ -120,7 +140,8 @@ class ExploreBlind : public ::testing::TestWithParam<blind_catch> {};
 
 // Without any hand-written fault, explore finds each legacy bug whose trigger
 // is a fault, and the scenario it writes fails again under `faultmux run`
-// and passes without the bug.
+// and passes without the bug; so does the scenario shrunk from it, with at
+// most as many workers.
 TEST_P(ExploreBlind, FindsTheLegacyBugAndItsScenarioFailsAgain) {
   run_dir out;
   int status = -1;
@@ -154,6 +175,38 @@ TEST_P(ExploreBlind, FindsTheLegacyBugAndItsScenarioFailsAgain) {
   EXPECT_EQ(again.status, 1) << again.out;
   auto fixed = run_faultmux({"run", file});
   EXPECT_EQ(fixed.status, 0) << fixed.out;
+  // Shrunk beside it, and named with the command that runs it.
+  ASSERT_TRUE(found->contains("shrunk")) << found->dump();
+  const std::string shrunk = (*found)["shrunk"];
+  EXPECT_EQ(shrunk, file.substr(0, file.size() - 5) + ".shrunk.toml");
+  EXPECT_NE((*found)["shrunk_command"].get<std::string>().find("run " + shrunk), std::string::npos);
+  ASSERT_TRUE(std::ifstream(shrunk).good()) << shrunk;
+  EXPECT_GT(workers_in(shrunk), 0);
+  EXPECT_LE(workers_in(shrunk), workers_in(file));
+  auto small = run_faultmux({"run", shrunk, "--legacy-bug", GetParam().bug});
+  EXPECT_EQ(small.status, 1) << small.out;
+  auto small_fixed = run_faultmux({"run", shrunk});
+  EXPECT_EQ(small_fixed.status, 0) << small_fixed.out;
+  // Shown in the page's table and in junit's failure.
+  EXPECT_NE(page.find("<code>" + (*found)["shrunk_command"].get<std::string>()), std::string::npos);
+  std::ifstream junit_in(out.file("explore-plain-echo.junit.xml"));
+  std::string junit((std::istreambuf_iterator<char>(junit_in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(junit.find("shrunk: " + (*found)["shrunk_command"].get<std::string>()),
+            std::string::npos)
+      << junit;
+  // --no-shrink (a CI gate that only wants the verdict) keeps the scenarios
+  // as found.
+  if (std::string(GetParam().bug) != "accept-crash") return;
+  run_dir gate;
+  json verdict_only = explore({"--legacy-bug", GetParam().bug, "--effects", GetParam().effects,
+                               "--reruns", "1", "--first", "--no-shrink"},
+                              gate, &status);
+  EXPECT_EQ(status, 1);
+  EXPECT_GT(verdict_only["certificate"]["violations"].get<int>(), 0);
+  for (const auto& r : verdict_only["runs"]) EXPECT_FALSE(r.contains("shrunk")) << r.dump();
+  for (const auto& f : std::filesystem::directory_iterator(gate.file("found")))
+    EXPECT_EQ(f.path().string().find(".shrunk."), std::string::npos) << f.path();
+  EXPECT_NE(run_faultmux({"explore", "--help"}).out.find("--no-shrink"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(LegacyBugs, ExploreBlind,
@@ -221,13 +274,13 @@ TEST(Explore, TwoShardsCoverExactlyTheUnshardedPointsAndMergeIntoItsCertificate)
   EXPECT_EQ(a["certificate"]["shard"], "1/2");
   // `faultmux report` merges the shards into the unsharded certificate.
   run_dir merged_dir;
-  auto r = run_faultmux({"report", one.file("explore-plain-echo.json"),
-                         two.file("explore-plain-echo.json"), "-o", merged_dir.path()});
+  auto r = run_faultmux(
+      {"report", one.file("results.json"), two.file("results.json"), "-o", merged_dir.path()});
   ASSERT_EQ(r.status, 0) << r.err;
-  std::ifstream in(merged_dir.file("explore-plain-echo.json"));
-  json m = json::parse(in);
+  json m = exploration_in(merged_dir.path());
   EXPECT_EQ(points_of(m), points_of(whole));
-  for (const char* k : {"runs", "activated", "violations", "explored_classes", "classes"})
+  for (const char* k : {"runs", "activated", "violations", "explored_classes", "classes", "by_role",
+                        "by_phase", "effects_per_class"})
     EXPECT_EQ(m["certificate"][k], whole["certificate"][k]) << k;
   EXPECT_TRUE(m["certificate"]["complete"].get<bool>());
   EXPECT_NE(r.out.find("classes"), std::string::npos) << r.out;
@@ -247,12 +300,22 @@ TEST(Explore, TwoShardsCoverExactlyTheUnshardedPointsAndMergeIntoItsCertificate)
   EXPECT_NE(page.find("<th>SIGKILL</th>"), std::string::npos);
   EXPECT_NE(page.find("Violations (0)"), std::string::npos);
   EXPECT_EQ(page.find("class=\"cell v-fail\""), std::string::npos);
+  // The older explore-SCENARIO.json documents still merge, with results.json.
+  json old = b;
+  old["schema"] = "faultmux-explore/1";
+  std::ofstream(merged_dir.file("explore-plain-echo.json")) << old.dump();
+  run_dir old_dir;
+  auto from_old = run_faultmux({"report", one.file("results.json"),
+                                merged_dir.file("explore-plain-echo.json"), "-o", old_dir.path()});
+  ASSERT_EQ(from_old.status, 0) << from_old.err;
+  EXPECT_EQ(points_of(exploration_in(old_dir.path())), points_of(whole));
   // A shard of another exploration is refused.
   json other = b;
   other["seed"] = 99;
+  other["schema"] = "faultmux-explore/1";
   std::ofstream(merged_dir.file("other.json")) << other.dump();
-  auto bad = run_faultmux({"report", one.file("explore-plain-echo.json"),
-                           merged_dir.file("other.json"), "-o", merged_dir.path()});
+  auto bad = run_faultmux(
+      {"report", one.file("results.json"), merged_dir.file("other.json"), "-o", merged_dir.path()});
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.err.find("not a shard of the same exploration"), std::string::npos) << bad.err;
   EXPECT_GT(points_of(a).size(), 0u);
@@ -343,12 +406,9 @@ json explore_tiny(const run_dir& dir, const std::vector<std::string>& extra, con
                                 "--report", dir.file(sub)};
   args.insert(args.end(), extra.begin(), extra.end());
   auto r = run_faultmux(args);
-  std::ifstream in(dir.file(std::string(sub) + "/explore-tiny-echo.json"));
-  if (!in) {
-    ADD_FAILURE() << "no results; status " << r.status << "\n" << r.out << r.err;
-    return json::object();
-  }
-  return json::parse(in);
+  json e = exploration_in(dir.file(sub));
+  if (e.empty()) ADD_FAILURE() << "no results; status " << r.status << "\n" << r.out << r.err;
+  return e;
 }
 
 std::string fault_of(const json& run) {

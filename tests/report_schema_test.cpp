@@ -1,8 +1,9 @@
 // results.json against reports/results.schema.json (python3-jsonschema, the
 // Debian package): a real run through the driver validates and carries real
 // values (mux samples, a row per worker, a fault window inside the span, a
-// latency per call and round trip); a document missing a required field or
-// with a wrong value does not validate. Also the pure parts: the latency
+// latency per call and round trip); so does a real exploration's, with its
+// explore section; a document missing a required field or with a wrong
+// value, there or in the explore section, does not validate. Also the pure parts: the latency
 // summary, the sampler's thinning, row and mark caps, Mitogen's version.
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -129,7 +131,8 @@ TEST_F(RealRun, PassesAndValidatesAgainstTheSchema) {
   EXPECT_EQ(v.status, 0) << v.output;
   EXPECT_EQ(v.output, "valid\n");
   json j = results();
-  EXPECT_EQ(j["schema"], "faultmux-results/2");
+  EXPECT_EQ(j["schema"], "faultmux-results/3");
+  EXPECT_EQ(j["explore"], json::array()) << "a run explores nothing";
   EXPECT_EQ(j["summary"]["total"], 1);
   EXPECT_EQ(j["summary"]["passed"], 1);
   EXPECT_GT(j["summary"]["duration_s"].get<double>(), 0.0);
@@ -299,6 +302,134 @@ TEST_F(RealRun, AWrongValueFails) {
   EXPECT_EQ(v.status, 1) << v.output;
   v = validate_changed(j, [](json& d) { d["scenarios"][0]["unknown_field"] = 1; });
   EXPECT_EQ(v.status, 1) << v.output;
+}
+
+// A schema 2 document (no explore section) still validates: readers of
+// either kind keep working.
+TEST_F(RealRun, ASchemaTwoDocumentStillValidates) {
+  validation v = validate_changed(results(), [](json& d) {
+    d["schema"] = "faultmux-results/2";
+    d.erase("explore");
+  });
+  EXPECT_EQ(v.status, 0) << v.output;
+}
+
+// One real exploration with a violation (the accept-crash legacy bug under
+// EMFILE at accept), its results.json shared by the tests below.
+class RealExplore : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    files_ = new run_dir;
+    run_dir tmp;
+    auto p =
+        child_process::spawn({"/usr/bin/env", "TMPDIR=" + tmp.path(), test::binary(), "explore",
+                              std::string(FAULTMUX_SOURCE_DIR) + "/scenarios/plain-echo.toml",
+                              "--legacy-bug", "accept-crash", "--effects", "EMFILE", "--first",
+                              "--reruns", "1", "--report", files_->file("x")},
+                             true);
+    while (auto line = p.read_line(ms(120000))) output_ += *line + "\n";
+    auto st = p.wait(ms(120000));
+    status_ = st && WIFEXITED(*st) ? WEXITSTATUS(*st) : -1;
+  }
+  static void TearDownTestSuite() {
+    delete files_;
+    files_ = nullptr;
+  }
+  static std::string results_path() { return files_->file("x/results.json"); }
+  static json results() { return json::parse(test::slurp(results_path())); }
+
+  static run_dir* files_;
+  static std::string output_;
+  static int status_;
+};
+run_dir* RealExplore::files_ = nullptr;
+std::string RealExplore::output_;
+int RealExplore::status_ = -1;
+
+// An exploration with pairs: its pair runs (each with its second fault) and
+// the certificate's pairs validate; a pair without its second point does not.
+TEST(RealExplorePairs, ItsResultsValidateAgainstTheSchema) {
+  run_dir tmp, files;
+  auto p = child_process::spawn({"/usr/bin/env", "TMPDIR=" + tmp.path(), test::binary(), "explore",
+                                 std::string(FAULTMUX_SOURCE_DIR) + "/scenarios/plain-echo.toml",
+                                 "--mux-only", "--effects", "EAGAIN", "--points", "phase=handshake",
+                                 "--pairs", "--reruns", "0", "--report", files.file("x")},
+                                true);
+  std::string out;
+  while (auto line = p.read_line(ms(120000))) out += *line + "\n";
+  auto st = p.wait(ms(120000));
+  ASSERT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << out;
+  validation v = validate(files.file("x/results.json"));
+  EXPECT_EQ(v.output, "valid\n");
+  json j = json::parse(test::slurp(files.file("x/results.json")));
+  const json& e = j["explore"][0];
+  ASSERT_TRUE(e["certificate"].contains("pairs")) << e.dump(2).substr(0, 2000);
+  std::size_t pairs = 0;
+  for (const auto& r : e["runs"]) pairs += r.contains("second");
+  EXPECT_GT(pairs, 0u);
+  EXPECT_EQ(e["certificate"]["pairs"]["runs"].get<std::size_t>(), pairs);
+  v = validate_changed(j, [](json& d) {
+    for (auto& r : d["explore"][0]["runs"])
+      if (r.contains("second")) r["second"].erase("point");
+  });
+  EXPECT_EQ(v.status, 1) << v.output;
+}
+
+TEST_F(RealExplore, ItsResultsValidateAgainstTheSchema) {
+  ASSERT_EQ(status_, 1) << output_;
+  validation v = validate(results_path());
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(v.output, "valid\n");
+  json j = results();
+  EXPECT_EQ(j["schema"], "faultmux-results/3");
+  EXPECT_EQ(j["scenarios"], json::array());
+  ASSERT_EQ(j["explore"].size(), 1u) << j.dump(2).substr(0, 3000);
+  const json& e = j["explore"][0];
+  EXPECT_EQ(e["scenario"], "plain-echo");
+  EXPECT_GT(e["certificate"]["violations"].get<int>(), 0);
+  EXPECT_TRUE(e["certificate"]["by_role"].contains("mux"));
+  EXPECT_TRUE(e["certificate"]["by_phase"].contains("accept"));
+  EXPECT_NE(j["run"]["command_line"].get<std::string>().find("faultmux explore "),
+            std::string::npos);
+  std::size_t found = 0, shrunk = 0;
+  for (const auto& r : e["runs"]) {
+    found += r.contains("scenario") ? 1 : 0;
+    shrunk += r.contains("shrunk") ? 1 : 0;
+  }
+  EXPECT_GT(found, 0u) << e["runs"].dump(2);
+  EXPECT_EQ(shrunk, found) << "each violation shrunk: " << e["runs"].dump(2);
+}
+
+// The explore section is checked too: a schema that let these through could
+// not catch a writer that broke it.
+TEST_F(RealExplore, ABrokenExploreSectionFails) {
+  json j = results();
+  ASSERT_EQ(j["explore"].size(), 1u) << output_;
+  std::size_t violation = 0;
+  while (violation < j["explore"][0]["runs"].size() &&
+         !j["explore"][0]["runs"][violation].contains("shrunk"))
+    ++violation;
+  ASSERT_LT(violation, j["explore"][0]["runs"].size());
+  const std::vector<std::pair<std::string, std::function<void(json&)>>> broken{
+      {"'by_role' is a required property",
+       [](json& d) { d["explore"][0]["certificate"].erase("by_role"); }},
+      {"'runs' is a required property", [](json& d) { d["explore"][0].erase("runs"); }},
+      {"is not one of", [](json& d) { d["explore"][0]["runs"][0]["verdict"] = "passed"; }},
+      {"'reproduced' is a dependency of 'scenario'",
+       [&](json& d) { d["explore"][0]["runs"][violation].erase("reproduced"); }},
+      {"'shrunk_command' is a dependency of 'shrunk'",
+       [&](json& d) { d["explore"][0]["runs"][violation].erase("shrunk_command"); }},
+      {"-1 is less than the minimum of 0",
+       [](json& d) { d["explore"][0]["certificate"]["by_phase"]["accept"]["runs"] = -1; }},
+      {"Additional properties are not allowed",
+       [](json& d) { d["explore"][0]["certificate"]["unknown_field"] = 1; }},
+      {"does not match", [](json& d) { d["explore"][0]["certificate"]["shard"] = "first"; }},
+  };
+  for (const auto& [message, change] : broken) {
+    validation v = validate_changed(j, change);
+    EXPECT_EQ(v.status, 1) << message << "\n" << v.output;
+    EXPECT_NE(v.output.find(message), std::string::npos) << v.output;
+  }
 }
 
 TEST(ReportData, LatencySummary) {

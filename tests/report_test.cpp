@@ -65,7 +65,7 @@ TEST(Results, JsonHasEveryFieldAndParses) {
   run_dir dir;
   ASSERT_EQ(reports::write_reports(sample(), dir.path()), "");
   json j = json::parse(test::slurp(dir.file("results.json")));  // throws if not JSON
-  EXPECT_EQ(j["schema"], "faultmux-results/2");
+  EXPECT_EQ(j["schema"], "faultmux-results/3");
   const json& run = j["run"];
   EXPECT_EQ(run["seed"], 9);
   EXPECT_EQ(run["command_line"], "faultmux run scenarios --seed 9");

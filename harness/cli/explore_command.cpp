@@ -54,6 +54,7 @@ int run_explore_command(explore_args a, const invocation& in) {
   a.o.pairs = a.all_pairs ? pairs_mode::all : a.pairs ? pairs_mode::consequences : pairs_mode::none;
   a.o.verbosity = std::max(a.o.verbosity, in.verbosity);
   a.o.self = in.self;
+  a.o.command_line = in.command_line;
   return run_explore(a.o);
 }
 
@@ -102,13 +103,17 @@ void add_explore_command(CLI::App& app, runner& chosen) {
                   "N, with JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) as the shard")
       ->check(CLI::PositiveNumber);
   sub->add_option("--report", o.report_dir,
-                  "write explore-<scenario>.json and found/ here (default: explore-report)");
+                  "write results.json (its explore section), explore-<scenario>.html and "
+                  ".junit.xml, and found/ here (default: explore-report)");
   sub->add_option("--seed", o.seed, "use this seed instead of each scenario's own");
   sub->add_option("--profile-runs", o.profile_runs,
                   "traced runs whose common points are explored (default 3)")
       ->check(CLI::Range(1, 20));
   sub->add_option("--reruns", o.reruns, "reruns of each violation's scenario (default 5)")
       ->check(CLI::Range(0, 100));
+  sub->add_flag("--no-shrink", o.no_shrink,
+                "do not shrink each violation's scenario to found/<name>.shrunk.toml (a CI gate "
+                "that only wants the verdict)");
   on_chosen(sub, chosen, [a](const invocation& in) { return run_explore_command(*a, in); });
 }
 

@@ -1,4 +1,5 @@
-// `faultmux report`: index.html from results.json files.
+// `faultmux report`: index.html from results.json files, or explorations'
+// shards merged.
 #include <memory>
 
 #include "harness/cli/commands.hpp"
@@ -12,12 +13,18 @@ void add_report_command(CLI::App& app, runner& chosen) {
       "report",
       "render index.html from results.json files: one file renders that run; several render the "
       "newest in full with a history of all (pass rate per scenario and target, flaky ones "
-      "flagged, duration trends)");
-  sub->add_option("RESULTS", o->files, "results.json files written by run --report or suite")
+      "flagged, duration trends); the results.json files of explore shards merge into one "
+      "certificate per scenario");
+  sub->add_option("RESULTS", o->files,
+                  "results.json files written by run --report, suite or explore --report")
       ->required();
-  sub->add_option("-o,--out", o->out_dir, "write DIR/index.html (DIR is made if missing)")
+  sub->add_option("-o,--out", o->out_dir,
+                  "write DIR/index.html, or the merged DIR/results.json (DIR is made if missing)")
       ->required();
-  on_chosen(sub, chosen, [o](const invocation&) { return run_report(*o); });
+  on_chosen(sub, chosen, [o](const invocation& in) {
+    o->command_line = in.command_line;
+    return run_report(*o);
+  });
 }
 
 }  // namespace faultmux::cli

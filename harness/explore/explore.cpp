@@ -25,6 +25,7 @@
 #include "harness/explore/effects.hpp"
 #include "harness/explore/fault_point.hpp"
 #include "harness/explore/pairs.hpp"
+#include "harness/shrink.hpp"
 #include "reports/explore_html.hpp"
 
 namespace faultmux {
@@ -51,6 +52,7 @@ struct run_record {
   verdict v = verdict::pass;  // of the oracles, once activated
   std::string why;            // the first failing oracle and its first evidence
   std::string found_file;     // the violation's scenario
+  std::string shrunk_file;    // it shrunk by `faultmux shrink`; "" when not shrunk
   int reproduced = 0, reruns = 0;
   double seconds = 0;
 };
@@ -168,8 +170,8 @@ struct certificate {
 
 class explorer {
  public:
-  explorer(const explore_options& o, std::string file)
-      : o_(o), file_(std::move(file)), points_re_(o.points) {
+  explorer(const explore_options& o, std::string file, explore_report& report)
+      : o_(o), file_(std::move(file)), report_(report), points_re_(o.points) {
     d_.self = o.self;
     d_.target = o.target;
     d_.mitogen_src = o.mitogen_src;
@@ -438,7 +440,7 @@ class explorer {
   }
 
   // Reruns each violation's scenario file as `faultmux run` would: its
-  // reproduction rate.
+  // reproduction rate; then shrinks it, unless it never failed again.
   void confirm_violations() {
     for (auto& r : runs_) {
       if (r.found_file.empty() || interrupt_requested()) continue;
@@ -447,7 +449,30 @@ class explorer {
         ++r.reruns;
         if (verdict_of(run_scenario(s, seed_, d_)) == verdict::fail) ++r.reproduced;
       }
+      if (!o_.no_shrink && !interrupt_requested() && (r.reruns == 0 || r.reproduced > 0))
+        r.shrunk_file = shrink_violation(r.found_file);
     }
+  }
+
+  // `faultmux shrink` on a violation's scenario, with fewer runs than its
+  // default so that exploring stays quick: FOUND.shrunk.toml beside it, or
+  // "" when it did not fail again (or was interrupted).
+  std::string shrink_violation(const std::string& found) const {
+    constexpr int shrink_runs = 20;
+    shrink_options so;
+    so.file = found;
+    so.seed = seed_;
+    so.legacy_bugs = o_.legacy_bugs;
+    so.target = o_.target;
+    so.out = (fs::path(found).parent_path() / (fs::path(found).stem().string() + ".shrunk.toml"))
+                 .string();
+    so.max_runs = shrink_runs;
+    so.verbosity = o_.verbosity;
+    so.self = o_.self;
+    std::printf("explore %s: shrinking %s (at most %d runs)\n", s_.name.c_str(), found.c_str(),
+                shrink_runs);
+    std::fflush(stdout);
+    return run_shrink(so) == 0 ? so.out : "";
   }
 
   std::string report_dir() const {
@@ -465,41 +490,16 @@ class explorer {
   }
 
   json certificate_json(const json& runs) const {
-    // Per role and per phase: classes, runs, activated, violations.
-    std::map<std::string, json> by_role, by_phase;
-    auto bump = [](json& j, const char* k) {
-      if (!j.is_object()) j = json::object();
-      j[k] = j.value(k, std::size_t{0}) + 1;
-    };
-    std::map<std::string, std::set<std::string>> effects_per_class;
-    for (const auto& r : runs_) {
-      const fault_point& p = r.plan.point;
-      for (json* j : {&by_role[p.role], &by_phase[p.phase]}) {
-        bump(*j, "planned");
-        if (!r.done) continue;
-        bump(*j, "runs");
-        if (r.activated) bump(*j, "activated");
-        if (r.activated && r.v == verdict::fail) bump(*j, "violations");
-      }
-      effects_per_class[classes_[r.plan.cls].representative.class_key()].insert(r.plan.fx.name);
-    }
-    std::size_t fx_total = 0;
-    for (const auto& [k, e] : effects_per_class) fx_total += e.size();
     json c = {{"points", cert_.points},
               {"stable", cert_.stable},
               {"unstable", cert_.unstable},
               {"classes", cert_.classes},
               {"explored_classes", cert_.explored_classes},
               {"shard", fmt::format("{}/{}", o_.shard + 1, o_.shards)},
-              {"effects_per_class", effects_per_class.empty()
-                                        ? 0.0
-                                        : static_cast<double>(fx_total) / effects_per_class.size()},
               {"bound",
                o_.points.empty()
                    ? "every stable point, one fault per run"
-                   : fmt::format("every stable point matching /{}/, one fault per run", o_.points)},
-              {"by_role", by_role},
-              {"by_phase", by_phase}};
+                   : fmt::format("every stable point matching /{}/, one fault per run", o_.points)}};
     if (o_.pairs != pairs_mode::none) c["pairs"] = pairs_json();
     count_runs(runs, c);
     if (!baseline_failure_.empty()) c["complete"] = false;
@@ -526,6 +526,7 @@ class explorer {
       json j = {{"point", r.plan.point.key()},
                 {"class", classes_[r.plan.cls].representative.class_key()},
                 {"members", classes_[r.plan.cls].members.size()},
+                {"role", r.plan.point.role},
                 {"phase", r.plan.point.phase},
                 {"call", r.plan.point.call},
                 {"effect", r.plan.fx.name},
@@ -548,6 +549,10 @@ class explorer {
         j["command"] = run_command(r.found_file);
         j["reproduced"] = fmt::format("{}/{}", r.reproduced, r.reruns);
       }
+      if (!r.shrunk_file.empty()) {
+        j["shrunk"] = r.shrunk_file;
+        j["shrunk_command"] = run_command(r.shrunk_file);
+      }
       runs.push_back(std::move(j));
     }
     json unstable = json::array();
@@ -563,23 +568,13 @@ class explorer {
            {"scenario", file_},
            {"command", run_command(file_)},
            {"reproduced", fmt::format("{}/{}", baseline_reproduced_, baseline_reruns_)}});
-    json doc = {{"schema", explore_schema},
-                {"scenario", s_.name},
-                {"file", file_},
-                {"target", o_.target},
-                {"legacy_bugs", o_.legacy_bugs},
-                {"seed", seed_},
-                {"certificate", certificate_json(runs)},
-                {"unstable_points", unstable},
-                {"runs", runs}};
-    fs::create_directories(report_dir());
-    const std::string path = fmt::format("{}/explore-{}.json", report_dir(), s_.name);
-    std::ofstream(path) << doc.dump(2) << "\n";
-    std::ofstream(fmt::format("{}/explore-{}.junit.xml", report_dir(), s_.name))
-        << explore_junit(doc);
-    std::ofstream(fmt::format("{}/explore-{}.html", report_dir(), s_.name))
-        << reports::render_explore_html(doc);
-    results_path_ = path;
+    json doc = {
+        {"scenario", s_.name},           {"file", file_}, {"target", o_.target},
+        {"legacy_bugs", o_.legacy_bugs}, {"seed", seed_}, {"certificate", certificate_json(runs)},
+        {"unstable_points", unstable},   {"runs", runs}};
+    results_path_ = fmt::format("{}/results.json", report_dir());
+    if (std::string err = report_.add(doc, report_dir()); !err.empty())
+      std::fprintf(stderr, "faultmux explore: %s\n", err.c_str());
     return doc;
   }
 
@@ -594,6 +589,10 @@ class explorer {
       std::printf("  violation: %s at %s (%s): %s\n    reproduced %d/%d: %s\n",
                   r.plan.fx.name.c_str(), r.plan.point.key().c_str(), r.plan.fx.fault_class.c_str(),
                   r.why.c_str(), r.reproduced, r.reruns, run_command(r.found_file).c_str());
+      if (!r.shrunk_file.empty())
+        std::printf("    shrunk: %s\n", run_command(r.shrunk_file).c_str());
+      else if (!o_.no_shrink)
+        std::printf("    not shrunk (it did not fail again, or was interrupted)\n");
     }
     std::printf("  results: %s\n", results_path_.c_str());
     std::fflush(stdout);
@@ -601,6 +600,7 @@ class explorer {
 
   const explore_options& o_;
   std::string file_;
+  explore_report& report_;
   driver_options d_;
   scenario s_;
   toml::table base_;
@@ -666,9 +666,10 @@ int run_explore(const explore_options& o) {
     return 2;
   }
   stop_on_sigint();
+  explore_report report(o.command_line, o.seed);
   int worst = 0;
   for (const auto& f : files) {
-    int rc = explorer(o, f).go();
+    int rc = explorer(o, f, report).go();
     if (rc == 130) return rc;
     worst = std::max(worst, rc);
     if (rc == 1 && o.first) break;

@@ -30,10 +30,12 @@ struct explore_options {
   double budget_min = 0;  // stop starting runs after this long; 0: no budget
   int jobs = 1;
   int shard = 0, shards = 1;  // explore class i when i % shards == shard
-  std::string report_dir;     // explore.json, found/ (default: explore-report)
+  std::string report_dir;     // results.json, found/ (default: explore-report)
   std::optional<std::uint64_t> seed;
   int profile_runs = 3;
-  int reruns = 5;  // each violation's reproduction rate
+  int reruns = 5;            // each violation's reproduction rate
+  bool no_shrink = false;    // keep each violation's scenario as found, unshrunk
+  std::string command_line;  // as typed, for results.json
   std::string self;
   int verbosity = 0;
 };
