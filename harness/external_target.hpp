@@ -22,7 +22,8 @@ std::vector<log_pattern> mitogen_log_patterns();
 // before the scenario's own.
 target_spec mitogen_target(const target_spec& base);
 
-// The checkout that holds scenarios/ ("{source}").
+// The directory that holds scenarios/ ("{source}"): the checkout, or
+// PREFIX/share/faultmux when installed.
 std::string source_dir();
 
 // The external command with {socket}, {backlog}, {max_message_size} and
