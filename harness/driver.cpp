@@ -21,6 +21,7 @@
 #include "harness/deadline.hpp"
 #include "harness/external_target.hpp"
 #include "harness/fault_packages/fault_package.hpp"
+#include "harness/install_paths.hpp"
 #include "harness/probe.hpp"
 #include "harness/proc_diagnosis.hpp"
 #include "harness/report_timeline.hpp"
@@ -523,10 +524,7 @@ class scenario_run final : public fault_scene {
 }  // namespace
 
 std::string default_shim_path(const std::string& self) {
-#ifdef FAULTMUX_SHIM_PATH
-  if (::access(FAULTMUX_SHIM_PATH, R_OK) == 0) return FAULTMUX_SHIM_PATH;
-#endif
-  return (fs::path(self).parent_path() / "libfaultmux_shim.so").string();
+  return find_install_paths(self).shim;
 }
 
 std::string run_dir_base() {

@@ -86,7 +86,7 @@ std::string faultmux_command();
 // "faultmux run FILE --seed N [--legacy-bug NAME...]": repeats one result.
 std::string rerun_command(const scenario_result& r);
 
-// The shim named at build time when it exists, else the one next to `self`.
+// The shim of the faultmux binary at `self` (harness/install_paths.hpp).
 std::string default_shim_path(const std::string& self);
 
 // Where run directories are made: $TMPDIR, else /tmp.

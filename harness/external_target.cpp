@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "faults/event_log.hpp"
+#include "harness/install_paths.hpp"
 
 namespace faultmux {
 namespace {
@@ -74,11 +75,7 @@ std::vector<log_pattern> mitogen_log_patterns() {
 }
 
 std::string source_dir() {
-#ifdef FAULTMUX_SOURCE_DIR
-  return FAULTMUX_SOURCE_DIR;
-#else
-  return ".";
-#endif
+  return own_install_paths().data_dir;
 }
 
 target_spec mitogen_target(const target_spec& base, const std::string& mitogen_src) {

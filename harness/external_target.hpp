@@ -23,7 +23,8 @@ std::vector<log_pattern> mitogen_log_patterns();
 // patterns before the scenario's own.
 target_spec mitogen_target(const target_spec& base, const std::string& mitogen_src = "");
 
-// The checkout that holds scenarios/ ("{source}").
+// The directory that holds scenarios/ ("{source}"): the checkout, or
+// PREFIX/share/faultmux when installed.
 std::string source_dir();
 
 // The external command with {socket}, {backlog}, {max_message_size} and

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "harness/cli/commands.hpp"
+#include "harness/version.hpp"
 
 namespace {
 
@@ -32,6 +33,8 @@ int main(int argc, char** argv) {
 
   CLI::App app{"faultmux: reliability harness for Mitogen-style connection multiplexers"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "faultmux " + faultmux::faultmux_version_line(),
+                       "print \"faultmux VERSION (git REVISION)\" and exit");
   cli::invocation invocation;
   app.add_flag("-v,--verbose", invocation.verbosity, "more logging; -vv for every message")
       ->take_all();
@@ -47,6 +50,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);

@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "harness/driver.hpp"
+#include "harness/install_paths.hpp"
 #include "harness/scenario.hpp"
 #include "mux/legacy.hpp"
 
@@ -215,7 +216,7 @@ class mutants_run {
 
 int run_mutants(const mutants_options& o) {
   std::vector<std::string> paths = o.paths;
-  if (paths.empty()) paths = {std::string(FAULTMUX_SOURCE_DIR) + "/scenarios"};
+  if (paths.empty()) paths = {find_install_paths(o.self).data_dir + "/scenarios"};
   // o.bugs were checked by the command line (harness/cli/legacy_bug_option).
   std::vector<std::string> bugs = o.bugs.empty() ? split_names(legacy_bugs::known_names()) : o.bugs;
   std::vector<scenario> all;

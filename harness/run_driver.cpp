@@ -20,6 +20,7 @@
 #include <fmt/ranges.h>
 
 #include "harness/driver.hpp"
+#include "harness/version.hpp"
 
 namespace faultmux {
 namespace {
@@ -171,6 +172,7 @@ int run_driver(const driver_options& o) {
   stop_on_sigint();
   reports::results report;
   report.run.seed = o.seed;
+  report.run.faultmux_version = faultmux_version_line();
   report.run.command_line = o.command_line;
   report.run.started = reports::utc_now();
   report.run.host = reports::collect_host_info();

@@ -6,14 +6,15 @@
 #include <fmt/format.h>
 
 #include "harness/driver.hpp"
+#include "harness/install_paths.hpp"
 #include "harness/report_command.hpp"
 #include "roles/roles.hpp"
 
 namespace faultmux {
 
 int run_suite(const std::string& self, int verbosity, const std::string& command_line,
-              bool with_mitogen) {
-  const std::string root = FAULTMUX_SOURCE_DIR;
+              bool with_mitogen, const std::string& filter) {
+  const install_paths where = find_install_paths(self);
   std::printf("smoke workload:\n");
   std::fflush(stdout);
   auto start = std::chrono::steady_clock::now();
@@ -33,21 +34,22 @@ int run_suite(const std::string& self, int verbosity, const std::string& command
   e.rerun = faultmux_command() + " suite";
 
   driver_options o;
-  o.paths = {root + "/scenarios"};
+  o.paths = {where.data_dir + "/scenarios"};
+  o.filter = filter;
   o.verbosity = verbosity;
   o.self = self;
-  o.report_dir = root + "/reports/latest";
+  o.report_dir = where.report_dir + "/latest";
   o.command_line = command_line;
   o.prelude = {e};
   o.with_mitogen = with_mitogen;
-  std::printf("scenarios in %s/scenarios:\n", root.c_str());
+  std::printf("scenarios in %s/scenarios:\n", where.data_dir.c_str());
   std::fflush(stdout);
   const int rc = run_driver(o);
   // The page a person opens: this run in full, with the trend of the last
   // suite runs (reports/history/ keeps a copy of each results.json).
   if (rc != 2) {
     std::string index;
-    std::string err = render_with_history(o.report_dir, root + "/reports/history", 20, &index);
+    std::string err = render_with_history(o.report_dir, where.report_dir + "/history", 20, &index);
     if (!err.empty()) {
       std::fprintf(stderr, "faultmux suite: report: %s\n", err.c_str());
       return 2;

@@ -254,6 +254,7 @@ nlohmann::json to_json(const results& r) {
                            {"cli11", h.libraries.cli11},
                            {"python3_mitogen", h.libraries.python3_mitogen}}}};
   nlohmann::json run = {{"seed", r.run.seed ? nlohmann::json(*r.run.seed) : nlohmann::json()},
+                        {"faultmux_version", r.run.faultmux_version},
                         {"command_line", r.run.command_line},
                         {"started", r.run.started},
                         {"duration_s", r.run.duration_s},

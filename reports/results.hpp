@@ -41,6 +41,7 @@ struct host_info {
 
 struct run_info {
   std::optional<std::uint64_t> seed;  // --seed, when one was given for every scenario
+  std::string faultmux_version;       // "0.2.0 (git REVISION)", as --version prints it
   std::string command_line;
   std::string started;  // UTC, ISO 8601
   double duration_s = 0;

@@ -34,8 +34,8 @@ TEST(Cli, EverySubcommandsHelpListsEachOfItsOptions) {
   run_dir dir;
   const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> commands{
       {{},
-       {"--verbose", "mux", "worker", "context", "fake-listener", "suite", "report", "validate",
-        "run", "mutants", "shrink", "fault"}},
+       {"--verbose", "--version", "mux", "worker", "context", "fake-listener", "suite", "report",
+        "validate", "run", "mutants", "shrink", "fault"}},
       {{"mux"},
        {"--listen", "--backlog", "--max-message-size", "--output-cap", "--unidirectional",
         "--handshake-timeout-ms", "--shutdown-grace-ms", "--events", "--verbose",
@@ -68,7 +68,7 @@ TEST(Cli, EverySubcommandsHelpListsEachOfItsOptions) {
         "--verbose", "--fault-at", "--fault-target", "--unidirectional", "--legacy-bug",
         "--context-fault-at"}},
       {{"fake-listener"}, {"--listen", "--answer-bytes", "--events"}},
-      {{"suite"}, {"--with-mitogen"}},
+      {{"suite"}, {"--with-mitogen", "--filter"}},
       {{"report"}, {"RESULTS", "--out"}},
       {{"validate"}, {"FILE"}},
       {{"run"},

@@ -9,6 +9,7 @@ namespace {
 
 struct suite_command_options {
   bool with_mitogen = false;  // also every scenario against Mitogen 0.3.3, as findings
+  std::string filter;         // glob over scenario names; empty: all
 };
 
 }  // namespace
@@ -22,8 +23,11 @@ void add_suite_command(CLI::App& app, runner& chosen) {
   sub->add_flag("--with-mitogen", o->with_mitogen,
                 "also run every scenario against Mitogen 0.3.3 (python3-mitogen) into the same "
                 "report: its results are findings and do not change the exit status");
+  sub->add_option("--filter", o->filter,
+                  "only the built-in scenarios whose name matches this glob (the smoke workload "
+                  "always runs)");
   on_chosen(sub, chosen, [o](const invocation& in) {
-    return run_suite(in.self, in.verbosity, in.command_line, o->with_mitogen);
+    return run_suite(in.self, in.verbosity, in.command_line, o->with_mitogen, o->filter);
   });
 }
 
