@@ -2,8 +2,8 @@
 # its files in, relative to P/bin/faultmux (harness/install_paths.hpp):
 #   P/bin/faultmux
 #   P/lib/faultmux/libfaultmux_shim.so
-#   P/share/faultmux/scenarios/       built-in scenarios and mitogen_mux.py
-#   P/share/doc/faultmux/             README.md and docs/
+#   P/share/faultmux/scenarios/       built-in scenarios, mitogen_mux.py, mitogen_client.py
+#   P/share/doc/faultmux/             README.md and docs/ (with the CI recipes)
 #   P/lib/cmake/faultmux/             find_package(faultmux) for C++ projects
 # Fixed lib/ (no multiarch directory): the binary looks for ../lib/faultmux.
 include(CMakePackageConfigHelpers)
@@ -15,9 +15,10 @@ install(TARGETS faultmux_shim EXPORT faultmuxTargets LIBRARY DESTINATION lib/fau
 # mitogen_mux.py imports nothing of the tree: the scenarios directory is all
 # `--target mitogen` needs ("{source}" is P/share/faultmux).
 install(DIRECTORY scenarios/ DESTINATION share/faultmux/scenarios
-        FILES_MATCHING PATTERN "*.toml" PATTERN "mitogen_mux.py")
+        FILES_MATCHING PATTERN "*.toml" PATTERN "mitogen_*.py")
 install(FILES README.md DESTINATION share/doc/faultmux)
-install(DIRECTORY docs/ DESTINATION share/doc/faultmux/docs FILES_MATCHING PATTERN "*.md")
+install(DIRECTORY docs/ DESTINATION share/doc/faultmux/docs
+        FILES_MATCHING PATTERN "*.md" PATTERN "*.yml")
 
 install(EXPORT faultmuxTargets NAMESPACE faultmux:: DESTINATION ${FAULTMUX_INSTALL_CMAKEDIR})
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/faultmuxConfig.cmake.in

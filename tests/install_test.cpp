@@ -82,7 +82,8 @@ TEST(Install, PutsEachFileWhereTheInstalledBinaryLooks) {
   ASSERT_EQ(install::install_into(dir, prefix), "");
   for (const char* rel :
        {"bin/faultmux", "lib/faultmux/libfaultmux_shim.so",
-        "share/faultmux/scenarios/mitogen_mux.py", "share/doc/faultmux/README.md",
+        "share/faultmux/scenarios/mitogen_mux.py", "share/faultmux/scenarios/mitogen_client.py",
+        "share/doc/faultmux/README.md", "share/doc/faultmux/docs/ci/gitlab-ci.yml",
         "share/doc/faultmux/docs/install.md", "lib/cmake/faultmux/faultmuxConfig.cmake",
         "lib/cmake/faultmux/faultmuxConfigVersion.cmake"})
     EXPECT_TRUE(fs::is_regular_file(prefix + "/" + rel)) << rel;
