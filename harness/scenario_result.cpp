@@ -67,6 +67,7 @@ reports::scenario_entry report_entry(const scenario_result& r) {
   e.file = r.file;
   e.name = r.name;
   e.target = r.target;
+  e.target_version = r.target_version;
   e.verdict = verdict_of(r);
   e.seed = r.seed;
   e.duration_s = r.seconds;

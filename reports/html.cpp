@@ -112,7 +112,7 @@ std::string summary_section(const json& run, std::size_t runs_given) {
   counts n = count_run(run);
   std::string out =
       "<section id=\"summary\"><h2>Summary</h2><p class=\"intro\">faultmux runs scenarios "
-      "against a connection multiplexer (its built-in mux, or Mitogen 0.3.3's): each starts the "
+      "against a connection multiplexer (its built-in mux, or Mitogen's): each starts the "
       "mux and worker processes, injects faults (failing system calls, signals, hostile clients, "
       "exhausted file descriptors) and checks expectations about what must survive them. Every "
       "run can be repeated exactly with the command shown beside it. <a href=\"#legend\">How to "
@@ -176,7 +176,7 @@ std::string summary_section(const json& run, std::size_t runs_given) {
     out += "<h3>Failures</h3>" +
            std::string(per_target_line(run).empty()
                            ? ""
-                           : "<p class=\"dim\">A failure against Mitogen 0.3.3 or with a "
+                           : "<p class=\"dim\">A failure against Mitogen or with a "
                              "re-enabled legacy bug is a finding about that target, judged by "
                              "the same expectations as the built-in mux.</p>") +
            "<ol class=\"failures\">" + fails + "</ol>";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -102,7 +103,15 @@ column column_of(const json& e) {
   }
   std::string t = str(e, "target", "builtin");
   if (t == "builtin") return {t, "built-in mux", 0};
-  if (t == "mitogen") return {t, "Mitogen 0.3.3", 1};
+  if (t == "mitogen") {
+    // "mitogen 0.3.52.dev /src/mitogen", as the launcher said it.
+    std::istringstream said(str(e, "target_version", ""));
+    std::string word, version, dir;
+    said >> word >> version >> dir;
+    if (version.empty()) return {t, "Mitogen", 1};
+    const bool installed = dir.empty() || dir.starts_with("/usr/lib/python3");
+    return {t, "Mitogen " + version + (installed ? "" : " (" + dir + ")"), 1};
+  }
   if (t == "external") return {t, "external target", 2};
   return {t, t, 3};
 }
@@ -119,7 +128,13 @@ matrix_layout layout_of(const json& run) {
     std::string name = str(e, "name", "?");
     if (seen_rows.insert(name).second) m.rows.push_back(name);
     column col = column_of(e);
-    if (seen_cols.insert(col.key).second) m.columns.push_back(col);
+    if (seen_cols.insert(col.key).second) {
+      m.columns.push_back(col);
+    } else if (col.label != "Mitogen" && col.key == "mitogen") {
+      // The column was made before a run said which Mitogen it was.
+      for (auto& c : m.columns)
+        if (c.key == col.key) c.label = col.label;
+    }
   }
   std::stable_sort(m.columns.begin(), m.columns.end(),
                    [](const column& a, const column& b) { return a.order < b.order; });

@@ -292,6 +292,7 @@ nlohmann::json to_json(const results& r) {
          {"latency", s.latency ? latency_json(*s.latency) : nlohmann::json()},
          {"resources", s.resources ? resources_json(*s.resources) : nlohmann::json()},
          {"windows", windows}});
+    if (!s.target_version.empty()) scenarios.back()["target_version"] = s.target_version;
   }
   // "errors" is schema 1's name for "error", kept: a field's meaning never changes.
   nlohmann::json summary = {{"total", r.scenarios.size()},

@@ -137,6 +137,9 @@ struct scenario_entry {
   std::string name;
   std::string origin;
   std::string target = "builtin";
+  // What an external target said it is: "mitogen 0.3.3 /usr/lib/python3/dist-packages"
+  // (the Mitogen and the directory it was imported from); "" when it said nothing.
+  std::string target_version;
   reports::verdict verdict = reports::verdict::pass;  // pass, fail, error, not applicable
   std::uint64_t seed = 0;
   double duration_s = 0;

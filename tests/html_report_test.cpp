@@ -240,6 +240,26 @@ TEST(HtmlReport, ToleratesMissingAndOddFields) {
   EXPECT_NE(page.find("</html>"), std::string::npos);
 }
 
+// The matrix's Mitogen column names the Mitogen its runs used: the version,
+// and the source tree when it was not the installed package.
+TEST(HtmlReport, TheMitogenColumnNamesItsVersionAndTree) {
+  auto doc_with = [](const std::string& said) {
+    json e = {{"name", "a"}, {"verdict", "pass"}, {"target", "mitogen"}};
+    if (!said.empty()) e["target_version"] = said;
+    return json{{"schema", "faultmux-results/3"},
+                {"run", {{"started", "2026-01-01T00:00:00Z"}}},
+                {"scenarios", {e}}};
+  };
+  std::string src = reports::render_html({doc_with("mitogen 0.3.52.dev /src/mitogen")});
+  EXPECT_NE(src.find("Mitogen 0.3.52.dev (/src/mitogen)"), std::string::npos);
+  std::string installed =
+      reports::render_html({doc_with("mitogen 0.3.3 /usr/lib/python3/dist-packages")});
+  EXPECT_NE(installed.find("Mitogen 0.3.3"), std::string::npos);
+  EXPECT_EQ(installed.find("(/usr/lib/python3"), std::string::npos);
+  std::string unsaid = reports::render_html({doc_with("")});
+  EXPECT_EQ(unsaid.find("Mitogen 0.3"), std::string::npos);
+}
+
 // A time axis ending on a tick anchors that label at its end, so it stays
 // inside a chart with a narrow right margin; the others stay centred.
 TEST(HtmlReport, TimeLabelAtTheRightEndIsAnchoredAtItsEnd) {

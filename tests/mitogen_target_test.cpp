@@ -193,8 +193,15 @@ TEST(MitogenTarget, ACopyOfTheInstalledTreeGivesTheSameVerdicts) {
         lines.push_back(l.substr(0, l.find(']') + 1));  // "FAIL name [mitogen]"
     return std::make_pair(lines, r.out);
   };
-  auto [installed, out_installed] = verdicts({});
-  auto [copied, out_copied] = verdicts({"--mitogen-src", src.path()});
+  auto [installed, out_installed] = verdicts({"--report", src.file("installed")});
+  auto [copied, out_copied] = verdicts({"--mitogen-src", src.path(), "--report", src.file("copied")});
+  // results.json names the Mitogen each run imported, and where from.
+  auto said = [&](const char* report) {
+    auto j = nlohmann::json::parse(test::slurp(src.file(std::string(report) + "/results.json")));
+    return j["scenarios"].empty() ? std::string() : j["scenarios"][0].value("target_version", "");
+  };
+  EXPECT_EQ(said("installed"), "mitogen 0.3.3 /usr/lib/python3/dist-packages");
+  EXPECT_EQ(said("copied"), "mitogen 0.3.3 " + src.path());
   EXPECT_GE(installed.size(), 3u) << out_installed;
   EXPECT_EQ(installed, copied) << out_installed << "\n---\n" << out_copied;
   EXPECT_NE(out_copied.find("--mitogen-src " + src.path()), std::string::npos) << out_copied;
