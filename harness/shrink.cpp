@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -63,6 +64,11 @@ class shrinker {
       return false;
     }
     if (judge(s, d_, what) != verdict::fail) return false;
+    if (!same_failure()) {
+      std::printf("shrink: %s fails otherwise (%s), not kept\n", what.c_str(), why_.c_str());
+      std::fflush(stdout);
+      return false;
+    }
     if (!differential_) return true;
     driver_options without = d_;
     without.legacy_bugs.clear();
@@ -84,6 +90,20 @@ class shrinker {
   void set_differential(bool on) { differential_ = on; }
 
  private:
+  // Whether the last run failed as the first one did: one of the oracles
+  // that failed first fails again. A fault that no longer fires ("faults
+  // fired") is not that failure: a candidate that removed what the fault
+  // lands on fails only for that, and would shrink to nothing.
+  bool same_failure() {
+    if (first_failures_.empty()) {
+      first_failures_ = failures_;
+      return true;
+    }
+    for (const auto& f : failures_)
+      if (f != "faults fired" && first_failures_.count(f)) return true;
+    return failures_ == first_failures_;
+  }
+
   // One run of `s` under `d`: its verdict, printed with why it did not pass.
   // Only a judged failure counts: a candidate that could not be run (its
   // setup failed) says nothing about the failure being shrunk, and keeping
@@ -94,6 +114,9 @@ class shrinker {
     if (r.interrupted) interrupted_ = true;
     last_ = verdict_of(r);
     why_.clear();
+    failures_.clear();
+    for (const auto& o : r.oracles)
+      if (o.v == verdict::fail) failures_.insert(o.name);
     if (is_failure(last_))
       if (const oracle_result* f = first_failure(r.oracles))
         why_ = f->name + (f->evidence.empty() ? "" : ": " + f->evidence.front());
@@ -116,6 +139,8 @@ class shrinker {
   bool differential_ = false;
   verdict last_ = verdict::pass;
   std::string why_;
+  std::set<std::string> failures_;        // the failing oracles of the last run
+  std::set<std::string> first_failures_;  // of the first run that failed: what is shrunk
 };
 
 // Drops each [[faults]] entry in turn, keeping the drop when it still fails.

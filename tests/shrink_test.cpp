@@ -155,6 +155,33 @@ TEST(Shrink, LegacyBugFailureKeepsWhatTellsTheMuxesApart) {
   EXPECT_TRUE(without.exited(0)) << without.describe() << slurp(out);
 }
 
+// The fault lands on worker good:3 only. Halving the group to 2 workers
+// removes what it lands on: that candidate fails too, but only because its
+// fault never fires, which is not the failure being shrunk, so it is not
+// kept.
+TEST(Shrink, ACandidateWhoseFaultNoLongerFiresIsNotKept) {
+  run_dir dir;
+  std::string text = without_kill();
+  text = text.substr(0, text.rfind("[[faults]]"));  // no SIGCONT either
+  text += R"([[faults]]
+kind = "syscall"
+rule = "recv@accepted peer=good:3 phase=stream #1 per-fd -> EIO"
+)";
+  std::string file = write(dir, "one-worker.toml", text);
+  std::string out = dir.file("one-worker.shrunk.toml");
+  auto f = fault::run_faultmux(dir, {"shrink", file, "--out", out}, fault::ms(180000));
+  ASSERT_TRUE(f.exited(0)) << f.describe();
+  EXPECT_THAT(f.out, HasSubstr("fails otherwise (faults fired"));
+  scenario s = load_scenario(out);
+  int good = 0;
+  for (const auto& g : s.workers)
+    if (g.name == "good") good = g.count;
+  EXPECT_GE(good, 4) << f.out;
+  auto r = fault::run_faultmux(dir, {"run", out, "-v"}, fault::ms(60000));
+  EXPECT_TRUE(r.exited(1)) << r.describe();
+  EXPECT_THAT(r.out, HasSubstr("faults fired: pass"));
+}
+
 TEST(Shrink, PassingScenarioIsBadInput) {
   run_dir dir;
   std::string file = write(dir, "passing.toml", without_kill());
