@@ -61,8 +61,8 @@ void explore_all(benchmark::State& state) {
       int rc = faultmux({"explore", plain, "--jobs", "2", "--report", dir.path()}, dir.path());
       seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (rc != 0) throw std::runtime_error("the exploration found violations or failed");
-      std::ifstream in(dir.path() + "/explore-plain-echo.json");
-      runs = nlohmann::json::parse(in)["certificate"]["runs"].get<std::size_t>();
+      std::ifstream in(dir.path() + "/results.json");
+      runs = nlohmann::json::parse(in)["explore"][0]["certificate"]["runs"].get<std::size_t>();
     }
     state.counters["runs"] = static_cast<double>(runs);
     state.counters["runs_per_min"] = runs / seconds * 60;
