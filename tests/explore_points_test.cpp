@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "faults/rules.hpp"
@@ -336,6 +337,50 @@ TEST(SingleFaultOracles, HardIsContainedToItsPeerAndLogged) {
                        {"why", "recv failed"},
                        {"errno", "EIO"}}));
   EXPECT_EQ(named(judge_single_fault(s, spread, outcome()), "contained").v, verdict::fail);
+}
+
+// A pair of hard faults on two workers may cost both of them ("good:0,good:1"),
+// each going logged; naming only one of them leaves the other untouched.
+TEST(SingleFaultOracles, TwoHardFaultedPeersMayBothGo) {
+  timeline tl = good_run();
+  tl.pop_back();
+  tl.pop_back();
+  for (pid_t p : {30, 31}) {
+    tl.push_back(ev(0.2, p, "w", {{"event", "workload_done"}, {"count", 5}, {"failed", 5}}));
+    tl.push_back(ev(0.15, 10, "mux",
+                    {{"event", "log"},
+                     {"level", "error"},
+                     {"msg", fmt::format("stream unix_client.{}: recv failed: EIO", p)}}));
+    tl.push_back(ev(0.15, 10, "mux",
+                    {{"event", "disconnect"},
+                     {"stream", fmt::format("unix_client.{}", p)},
+                     {"why", "recv failed"},
+                     {"errno", "EIO"}}));
+  }
+  auto both = judge_single_fault(one_fault("hard", "good:0,good:1"), tl, outcome());
+  EXPECT_EQ(named(both, "contained").v, verdict::pass) << named(both, "contained").evidence[0];
+  EXPECT_EQ(named(both, "others intact").v, verdict::pass);
+  auto one = judge_single_fault(one_fault("hard", "good:0"), tl, outcome());
+  EXPECT_EQ(named(one, "contained").v, verdict::fail);
+}
+
+// A worker that did all its work and left while a frame of the mux's was on
+// its way resets the connection (ECONNRESET at the mux's recv, EPIPE at its
+// send): that costs nobody anything. The same reset from a worker that did
+// not finish is an untouched stream going.
+TEST(SingleFaultOracles, AResetFromAWorkerThatFinishedIsClean) {
+  scenario s = one_fault("transient", "good:0");
+  timeline done = good_run();
+  done.push_back(ev(0.25, 10, "mux",
+                    {{"event", "disconnect"},
+                     {"stream", "unix_client.31"},
+                     {"why", "recv failed"},
+                     {"errno", "ECONNRESET"}}));
+  EXPECT_EQ(named(judge_single_fault(s, done, outcome()), "invisible").v, verdict::pass);
+  timeline unfinished = done;
+  for (auto& e : unfinished)
+    if (e.pid() == 31 && e.event() == "workload_done") e.data["failed"] = 2;
+  EXPECT_EQ(named(judge_single_fault(s, unfinished, outcome()), "invisible").v, verdict::fail);
 }
 
 // A worker whose own connect was failed never reaches the mux: its failure

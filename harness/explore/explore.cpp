@@ -496,10 +496,10 @@ class explorer {
               {"classes", cert_.classes},
               {"explored_classes", cert_.explored_classes},
               {"shard", fmt::format("{}/{}", o_.shard + 1, o_.shards)},
-              {"bound",
-               o_.points.empty()
-                   ? "every stable point, one fault per run"
-                   : fmt::format("every stable point matching /{}/, one fault per run", o_.points)}};
+              {"bound", o_.points.empty()
+                            ? "every stable point, one fault per run"
+                            : fmt::format("every stable point matching /{}/, one fault per run",
+                                          o_.points)}};
     if (o_.pairs != pairs_mode::none) c["pairs"] = pairs_json();
     count_runs(runs, c);
     if (!baseline_failure_.empty()) c["complete"] = false;

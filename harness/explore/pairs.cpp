@@ -48,6 +48,9 @@ consequence consequences_of(const std::vector<fault_point>& run_points,
 
 std::optional<pair_judgement> judged_as(const planned_fault& a, const planned_fault& b) {
   const std::string &ca = a.fx.fault_class, &cb = b.fx.fault_class;
+  // Two hard faults on two peers may cost both: "good:0,servers:1".
+  if (ca == "hard" && cb == "hard" && a.point.peer != b.point.peer)
+    return pair_judgement{"hard", a.point.peer + "," + b.point.peer};
   if (costs_peer(ca) && costs_peer(cb) && a.point.peer != b.point.peer) return std::nullopt;
   const planned_fault& worse = severity(cb) > severity(ca) ? b : a;
   return pair_judgement{worse.fx.fault_class, worse.point.peer};

@@ -44,8 +44,9 @@ consequence consequences_of(const std::vector<fault_point>& run_points,
 
 // How a run with both faults is judged: the class of the costlier one
 // (hard, then resource, then stall, then transient) and the peer it may
-// cost. Empty when both may cost a peer and the peers differ: one run
-// cannot say whom each fault was allowed to cost.
+// cost; two hard faults on two peers may cost both ("good:0,servers:1").
+// Empty when a stall and another fault may each cost a different peer: one
+// run cannot say who was held up by whom.
 struct pair_judgement {
   std::string fault_class, faulted_peer;
 };

@@ -32,8 +32,9 @@ struct fault_view {
   explicit fault_view(const timeline& tl) : ix(tl) {}
   timeline_index ix;
   const process_record* mux = nullptr;
-  const process_record* faulted = nullptr;  // the faulted peer's process, if any
-  std::set<pid_t> requesters;               // got a dead reply for the faulted peer
+  // The faulted peers' processes: one, or two for a pair of hard faults.
+  std::vector<const process_record*> faulted;
+  std::set<pid_t> requesters;  // got a dead reply for a faulted peer
   // The mux's disconnects caused by an error (not a clean EOF), and its
   // failed handshakes, by client pid.
   std::vector<std::pair<pid_t, std::string>> error_disconnects;
@@ -48,19 +49,44 @@ std::string process_name_of(const std::string& peer) {
   return fmt::format("worker-{}-{}", peer.substr(0, colon), peer.substr(colon + 1));
 }
 
+bool exited_zero(const process_record& p);
+std::optional<std::string> incomplete(const scenario& s, const timeline_index& ix,
+                                      const process_record& p);
+
+// "good:0" or "good:0,servers:1": the workers' process names.
+std::set<std::string> process_names_of(const std::string& peers) {
+  std::set<std::string> out;
+  std::size_t at = 0;
+  while (at <= peers.size()) {
+    std::size_t comma = std::min(peers.find(',', at), peers.size());
+    if (std::string name = process_name_of(peers.substr(at, comma - at)); !name.empty())
+      out.insert(name);
+    at = comma + 1;
+  }
+  return out;
+}
+
 void view_of(const scenario& s, const timeline& tl, const run_outcome& o, fault_view& v) {
   v.mux = mux_of(o);
-  const std::string faulted_name = process_name_of(s.expect.faulted_peer);
+  const std::set<std::string> faulted_names = process_names_of(s.expect.faulted_peer);
   for (const auto& p : o.processes)
-    if (!faulted_name.empty() && p.name == faulted_name) v.faulted = &p;
-  long long faulted_id = -1;
+    if (faulted_names.count(p.name)) v.faulted.push_back(&p);
+  std::set<long long> faulted_ids;
   std::map<long long, pid_t> pid_of_id;
   for (const auto& e : tl) {
     if (e.event() == "connected") {
       pid_of_id[e.num("context_id")] = e.pid();
-      if (v.faulted && e.pid() == v.faulted->pid) faulted_id = e.num("context_id");
+      for (const process_record* f : v.faulted)
+        if (e.pid() == f->pid) faulted_ids.insert(e.num("context_id"));
     }
   }
+  auto for_faulted = [&](const timeline_event& e) {
+    for (long long id : faulted_ids)
+      if (e.num("respondent") == id ||
+          e.str("reason").rfind(fmt::format("no route to {},", id), 0) == 0)
+        return true;
+    return false;
+  };
   for (const auto& e : tl) {
     // By source: a handshake_failed line's own "pid" is its client's.
     if (e.source != "mux") continue;
@@ -68,17 +94,25 @@ void view_of(const scenario& s, const timeline& tl, const run_outcome& o, fault_
     if (ev == "disconnect") {
       const std::string why = e.str("why"), err = e.str("errno");
       // EOF: the client left; shutdown: the mux itself is stopping.
-      const bool clean = (why == "EOF" || why == "shutdown") && err.empty();
+      // A worker that did all its work and left while a frame of the mux's
+      // own was on its way (a DEL_ROUTE for a peer that went) resets the
+      // connection: that reset costs nobody anything.
+      const pid_t pid = stream_pid(e.str("stream"));
+      auto left_done = [&] {
+        if (err != "ECONNRESET" && err != "EPIPE") return false;
+        for (const auto& p : o.processes)
+          if (p.pid == pid && !p.group.empty()) return !incomplete(s, v.ix, p).has_value();
+        return false;
+      };
+      const bool clean = ((why == "EOF" || why == "shutdown") && err.empty()) || left_done();
       auto& list = clean ? v.eof_disconnects : v.error_disconnects;
-      list.emplace_back(stream_pid(e.str("stream")),
+      list.emplace_back(pid,
                         fmt::format("{} {}{}", e.str("stream"), why, err.empty() ? "" : " " + err));
     } else if (ev == "handshake_failed") {
       v.error_disconnects.emplace_back(static_cast<pid_t>(e.num("pid")),
                                        fmt::format("handshake of pid {} failed: {} {}",
                                                    e.num("pid"), e.str("why"), e.str("errno")));
-    } else if (ev == "dead" && faulted_id >= 0 &&
-               (e.num("respondent") == faulted_id ||
-                e.str("reason").rfind(fmt::format("no route to {},", faulted_id), 0) == 0)) {
+    } else if (ev == "dead" && for_faulted(e)) {
       // The requester is answered for the faulted peer: as its respondent
       // while it was routed, "no route to ID" after.
       if (auto it = pid_of_id.find(e.num("dst")); it != pid_of_id.end())
@@ -121,7 +155,9 @@ bool fault_in_worker(const scenario& s) {
 }
 
 bool is_affected(const fault_view& v, pid_t pid) {
-  return (v.faulted && v.faulted->pid == pid) || v.requesters.count(pid) > 0;
+  return v.requesters.count(pid) > 0 ||
+         std::any_of(v.faulted.begin(), v.faulted.end(),
+                     [&](const process_record* f) { return f->pid == pid; });
 }
 
 // Every worker the fault did not touch finished its work intact.
@@ -158,8 +194,8 @@ oracle_result contained(const scenario& s, const timeline& tl, const fault_view&
   std::vector<std::string> bad, ok;
   for (const auto& [pid, what] : v.error_disconnects)
     if (!is_affected(v, pid)) bad.push_back("an untouched stream disconnected: " + what);
-  if (v.faulted) {
-    const pid_t fp = v.faulted->pid;
+  for (const process_record* faulted : v.faulted) {
+    const pid_t fp = faulted->pid;
     auto went = [&](const auto& list) {
       return std::any_of(list.begin(), list.end(), [&](const auto& d) { return d.first == fp; });
     };
@@ -168,26 +204,25 @@ oracle_result contained(const scenario& s, const timeline& tl, const fault_view&
     // stream to go, and its failure (exit 3) is its own.
     const bool never_reached = fault_in_worker(s) && v.ix.of(fp, "connected").empty() &&
                                !v.ix.of(fp, "connect_failed").empty();
-    if (!error_gone && !went(v.eof_disconnects) && exited_zero(*v.faulted) &&
-        !incomplete(s, v.ix, *v.faulted))
-      ok.push_back(fmt::format("{} recovered and completed its work", v.faulted->name));
+    if (!error_gone && !went(v.eof_disconnects) && exited_zero(*faulted) &&
+        !incomplete(s, v.ix, *faulted))
+      ok.push_back(fmt::format("{} recovered and completed its work", faulted->name));
     else if (!error_gone && !went(v.eof_disconnects) && never_reached)
       ok.push_back(
-          fmt::format("{} failed its own connect and never reached the mux", v.faulted->name));
+          fmt::format("{} failed its own connect and never reached the mux", faulted->name));
     else if (!error_gone && !went(v.eof_disconnects))
       bad.push_back(fmt::format("{} (pid {}) failed but the mux recorded no disconnect for it",
-                                v.faulted->name, fp));
+                                faulted->name, fp));
     if (error_gone) {
       const std::string pid_text = std::to_string(fp);
       const bool logged = std::any_of(
           v.mux_log_lines.begin(), v.mux_log_lines.end(),
           [&](const auto* e) { return e->str("msg").find(pid_text) != std::string::npos; });
       if (logged)
-        ok.push_back(fmt::format("the disconnect of {} is logged with its pid", v.faulted->name));
+        ok.push_back(fmt::format("the disconnect of {} is logged with its pid", faulted->name));
       else
-        bad.push_back(
-            fmt::format("{} (pid {}) disconnected for an error with no log line naming it",
-                        v.faulted->name, fp));
+        bad.push_back(fmt::format(
+            "{} (pid {}) disconnected for an error with no log line naming it", faulted->name, fp));
     }
   }
   for (pid_t req : v.requesters) {
@@ -209,21 +244,22 @@ oracle_result contained(const scenario& s, const timeline& tl, const fault_view&
 // work finished it; nobody waited for the stopped one.
 oracle_result not_held_up(const scenario& s, const timeline& tl, const run_outcome& o,
                           const fault_view& v) {
-  if (!v.faulted) return make("not held up", verdict::fail, {"no faulted worker named"});
+  // A stall is one worker's: pairs never judge two stalled peers at once.
+  if (v.faulted.empty()) return make("not held up", verdict::fail, {"no faulted worker named"});
+  const process_record* stopped = v.faulted.front();
   std::optional<double> resumed;
   for (const auto& e : tl)
     if (e.source == "driver" && e.event() == "fault" && e.str("kind") == "resume" &&
-        e.num("target_pid") == v.faulted->pid)
+        e.num("target_pid") == stopped->pid)
       resumed = e.t;
   if (!resumed)
-    return make(
-        "not held up", verdict::fail,
-        {fmt::format("{} was never resumed: it did not stop at its phase", v.faulted->name)});
+    return make("not held up", verdict::fail,
+                {fmt::format("{} was never resumed: it did not stop at its phase", stopped->name)});
   std::vector<std::string> bad;
   int checked = 0;
   for (const auto& p : o.processes) {
     const worker_group* g = group_named(s, p.group);
-    if (!g || p.pid == v.faulted->pid ||
+    if (!g || p.pid == stopped->pid ||
         (g->workload != worker_group::workload_t::echo &&
          g->workload != worker_group::workload_t::calls))
       continue;
@@ -231,12 +267,12 @@ oracle_result not_held_up(const scenario& s, const timeline& tl, const run_outco
     for (const timeline_event* e : v.ix.of(p.pid, "workload_done"))
       if (e->t > *resumed)
         bad.push_back(fmt::format("{} finished {:.0f} ms after {} was resumed: it waited for it",
-                                  p.name, (e->t - *resumed) * 1000, v.faulted->name));
+                                  p.name, (e->t - *resumed) * 1000, stopped->name));
   }
   oracle_result r = make("not held up", bad.empty() ? verdict::pass : verdict::fail);
   if (bad.empty())
     r.evidence.push_back(
-        fmt::format("{} other workers finished while {} was stopped", checked, v.faulted->name));
+        fmt::format("{} other workers finished while {} was stopped", checked, stopped->name));
   add_capped(r.evidence, bad);
   return r;
 }
@@ -268,7 +304,7 @@ std::vector<oracle_result> judge_single_fault(const scenario& s, const timeline&
     out.push_back(not_held_up(s, tl, o, v));
   }
   // Only a hard fault may cost its peer anything.
-  if (c != "hard") v.faulted = nullptr, v.requesters.clear();
+  if (c != "hard") v.faulted.clear(), v.requesters.clear();
   out.push_back(others_intact(s, tl, o, v));
   out.push_back(oracle_listener_alive(s, tl, o));
   out.push_back(oracle_clean_exit(s, tl, o));
