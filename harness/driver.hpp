@@ -85,6 +85,8 @@ reports::verdict verdict_of(const scenario_result& r);
 std::string faultmux_command();
 // "faultmux run FILE --seed N [--legacy-bug NAME...]": repeats one result.
 std::string rerun_command(const scenario_result& r);
+// The same for `file` run with `d`'s target, Mitogen tree and legacy bugs.
+std::string rerun_command(const std::string& file, std::uint64_t seed, const driver_options& d);
 
 // The shim of the faultmux binary at `self` (harness/install_paths.hpp).
 std::string default_shim_path(const std::string& self);

@@ -58,6 +58,16 @@ std::string rerun_command(const scenario_result& r) {
   return out;
 }
 
+std::string rerun_command(const std::string& file, std::uint64_t seed, const driver_options& d) {
+  scenario_result r;
+  r.file = file;
+  r.seed = seed;
+  r.legacy_bugs = d.legacy_bugs;
+  r.target = d.target;
+  r.mitogen_src = d.mitogen_src;
+  return rerun_command(r);
+}
+
 reports::verdict verdict_of(const scenario_result& r) {
   return run_verdict(r.error, r.oracles, !r.unserved.empty());
 }

@@ -40,6 +40,7 @@ class shrinker {
   }
 
   int runs() const { return runs_; }
+  const driver_options& options() const { return d_; }
   bool out_of_runs() const { return runs_ >= o_.max_runs; }
   bool interrupted() const { return interrupted_; }
   // The last run's verdict and why it did not pass ("" when it did).
@@ -192,16 +193,6 @@ void halve_workers(toml::table& cur, shrinker& sh) {
   }
 }
 
-std::string rerun_line(const shrink_options& o, const std::string& path, std::uint64_t seed) {
-  scenario_result r;
-  r.file = path;
-  r.seed = seed;
-  r.legacy_bugs = o.legacy_bugs;
-  r.target = o.target;
-  r.mitogen_src = o.mitogen_src;
-  return rerun_command(r);
-}
-
 }  // namespace
 
 int run_shrink(const shrink_options& o) {
@@ -277,7 +268,7 @@ int run_shrink(const shrink_options& o) {
   }
   std::printf("\n%s\n", text.c_str());
   std::printf("shrunk in %d runs, written to %s\nrerun: %s\n", sh.runs(), out.c_str(),
-              rerun_line(o, out, seed).c_str());
+              rerun_command(out, seed, sh.options()).c_str());
   std::fflush(stdout);
   return 0;
 }

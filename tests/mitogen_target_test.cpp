@@ -194,7 +194,8 @@ TEST(MitogenTarget, ACopyOfTheInstalledTreeGivesTheSameVerdicts) {
     return std::make_pair(lines, r.out);
   };
   auto [installed, out_installed] = verdicts({"--report", src.file("installed")});
-  auto [copied, out_copied] = verdicts({"--mitogen-src", src.path(), "--report", src.file("copied")});
+  auto [copied, out_copied] =
+      verdicts({"--mitogen-src", src.path(), "--report", src.file("copied")});
   // results.json names the Mitogen each run imported, and where from.
   auto said = [&](const char* report) {
     auto j = nlohmann::json::parse(test::slurp(src.file(std::string(report) + "/results.json")));

@@ -26,7 +26,6 @@
 #include "harness/explore/fault_point.hpp"
 #include "harness/explore/pairs.hpp"
 #include "harness/shrink.hpp"
-#include "reports/explore_html.hpp"
 
 namespace faultmux {
 namespace {
@@ -479,15 +478,7 @@ class explorer {
     return o_.report_dir.empty() ? "explore-report" : o_.report_dir;
   }
 
-  std::string run_command(const std::string& file) const {
-    scenario_result r;
-    r.file = file;
-    r.seed = seed_;
-    r.legacy_bugs = o_.legacy_bugs;
-    r.target = o_.target;
-    r.mitogen_src = o_.mitogen_src;
-    return rerun_command(r);
-  }
+  std::string run_command(const std::string& file) const { return rerun_command(file, seed_, d_); }
 
   json certificate_json(const json& runs) const {
     json c = {{"points", cert_.points},
