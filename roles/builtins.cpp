@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <boost/crc.hpp>
 
+#include "mux/coverage.hpp"
 #include "mux/log.hpp"
 #include "mux/log_forward.hpp"
 #include "roles/builtin_args.hpp"
@@ -177,10 +178,12 @@ void add_builtins(function_table& t, node& n, caller& calls, children& kids) {
     spdlog::warn("exit({}) called: exiting now", code);
     spdlog::default_logger()->flush();
     flush_forwarded_logs(n, std::chrono::seconds(1));
+    flush_coverage();
     std::_Exit(code);
   });
   t.add(m, "crash", [](const pickle::tuple& a, const pickle::kwargs& kw) -> value {
     builtin_args("crash", {}, a, kw);
+    flush_coverage();
     std::abort();
   });
   t.add(m, "fail", fail, quick);

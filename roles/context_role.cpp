@@ -7,6 +7,7 @@
 
 #include "mux/call.hpp"
 #include "mux/children.hpp"
+#include "mux/coverage.hpp"
 #include "mux/dispatcher.hpp"
 #include "mux/events.hpp"
 #include "mux/id_allocator.hpp"
@@ -132,6 +133,7 @@ int run_context(const context_options& o) {
   events::emit(wire::ev::exit, {{"code", 0}});
   spdlog::default_logger()->flush();
   // A call may still be running on the dispatcher's thread; it dies with us.
+  flush_coverage();
   std::_Exit(0);
 }
 
