@@ -53,7 +53,7 @@ bool is_serve(const worker_group& g) {
 std::vector<std::string> worker_rules(const scenario& s) {
   std::vector<std::string> out;
   for (const auto& f : s.faults)
-    if (f.kind == fault_spec::kind_t::syscall && f.in_workers) out.push_back(f.rule);
+    if (f.kind == fault_spec::kind_t::syscall && f.in == "workers") out.push_back(f.rule);
   return out;
 }
 

@@ -92,7 +92,7 @@ oracle_result errors_logged(const run_view& rv) {
     std::regex re(x.pattern);
     std::vector<std::string> lines;
     for (const timeline_event* e : rv.ix.named("log"))
-      if ((is_error_line(*e) || (x.with_warnings && is_warning_line(*e))) &&
+      if ((is_error_line(*e) || (x.level == "warning" && is_warning_line(*e))) &&
           line_of(rv, *e, x.process) && std::regex_search(e->str("msg"), re))
         lines.push_back(describe_line(*e, rv.t0));
     const int n = static_cast<int>(lines.size());
@@ -103,7 +103,8 @@ oracle_result errors_logged(const run_view& rv) {
     // The failing expectations first: the one-line summary shows the first line.
     auto& block = ok ? held : failed;
     block.push_back(fmt::format("{}: {} {} line(s) match /{}/, expected {}", x.process, n,
-                                x.with_warnings ? "warning or error" : "error", x.pattern, want));
+                                x.level == "warning" ? "warning or error" : "error", x.pattern,
+                                want));
     if (!ok) r.v = verdict::fail;
     for (std::size_t i = 0; i < lines.size() && i < 3; ++i) block.push_back("  " + lines[i]);
   }
@@ -131,7 +132,7 @@ std::set<pid_t> excused_pids(const run_view& rv, std::vector<std::string>& hit_s
   for (const auto& f : s.faults) {
     if (f.kind != fault_spec::kind_t::context) continue;
     std::string path = f.context;
-    for (int n = f.signal_parent ? 2 : 1; n > 0 && !path.empty(); --n) {
+    for (int n = f.victim == "parent" ? 2 : 1; n > 0 && !path.empty(); --n) {
       auto slash = path.rfind('/');
       hit.insert(path.substr(slash == std::string::npos ? 0 : slash + 1));
       path = slash == std::string::npos ? std::string() : path.substr(0, slash);
@@ -285,7 +286,7 @@ void syscall_fired(const fault_spec& f, int rule, const run_view& rv, findings& 
   int n = 0;
   for (const timeline_event* e : rv.ix.named("fault"))
     if (e->source == "faults" && e->num("rule") == rule &&
-        (e->str("role") == "worker") == f.in_workers)
+        (e->str("role") == "worker") == (f.in == "workers"))
       ++n;
   ev.add(n > 0, fmt::format("syscall fault '{}' fired {} time(s)", f.rule, n));
 }
@@ -303,7 +304,7 @@ void context_fired(const fault_spec& f, std::size_t i, const run_view& rv, findi
     for (const timeline_event* e : rv.ix.of(pid, "fault"))
       if (e->str("kind") == "phase") ++n;
   std::string what = fmt::format("context fault #{} ({} in context {}{})", i + 1, f.fault_at,
-                                 f.context, f.signal_parent ? ", to its parent" : "");
+                                 f.context, f.victim == "parent" ? ", to its parent" : "");
   if (o.external_target)
     ev.ok.push_back(fmt::format("{}: not applicable: the {} target starts no faultmux contexts",
                                 what, o.target_name));
@@ -371,7 +372,7 @@ oracle_result faults_fired(const run_view& rv) {
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     const fault_spec& f = s.faults[i];
     if (f.kind == fault_spec::kind_t::syscall)
-      syscall_fired(f, f.in_workers ? ++worker_rule : ++syscall_rule, rv, ev);
+      syscall_fired(f, f.in == "workers" ? ++worker_rule : ++syscall_rule, rv, ev);
     else if (f.kind == fault_spec::kind_t::context)
       context_fired(f, i, rv, ev);
     else

@@ -77,7 +77,7 @@ struct fault_spec {
   kind_t kind = kind_t::syscall;
   std::string process = "mux";  // mux, or a worker group
   std::string rule;             // syscall: a shim rule
-  bool in_workers = false;      // syscall: the rule is loaded into the workers, not the mux
+  std::string in = "mux";       // syscall: the processes the rule is loaded into: mux, workers
   std::string signal;           // signal: SIGKILL, SIGTERM, SIGSTOP, SIGCONT
   bool before_workers = false;  // signal: sent before any worker starts
   int at_ms = 0;                // after the workers started
@@ -88,15 +88,15 @@ struct fault_spec {
   // the phase fault_at (mid-call:ACTION) and signals itself, or its parent.
   std::string context;
   std::string fault_at;
-  bool signal_parent = false;
+  std::string victim = "self";  // context: the context signals itself, or its "parent"
 };
 
 struct error_expectation {
   std::string process = "mux";
   std::string pattern;  // ECMAScript regex over the error line
   int min = 1;
-  int max = -1;                // -1: no upper bound
-  bool with_warnings = false;  // level = "warning": warning lines count too
+  int max = -1;                 // -1: no upper bound
+  std::string level = "error";  // "warning": warning lines count too
 };
 
 // How every call of a calls group ends.
@@ -124,8 +124,9 @@ struct call_expectation {
 struct outcome_expectation {
   std::string group;
   std::string outcome;
-  std::vector<std::string> errnos;  // empty: any
-  std::string detail;               // regex the connect_failed detail must match
+  // TOML `errno` (a macro in C++, so the one field not named as its key); empty: any.
+  std::vector<std::string> errnos;
+  std::string detail;  // regex the connect_failed detail must match
 };
 
 struct expectations {
@@ -162,6 +163,11 @@ struct scenario {
   std::uint64_t seed = 1;
   int timeout_ms = 60000;
   std::vector<std::string> catches;  // legacy bugs it must catch
+  // What users saw: regexes of the log lines (docs/symptoms.md), and the
+  // Mitogen versions that show the failure and the first that fixed it.
+  std::vector<std::string> symptoms;
+  std::string mitogen_affected = "unknown";
+  std::string mitogen_fixed = "unknown";
   target_spec target;
   std::vector<std::string> contexts;  // started up front by the mux's ContextService
   std::vector<worker_group> workers;
@@ -175,10 +181,22 @@ struct scenario {
   }
 };
 
-// A scenario file that cannot be used: "FILE:LINE:COLUMN: what (expected ...)".
+// A scenario file that cannot be used: one line per error, each
+// "FILE:LINE:COLUMN: what (expected ...)", in file order.
 class scenario_error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit scenario_error(const std::string& what) : std::runtime_error(what), lines_{what} {}
+  explicit scenario_error(std::vector<std::string> lines)
+      : std::runtime_error(join(lines)), lines_(std::move(lines)) {}
+  const std::vector<std::string>& lines() const { return lines_; }
+
+ private:
+  static std::string join(const std::vector<std::string>& lines) {
+    std::string out;
+    for (const auto& l : lines) out += (out.empty() ? "" : "\n") + l;
+    return out;
+  }
+  std::vector<std::string> lines_;
 };
 
 // Reads and checks a scenario file; throws scenario_error.
@@ -191,7 +209,7 @@ scenario parse_scenario(const std::string& text, const std::string& path);
 std::vector<std::string> scenario_keys();
 
 // `faultmux validate`: loads each file, prints one line per file (what it
-// holds, or the error); 0 when all load, 2 otherwise.
+// holds), or one line per error of it; 0 when all load, 2 otherwise.
 int validate_scenarios(const std::vector<std::string>& files);
 
 const char* workload_name(worker_group::workload_t w);

@@ -1,6 +1,6 @@
 // Strict loading of scenario files: an unknown key, a wrong type, a value
-// out of range or an impossible combination stops the load with the file,
-// line and column, and what was expected.
+// out of range or an impossible combination is an error with the file, line
+// and column, and what was expected; the load reads on and reports them all.
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -8,224 +8,18 @@
 #include <fstream>
 #include <regex>
 #include <set>
-#include <span>
 #include <sstream>
 
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include "faults/rules.hpp"
 #include "harness/scenario.hpp"
+#include "harness/scenario_reader.hpp"
 
 namespace faultmux {
 namespace {
 
-// The keys each table of a scenario file may hold: the strict loader refuses
-// any other, and scenario_keys() lists them, so the two cannot drift apart.
-using key_list = std::span<const std::string_view>;
-struct key_table {
-  std::string_view name;  // "" for the top level, else a dotted path ("expect.errors")
-  key_list keys;
-};
-constexpr std::string_view root_keys[] = {"name",       "description", "origin", "seed",
-                                          "timeout_ms", "catches",     "target", "contexts",
-                                          "workers",    "faults",      "expect"};
-constexpr std::string_view target_keys[] = {"kind",
-                                            "backlog",
-                                            "max_message_size",
-                                            "output_cap",
-                                            "unidirectional",
-                                            "handshake_timeout_ms",
-                                            "shutdown_grace_ms",
-                                            "command",
-                                            "log",
-                                            "stale_socket",
-                                            "answer_bytes"};
-constexpr std::string_view target_log_keys[] = {"pattern", "event", "level"};
-constexpr std::string_view worker_keys[] = {"name",
-                                            "count",
-                                            "workload",
-                                            "peer",
-                                            "messages",
-                                            "size",
-                                            "in_flight",
-                                            "context",
-                                            "function",
-                                            "behave",
-                                            "fault_at",
-                                            "fault_at_index",
-                                            "fault_resume_after_ms",
-                                            "start_after_ms",
-                                            "connect_timeout_ms",
-                                            "backlog_wait_ms",
-                                            "relay_to",
-                                            "path"};
-constexpr std::string_view fault_keys[] = {
-    "kind",     "process",         "rule",  "signal",           "before_workers",
-    "at_ms",    "resume_after_ms", "limit", "restore_after_ms", "context",
-    "fault_at", "victim",          "in"};
-constexpr std::string_view expect_keys[] = {"errors",
-                                            "allowed_errors",
-                                            "no_unexpected_errors",
-                                            "calls",
-                                            "disconnected_groups",
-                                            "disconnect_within_ms",
-                                            "listener_alive",
-                                            "nothing_lost",
-                                            "resources",
-                                            "max_rss_mib",
-                                            "faults_fired",
-                                            "clean_exit",
-                                            "target_dies",
-                                            "outcomes",
-                                            "fault_class",
-                                            "faulted_peer"};
-constexpr std::string_view expect_error_keys[] = {"process", "pattern", "min", "max", "level"};
-constexpr std::string_view expect_call_keys[] = {"group",     "outcome",   "reason",
-                                                 "within_ms", "from_call", "to_call"};
-constexpr std::string_view expect_outcome_keys[] = {"group", "outcome", "errno", "detail"};
-
-constexpr key_table key_tables[] = {
-    {"", root_keys},
-    {"target", target_keys},
-    {"target.log", target_log_keys},
-    {"workers", worker_keys},
-    {"faults", fault_keys},
-    {"expect", expect_keys},
-    {"expect.errors", expect_error_keys},
-    {"expect.calls", expect_call_keys},
-    {"expect.outcomes", expect_outcome_keys},
-};
-
-class reader {
- public:
-  explicit reader(std::string path) : path_(std::move(path)) {}
-
-  [[noreturn]] void fail(const toml::source_region& at, const std::string& what) const {
-    throw scenario_error(fmt::format("{}:{}:{}: {}", path_, at.begin.line, at.begin.column, what));
-  }
-  [[noreturn]] void fail(const toml::node& n, const std::string& what) const {
-    fail(n.source(), what);
-  }
-
-  // Every key of t must be one of `allowed`.
-  void only_keys(const toml::table& t, std::string_view where, key_list allowed) const {
-    for (const auto& [key, node] : t) {
-      if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
-      fail(key.source(), fmt::format("unknown key '{}' in {} (expected one of: {})", key.str(),
-                                     where, fmt::join(allowed, ", ")));
-    }
-  }
-
-  const toml::node* find(const toml::table& t, std::string_view key) const { return t.get(key); }
-
-  std::string text(const toml::table& t, std::string_view key, std::string_view where,
-                   bool required, std::string fallback = {}) const {
-    const toml::node* n = find(t, key);
-    if (!n) {
-      if (required) fail(t, fmt::format("{} needs '{}' (a string)", where, key));
-      return fallback;
-    }
-    if (!n->is_string())
-      fail(*n, fmt::format("'{}' in {} must be a string, not {}", key, where, type_of(*n)));
-    return std::string(*n->value<std::string_view>());
-  }
-
-  std::int64_t integer(const toml::table& t, std::string_view key, std::string_view where,
-                       std::int64_t fallback, std::int64_t lo, std::int64_t hi) const {
-    const toml::node* n = find(t, key);
-    if (!n) return fallback;
-    if (!n->is_integer())
-      fail(*n, fmt::format("'{}' in {} must be an integer, not {}", key, where, type_of(*n)));
-    std::int64_t v = *n->value<std::int64_t>();
-    if (v < lo || v > hi)
-      fail(*n, fmt::format("'{}' in {} must be {}..{}, got {}", key, where, lo, hi, v));
-    return v;
-  }
-
-  bool boolean(const toml::table& t, std::string_view key, std::string_view where,
-               bool fallback) const {
-    const toml::node* n = find(t, key);
-    if (!n) return fallback;
-    if (!n->is_boolean())
-      fail(*n, fmt::format("'{}' in {} must be true or false, not {}", key, where, type_of(*n)));
-    return *n->value<bool>();
-  }
-
-  std::vector<std::string> strings(const toml::table& t, std::string_view key,
-                                   std::string_view where) const {
-    std::vector<std::string> out;
-    const toml::node* n = find(t, key);
-    if (!n) return out;
-    const toml::array* a = n->as_array();
-    if (!a)
-      fail(*n,
-           fmt::format("'{}' in {} must be an array of strings, not {}", key, where, type_of(*n)));
-    for (const toml::node& e : *a) {
-      if (!e.is_string())
-        fail(e, fmt::format("'{}' in {} must hold strings only, not {}", key, where, type_of(e)));
-      out.emplace_back(*e.value<std::string_view>());
-    }
-    return out;
-  }
-
-  // An array of tables ([[key]]), or an empty list.
-  std::vector<const toml::table*> tables(const toml::table& t, std::string_view key) const {
-    std::vector<const toml::table*> out;
-    const toml::node* n = find(t, key);
-    if (!n) return out;
-    const toml::array* a = n->as_array();
-    if (!a)
-      fail(*n,
-           fmt::format("'{}' must be an array of tables ([[{}]]), not {}", key, key, type_of(*n)));
-    for (const toml::node& e : *a) {
-      if (!e.is_table())
-        fail(e, fmt::format("each entry of '{}' must be a table, not {}", key, type_of(e)));
-      out.push_back(e.as_table());
-    }
-    return out;
-  }
-
-  const toml::table* table(const toml::table& t, std::string_view key) const {
-    const toml::node* n = find(t, key);
-    if (!n) return nullptr;
-    if (!n->is_table())
-      fail(*n, fmt::format("'{}' must be a table ([{}]), not {}", key, key, type_of(*n)));
-    return n->as_table();
-  }
-
-  void check_regex(const toml::node& n, const std::string& re, std::string_view what) const {
-    try {
-      std::regex check(re);
-    } catch (const std::regex_error& e) {
-      fail(n, fmt::format("{} {:?} is not a valid regular expression: {}", what, re, e.what()));
-    }
-  }
-
-  static const char* type_of(const toml::node& n) {
-    switch (n.type()) {
-      case toml::node_type::string:
-        return "a string";
-      case toml::node_type::integer:
-        return "an integer";
-      case toml::node_type::floating_point:
-        return "a float";
-      case toml::node_type::boolean:
-        return "a boolean";
-      case toml::node_type::array:
-        return "an array";
-      case toml::node_type::table:
-        return "a table";
-      default:
-        return "a date or time";
-    }
-  }
-
- private:
-  std::string path_;
-};
-
-constexpr std::int64_t max_ms = 3'600'000;
+using scenario_reading::reader;
 
 int signal_number(std::string_view name) {
   static const std::pair<std::string_view, int> known[] = {
@@ -235,115 +29,82 @@ int signal_number(std::string_view name) {
   return 0;
 }
 
-target_spec read_target(const reader& r, const toml::table& t) {
-  r.only_keys(t, "[target]", target_keys);
+void read_answer_bytes(reader& r, const toml::table& t, target_spec& s) {
+  const toml::node* n = t.get("answer_bytes");
+  if (!n) return;
+  const toml::array* a = n->as_array();
+  if (!a || a->empty())
+    return r.note(*n, "'answer_bytes' in [target] must be a non-empty array of integers -1..11");
+  for (const toml::node& e : *a) {
+    if (!e.is_integer() || *e.value<std::int64_t>() < -1 || *e.value<std::int64_t>() > 11) {
+      r.note(e,
+             "each 'answer_bytes' entry must be an integer -1..11 (identity bytes sent before "
+             "closing; -1: close before reading the pid)");
+      continue;
+    }
+    s.answer_bytes.push_back(static_cast<int>(*e.value<std::int64_t>()));
+  }
+  if (s.kind != target_spec::kind_t::fake_listener)
+    r.note(*n, "'answer_bytes' belongs to a fake-listener [target]");
+}
+
+void read_target_log(reader& r, const toml::table& t, target_spec& s) {
+  const char* sec = "target.log";
+  for (const toml::table* l : r.tables(t, "log")) {
+    r.only_keys(*l, sec);
+    log_pattern p{r.text(*l, sec, "pattern", true), r.text(*l, sec, "event", true),
+                  r.text(*l, sec, "level", false, "error")};
+    r.check_regex(r.at(*l, "pattern"), p.pattern, "pattern");
+    if (p.level != "error" && p.level != "warning" && p.level != "info")
+      r.note(r.at(*l, "level"),
+             fmt::format("level must be error, warning or info, got {:?}", p.level));
+    s.log.push_back(std::move(p));
+  }
+}
+
+target_spec read_target(reader& r, const toml::table& t) {
+  const char* sec = "target";
+  r.only_keys(t, sec);
   target_spec s;
-  std::string kind = r.text(t, "kind", "[target]", false, "builtin");
+  std::string kind = r.text(t, sec, "kind", false, "builtin");
   if (kind == "external")
     s.kind = target_spec::kind_t::external;
   else if (kind == "fake-listener")
     s.kind = target_spec::kind_t::fake_listener;
   else if (kind != "builtin")
-    r.fail(*t.get("kind"),
+    r.note(r.at(t, "kind"),
            fmt::format(
                "[target] kind must be \"builtin\", \"external\" or \"fake-listener\", got {:?}",
                kind));
-  s.stale_socket = r.boolean(t, "stale_socket", "[target]", false);
-  if (const toml::node* n = t.get("answer_bytes")) {
-    const toml::array* a = n->as_array();
-    if (!a || a->empty())
-      r.fail(*n, "'answer_bytes' in [target] must be a non-empty array of integers -1..11");
-    for (const toml::node& e : *a) {
-      if (!e.is_integer() || *e.value<std::int64_t>() < -1 || *e.value<std::int64_t>() > 11)
-        r.fail(e,
-               "each 'answer_bytes' entry must be an integer -1..11 (identity bytes sent before "
-               "closing; -1: close before reading the pid)");
-      s.answer_bytes.push_back(static_cast<int>(*e.value<std::int64_t>()));
-    }
-    if (s.kind != target_spec::kind_t::fake_listener)
-      r.fail(*n, "'answer_bytes' belongs to a fake-listener [target]");
-  }
+  s.stale_socket = r.boolean(t, sec, "stale_socket", false);
+  read_answer_bytes(r, t, s);
   if (s.kind == target_spec::kind_t::fake_listener && s.answer_bytes.empty())
-    r.fail(t, "a fake-listener [target] needs 'answer_bytes', e.g. [0, 5, 11]");
-  s.backlog = static_cast<int>(r.integer(t, "backlog", "[target]", 0, 0, 65535));
+    r.note(t, "a fake-listener [target] needs 'answer_bytes', e.g. [0, 5, 11]");
+  s.backlog = static_cast<int>(r.integer(t, sec, "backlog", 0));
   s.max_message_size = static_cast<std::uint64_t>(
-      r.integer(t, "max_message_size", "[target]", static_cast<std::int64_t>(s.max_message_size),
-                64, 1ll << 32));
-  s.output_cap = static_cast<std::uint64_t>(r.integer(
-      t, "output_cap", "[target]", static_cast<std::int64_t>(s.output_cap), 4096, 1ll << 34));
-  s.unidirectional = r.boolean(t, "unidirectional", "[target]", false);
-  s.handshake_timeout_ms =
-      static_cast<int>(r.integer(t, "handshake_timeout_ms", "[target]", 10000, 1, max_ms));
-  s.shutdown_grace_ms =
-      static_cast<int>(r.integer(t, "shutdown_grace_ms", "[target]", 5000, 0, max_ms));
-  s.command = r.strings(t, "command", "[target]");
-  for (const toml::table* l : r.tables(t, "log")) {
-    r.only_keys(*l, "[[target.log]]", target_log_keys);
-    log_pattern p{r.text(*l, "pattern", "[[target.log]]", true),
-                  r.text(*l, "event", "[[target.log]]", true),
-                  r.text(*l, "level", "[[target.log]]", false, "error")};
-    r.check_regex(*l->get("pattern"), p.pattern, "pattern");
-    if (p.level != "error" && p.level != "warning" && p.level != "info")
-      r.fail(*l->get("level"),
-             fmt::format("level must be error, warning or info, got {:?}", p.level));
-    s.log.push_back(std::move(p));
-  }
+      r.integer(t, sec, "max_message_size", static_cast<std::int64_t>(s.max_message_size)));
+  s.output_cap = static_cast<std::uint64_t>(
+      r.integer(t, sec, "output_cap", static_cast<std::int64_t>(s.output_cap)));
+  s.unidirectional = r.boolean(t, sec, "unidirectional", false);
+  s.handshake_timeout_ms = static_cast<int>(r.integer(t, sec, "handshake_timeout_ms", 10000));
+  s.shutdown_grace_ms = static_cast<int>(r.integer(t, sec, "shutdown_grace_ms", 5000));
+  s.command = r.strings(t, sec, "command");
+  read_target_log(r, t, s);
   if (s.kind == target_spec::kind_t::external && s.command.empty())
-    r.fail(t,
+    r.note(t,
            "an external [target] needs 'command', the argv that starts it (with {socket} for the "
            "path)");
   if (s.kind == target_spec::kind_t::builtin && (t.get("command") || t.get("log")))
-    r.fail(t.get("command") ? *t.get("command") : *t.get("log"),
+    r.note(t.get("command") ? *t.get("command") : *t.get("log"),
            "'command' and 'log' belong to an external [target]; set kind = \"external\" or remove "
            "them");
   return s;
 }
 
-worker_group read_group(const reader& r, const toml::table& t) {
-  const char* where = "[[workers]]";
-  r.only_keys(t, where, worker_keys);
-  worker_group g;
-  g.name = r.text(t, "name", where, true);
-  g.count = static_cast<int>(r.integer(t, "count", where, 1, 1, 10000));
-  std::string w = r.text(t, "workload", where, false, "connect");
-  static const std::pair<std::string_view, worker_group::workload_t> workloads[] = {
-      {"connect", worker_group::workload_t::connect},
-      {"serve", worker_group::workload_t::serve},
-      {"echo", worker_group::workload_t::echo},
-      {"calls", worker_group::workload_t::calls},
-      {"hostile", worker_group::workload_t::hostile},
-      {"second-mux", worker_group::workload_t::second_mux}};
-  auto it = std::find_if(std::begin(workloads), std::end(workloads),
-                         [&](auto& p) { return p.first == w; });
-  if (it == std::end(workloads))
-    r.fail(*t.get("workload"),
-           fmt::format(
-               "workload must be connect, serve, echo, calls, hostile or second-mux, got {:?}", w));
-  g.workload = it->second;
-  g.peer = r.text(t, "peer", where, false);
-  g.messages = static_cast<int>(r.integer(t, "messages", where, 0, 0, 10'000'000));
-  g.size = static_cast<std::uint64_t>(r.integer(t, "size", where, 64, 0, 1ll << 30));
-  g.in_flight = static_cast<int>(r.integer(t, "in_flight", where, 1, 1, 4096));
-  g.context = r.text(t, "context", where, false);
-  g.function = r.text(t, "function", where, false, "echo");
-  g.relay_to = r.text(t, "relay_to", where, false);
-  g.behave = r.text(t, "behave", where, false);
-  g.fault_at = r.text(t, "fault_at", where, false);
-  g.fault_at_index = static_cast<int>(r.integer(t, "fault_at_index", where, -1, 0, 1'000'000));
-  g.fault_resume_after_ms =
-      static_cast<int>(r.integer(t, "fault_resume_after_ms", where, -1, 0, max_ms));
-  g.start_after_ms = static_cast<int>(r.integer(t, "start_after_ms", where, 0, 0, max_ms));
-  g.connect_timeout_ms = static_cast<int>(r.integer(t, "connect_timeout_ms", where, -1, 1, max_ms));
-  g.backlog_wait_ms = static_cast<int>(r.integer(t, "backlog_wait_ms", where, -1, 0, max_ms));
-  g.path = r.text(t, "path", where, false);
-  if (!g.path.empty() && g.path != "missing" && g.path != "stale")
-    r.fail(*t.get("path"),
-           fmt::format("path must be \"missing\" (nothing bound there) or \"stale\" (a socket file "
-                       "nobody listens on), got {:?}",
-                       g.path));
-
+// What a group's workload needs and forbids, and its function.
+void check_group(reader& r, const toml::table& t, const worker_group& g, const std::string& w) {
   auto needs = [&](bool ok, const char* what) {
-    if (!ok) r.fail(t, fmt::format("worker group '{}' with workload {} {}", g.name, w, what));
+    if (!ok) r.note(t, fmt::format("worker group '{}' with workload {} {}", g.name, w, what));
   };
   using wl = worker_group::workload_t;
   needs(g.workload != wl::echo || !g.peer.empty(), "needs 'peer', a group whose workload is serve");
@@ -368,220 +129,346 @@ worker_group read_group(const reader& r, const toml::table& t) {
   static const std::set<std::string> functions{"echo",   "checksum", "make_bytes",
                                                "getpid", "sleep",    "caller_ids"};
   if (!functions.count(g.function))
-    r.fail(*t.get("function"),
+    r.note(r.at(t, "function"),
            fmt::format("function must be echo, checksum, make_bytes, getpid, sleep or caller_ids, "
                        "got {:?}",
                        g.function));
   if (!g.relay_to.empty() && g.relay_to == g.context)
-    r.fail(*t.get("relay_to"),
+    r.note(r.at(t, "relay_to"),
            fmt::format("relay_to {:?} is the called context itself; name another context",
                        g.relay_to));
+}
+
+worker_group read_group(reader& r, const toml::table& t) {
+  const char* sec = "workers";
+  r.only_keys(t, sec);
+  worker_group g;
+  g.name = r.text(t, sec, "name", true);
+  g.count = static_cast<int>(r.integer(t, sec, "count", 1));
+  std::string w = r.text(t, sec, "workload", false, "connect");
+  static const std::pair<std::string_view, worker_group::workload_t> workloads[] = {
+      {"connect", worker_group::workload_t::connect},
+      {"serve", worker_group::workload_t::serve},
+      {"echo", worker_group::workload_t::echo},
+      {"calls", worker_group::workload_t::calls},
+      {"hostile", worker_group::workload_t::hostile},
+      {"second-mux", worker_group::workload_t::second_mux}};
+  auto it = std::find_if(std::begin(workloads), std::end(workloads),
+                         [&](auto& p) { return p.first == w; });
+  if (it == std::end(workloads))
+    r.note(r.at(t, "workload"),
+           fmt::format(
+               "workload must be connect, serve, echo, calls, hostile or second-mux, got {:?}", w));
+  else
+    g.workload = it->second;
+  g.peer = r.text(t, sec, "peer", false);
+  g.messages = static_cast<int>(r.integer(t, sec, "messages", 0));
+  g.size = static_cast<std::uint64_t>(r.integer(t, sec, "size", 64));
+  g.in_flight = static_cast<int>(r.integer(t, sec, "in_flight", 1));
+  g.context = r.text(t, sec, "context", false);
+  g.function = r.text(t, sec, "function", false, "echo");
+  g.relay_to = r.text(t, sec, "relay_to", false);
+  g.behave = r.text(t, sec, "behave", false);
+  g.fault_at = r.text(t, sec, "fault_at", false);
+  g.fault_at_index = static_cast<int>(r.integer(t, sec, "fault_at_index", -1));
+  g.fault_resume_after_ms = static_cast<int>(r.integer(t, sec, "fault_resume_after_ms", -1));
+  g.start_after_ms = static_cast<int>(r.integer(t, sec, "start_after_ms", 0));
+  g.connect_timeout_ms = static_cast<int>(r.integer(t, sec, "connect_timeout_ms", -1));
+  g.backlog_wait_ms = static_cast<int>(r.integer(t, sec, "backlog_wait_ms", -1));
+  g.path = r.text(t, sec, "path", false);
+  if (!g.path.empty() && g.path != "missing" && g.path != "stale")
+    r.note(r.at(t, "path"),
+           fmt::format("path must be \"missing\" (nothing bound there) or \"stale\" (a socket file "
+                       "nobody listens on), got {:?}",
+                       g.path));
+  if (it != std::end(workloads)) check_group(r, t, g, w);
   return g;
 }
 
-fault_spec read_fault(const reader& r, const toml::table& t) {
-  const char* where = "[[faults]]";
-  r.only_keys(t, where, fault_keys);
+void read_syscall_fault(reader& r, const toml::table& t, fault_spec& f) {
+  f.rule = r.text(t, "faults", "rule", true);
+  faults::rule parsed;
+  if (t.get("rule") && t.get("rule")->is_string())
+    if (auto err = faults::parse_rule(f.rule, parsed))
+      r.note(r.at(t, "rule"),
+             fmt::format("bad syscall rule: column {}: {}", err->column, err->message));
+  f.in = r.text(t, "faults", "in", false, "mux");
+  if (f.in != "mux" && f.in != "workers")
+    r.note(r.at(t, "in"),
+           fmt::format("in must be \"mux\" (the target) or \"workers\" (every worker, each "
+                       "addressed by self=GROUP:INDEX), got {:?}",
+                       f.in));
+}
+
+void read_context_fault(reader& r, const toml::table& t, fault_spec& f) {
+  f.context = r.text(t, "faults", "context", true);
+  if (!f.context.empty() &&
+      (f.context.front() == '/' || f.context.back() == '/' ||
+       f.context.find("//") != std::string::npos || f.context.find('=') != std::string::npos))
+    r.note(r.at(t, "context"),
+           fmt::format("context must be a ContextService name or path like \"a/b\", got {:?}",
+                       f.context));
+  f.fault_at = r.text(t, "faults", "fault_at", true);
+  static const std::regex phase("mid-call:(SIG)?(KILL|TERM|STOP)", std::regex::icase);
+  if (t.get("fault_at") && !std::regex_match(f.fault_at, phase))
+    r.note(r.at(t, "fault_at"),
+           fmt::format("a context's fault_at must be mid-call:SIGKILL, mid-call:SIGTERM or "
+                       "mid-call:SIGSTOP, got {:?}",
+                       f.fault_at));
+  f.victim = r.text(t, "faults", "victim", false, "self");
+  if (f.victim != "self" && f.victim != "parent")
+    r.note(r.at(t, "victim"),
+           fmt::format("victim must be \"self\" or \"parent\" (the context that started it), "
+                       "got {:?}",
+                       f.victim));
+}
+
+// Keys that belong to one kind of fault only.
+void check_fault_keys(reader& r, const toml::table& t, const fault_spec& f,
+                      const std::string& kind) {
+  auto only = [&](const char* key, bool allowed, const char* why) {
+    if (t.get(key) && !allowed) r.note(*t.get(key), fmt::format("'{}' {}", key, why));
+  };
+  using kt = fault_spec::kind_t;
+  bool sig = f.kind == kt::signal;
+  only("rule", f.kind == kt::syscall, "belongs to a syscall fault");
+  only("signal", sig, "belongs to a signal fault");
+  only("limit", f.kind == kt::nofile, "belongs to a nofile fault");
+  only("restore_after_ms", f.kind == kt::nofile, "belongs to a nofile fault");
+  only("resume_after_ms", sig && f.signal == "SIGSTOP", "belongs to a SIGSTOP signal fault");
+  only("before_workers", sig, "belongs to a signal fault");
+  only("at_ms", sig || f.kind == kt::nofile,
+       "belongs to signal and nofile faults (a syscall rule is addressed by its own selectors, a "
+       "context fault by its phase)");
+  only("context", f.kind == kt::context, "belongs to a context fault");
+  only("fault_at", f.kind == kt::context, "belongs to a context fault");
+  only("victim", f.kind == kt::context, "belongs to a context fault");
+  only("in", f.kind == kt::syscall, "belongs to a syscall fault");
+  if (!sig && f.process != "mux")
+    r.note(r.at(t, "process"),
+           fmt::format("{} faults apply to the mux only, not {:?}", kind, f.process));
+}
+
+// The fault; nullopt when its kind is unknown (its other keys mean nothing then).
+std::optional<fault_spec> read_fault(reader& r, const toml::table& t) {
+  const char* sec = "faults";
+  r.only_keys(t, sec);
   fault_spec f;
-  std::string kind = r.text(t, "kind", where, true);
-  f.process = r.text(t, "process", where, false, "mux");
+  std::string kind = r.text(t, sec, "kind", true);
+  f.process = r.text(t, sec, "process", false, "mux");
   if (kind == "syscall") {
     f.kind = fault_spec::kind_t::syscall;
-    f.rule = r.text(t, "rule", where, true);
-    faults::rule parsed;
-    if (auto err = faults::parse_rule(f.rule, parsed))
-      r.fail(*t.get("rule"),
-             fmt::format("bad syscall rule: column {}: {}", err->column, err->message));
-    const std::string in = r.text(t, "in", where, false, "mux");
-    if (in != "mux" && in != "workers")
-      r.fail(*t.get("in"),
-             fmt::format("in must be \"mux\" (the target) or \"workers\" (every worker, each "
-                         "addressed by self=GROUP:INDEX), got {:?}",
-                         in));
-    f.in_workers = in == "workers";
+    read_syscall_fault(r, t, f);
   } else if (kind == "signal") {
     f.kind = fault_spec::kind_t::signal;
-    f.signal = r.text(t, "signal", where, true);
-    if (!signal_number(f.signal))
-      r.fail(*t.get("signal"),
+    f.signal = r.text(t, sec, "signal", true);
+    if (t.get("signal") && !signal_number(f.signal))
+      r.note(r.at(t, "signal"),
              fmt::format("signal must be SIGKILL, SIGTERM, SIGSTOP, SIGCONT or SIGINT, got {:?}",
                          f.signal));
   } else if (kind == "nofile") {
     f.kind = fault_spec::kind_t::nofile;
-    f.limit = static_cast<int>(r.integer(t, "limit", where, 0, 1, 1 << 20));
-    if (!t.get("limit")) r.fail(t, "a nofile fault needs 'limit', the soft RLIMIT_NOFILE to set");
+    f.limit = static_cast<int>(r.integer(t, sec, "limit", 0));
+    if (!t.get("limit")) r.note(t, "a nofile fault needs 'limit', the soft RLIMIT_NOFILE to set");
   } else if (kind == "context") {
     f.kind = fault_spec::kind_t::context;
-    f.context = r.text(t, "context", where, true);
-    if (f.context.front() == '/' || f.context.back() == '/' ||
-        f.context.find("//") != std::string::npos || f.context.find('=') != std::string::npos)
-      r.fail(*t.get("context"),
-             fmt::format("context must be a ContextService name or path like \"a/b\", got {:?}",
-                         f.context));
-    f.fault_at = r.text(t, "fault_at", where, true);
-    static const std::regex phase("mid-call:(SIG)?(KILL|TERM|STOP)", std::regex::icase);
-    if (!std::regex_match(f.fault_at, phase))
-      r.fail(*t.get("fault_at"),
-             fmt::format("a context's fault_at must be mid-call:SIGKILL, mid-call:SIGTERM or "
-                         "mid-call:SIGSTOP, got {:?}",
-                         f.fault_at));
-    std::string victim = r.text(t, "victim", where, false, "self");
-    if (victim != "self" && victim != "parent")
-      r.fail(*t.get("victim"),
-             fmt::format("victim must be \"self\" or \"parent\" (the context that started it), "
-                         "got {:?}",
-                         victim));
-    f.signal_parent = victim == "parent";
+    read_context_fault(r, t, f);
   } else {
-    r.fail(*t.get("kind"),
+    r.note(r.at(t, "kind"),
            fmt::format("fault kind must be syscall, signal, nofile or context, got {:?}", kind));
+    return std::nullopt;
   }
-  f.before_workers = r.boolean(t, "before_workers", where, false);
-  f.at_ms = static_cast<int>(r.integer(t, "at_ms", where, 0, 0, max_ms));
-  f.resume_after_ms = static_cast<int>(r.integer(t, "resume_after_ms", where, -1, 0, max_ms));
-  f.restore_after_ms = static_cast<int>(r.integer(t, "restore_after_ms", where, -1, 0, max_ms));
-  auto only = [&](const char* key, bool allowed, const char* why) {
-    if (t.get(key) && !allowed) r.fail(*t.get(key), fmt::format("'{}' {}", key, why));
-  };
-  bool sig = f.kind == fault_spec::kind_t::signal;
-  only("rule", f.kind == fault_spec::kind_t::syscall, "belongs to a syscall fault");
-  only("signal", sig, "belongs to a signal fault");
-  only("limit", f.kind == fault_spec::kind_t::nofile, "belongs to a nofile fault");
-  only("restore_after_ms", f.kind == fault_spec::kind_t::nofile, "belongs to a nofile fault");
-  only("resume_after_ms", sig && f.signal == "SIGSTOP", "belongs to a SIGSTOP signal fault");
-  only("before_workers", sig, "belongs to a signal fault");
-  only("at_ms", sig || f.kind == fault_spec::kind_t::nofile,
-       "belongs to signal and nofile faults (a syscall rule is addressed by its own selectors, a "
-       "context fault by its phase)");
-  only("context", f.kind == fault_spec::kind_t::context, "belongs to a context fault");
-  only("fault_at", f.kind == fault_spec::kind_t::context, "belongs to a context fault");
-  only("victim", f.kind == fault_spec::kind_t::context, "belongs to a context fault");
-  only("in", f.kind == fault_spec::kind_t::syscall, "belongs to a syscall fault");
-  if (f.kind != fault_spec::kind_t::signal && f.process != "mux")
-    r.fail(t.get("process") ? *t.get("process") : static_cast<const toml::node&>(t),
-           fmt::format("{} faults apply to the mux only, not {:?}", kind, f.process));
+  f.before_workers = r.boolean(t, sec, "before_workers", false);
+  f.at_ms = static_cast<int>(r.integer(t, sec, "at_ms", 0));
+  f.resume_after_ms = static_cast<int>(r.integer(t, sec, "resume_after_ms", -1));
+  f.restore_after_ms = static_cast<int>(r.integer(t, sec, "restore_after_ms", -1));
+  check_fault_keys(r, t, f, kind);
   return f;
 }
 
-std::vector<error_expectation> read_error_expectations(const reader& r, const toml::node& n) {
-  const char* what = "an [expect] errors entry";
+const worker_group* find_group(const scenario& s, const std::string& name) {
+  for (const auto& g : s.workers)
+    if (g.name == name) return &g;
+  return nullptr;
+}
+
+// The entries of an inline array of tables (`errors = [{ ... }]`).
+std::vector<const toml::table*> entries(reader& r, const toml::node& n, const char* key,
+                                        const char* like) {
+  std::vector<const toml::table*> out;
   const toml::array* a = n.as_array();
-  if (!a)
-    r.fail(n,
-           "'errors' must be an array of tables like { process = \"mux\", pattern = \"...\", min "
-           "= 1 }");
-  std::vector<error_expectation> out;
+  if (!a) {
+    r.note(n, fmt::format("'{}' must be an array of tables like {}", key, like));
+    return out;
+  }
   for (const toml::node& item : *a) {
-    const toml::table* et = item.as_table();
-    if (!et) r.fail(item, "each entry of 'errors' must be a table like { pattern = \"...\" }");
-    r.only_keys(*et, what, expect_error_keys);
+    if (item.as_table())
+      out.push_back(item.as_table());
+    else
+      r.note(item, fmt::format("each entry of '{}' must be a table like {}", key, like));
+  }
+  return out;
+}
+
+std::vector<error_expectation> read_error_expectations(reader& r, const toml::node& n) {
+  const char* sec = "expect.errors";
+  std::vector<error_expectation> out;
+  for (const toml::table* et :
+       entries(r, n, "errors", "{ process = \"mux\", pattern = \"...\", min = 1 }")) {
+    r.only_keys(*et, sec);
     error_expectation x;
-    x.process = r.text(*et, "process", what, false, "mux");
-    x.pattern = r.text(*et, "pattern", what, true);
-    r.check_regex(*et->get("pattern"), x.pattern, "pattern");
-    x.min = static_cast<int>(r.integer(*et, "min", what, 1, 0, 1'000'000));
-    x.max = static_cast<int>(r.integer(*et, "max", what, -1, 0, 1'000'000));
+    x.process = r.text(*et, sec, "process", false, "mux");
+    x.pattern = r.text(*et, sec, "pattern", true);
+    r.check_regex(r.at(*et, "pattern"), x.pattern, "pattern");
+    x.min = static_cast<int>(r.integer(*et, sec, "min", 1));
+    x.max = static_cast<int>(r.integer(*et, sec, "max", -1));
     if (x.max >= 0 && x.max < x.min)
-      r.fail(item, fmt::format("max ({}) is below min ({})", x.max, x.min));
-    std::string level = r.text(*et, "level", what, false, "error");
-    if (level != "error" && level != "warning")
-      r.fail(*et->get("level"),
+      r.note(*et, fmt::format("max ({}) is below min ({})", x.max, x.min));
+    x.level = r.text(*et, sec, "level", false, "error");
+    if (x.level != "error" && x.level != "warning")
+      r.note(r.at(*et, "level"),
              fmt::format("level must be \"error\" or \"warning\" (warning and error lines), "
                          "got {:?}",
-                         level));
-    x.with_warnings = level == "warning";
+                         x.level));
     out.push_back(std::move(x));
   }
   return out;
 }
 
-std::vector<call_expectation> read_call_expectations(const reader& r, const toml::node& n) {
-  const char* what = "an [expect] calls entry";
-  const toml::array* a = n.as_array();
-  if (!a)
-    r.fail(n,
-           "'calls' must be an array of tables like { group = \"...\", outcome = "
-           "\"disconnected\" }");
+// The group an [expect] calls entry names: a calls or echo group.
+void check_call_group(reader& r, const toml::table& ct, const call_expectation& c,
+                      const scenario& s) {
+  const worker_group* g = find_group(s, c.group);
+  if (!g)
+    return r.note(r.at(ct, "group"),
+                  fmt::format("calls names group '{}', which is not a worker group", c.group));
+  // An echo workload records only the replies that failed: a dead reply is its "disconnected".
+  const bool echo = g->workload == worker_group::workload_t::echo;
+  if (g->workload != worker_group::workload_t::calls && !echo)
+    r.note(r.at(ct, "group"),
+           fmt::format("calls names group '{}', whose workload is {}, not calls or echo", c.group,
+                       workload_name(g->workload)));
+  else if (echo && c.outcome != "disconnected")
+    r.note(r.at(ct, "outcome"),
+           fmt::format("group '{}' is an echo workload: only outcome = \"disconnected\" (a dead "
+                       "reply) can be judged, got {:?}",
+                       c.group, c.outcome));
+  else if (c.from_call >= g->messages)
+    r.note(r.at(ct, "from_call"),
+           fmt::format("from_call {} is past the last of group '{}''s {} calls", c.from_call,
+                       c.group, g->messages));
+}
+
+std::vector<call_expectation> read_call_expectations(reader& r, const toml::node& n,
+                                                     const scenario& s) {
+  const char* sec = "expect.calls";
   std::vector<call_expectation> out;
-  for (const toml::node& item : *a) {
-    const toml::table* ct = item.as_table();
-    if (!ct) r.fail(item, "each entry of 'calls' must be a table like { group = \"...\" }");
-    r.only_keys(*ct, what, expect_call_keys);
+  for (const toml::table* ct :
+       entries(r, n, "calls", "{ group = \"...\", outcome = \"disconnected\" }")) {
+    r.only_keys(*ct, sec);
     call_expectation c;
-    c.group = r.text(*ct, "group", what, true);
-    c.outcome = r.text(*ct, "outcome", what, true);
+    c.group = r.text(*ct, sec, "group", true);
+    c.outcome = r.text(*ct, sec, "outcome", true);
     static const std::set<std::string> outcomes{"result", "call_error", "disconnected", "timeout"};
-    if (!outcomes.count(c.outcome))
-      r.fail(*ct->get("outcome"),
+    if (ct->get("outcome") && !outcomes.count(c.outcome))
+      r.note(r.at(*ct, "outcome"),
              fmt::format("outcome must be result, call_error, disconnected or timeout, got {:?}",
                          c.outcome));
-    c.reason = r.text(*ct, "reason", what, false);
-    r.check_regex(ct->get("reason") ? *ct->get("reason") : item, c.reason, "reason");
-    c.within_ms = static_cast<int>(r.integer(*ct, "within_ms", what, -1, 1, max_ms));
-    c.from_call = static_cast<int>(r.integer(*ct, "from_call", what, 0, 0, 10'000'000));
-    c.to_call = static_cast<int>(r.integer(*ct, "to_call", what, -1, 0, 10'000'000));
+    c.reason = r.text(*ct, sec, "reason", false);
+    r.check_regex(r.at(*ct, "reason"), c.reason, "reason");
+    c.within_ms = static_cast<int>(r.integer(*ct, sec, "within_ms", -1));
+    c.from_call = static_cast<int>(r.integer(*ct, sec, "from_call", 0));
+    c.to_call = static_cast<int>(r.integer(*ct, sec, "to_call", -1));
     if (c.to_call >= 0 && c.to_call < c.from_call)
-      r.fail(item, fmt::format("to_call ({}) is below from_call ({})", c.to_call, c.from_call));
+      r.note(*ct, fmt::format("to_call ({}) is below from_call ({})", c.to_call, c.from_call));
+    if (ct->get("group")) check_call_group(r, *ct, c, s);
     out.push_back(std::move(c));
   }
   return out;
 }
 
-std::vector<outcome_expectation> read_outcome_expectations(const reader& r, const toml::table& t) {
+// The group an outcome names; a second-mux group has exactly refused-to-listen.
+void check_outcome_group(reader& r, const toml::table& o, const outcome_expectation& x,
+                         const scenario& s) {
+  const worker_group* g = find_group(s, x.group);
+  if (!g)
+    return r.note(r.at(o, "group"),
+                  fmt::format("outcomes names group '{}', which is not a worker group", x.group));
+  const bool second = g->workload == worker_group::workload_t::second_mux;
+  if ((x.outcome == "refused-to-listen") != second)
+    r.note(r.at(o, "outcome"),
+           second ? fmt::format("group '{}' is a second-mux: its outcome is refused-to-listen",
+                                x.group)
+                  : fmt::format("refused-to-listen is the outcome of a second-mux group, not "
+                                "of '{}'",
+                                x.group));
+}
+
+std::vector<outcome_expectation> read_outcome_expectations(reader& r, const toml::table& t,
+                                                           const scenario& s) {
   static const std::set<std::string> outcomes{"cannot-connect", "connection-lost",
                                               "refused-to-listen", "flushed", "force-closed"};
-  const char* ow = "[[expect.outcomes]]";
+  const char* sec = "expect.outcomes";
   std::vector<outcome_expectation> out;
   for (const toml::table* o : r.tables(t, "outcomes")) {
-    r.only_keys(*o, ow, expect_outcome_keys);
+    r.only_keys(*o, sec);
     outcome_expectation x;
-    x.group = r.text(*o, "group", ow, true);
-    x.outcome = r.text(*o, "outcome", ow, true);
-    if (!outcomes.count(x.outcome))
-      r.fail(*o->get("outcome"),
+    x.group = r.text(*o, sec, "group", true);
+    x.outcome = r.text(*o, sec, "outcome", true);
+    if (o->get("outcome") && !outcomes.count(x.outcome))
+      r.note(r.at(*o, "outcome"),
              fmt::format("outcome must be cannot-connect, connection-lost, refused-to-listen, "
                          "flushed or force-closed, got {:?}",
                          x.outcome));
-    x.errnos = r.strings(*o, "errno", ow);
+    x.errnos = r.strings(*o, sec, "errno");
     for (const auto& name : x.errnos)
       if (name != "EOF" && (name.size() < 2 || name[0] != 'E'))
-        r.fail(*o->get("errno"),
+        r.note(r.at(*o, "errno"),
                fmt::format("errno entries are names like ECONNREFUSED (or EOF), got {:?}", name));
-    x.detail = r.text(*o, "detail", ow, false);
-    if (!x.detail.empty()) r.check_regex(*o->get("detail"), x.detail, "detail");
+    x.detail = r.text(*o, sec, "detail", false);
+    if (!x.detail.empty()) r.check_regex(r.at(*o, "detail"), x.detail, "detail");
+    if (o->get("group") && o->get("outcome")) check_outcome_group(r, *o, x, s);
     out.push_back(std::move(x));
   }
   return out;
 }
 
-expectations read_expect(const reader& r, const toml::table& t) {
-  const char* where = "[expect]";
-  r.only_keys(t, where, expect_keys);
+void read_expect_checks(reader& r, const toml::table& t, expectations& e, const scenario& s) {
+  const char* sec = "expect";
+  e.allowed_errors = r.strings(t, sec, "allowed_errors");
+  for (const auto& re : e.allowed_errors)
+    r.check_regex(r.at(t, "allowed_errors"), re, "allowed_errors entry");
+  e.no_unexpected_errors = r.boolean(t, sec, "no_unexpected_errors", true);
+  e.disconnected_groups = r.strings(t, sec, "disconnected_groups");
+  for (const auto& name : e.disconnected_groups)
+    if (!find_group(s, name))
+      r.note(r.at(t, "disconnected_groups"),
+             fmt::format("disconnected_groups names '{}', which is not a worker group", name));
+  e.disconnect_within_ms = static_cast<int>(r.integer(t, sec, "disconnect_within_ms", 2000));
+  e.listener_alive = r.boolean(t, sec, "listener_alive", true);
+  e.nothing_lost = r.boolean(t, sec, "nothing_lost", true);
+  e.resources = r.boolean(t, sec, "resources", true);
+  e.max_rss_mib = static_cast<int>(r.integer(t, sec, "max_rss_mib", 512));
+  e.faults_fired = r.boolean(t, sec, "faults_fired", true);
+  e.clean_exit = r.boolean(t, sec, "clean_exit", true);
+  e.target_dies = r.boolean(t, sec, "target_dies", false);
+}
+
+expectations read_expect(reader& r, const toml::table& t, const scenario& s) {
+  const char* sec = "expect";
+  r.only_keys(t, sec);
   expectations e;
   if (const toml::node* n = t.get("errors")) e.errors = read_error_expectations(r, *n);
-  if (const toml::node* n = t.get("calls")) e.calls = read_call_expectations(r, *n);
-  e.allowed_errors = r.strings(t, "allowed_errors", where);
-  for (const auto& re : e.allowed_errors)
-    r.check_regex(*t.get("allowed_errors"), re, "allowed_errors entry");
-  e.no_unexpected_errors = r.boolean(t, "no_unexpected_errors", where, true);
-  e.disconnected_groups = r.strings(t, "disconnected_groups", where);
-  e.disconnect_within_ms =
-      static_cast<int>(r.integer(t, "disconnect_within_ms", where, 2000, 1, max_ms));
-  e.listener_alive = r.boolean(t, "listener_alive", where, true);
-  e.nothing_lost = r.boolean(t, "nothing_lost", where, true);
-  e.resources = r.boolean(t, "resources", where, true);
-  e.max_rss_mib = static_cast<int>(r.integer(t, "max_rss_mib", where, 512, 1, 1 << 20));
-  e.faults_fired = r.boolean(t, "faults_fired", where, true);
-  e.clean_exit = r.boolean(t, "clean_exit", where, true);
-  e.target_dies = r.boolean(t, "target_dies", where, false);
-  e.outcomes = read_outcome_expectations(r, t);
-  e.fault_class = r.text(t, "fault_class", where, false);
+  if (const toml::node* n = t.get("calls")) e.calls = read_call_expectations(r, *n, s);
+  read_expect_checks(r, t, e, s);
+  e.outcomes = read_outcome_expectations(r, t, s);
+  e.fault_class = r.text(t, sec, "fault_class", false);
   if (!e.fault_class.empty() && e.fault_class != "transient" && e.fault_class != "hard" &&
       e.fault_class != "resource" && e.fault_class != "stall")
-    r.fail(
-        *t.get("fault_class"),
+    r.note(
+        r.at(t, "fault_class"),
         fmt::format("fault_class is transient, hard, resource or stall, got {:?}", e.fault_class));
-  e.faulted_peer = r.text(t, "faulted_peer", where, false);
+  e.faulted_peer = r.text(t, sec, "faulted_peer", false);
   return e;
 }
 
@@ -621,110 +508,65 @@ const char* fault_kind_name(fault_spec::kind_t k) {
 
 namespace {
 
-const worker_group* find_group(const scenario& s, const std::string& name) {
-  for (const auto& g : s.workers)
-    if (g.name == name) return &g;
-  return nullptr;
-}
-
-void read_header(const reader& r, const toml::table& root, scenario& s) {
-  const char* where = "the scenario";
-  s.name = r.text(root, "name", where, true);
-  if (s.name.empty() || !std::all_of(s.name.begin(), s.name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-      }))
-    r.fail(*root.get("name"),
+void read_header(reader& r, const toml::table& root, scenario& s) {
+  const char* sec = "";
+  s.name = r.text(root, sec, "name", true);
+  if (root.get("name") && root.get("name")->is_string() &&
+      (s.name.empty() || !std::all_of(s.name.begin(), s.name.end(), [](char c) {
+         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+       })))
+    r.note(r.at(root, "name"),
            fmt::format("name must be lowercase letters, digits and '-', got {:?}", s.name));
-  s.description = r.text(root, "description", where, true);
-  s.origin = r.text(root, "origin", where, true);
-  s.seed = static_cast<std::uint64_t>(r.integer(root, "seed", where, 1, 0, INT64_MAX));
-  s.timeout_ms = static_cast<int>(r.integer(root, "timeout_ms", where, 60000, 100, max_ms));
-  s.catches = r.strings(root, "catches", where);
+  s.description = r.text(root, sec, "description", true);
+  s.origin = r.text(root, sec, "origin", true);
+  s.seed = static_cast<std::uint64_t>(r.integer(root, sec, "seed", 1));
+  s.timeout_ms = static_cast<int>(r.integer(root, sec, "timeout_ms", 60000));
+  s.catches = r.strings(root, sec, "catches");
+  s.symptoms = r.strings(root, sec, "symptoms");
+  for (const auto& re : s.symptoms) r.check_regex(r.at(root, "symptoms"), re, "symptoms entry");
+  s.mitogen_affected = r.text(root, sec, "mitogen_affected", false, "unknown");
+  s.mitogen_fixed = r.text(root, sec, "mitogen_fixed", false, "unknown");
 }
 
 // The [[workers]] groups, then each echo group's peer (known once every group is).
-void read_workers(const reader& r, const toml::table& root, scenario& s) {
+void read_workers(reader& r, const toml::table& root, scenario& s) {
   const auto groups = r.tables(root, "workers");
   for (const toml::table* t : groups) {
     worker_group g = read_group(r, *t);
     if (find_group(s, g.name))
-      r.fail(*t->get("name"), fmt::format("a second worker group named '{}'", g.name));
+      r.note(r.at(*t, "name"), fmt::format("a second worker group named '{}'", g.name));
     s.workers.push_back(std::move(g));
   }
-  if (s.workers.empty()) r.fail(root, "a scenario needs at least one [[workers]] group");
+  if (s.workers.empty()) r.note(root, "a scenario needs at least one [[workers]] group");
   for (std::size_t i = 0; i < s.workers.size(); ++i) {
     const worker_group& g = s.workers[i];
-    if (g.workload != worker_group::workload_t::echo) continue;
+    if (g.workload != worker_group::workload_t::echo || g.peer.empty()) continue;
     const worker_group* peer = find_group(s, g.peer);
     if (!peer || peer->workload != worker_group::workload_t::serve)
-      r.fail(*groups[i]->get("peer"),
+      r.note(r.at(*groups[i], "peer"),
              fmt::format("peer '{}' of group '{}' must name a group whose workload is serve",
                          g.peer, g.name));
   }
 }
 
-void read_faults(const reader& r, const toml::table& root, scenario& s) {
+void read_faults(reader& r, const toml::table& root, scenario& s) {
   for (const toml::table* t : r.tables(root, "faults")) {
-    fault_spec f = read_fault(r, *t);
-    if (f.process != "mux" && !find_group(s, f.process))
-      r.fail(*t->get("process"),
-             fmt::format("process {:?} is neither \"mux\" nor a worker group", f.process));
-    s.faults.push_back(std::move(f));
+    std::optional<fault_spec> f = read_fault(r, *t);
+    if (!f) continue;
+    if (f->process != "mux" && !find_group(s, f->process))
+      r.note(r.at(*t, "process"),
+             fmt::format("process {:?} is neither \"mux\" nor a worker group", f->process));
+    s.faults.push_back(std::move(*f));
   }
 }
 
-// [expect] calls entries name calls or echo groups, and calls those groups make.
-void check_call_groups(const reader& r, const toml::table& root, const scenario& s) {
-  for (std::size_t i = 0; i < s.expect.calls.size(); ++i) {
-    const call_expectation& c = s.expect.calls[i];
-    const worker_group* g = find_group(s, c.group);
-    const toml::node& at = *root["expect"]["calls"][i]["group"].node();
-    if (!g) r.fail(at, fmt::format("calls names group '{}', which is not a worker group", c.group));
-    // An echo workload records only the replies that failed: a dead reply is its "disconnected".
-    const bool echo = g->workload == worker_group::workload_t::echo;
-    if (g->workload != worker_group::workload_t::calls && !echo)
-      r.fail(at, fmt::format("calls names group '{}', whose workload is {}, not calls or echo",
-                             c.group, workload_name(g->workload)));
-    if (echo && c.outcome != "disconnected")
-      r.fail(*root["expect"]["calls"][i]["outcome"].node(),
-             fmt::format("group '{}' is an echo workload: only outcome = \"disconnected\" (a dead "
-                         "reply) can be judged, got {:?}",
-                         c.group, c.outcome));
-    if (c.from_call >= g->messages)
-      r.fail(*root["expect"]["calls"][i]["from_call"].node(),
-             fmt::format("from_call {} is past the last of group '{}''s {} calls", c.from_call,
-                         c.group, g->messages));
-  }
-}
-
-// disconnected_groups and [[expect.outcomes]] name groups; a second-mux group has
-// exactly the outcome refused-to-listen.
-void check_outcome_groups(const reader& r, const toml::table& root, const scenario& s) {
-  for (const auto& name : s.expect.disconnected_groups)
-    if (!find_group(s, name))
-      r.fail(*root["expect"]["disconnected_groups"].node(),
-             fmt::format("disconnected_groups names '{}', which is not a worker group", name));
-  for (std::size_t i = 0; i < s.expect.outcomes.size(); ++i) {
-    const auto& x = s.expect.outcomes[i];
-    const worker_group* g = find_group(s, x.group);
-    const toml::table* at = r.tables(*root["expect"].as_table(), "outcomes")[i];
-    if (!g)
-      r.fail(*at->get("group"),
-             fmt::format("outcomes names group '{}', which is not a worker group", x.group));
-    const bool second = g->workload == worker_group::workload_t::second_mux;
-    if ((x.outcome == "refused-to-listen") != second)
-      r.fail(*at->get("outcome"),
-             second ? fmt::format("group '{}' is a second-mux: its outcome is refused-to-listen",
-                                  x.group)
-                    : fmt::format("refused-to-listen is the outcome of a second-mux group, not "
-                                  "of '{}'",
-                                  x.group));
-  }
+// Every second-mux group has an [[expect.outcomes]] entry.
+void check_second_mux_outcomes(reader& r, const toml::table& root, const scenario& s) {
   for (const auto& g : s.workers)
     if (g.workload == worker_group::workload_t::second_mux &&
         std::none_of(s.expect.outcomes.begin(), s.expect.outcomes.end(),
                      [&](const outcome_expectation& x) { return x.group == g.name; }))
-      r.fail(root, fmt::format("second-mux group '{}' needs an [[expect.outcomes]] entry "
+      r.note(root, fmt::format("second-mux group '{}' needs an [[expect.outcomes]] entry "
                                "(outcome = \"refused-to-listen\")",
                                g.name));
 }
@@ -740,28 +582,20 @@ scenario parse_scenario(const std::string& text, const std::string& path) {
     throw scenario_error(fmt::format("{}:{}:{}: {}", path, e.source().begin.line,
                                      e.source().begin.column, e.description()));
   }
-  r.only_keys(root, "the scenario", root_keys);
+  r.only_keys(root, "");
   scenario s;
   s.file = path;
   read_header(r, root, s);
   if (const toml::table* t = r.table(root, "target")) s.target = read_target(r, *t);
-  s.contexts = r.strings(root, "contexts", "the scenario");
+  s.contexts = r.strings(root, "", "contexts");
   read_workers(r, root, s);
   read_faults(r, root, s);
-  if (const toml::table* t = r.table(root, "expect")) s.expect = read_expect(r, *t);
-  check_call_groups(r, root, s);
-  check_outcome_groups(r, root, s);
+  if (const toml::table* t = r.table(root, "expect")) s.expect = read_expect(r, *t, s);
+  check_second_mux_outcomes(r, root, s);
   if (s.target.kind == target_spec::kind_t::fake_listener && s.expect.listener_alive)
-    r.fail(root, "a fake-listener target answers no probe: set listener_alive = false in [expect]");
+    r.note(root, "a fake-listener target answers no probe: set listener_alive = false in [expect]");
+  if (auto errors = r.errors(); !errors.empty()) throw scenario_error(std::move(errors));
   return s;
-}
-
-std::vector<std::string> scenario_keys() {
-  std::vector<std::string> out;
-  for (const key_table& t : key_tables)
-    for (std::string_view k : t.keys)
-      out.push_back(t.name.empty() ? std::string(k) : fmt::format("{}.{}", t.name, k));
-  return out;
 }
 
 int validate_scenarios(const std::vector<std::string>& files) {
@@ -773,9 +607,10 @@ int validate_scenarios(const std::vector<std::string>& files) {
                  s.workers.size(), s.faults.size());
     } catch (const scenario_error& e) {
       ++bad;
-      fmt::print("error {}\n", e.what());
+      for (const auto& line : e.lines()) fmt::print("{}\n", line);
     }
   }
+  if (bad) fmt::print("{} of {} file(s) with errors\n", bad, files.size());
   std::fflush(stdout);
   return bad ? 2 : 0;
 }

@@ -1,6 +1,7 @@
 // The documentation against the code, where it lists names: scenario keys,
-// legacy bugs, subcommands, relative links, and no citation of files users
-// do not have. Each check is a pure function, also run on a planted mismatch.
+// legacy bugs, subcommands, relative links, citations of field-failure rows,
+// the symptom index, and no citation of files users do not have. Each check
+// is a pure function, also run on a planted mismatch.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "harness/scenario.hpp"
+#include "harness/symptom_index.hpp"
 #include "mux/legacy.hpp"
 
 namespace faultmux {
@@ -258,6 +261,171 @@ TEST(Docs, CitationCheckFiresOnAPlantedMismatch) {
   fs::remove_all(dir);
   EXPECT_EQ(found, std::vector<std::string>{"a.toml mentions SCENARIOS"
                                             ".md"});
+}
+
+// --- field failures and the symptom index -----------------------------------
+
+using row_map = std::map<std::string, std::string>;  // "F4" -> the row's line
+
+// The rows of a field-failure catalogue: `| F4 | ... |`.
+row_map catalogue_rows(const std::string& md) {
+  row_map out;
+  std::istringstream in(md);
+  std::string line;
+  static const std::regex row(R"(^\| (F\d+) \|)");
+  std::smatch m;
+  while (std::getline(in, line))
+    if (std::regex_search(line, m, row)) out[m[1]] = line;
+  return out;
+}
+
+// Citations "docs/NAME.md F1, F2" in `text` that name a missing file or row;
+// `docs` maps a docs file name to its text.
+std::vector<std::string> dangling_citations(const std::string& text, const std::string& where,
+                                            const std::map<std::string, std::string>& docs) {
+  std::vector<std::string> out;
+  static const std::regex cite(R"(docs/([a-z0-9_-]+\.md) (F\d+(?:, F\d+)*))");
+  static const std::regex id(R"(F\d+)");
+  for (std::sregex_iterator it(text.begin(), text.end(), cite), end; it != end; ++it) {
+    const std::string file = (*it)[1], ids = (*it)[2];
+    auto doc = docs.find(file);
+    if (doc == docs.end()) {
+      out.push_back(where + " cites docs/" + file + ", which does not exist");
+      continue;
+    }
+    const row_map rows = catalogue_rows(doc->second);
+    for (std::sregex_iterator r(ids.begin(), ids.end(), id); r != end; ++r)
+      if (!rows.count(r->str()))
+        out.push_back(where + " cites docs/" + file + " " + r->str() + ", which has no such row");
+  }
+  return out;
+}
+
+std::map<std::string, std::string> docs_by_name() {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::directory_iterator(source / "docs"))
+    if (e.path().extension() == ".md") out[e.path().filename().string()] = slurp(e.path());
+  return out;
+}
+
+std::vector<scenario> builtin_scenarios() {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(source / "scenarios"))
+    if (e.path().extension() == ".toml") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::vector<scenario> out;
+  for (const auto& f : files) out.push_back(load_scenario(f.string()));
+  return out;
+}
+
+// Each row's scenarios column against the scenarios whose origin cites it:
+// the same names both ways; a row with none says why.
+std::vector<std::string> catalogue_mismatches(const row_map& rows,
+                                              const std::vector<scenario>& all) {
+  std::vector<std::string> out;
+  std::map<std::string, names> citing;
+  for (const auto& s : all) {
+    const auto cited = cited_rows(s.origin);
+    if (cited.empty()) out.push_back(s.name + ": its origin cites no docs/field-failures.md row");
+    for (const auto& r : cited) citing[r].insert(s.name);
+  }
+  static const std::regex name(R"(`([a-z0-9-]+)`)");
+  for (const auto& [id, line] : rows) {
+    // The fourth cell: | id | what | correct | scenarios | origin |
+    std::string cells = line;
+    for (int i = 0; i < 3; ++i) cells = cells.substr(cells.find('|', 1));
+    const std::string column = cells.substr(1, cells.find('|', 1) - 1);
+    names listed;
+    // "no scenario yet: `route-table-abuse` sends ..." mentions a scenario, lists none.
+    const bool none_yet = column.find("no scenario yet") != std::string::npos;
+    for (std::sregex_iterator it(column.begin(), column.end(), name), end; !none_yet && it != end;
+         ++it)
+      if (fs::exists(source / "scenarios" / ((*it)[1].str() + ".toml"))) listed.insert((*it)[1]);
+    for (const auto& n : citing[id])
+      if (!listed.count(n)) out.push_back(id + ": " + n + " cites it but is not listed");
+    for (const auto& n : listed)
+      if (!citing[id].count(n))
+        out.push_back(id + ": lists " + n + ", whose origin cites another row");
+    if (listed.empty() && !none_yet && column.find("every scenario") == std::string::npos)
+      out.push_back(id + ": no scenario and no word on why");
+  }
+  return out;
+}
+
+TEST(Docs, FieldFailureCatalogueHasEveryRowOnce) {
+  const row_map rows = catalogue_rows(slurp(source / "docs/field-failures.md"));
+  for (int i = 1; i <= 44; ++i) EXPECT_TRUE(rows.count("F" + std::to_string(i))) << "F" << i;
+  EXPECT_EQ(rows.size(), 44u);
+}
+
+TEST(Docs, EveryFieldFailureCitationResolves) {
+  const auto docs = docs_by_name();
+  std::vector<std::string> bad;
+  for (const auto& e : fs::directory_iterator(source / "scenarios"))
+    if (e.path().extension() == ".toml")
+      for (auto& d : dangling_citations(slurp(e.path()), e.path().filename().string(), docs))
+        bad.push_back(d);
+  for (const auto& p : doc_files())
+    for (auto& d : dangling_citations(slurp(p), p.filename().string(), docs)) bad.push_back(d);
+  EXPECT_EQ(bad, std::vector<std::string>{});
+}
+
+TEST(Docs, CitationCheckFiresOnADanglingRow) {
+  const std::map<std::string, std::string> docs{{"field-failures.md", "| F1 | a | b | c | d |\n"}};
+  EXPECT_EQ(dangling_citations("origin = \"docs/field-failures.md F1; x\"", "a.toml", docs),
+            std::vector<std::string>{});
+  EXPECT_EQ(
+      dangling_citations("origin = \"docs/field-failures.md F1, F9; x\"", "a.toml", docs),
+      std::vector<std::string>{"a.toml cites docs/field-failures.md F9, which has no such row"});
+  EXPECT_EQ(dangling_citations("see docs/failures.md F1", "README.md", docs),
+            std::vector<std::string>{"README.md cites docs/failures.md, which does not exist"});
+}
+
+TEST(Docs, EveryScenarioCitesItsRowAndEveryRowListsItsScenarios) {
+  const row_map rows = catalogue_rows(slurp(source / "docs/field-failures.md"));
+  EXPECT_EQ(catalogue_mismatches(rows, builtin_scenarios()), std::vector<std::string>{});
+}
+
+TEST(Docs, CatalogueCheckFiresOnAPlantedMismatch) {
+  scenario cites;
+  cites.name = "short-pid";
+  cites.origin = "docs/field-failures.md F2; x";
+  scenario silent;
+  silent.name = "bad-magic";
+  silent.origin = "Mitogen #437";
+  const row_map rows{{"F1", "| F1 | a | b | `short-pid` | o |"},
+                     {"F2", "| F2 | a | b | nothing | o |"}};
+  EXPECT_EQ(catalogue_mismatches(rows, {cites, silent}),
+            (std::vector<std::string>{"bad-magic: its origin cites no docs/field-failures.md row",
+                                      "F1: lists short-pid, whose origin cites another row",
+                                      "F2: short-pid cites it but is not listed",
+                                      "F2: no scenario and no word on why"}));
+}
+
+TEST(Docs, SymptomIndexIsCurrentAndCoversEveryScenario) {
+  const auto all = builtin_scenarios();
+  const std::string index = slurp(source / "docs/symptoms.md");
+  EXPECT_EQ(index, symptom_index_markdown(all))
+      << "regenerate it: ./faultmux run --list --update-index";
+  for (const auto& s : all)
+    EXPECT_NE(index.find("| `" + s.name + "` |"), std::string::npos) << s.name;
+}
+
+TEST(Docs, SymptomSearchFindsALogLine) {
+  scenario s;
+  s.name = "eagain-first-recv";
+  s.description = "EAGAIN on the first recv";
+  s.origin = "docs/field-failures.md F4; Mitogen #131";
+  s.symptoms = {R"(listener: failed to read remote identity: \[Errno 11\])"};
+  EXPECT_TRUE(scenario_matches(s, "remote identity"));
+  EXPECT_TRUE(scenario_matches(s, "REMOTE IDENTITY"));
+  EXPECT_TRUE(scenario_matches(
+      s, "listener: failed to read remote identity: [Errno 11] Resource temporarily unavailable"));
+  EXPECT_FALSE(scenario_matches(s, "Corruption detected"));
+  EXPECT_EQ(cited_rows(s.origin), std::vector<std::string>{"F4"});
+  EXPECT_EQ(cited_rows("docs/field-failures.md F7, F10; x"),
+            (std::vector<std::string>{"F7", "F10"}));
+  EXPECT_EQ(cited_rows("Mitogen #131"), std::vector<std::string>{});
 }
 
 }  // namespace

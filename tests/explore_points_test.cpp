@@ -147,10 +147,10 @@ rule = "connect self=good:0 #1 -> ECONNREFUSED"
 )",
                               "t.toml");
   ASSERT_EQ(s.faults.size(), 1u);
-  EXPECT_TRUE(s.faults[0].in_workers);
-  EXPECT_FALSE(parse_scenario(head + "kind = \"syscall\"\nrule = \"recv -> EIO\"\n", "t.toml")
-                   .faults[0]
-                   .in_workers);
+  EXPECT_EQ(s.faults[0].in, "workers");
+  EXPECT_EQ(
+      parse_scenario(head + "kind = \"syscall\"\nrule = \"recv -> EIO\"\n", "t.toml").faults[0].in,
+      "mux");
   EXPECT_THROW(parse_scenario(head + "kind = \"syscall\"\nin = \"contexts\"\nrule = \"recv -> "
                                      "EIO\"\n",
                               "t.toml"),
@@ -399,7 +399,7 @@ TEST(SingleFaultOracles, AWorkerFailedAtItsOwnConnectIsContained) {
   EXPECT_EQ(named(judge_single_fault(s, tl, o), "contained").v, verdict::fail);
   fault_spec f;
   f.rule = "connect@connecting self=good:0 phase=connect #1 -> ECONNREFUSED";
-  f.in_workers = true;
+  f.in = "workers";
   s.faults.push_back(f);
   auto rs = judge_single_fault(s, tl, o);
   EXPECT_EQ(named(rs, "contained").v, verdict::pass);
@@ -493,7 +493,7 @@ std::vector<fault_point> stable_worker_points(const scenario& s, const driver_op
     for (const auto& r : worker_trace_rules()) {
       fault_spec f;
       f.rule = r;
-      f.in_workers = true;
+      f.in = "workers";
       t.faults.push_back(f);
     }
     std::vector<fault_point> pts;
@@ -525,7 +525,7 @@ TEST(ExploreWorkerCalls, EachTracedCallIsHitExactlyOnceByItsRule) {
     scenario one = s;
     fault_spec f;
     f.rule = p.rule("trace");
-    f.in_workers = true;
+    f.in = "workers";
     one.faults.push_back(f);
     std::vector<std::string> hits;
     d.observe = [&](const timeline& tl, const run_outcome&) {

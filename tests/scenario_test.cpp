@@ -256,15 +256,15 @@ TEST(Scenario, CallsContextFaultsAndCallExpectationsLoad) {
   EXPECT_EQ(s.faults[0].kind, fault_spec::kind_t::context);
   EXPECT_EQ(s.faults[0].context, "hop/leaf");
   EXPECT_EQ(s.faults[0].fault_at, "mid-call:SIGKILL");
-  EXPECT_TRUE(s.faults[0].signal_parent);
+  EXPECT_EQ(s.faults[0].victim, "parent");
   ASSERT_EQ(s.expect.errors.size(), 1u);
-  EXPECT_TRUE(s.expect.errors[0].with_warnings);
+  EXPECT_EQ(s.expect.errors[0].level, "warning");
   ASSERT_EQ(s.expect.calls.size(), 1u);
   EXPECT_EQ(s.expect.calls[0].group, "victims");
   EXPECT_EQ(s.expect.calls[0].outcome, "disconnected");
   EXPECT_EQ(s.expect.calls[0].reason, "respondent");
   EXPECT_EQ(s.expect.calls[0].within_ms, 500);
-  EXPECT_FALSE(parse_scenario(good, "s.toml").expect.errors[0].with_warnings);
+  EXPECT_EQ(parse_scenario(good, "s.toml").expect.errors[0].level, "error");
 }
 
 TEST(Scenario, CallsContextFaultsAndCallExpectationsAreChecked) {

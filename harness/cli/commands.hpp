@@ -32,6 +32,7 @@ void add_fake_listener_command(CLI::App& app, runner& chosen);
 void add_suite_command(CLI::App& app, runner& chosen);
 void add_report_command(CLI::App& app, runner& chosen);
 void add_validate_command(CLI::App& app, runner& chosen);
+void add_new_command(CLI::App& app, runner& chosen);
 void add_run_command(CLI::App& app, runner& chosen);
 void add_mutants_command(CLI::App& app, runner& chosen);
 void add_shrink_command(CLI::App& app, runner& chosen);

@@ -1,17 +1,88 @@
 // `faultmux run`: scenarios against the built-in mux (or Mitogen), judged.
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+
+#include <fmt/format.h>
 
 #include "harness/cli/commands.hpp"
 #include "harness/cli/legacy_bug_option.hpp"
 #include "harness/cli/mitogen_src_option.hpp"
 #include "harness/driver.hpp"
+#include "harness/install_paths.hpp"
+#include "harness/symptom_index.hpp"
 
 namespace faultmux::cli {
 namespace {
 
+// `run --list`: the scenarios, searched, and the symptom index written.
+struct list_options {
+  bool list = false;
+  std::string grep;
+  bool update_index = false;
+};
+
+void add_list_options(CLI::App* sub, list_options& l) {
+  sub->add_flag("--list", l.list,
+                "list the scenarios (name, description, origin) instead of running them; with no "
+                "PATH, the built-in ones");
+  sub->add_option("--grep", l.grep,
+                  "with --list: only scenarios whose name, description, origin, legacy bugs or "
+                  "symptom lines contain TEXT (any case), or whose symptom regexes match TEXT (a "
+                  "log line pasted whole)");
+  sub->add_flag("--update-index", l.update_index,
+                "with --list: rewrite docs/symptoms.md of the checkout from the scenarios");
+}
+
+int write_index(const std::vector<scenario>& all) {
+  const install_paths& p = own_install_paths();
+  if (p.installed) {
+    std::fprintf(stderr,
+                 "faultmux run: --update-index rewrites a checkout's docs/symptoms.md; "
+                 "this faultmux is installed\n");
+    return 2;
+  }
+  const std::string out = (std::filesystem::path(p.data_dir) / "docs" / "symptoms.md").string();
+  std::ofstream f(out, std::ios::binary);
+  if (!(f << symptom_index_markdown(all)) || !f.flush()) {
+    std::fprintf(stderr, "faultmux run: cannot write %s: %s\n", out.c_str(), std::strerror(errno));
+    return 2;
+  }
+  std::printf("wrote %s (%zu scenarios)\n", out.c_str(), all.size());
+  return 0;
+}
+
+int run_list(std::vector<std::string> paths, const list_options& l) {
+  if (paths.empty()) paths.push_back(own_install_paths().data_dir + "/scenarios");
+  std::vector<scenario> all;
+  try {
+    for (const auto& f : scenario_files(paths)) all.push_back(load_scenario(f));
+  } catch (const scenario_error& e) {
+    std::fprintf(stderr, "faultmux run: %s\n", e.what());
+    return 2;
+  }
+  if (l.update_index) return write_index(all);
+  int shown = 0;
+  for (const auto& s : all) {
+    if (!l.grep.empty() && !scenario_matches(s, l.grep)) continue;
+    ++shown;
+    std::string text = fmt::format("{}\n  {}\n  origin: {}\n", s.name, s.description, s.origin);
+    for (const auto& re : symptom_lines(s)) text += fmt::format("  log line: /{}/\n", re);
+    std::fputs(text.c_str(), stdout);
+  }
+  if (!l.grep.empty() && shown == 0) {
+    std::fprintf(stderr, "faultmux run: no scenario matches --grep \"%s\"\n", l.grep.c_str());
+    return 1;
+  }
+  return 0;
+}
+
 void add_run_options(CLI::App* sub, driver_options& d) {
-  sub->add_option("PATH", d.paths, "scenario files, or directories of *.toml")->required();
+  sub->add_option("PATH", d.paths, "scenario files, or directories of *.toml");
   sub->add_option("--seed", d.seed, "use this seed instead of each scenario's own");
   sub->add_option("--filter", d.filter, "only scenarios whose name matches this glob");
   sub->add_option("--target", d.target,
@@ -38,6 +109,10 @@ void add_run_options(CLI::App* sub, driver_options& d) {
 }
 
 int run_run_command(driver_options d, const invocation& in) {
+  if (d.paths.empty()) {
+    std::fprintf(stderr, "faultmux run: give scenario files or directories (or --list)\n");
+    return 2;
+  }
   if (!legacy_bugs_named("run", "--legacy-bug", d.legacy_bugs)) return 2;
   if (!mitogen_src_usable("run", d.mitogen_src, d.with_mitogen ? "mitogen" : d.target)) return 2;
   d.verbosity = std::max(d.verbosity, in.verbosity);
@@ -50,9 +125,18 @@ int run_run_command(driver_options d, const invocation& in) {
 
 void add_run_command(CLI::App& app, runner& chosen) {
   auto o = std::make_shared<driver_options>();
+  auto l = std::make_shared<list_options>();
   auto* sub = app.add_subcommand("run", "run scenarios against the built-in mux and judge them");
   add_run_options(sub, *o);
-  on_chosen(sub, chosen, [o](const invocation& in) { return run_run_command(*o, in); });
+  add_list_options(sub, *l);
+  on_chosen(sub, chosen, [o, l](const invocation& in) {
+    if (l->list) return run_list(o->paths, *l);
+    if (!l->grep.empty() || l->update_index) {
+      std::fprintf(stderr, "faultmux run: --grep and --update-index go with --list\n");
+      return 2;
+    }
+    return run_run_command(*o, in);
+  });
 }
 
 }  // namespace faultmux::cli

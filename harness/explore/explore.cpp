@@ -115,7 +115,7 @@ scenario traced(const scenario& s, bool workers) {
       fault_spec f;
       f.kind = fault_spec::kind_t::syscall;
       f.rule = r;
-      f.in_workers = in_workers;
+      f.in = in_workers ? "workers" : "mux";
       t.faults.push_back(f);
     }
   };

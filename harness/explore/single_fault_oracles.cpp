@@ -150,7 +150,7 @@ std::optional<std::string> incomplete(const scenario& s, const timeline_index& i
 // The fault is one of the worker's own calls (a syscall rule in = "workers").
 bool fault_in_worker(const scenario& s) {
   return std::any_of(s.faults.begin(), s.faults.end(), [](const fault_spec& f) {
-    return f.kind == fault_spec::kind_t::syscall && f.in_workers;
+    return f.kind == fault_spec::kind_t::syscall && f.in == "workers";
   });
 }
 

@@ -11,7 +11,7 @@ class context_faults final : public fault_package {
   explicit context_faults(const scenario& s) {
     for (const auto& f : s.faults)
       if (f.kind == fault_spec::kind_t::context)
-        specs_.push_back(f.context + "=" + f.fault_at + (f.signal_parent ? "@parent" : ""));
+        specs_.push_back(f.context + "=" + f.fault_at + (f.victim == "parent" ? "@parent" : ""));
   }
 
   void shape_target(target_faults& t) const override {

@@ -12,7 +12,7 @@ class syscall_faults final : public fault_package {
  public:
   explicit syscall_faults(const scenario& s) {
     for (const auto& f : s.faults)
-      if (f.kind == fault_spec::kind_t::syscall && !f.in_workers) rules_.push_back(f.rule);
+      if (f.kind == fault_spec::kind_t::syscall && f.in != "workers") rules_.push_back(f.rule);
   }
 
   void shape_target(target_faults& t) const override {
