@@ -15,6 +15,7 @@
 #include <toml++/toml.h>
 
 #include "faults/rules.hpp"
+#include "harness/fault_packages/signal_keys.hpp"
 #include "harness/scenario.hpp"
 
 namespace faultmux {
@@ -63,7 +64,8 @@ constexpr std::string_view worker_keys[] = {"name",
 constexpr std::string_view fault_keys[] = {
     "kind",     "process",         "rule",  "signal",           "before_workers",
     "at_ms",    "resume_after_ms", "limit", "restore_after_ms", "context",
-    "fault_at", "victim",          "in"};
+    "fault_at", "victim",          "in",    "sequence",         "gaps_ms",
+    "storm_hz", "storm_ms"};
 constexpr std::string_view expect_keys[] = {"errors",
                                             "allowed_errors",
                                             "no_unexpected_errors",
@@ -226,14 +228,6 @@ class reader {
 };
 
 constexpr std::int64_t max_ms = 3'600'000;
-
-int signal_number(std::string_view name) {
-  static const std::pair<std::string_view, int> known[] = {
-      {"SIGKILL", 9}, {"SIGTERM", 15}, {"SIGSTOP", 19}, {"SIGCONT", 18}, {"SIGINT", 2}};
-  for (auto [n, v] : known)
-    if (n == name) return v;
-  return 0;
-}
 
 target_spec read_target(const reader& r, const toml::table& t) {
   r.only_keys(t, "[target]", target_keys);
@@ -402,10 +396,13 @@ fault_spec read_fault(const reader& r, const toml::table& t) {
   } else if (kind == "signal") {
     f.kind = fault_spec::kind_t::signal;
     f.signal = r.text(t, "signal", where, true);
-    if (!signal_number(f.signal))
+    if (!fault_signal_number(f.signal))
       r.fail(*t.get("signal"),
-             fmt::format("signal must be SIGKILL, SIGTERM, SIGSTOP, SIGCONT or SIGINT, got {:?}",
+             fmt::format("signal must be SIGKILL, SIGTERM, SIGSTOP, SIGCONT, SIGINT, SIGHUP, "
+                         "SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2 or SIGWINCH, got {:?}",
                          f.signal));
+    if (auto bad = read_signal_extras(t, f))
+      r.fail(bad->at ? *bad->at : static_cast<const toml::node&>(t), bad->what);
   } else if (kind == "nofile") {
     f.kind = fault_spec::kind_t::nofile;
     f.limit = static_cast<int>(r.integer(t, "limit", where, 0, 1, 1 << 20));
@@ -450,6 +447,8 @@ fault_spec read_fault(const reader& r, const toml::table& t) {
   only("restore_after_ms", f.kind == fault_spec::kind_t::nofile, "belongs to a nofile fault");
   only("resume_after_ms", sig && f.signal == "SIGSTOP", "belongs to a SIGSTOP signal fault");
   only("before_workers", sig, "belongs to a signal fault");
+  for (const char* key : {"sequence", "gaps_ms", "storm_hz", "storm_ms"})
+    only(key, sig, "belongs to a signal fault");
   only("at_ms", sig || f.kind == fault_spec::kind_t::nofile,
        "belongs to signal and nofile faults (a syscall rule is addressed by its own selectors, a "
        "context fault by its phase)");
