@@ -142,8 +142,12 @@ class child_impl final : public child, public std::enable_shared_from_this<child
   pid_t pid() const override { return pid_; }
   const std::string& name() const override { return opts_.name; }
   bool exited() const override { return exited_; }
-  void signal(int sig) override {
-    if (!exited_ && pid_ > 0) ::kill(pid_, sig);
+  int signal(int sig) override {
+    if (exited_ || pid_ <= 0) return 0;
+    if (::kill(pid_, sig) == 0) return 0;
+    int err = errno;
+    if (err == EPERM) unsignalable_ = true;
+    return err;
   }
 
   std::string last_output() const override {
@@ -155,7 +159,9 @@ class child_impl final : public child, public std::enable_shared_from_this<child
   ~child_impl() override {
     // Never leave a zombie: a child still running when its owner goes is
     // killed and reaped here.
-    if (proc_ && !exited_) {
+    // One we may not signal would hold us in waitpid for as long as it
+    // likes: it is left to end by itself.
+    if (proc_ && !exited_ && !unsignalable_) {
       bp::error_code ec;
       proc_->terminate(ec);
       proc_->wait(ec);
@@ -215,6 +221,7 @@ class child_impl final : public child, public std::enable_shared_from_this<child
   unique_fd ours_;
   pid_t pid_ = -1;
   bool exited_ = false;
+  bool unsignalable_ = false;  // kill() met EPERM
 };
 
 }  // namespace
