@@ -1,5 +1,6 @@
 #include "faults/hostile.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,6 +49,10 @@ constexpr name_entry names[] = {
     {"slow-reader", behaviour::slow_reader},
     {"unknown-handle", behaviour::unknown_handle},
     {"route-abuse", behaviour::route_abuse},
+    {"half-close-header", behaviour::half_close_header},
+    {"half-close-body", behaviour::half_close_body},
+    {"shut-rd", behaviour::shut_rd},
+    {"shut-rd-close", behaviour::shut_rd_close},
 };
 
 bool needs_target(behaviour b) {
@@ -130,6 +135,14 @@ class hostile_run {
         return unknown_handle_requests();
       case behaviour::route_abuse:
         return route_abuse();
+      case behaviour::half_close_header:
+        return half_close(false);
+      case behaviour::half_close_body:
+        return half_close(true);
+      case behaviour::shut_rd:
+        return shut_rd(false);
+      case behaviour::shut_rd_close:
+        return shut_rd(true);
     }
     return finish(hostile_status::bad_input, "unknown behaviour");
   }
@@ -636,6 +649,72 @@ class hostile_run {
       }
     }
     return finish(hostile_status::ok, "routes unchanged by the bogus ADD_ROUTE/DEL_ROUTE");
+  }
+
+  // Part of a frame, then shutdown(SHUT_WR) with the socket kept open: the
+  // mux reads EOF mid-frame and must close its side at once (a reader that
+  // does not treat that EOF as the end spins on it).
+  int half_close(bool mid_body) {
+    if (int st = handshake()) return st;
+    std::string bytes = raw::encode(
+        request(mux_id_, unknown_handle, reply_handle, raw::pattern(o_.seed, 0, o_.size)));
+    std::size_t cut = mid_body ? header_size + o_.size / 2 : header_size / 2;
+    if (int err = c_.send_all(std::string_view(bytes).substr(0, cut), hold_end()); err != 0)
+      return finish(hostile_status::unexpected, "writing the frame failed: " + err_name(err));
+    if (::shutdown(c_.fd(), SHUT_WR) != 0)
+      return finish(hostile_status::bad_input, "shutdown(SHUT_WR) failed: " + err_name(errno));
+    did("sent " + std::to_string(cut) + " of " + std::to_string(bytes.size()) +
+            " frame bytes, then shutdown(SHUT_WR), keeping the socket open",
+        {{"bytes", cut}, {"frame_bytes", bytes.size()}});
+    if (c_.wait_closed(hold_end())) {
+      saw("the mux closed the connection", {{"after_ms", elapsed_ms()}});
+      return finish(hostile_status::ok, "the mux closed the half-closed connection");
+    }
+    saw("still connected after " + std::to_string(o_.hold_ms) + " ms");
+    return finish(hostile_status::unexpected,
+                  "the mux did not close the half-closed connection "
+                  "within " +
+                      std::to_string(o_.hold_ms) + " ms");
+  }
+
+  // shutdown(SHUT_RD), then requests whose dead replies the mux cannot
+  // deliver: its send meets EPIPE while our socket still sends. With
+  // close_at_once, a burst of requests and a close, so that the mux sees
+  // the requests, the EPIPE of their replies and the EOF in one pass.
+  int shut_rd(bool close_at_once) {
+    if (int st = handshake()) return st;
+    if (::shutdown(c_.fd(), SHUT_RD) != 0)
+      return finish(hostile_status::bad_input, "shutdown(SHUT_RD) failed: " + err_name(errno));
+    auto one = [&](int i) {
+      return raw::encode(request(mux_id_, unknown_handle, reply_handle,
+                                 raw::pattern(o_.seed, static_cast<std::uint64_t>(i), 16)));
+    };
+    if (close_at_once) {
+      std::string burst;
+      for (int i = 0; i < 50; ++i) burst += one(i);
+      int err = c_.send_all(burst, hold_end());
+      did("shutdown(SHUT_RD), 50 requests to handle 4999 of the mux, then close",
+          {{"error", err ? err_name(err) : ""}});
+      c_.close();
+      return finish(hostile_status::ok, "closed after shutdown(SHUT_RD) and 50 requests");
+    }
+    did("shutdown(SHUT_RD), sending requests to handle 4999 of the mux until it disconnects");
+    auto end = hold_end();
+    for (int i = 0; clock::now() < end; ++i) {
+      int err = c_.send_all(one(i), end);
+      if (is_disconnect(err)) {
+        saw("the mux closed the connection after " + std::to_string(i) +
+                " requests: " + err_name(err),
+            {{"requests", i}, {"after_ms", elapsed_ms()}});
+        return finish(hostile_status::ok, "disconnected by the mux");
+      }
+      if (err != 0 && err != ETIMEDOUT)
+        return finish(hostile_status::unexpected, "writing failed: " + err_name(err));
+      std::this_thread::sleep_for(ms(2));
+    }
+    saw("still connected after " + std::to_string(o_.hold_ms) + " ms");
+    return finish(hostile_status::unexpected,
+                  "the mux did not disconnect us within " + std::to_string(o_.hold_ms) + " ms");
   }
 
   const hostile_options& o_;

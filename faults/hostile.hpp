@@ -34,6 +34,10 @@ enum class behaviour : std::uint8_t {
   unknown_handle,     // requests to a handle nobody serves; check each dead `invalid handle`
   route_abuse,        // duplicate ADD_ROUTE, DEL_ROUTE of another's route, ADD_ROUTE from a
                       // non-child; then check the routes still lead where they did
+  half_close_header,  // half a header, then shutdown(SHUT_WR) with the socket kept open
+  half_close_body,    // a header and half its body, then shutdown(SHUT_WR), kept open
+  shut_rd,            // shutdown(SHUT_RD), then keep sending requests whose replies meet EPIPE
+  shut_rd_close,      // shutdown(SHUT_RD), a burst of requests and close: EPIPE and EOF at once
 };
 
 const char* behaviour_name(behaviour b);

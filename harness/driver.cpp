@@ -223,15 +223,15 @@ class scenario_run final : public fault_scene {
     target_launch launch{o_.self, o_.legacy_bugs, {}};
     for (const auto& p : faults_) p->shape_target(launch.faults);
     std::vector<std::string> argv;
-    if (!launch.faults.shim_rules.empty()) {
+    if (!launch.faults.shim_rules.empty() || !launch.faults.shim_env.empty()) {
       std::string shim = o_.shim.empty() ? default_shim_path(o_.self) : o_.shim;
       if (::access(shim.c_str(), R_OK) != 0) {
         setup_error_ =
             fmt::format("the syscall shim {} cannot be read: {}", shim, std::strerror(errno));
         return false;
       }
-      argv =
-          shim_prefix(shim, launch.faults.shim_rules, seed_, paths_, std::getenv("ASAN_OPTIONS"));
+      argv = shim_prefix(shim, launch.faults.shim_rules, seed_, paths_, std::getenv("ASAN_OPTIONS"),
+                         launch.faults.shim_env);
     }
     if (t_.stale_socket && !leave_stale_socket(paths_.socket)) return false;
     target_argv_ = target_argv(s_, t_, launch, paths_);

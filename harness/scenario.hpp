@@ -82,8 +82,14 @@ struct fault_spec {
   bool before_workers = false;  // signal: sent before any worker starts
   int at_ms = 0;                // after the workers started
   int resume_after_ms = -1;     // SIGSTOP: SIGCONT after this long (-1: never)
-  int limit = 0;                // nofile: soft RLIMIT_NOFILE
-  int restore_after_ms = -1;    // nofile: restore after this long (-1: never)
+  // signal: more signals after the first, each gaps_ms[i] after the one before.
+  std::vector<std::string> sequence;
+  std::vector<int> gaps_ms;
+  // signal: a storm, the signal sent storm_hz times a second for storm_ms (0: once).
+  int storm_hz = 0;
+  int storm_ms = 0;
+  int limit = 0;              // nofile: soft RLIMIT_NOFILE
+  int restore_after_ms = -1;  // nofile: restore after this long (-1: never)
   // context: the context at this ContextService path ("a", "a/b") reaches
   // the phase fault_at (mid-call:ACTION) and signals itself, or its parent.
   std::string context;

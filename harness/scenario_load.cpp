@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "faults/rules.hpp"
+#include "harness/fault_packages/signal_keys.hpp"
 #include "harness/scenario.hpp"
 #include "harness/scenario_reader.hpp"
 
@@ -20,14 +21,6 @@ namespace faultmux {
 namespace {
 
 using scenario_reading::reader;
-
-int signal_number(std::string_view name) {
-  static const std::pair<std::string_view, int> known[] = {
-      {"SIGKILL", 9}, {"SIGTERM", 15}, {"SIGSTOP", 19}, {"SIGCONT", 18}, {"SIGINT", 2}};
-  for (auto [n, v] : known)
-    if (n == name) return v;
-  return 0;
-}
 
 void read_answer_bytes(reader& r, const toml::table& t, target_spec& s) {
   const toml::node* n = t.get("answer_bytes");
@@ -237,6 +230,8 @@ void check_fault_keys(reader& r, const toml::table& t, const fault_spec& f,
   only("restore_after_ms", f.kind == kt::nofile, "belongs to a nofile fault");
   only("resume_after_ms", sig && f.signal == "SIGSTOP", "belongs to a SIGSTOP signal fault");
   only("before_workers", sig, "belongs to a signal fault");
+  for (const char* key : {"sequence", "gaps_ms", "storm_hz", "storm_ms"})
+    only(key, sig, "belongs to a signal fault");
   only("at_ms", sig || f.kind == kt::nofile,
        "belongs to signal and nofile faults (a syscall rule is addressed by its own selectors, a "
        "context fault by its phase)");
@@ -262,10 +257,12 @@ std::optional<fault_spec> read_fault(reader& r, const toml::table& t) {
   } else if (kind == "signal") {
     f.kind = fault_spec::kind_t::signal;
     f.signal = r.text(t, sec, "signal", true);
-    if (t.get("signal") && !signal_number(f.signal))
+    if (t.get("signal") && !fault_signal_number(f.signal))
       r.note(r.at(t, "signal"),
-             fmt::format("signal must be SIGKILL, SIGTERM, SIGSTOP, SIGCONT or SIGINT, got {:?}",
+             fmt::format("signal must be SIGKILL, SIGTERM, SIGSTOP, SIGCONT, SIGINT, SIGHUP, "
+                         "SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2 or SIGWINCH, got {:?}",
                          f.signal));
+    if (auto bad = read_signal_extras(t, f)) r.note(bad->at ? *bad->at : static_cast<const toml::node&>(t), bad->what);
   } else if (kind == "nofile") {
     f.kind = fault_spec::kind_t::nofile;
     f.limit = static_cast<int>(r.integer(t, sec, "limit", 0));

@@ -72,20 +72,23 @@ std::vector<std::string> target_argv(const scenario& s, const target_spec& t,
 
 std::vector<std::string> shim_prefix(const std::string& shim, const std::vector<std::string>& rules,
                                      std::uint64_t seed, const run_paths& p,
-                                     const char* asan_options) {
-  if (rules.empty()) return {};
+                                     const char* asan_options,
+                                     const std::vector<std::string>& env) {
+  if (rules.empty() && env.empty()) return {};
   // In ASan builds the shim comes before the ASan runtime; ASan must be told.
   const bool asan = asan_options && *asan_options;
   std::string options =
       std::string(asan ? asan_options : "") + (asan ? ":" : "") + "verify_asan_link_order=0";
-  return {"/usr/bin/env",
-          "ASAN_OPTIONS=" + options,
-          "LD_PRELOAD=" + shim,
-          fmt::format("FAULTMUX_FAULTS={}", fmt::join(rules, ";")),
-          "FAULTMUX_SEED=" + std::to_string(seed),
-          "FAULTMUX_FAULT_LOG=" + p.dir + "/faults.log",
-          "FAULTMUX_ROLE=mux",
-          "FAULTMUX_INDEX=0"};
+  std::vector<std::string> out{"/usr/bin/env",
+                               "ASAN_OPTIONS=" + options,
+                               "LD_PRELOAD=" + shim,
+                               fmt::format("FAULTMUX_FAULTS={}", fmt::join(rules, ";")),
+                               "FAULTMUX_SEED=" + std::to_string(seed),
+                               "FAULTMUX_FAULT_LOG=" + p.dir + "/faults.log",
+                               "FAULTMUX_ROLE=mux",
+                               "FAULTMUX_INDEX=0"};
+  out.insert(out.end(), env.begin(), env.end());
+  return out;
 }
 
 ms target_stop_grace(const target_spec& t) {

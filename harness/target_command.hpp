@@ -49,11 +49,13 @@ std::vector<std::string> target_argv(const scenario& s, const target_spec& t,
                                      const target_launch& l, const run_paths& p);
 
 // "/usr/bin/env ASAN_OPTIONS=... LD_PRELOAD=SHIM FAULTMUX_FAULTS=R1;R2 ...":
-// what goes before the target's argv; empty when there are no rules.
-// `asan_options`: the driver's ASAN_OPTIONS, or null.
+// what goes before the target's argv; empty when there are no rules and no
+// `env` (VAR=VALUE for the shim, e.g. FAULTMUX_SIGNALS). `asan_options`: the
+// driver's ASAN_OPTIONS, or null.
 std::vector<std::string> shim_prefix(const std::string& shim, const std::vector<std::string>& rules,
                                      std::uint64_t seed, const run_paths& p,
-                                     const char* asan_options);
+                                     const char* asan_options,
+                                     const std::vector<std::string>& env = {});
 
 // How long the target has to exit after SIGTERM: its own shutdown grace
 // (the effective target's), and 3 s to exit after it.

@@ -4,8 +4,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <iterator>
 #include <system_error>
 
 #include <boost/asio/readable_pipe.hpp>
@@ -86,6 +88,31 @@ struct pass_fd {
   }
 };
 
+// Boost 1.81's close_all_fds skips the gaps between whitelisted fds (it
+// compares each entry with itself), so a descriptor without FD_CLOEXEC
+// numbered between the channel (3) and the launcher's error pipe reached
+// the child. Runs in the forked child before exec, after pass_fd: closes
+// everything not whitelisted, without allocating (other threads of the
+// parent may have held the allocator's lock at the fork).
+struct close_other_fds {
+  bp::error_code on_exec_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&,
+                               const char* const*) {
+    int keep[16];
+    std::size_t n = 0;
+    for (int fd : launcher.fd_whitelist)
+      if (n < std::size(keep)) keep[n++] = fd;
+    std::sort(keep, keep + n);
+    unsigned int from = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto fd = static_cast<unsigned int>(keep[i]);
+      if (fd > from) ::close_range(from, fd - 1, 0);
+      from = std::max(from, fd + 1);
+    }
+    ::close_range(from, ~0u, 0);
+    return {};
+  }
+};
+
 // Boost 1.81's launcher, when exec fails in the forked child, ends that
 // child with exit() (our atexit handlers and stdio buffers copied from us
 // run in it) and never reaps it. So the child ends with _exit here, and
@@ -116,9 +143,10 @@ class child_impl final : public child, public std::enable_shared_from_this<child
     std::vector<std::string> args(opts_.argv.begin() + 1, opts_.argv.end());
     bp::error_code ec;
     bp::posix::default_launcher launcher;
-    bp::process proc = launcher(boost::asio::any_io_executor(broker_.io().get_executor()), ec,
-                                opts_.argv[0], args, bp::process_stdio{nullptr, out_, err_},
-                                pass_fd{3, theirs.get()}, exit_quietly_on_exec_error{});
+    bp::process proc =
+        launcher(boost::asio::any_io_executor(broker_.io().get_executor()), ec, opts_.argv[0], args,
+                 bp::process_stdio{nullptr, out_, err_}, pass_fd{3, theirs.get()},
+                 close_other_fds{}, exit_quietly_on_exec_error{});
     if (ec) {
       // A child forked before the failure (exec failed in it) is ours to reap.
       if (launcher.pid > 0) {
@@ -142,8 +170,12 @@ class child_impl final : public child, public std::enable_shared_from_this<child
   pid_t pid() const override { return pid_; }
   const std::string& name() const override { return opts_.name; }
   bool exited() const override { return exited_; }
-  void signal(int sig) override {
-    if (!exited_ && pid_ > 0) ::kill(pid_, sig);
+  int signal(int sig) override {
+    if (exited_ || pid_ <= 0) return 0;
+    if (::kill(pid_, sig) == 0) return 0;
+    int err = errno;
+    if (err == EPERM) unsignalable_ = true;
+    return err;
   }
 
   std::string last_output() const override {
@@ -155,7 +187,9 @@ class child_impl final : public child, public std::enable_shared_from_this<child
   ~child_impl() override {
     // Never leave a zombie: a child still running when its owner goes is
     // killed and reaped here.
-    if (proc_ && !exited_) {
+    // One we may not signal would hold us in waitpid for as long as it
+    // likes: it is left to end by itself.
+    if (proc_ && !exited_ && !unsignalable_) {
       bp::error_code ec;
       proc_->terminate(ec);
       proc_->wait(ec);
@@ -215,6 +249,7 @@ class child_impl final : public child, public std::enable_shared_from_this<child
   unique_fd ours_;
   pid_t pid_ = -1;
   bool exited_ = false;
+  bool unsignalable_ = false;  // kill() met EPERM
 };
 
 }  // namespace

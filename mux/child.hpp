@@ -42,7 +42,8 @@ class child {
   virtual bool exited() const = 0;
   // The last lines the child wrote on stdout/stderr, for error messages.
   virtual std::string last_output() const = 0;
-  virtual void signal(int sig) = 0;
+  // kill(2): 0, or its errno (EPERM: we may not signal it). 0 once it exited.
+  virtual int signal(int sig) = 0;
 };
 
 // Decodes bytes as latin-1 into UTF-8: total, every byte sequence decodes.

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "mux/events.hpp"
+#include "mux/fd.hpp"
 #include "mux/log.hpp"
 #include "mux/value.hpp"
 #include "wire/event_names.hpp"
@@ -62,6 +63,7 @@ children::~children() {
   auto all = by_id_;  // a stream's close may forget its entry
   for (auto& [id, e] : all) {
     e->hello_timer.cancel();
+    e->end_timer.cancel();
     if (e->proc && !e->exited) e->proc->signal(SIGKILL);
     // Its close callback reaches this registry: run it now, not from ~node.
     if (e->strm && !e->strm->closed()) e->strm->close(0, "children registry destroyed");
@@ -146,7 +148,9 @@ void children::launch(const std::string& name, std::uint32_t id, started_fn done
                                 if (!it->second->done) {
                                   if (on_gone) on_gone(it->second->info);
                                   // A child whose stream is gone has no reason to live.
-                                  if (!it->second->exited) it->second->proc->signal(SIGTERM);
+                                  if (!it->second->exited)
+                                    it->second->end_timer = node_.get_broker().after(
+                                        cfg_.term_after, [this, id] { end_orphan(id, SIGTERM); });
                                 }
                                 maybe_forget(id);
                               }});
@@ -170,6 +174,31 @@ void children::fail_start(std::uint32_t id, const std::string& why) {
   if (e->strm && !e->strm->closed()) e->strm->close(0, "start failed");
   done(std::nullopt, error);
   maybe_forget(id);
+}
+
+// A child that runs on after its stream closed: SIGTERM, then SIGKILL, each
+// logged. One we may not signal (EPERM: it changed its uid) is abandoned:
+// forgotten without being reaped, as nothing we do can end it.
+void children::end_orphan(std::uint32_t id, int sig) {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end() || it->second->exited) return;
+  auto e = it->second;
+  if (sig == SIGTERM)
+    spdlog::warn("context {} (PID {}) still runs {} ms after its stream closed: sending SIGTERM",
+                 e->info.name, e->info.pid, cfg_.term_after.count());
+  else
+    spdlog::error("context {} (PID {}) did not exit {} ms after SIGTERM: sending SIGKILL",
+                  e->info.name, e->info.pid, cfg_.kill_after.count());
+  if (int err = e->proc->signal(sig); err != 0) {
+    spdlog::error("context {} (PID {}): cannot send it {}: {}: abandoning it", e->info.name,
+                  e->info.pid, sig == SIGTERM ? "SIGTERM" : "SIGKILL", errno_text(err));
+    by_id_.erase(it);
+    if (shutdown_done_ && by_id_.empty()) std::exchange(shutdown_done_, nullptr)();
+    return;
+  }
+  if (sig == SIGTERM)
+    e->end_timer =
+        node_.get_broker().after(cfg_.kill_after, [this, id] { end_orphan(id, SIGKILL); });
 }
 
 void children::maybe_forget(std::uint32_t id) {

@@ -29,6 +29,10 @@ struct children_config {
   // Optional: more command-line arguments for the child named `name`
   // (appended after the standard ones).
   std::function<std::vector<std::string>(const std::string& name)> extra_args;
+  // A child whose stream closed but which runs on gets SIGTERM after
+  // term_after, then SIGKILL kill_after later.
+  std::chrono::milliseconds term_after{500};
+  std::chrono::milliseconds kill_after{2000};
 };
 
 struct context_info {
@@ -73,7 +77,8 @@ class children {
     std::shared_ptr<child> proc;
     std::shared_ptr<stream> strm;
     timer_handle hello_timer;
-    started_fn done;  // set until the hello
+    timer_handle end_timer;  // the child runs on after its stream closed
+    started_fn done;         // set until the hello
     bool exited = false;
     bool stream_closed = false;
     int status = 0;
@@ -83,6 +88,7 @@ class children {
   void fail_start(std::uint32_t id, const std::string& why);
   void on_forward_log(message& m);
   void maybe_forget(std::uint32_t id);
+  void end_orphan(std::uint32_t id, int sig);
 
   node& node_;
   children_config cfg_;

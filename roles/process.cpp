@@ -23,6 +23,23 @@ namespace faultmux {
 
 namespace {
 
+// Every faultmux process (the mux, each context, each worker) holds fds 0-2
+// before anything else opens a descriptor: one started with stdio closed
+// would otherwise have its listening socket, epoll or event file land on
+// 0-2, where a stray write or a child's dup2 of stdio would hit it. A
+// constructor of high priority runs before C++ static initialisation.
+__attribute__((constructor(101))) void reserve_stdio() {
+  // Lowest first: open() takes the lowest free number, so each lands on fd.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    if (::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) < 0) ::_exit(126);
+  }
+}
+
+}  // namespace
+
+namespace {
+
 // This process's environment with `add` on top (a name in `add` replaces it).
 std::vector<char*> environment_with(const std::vector<std::string>& add) {
   std::vector<char*> out;

@@ -204,7 +204,7 @@ TEST(Scenario, FaultRulesAndPatternsAreChecked) {
   std::string e = error_of(with("recv@accepted#1 -> EAGAIN", "recv@acepted#1 -> EAGAIN"));
   EXPECT_NE(e.find("bad syscall rule: column 6"), std::string::npos) << e;
   e = error_of(with("signal = \"SIGSTOP\"", "signal = \"SIGSTOPP\""));
-  EXPECT_NE(e.find("signal must be SIGKILL, SIGTERM, SIGSTOP, SIGCONT or SIGINT"),
+  EXPECT_NE(e.find("signal must be SIGKILL, SIGTERM, SIGSTOP, SIGCONT, SIGINT, SIGHUP"),
             std::string::npos)
       << e;
   e = error_of(with("pattern = \"failed to assign identity\"", "pattern = \"failed (to\""));

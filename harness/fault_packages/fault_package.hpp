@@ -37,6 +37,7 @@ class fault_scene {
 // LD_PRELOAD) and arguments of the built-in mux.
 struct target_faults {
   std::vector<std::string> shim_rules;
+  std::vector<std::string> shim_env;  // VAR=VALUE for the shim alone (it is loaded for them)
   std::vector<std::string> mux_args;
 };
 
