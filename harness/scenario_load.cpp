@@ -59,7 +59,10 @@ constexpr std::string_view worker_keys[] = {"name",
                                             "connect_timeout_ms",
                                             "backlog_wait_ms",
                                             "relay_to",
-                                            "path"};
+                                            "path",
+                                            "client",
+                                            "uid",
+                                            "user"};
 constexpr std::string_view fault_keys[] = {
     "kind",     "process",         "rule",  "signal",           "before_workers",
     "at_ms",    "resume_after_ms", "limit", "restore_after_ms", "context",
@@ -365,6 +368,10 @@ worker_group read_group(const reader& r, const toml::table& t) {
         "has 'fault_resume_after_ms' but its fault_at is not a SIGSTOP");
   needs(g.workload != wl::second_mux || (g.path.empty() && g.fault_at.empty()),
         "cannot have 'path' or 'fault_at' (it starts the target again on its own path)");
+  g.uid = static_cast<int>(r.integer(t, "uid", where, -1, 0, 2'000'000'000));
+  g.user = r.text(t, "user", where, false);
+  if (auto e = set_worker_client(g, r.text(t, "client", where, false, "faultmux")); !e.empty())
+    r.fail(t, e);
   static const std::set<std::string> functions{"echo",   "checksum", "make_bytes",
                                                "getpid", "sleep",    "caller_ids"};
   if (!functions.count(g.function))

@@ -10,13 +10,14 @@ struct entry {
   bool legacy_bugs::*flag;
 };
 
-constexpr std::array<entry, 6> table{{
+constexpr std::array<entry, 7> table{{
     {"crash-on-eagain", &legacy_bugs::crash_on_eagain},
     {"small-backlog", &legacy_bugs::small_backlog},
     {"epipe-crash", &legacy_bugs::epipe_crash},
     {"blocking-handshake", &legacy_bugs::blocking_handshake},
     {"accept-crash", &legacy_bugs::accept_crash},
     {"no-dead-message", &legacy_bugs::no_dead_message},
+    {"no-dead-reply-on-disconnect", &legacy_bugs::no_dead_reply_on_disconnect},
 }};
 
 std::string join(const legacy_bugs* only) {

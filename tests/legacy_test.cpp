@@ -92,7 +92,7 @@ TEST_F(Legacy, UnknownNameExitsTwoListingTheKnownOnes) {
   EXPECT_TRUE(f.exited(2)) << f.describe();
   EXPECT_THAT(f.err, HasSubstr("--legacy-bug no-such-bug: no such bug; known: crash-on-eagain, "
                                "small-backlog, epipe-crash, blocking-handshake, accept-crash, "
-                               "no-dead-message"));
+                               "no-dead-message, no-dead-reply-on-disconnect"));
 }
 
 TEST_F(Legacy, StartWarnsNamingTheBugsEnabled) {
