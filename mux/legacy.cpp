@@ -10,7 +10,7 @@ struct entry {
   bool legacy_bugs::*flag;
 };
 
-constexpr std::array<entry, 7> table{{
+constexpr std::array<entry, 10> table{{
     {"crash-on-eagain", &legacy_bugs::crash_on_eagain},
     {"small-backlog", &legacy_bugs::small_backlog},
     {"epipe-crash", &legacy_bugs::epipe_crash},
@@ -18,6 +18,9 @@ constexpr std::array<entry, 7> table{{
     {"accept-crash", &legacy_bugs::accept_crash},
     {"no-dead-message", &legacy_bugs::no_dead_message},
     {"no-dead-reply-on-disconnect", &legacy_bugs::no_dead_reply_on_disconnect},
+    {"error-disconnect-at-debug", &legacy_bugs::error_disconnect_at_debug},
+    {"no-handshake-deadline", &legacy_bugs::no_handshake_deadline},
+    {"no-uid-check", &legacy_bugs::no_uid_check},
 }};
 
 std::string join(const legacy_bugs* only) {
