@@ -15,6 +15,7 @@
 
 #include "faults/signal_fault.hpp"
 #include "harness/oracle_support.hpp"
+#include "harness/oracles_log_lines.hpp"
 #include "roles/process.hpp"
 
 namespace faultmux {
@@ -60,7 +61,9 @@ bool is_warning_line(const timeline_event& e) {
 bool group_is_faulted(const scenario& s, const std::string& group) {
   const worker_group* g = group_named(s, group);
   if (!g) return false;
-  if (g->workload == worker_group::workload_t::hostile || !g->fault_at.empty()) return true;
+  // A group of another uid is meant to be refused (the other-uid oracle judges it).
+  if (g->workload == worker_group::workload_t::hostile || !g->fault_at.empty() || g->uid >= 0)
+    return true;
   // Its calls are meant to fail, as the calls oracle judges, or its
   // workers are meant to end in an outcome of their own.
   if (std::any_of(
@@ -426,6 +429,8 @@ oracle_result disconnected_groups(const run_view& rv) {
     // A second mux connects only to see whether the path is live; the
     // worker outcomes oracle judges it.
     if (g.workload == worker_group::workload_t::second_mux) continue;
+    // Nor does a client of another uid get a stream: the other-uid oracle judges it.
+    if (g.uid >= 0) continue;
     const bool expected = std::find(named.begin(), named.end(), g.name) != named.end();
     for (const process_record* p : members(o, g.name)) {
       auto it = gone.find(p->pid);
@@ -699,7 +704,10 @@ std::vector<oracle_result> judge(const scenario& s, const timeline& tl, const ru
           faults_fired(rv),
           disconnected_groups(rv),
           clean_exit(rv),
-          oracle_resources(s, tl, o)};
+          oracle_resources(s, tl, o),
+          error_disconnects_logged(rv),
+          handshake_deadlines(rv),
+          other_uid_refused(rv)};
 }
 
 const oracle_result* first_failure(const std::vector<oracle_result>& results) {

@@ -77,7 +77,8 @@ oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
 oracle_result oracle_clean_exit(const scenario& s, const timeline& tl, const run_outcome& o);
 oracle_result oracle_resources(const scenario& s, const timeline& tl, const run_outcome& o);
 
-// Every oracle above, in that order.
+// Every oracle above, in that order, then those of harness/oracles_log_lines.hpp
+// (error disconnects logged, handshake deadlines, other uid refused).
 std::vector<oracle_result> judge(const scenario& s, const timeline& tl, const run_outcome& o);
 
 // The groups whose calls the target cannot serve (it has no

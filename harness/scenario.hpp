@@ -70,6 +70,14 @@ struct worker_group {
   // Where the group connects: "" the target's socket; "missing" a path
   // nothing is bound to; "stale" a socket file bound with nobody listening.
   std::string path;
+  // faultmux: `faultmux worker`; mitogen: a real Mitogen 0.3.3 unix client
+  // (scenarios/mitogen_worker.py) with the same workload and events.
+  enum class client_t { faultmux, mitogen };
+  client_t client = client_t::faultmux;
+  // uid/user: the worker setuid()s to this user before connecting (-1: no).
+  int uid = -1;
+  int gid = -1;
+  std::string user;  // as given; uid and gid are read from it
 };
 
 struct fault_spec {
@@ -219,6 +227,11 @@ std::vector<std::string> scenario_keys();
 int validate_scenarios(const std::vector<std::string>& files);
 
 const char* workload_name(worker_group::workload_t w);
+
+// Sets g.client from `client` ("faultmux", "mitogen") and g.uid/g.gid from
+// g.uid or g.user (the passwd database); "" when the group can run so, else
+// why not (harness/worker_client.cpp).
+std::string set_worker_client(worker_group& g, const std::string& client);
 const char* fault_kind_name(fault_spec::kind_t k);
 
 }  // namespace faultmux

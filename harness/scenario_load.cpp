@@ -174,6 +174,10 @@ worker_group read_group(reader& r, const toml::table& t) {
            fmt::format("path must be \"missing\" (nothing bound there) or \"stale\" (a socket file "
                        "nobody listens on), got {:?}",
                        g.path));
+  g.uid = static_cast<int>(r.integer(t, sec, "uid", -1));
+  g.user = r.text(t, sec, "user", false);
+  if (auto e = set_worker_client(g, r.text(t, sec, "client", false, "faultmux")); !e.empty())
+    r.note(t, e);
   if (it != std::end(workloads)) check_group(r, t, g, w);
   return g;
 }

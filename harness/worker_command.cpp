@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "harness/install_paths.hpp"
+#include "harness/worker_client.hpp"
+
 namespace faultmux {
 namespace {
 
@@ -77,16 +80,14 @@ std::vector<std::string> worker_argv(const scenario& s, const target_spec& t, co
   std::string path = p.socket;
   if (g.path == "missing") path = p.dir + "/missing.sock";
   if (g.path == "stale") path = p.dir + "/stale.sock";
-  std::vector<std::string> a{
-      l.self,
-      "worker",
-      "--connect",
-      path,
-      "--events",
-      p.events(worker_name(g, index)),
-      "--connect-timeout-ms",
-      std::to_string(g.connect_timeout_ms > 0 ? g.connect_timeout_ms
-                                              : std::min(10000, s.timeout_ms))};
+  // A real Mitogen client takes the same options (scenarios/mitogen_worker.py).
+  std::vector<std::string> a = g.client == worker_group::client_t::mitogen
+                                   ? mitogen_worker_prefix(g, own_install_paths().data_dir)
+                                   : std::vector<std::string>{l.self, "worker"};
+  a.insert(a.end(),
+           {"--connect", path, "--events", p.events(worker_name(g, index)), "--connect-timeout-ms",
+            std::to_string(g.connect_timeout_ms > 0 ? g.connect_timeout_ms
+                                                    : std::min(10000, s.timeout_ms))});
   if (g.backlog_wait_ms >= 0)
     a.insert(a.end(), {"--backlog-wait-ms", std::to_string(g.backlog_wait_ms)});
   add_workload_args(s, t, g, index, l, a);

@@ -1,5 +1,7 @@
 // A worker's command line for each of the six workloads (connect, serve,
-// echo, calls, hostile, second-mux). A pure function, so it is unit-testable.
+// echo, calls, hostile, second-mux): `faultmux worker`, or for a client =
+// "mitogen" group scenarios/mitogen_worker.py with the same options. A pure
+// function, so it is unit-testable.
 #pragma once
 
 #include <cstdint>

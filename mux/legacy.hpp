@@ -17,6 +17,12 @@ struct legacy_bugs {
   bool blocking_handshake = false;  // listener: blocking handshake I/O on the broker thread
   bool accept_crash = false;        // listener: an accept() error closes the listener
   bool no_dead_message = false;     // router: an oversize body is dropped without a dead reply
+  // router: a stream's disconnect sends no dead reply to whoever waits on a
+  // request it received (the requester hears only DEL_ROUTE, if anything)
+  bool no_dead_reply_on_disconnect = false;
+  bool error_disconnect_at_debug = false;  // stream: a failed recv/send is logged at debug only
+  bool no_handshake_deadline = false;      // listener: a silent client's handshake never times out
+  bool no_uid_check = false;               // listener: SO_PEERCRED's uid is not compared
 
   // Enables the bug called `name`; false when there is no such bug.
   bool enable(std::string_view name);

@@ -287,7 +287,8 @@ class listener_impl final : public listener {
                     errno_text(errno));
       return;
     }
-    if (cred.uid != own_uid_) {
+    // legacy no-uid-check: any local user's client is handed a context id.
+    if (cred.uid != own_uid_ && !opts_.legacy.no_uid_check) {
       spdlog::error(
           "listener {}: refusing connection from PID {}: it runs as uid {}, the mux as uid {}",
           opts_.path, cred.pid, cred.uid, own_uid_);
@@ -321,12 +322,15 @@ class listener_impl final : public listener {
       p->sd.assign(p->fd);
       pending_[p->id] = p;
       std::weak_ptr<pending> weak = p;
-      p->deadline = broker_.after(opts_.handshake_timeout, [this, alive = alive_, weak] {
-        auto hs = weak.lock();
-        if (!*alive || !hs) return;
-        fail(*hs, ETIMEDOUT,
-             fmt::format("handshake timed out after {} ms", opts_.handshake_timeout.count()));
-      });
+      // legacy no-handshake-deadline: a client that says nothing holds its
+      // slot until it closes.
+      if (!opts_.legacy.no_handshake_deadline)
+        p->deadline = broker_.after(opts_.handshake_timeout, [this, alive = alive_, weak] {
+          auto hs = weak.lock();
+          if (!*alive || !hs) return;
+          fail(*hs, ETIMEDOUT,
+               fmt::format("handshake timed out after {} ms", opts_.handshake_timeout.count()));
+        });
     }
     std::weak_ptr<pending> weak = p;
     p->sd.async_wait(type, [this, alive = alive_, weak](const boost::system::error_code& ec) {

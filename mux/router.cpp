@@ -161,6 +161,10 @@ void router::on_disconnect(peer* p) {
   peers_.erase(it);
   // Routes first, so the dead replies below never travel toward p.
   for (std::uint32_t id : st.routes) del_route(id, p);
+  // legacy no-dead-reply-on-disconnect: Mitogen 0.3.3's router answers no
+  // request its dying respondent held; a requester that does not wake
+  // itself on DEL_ROUTE (a unix client's plain Receiver) waits to its timeout.
+  if (cfg_.legacy.no_dead_reply_on_disconnect) return;
   end_waiting(st, std::nullopt);
 }
 

@@ -322,7 +322,12 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   }
 
   void fail(const char* op, int err) {
-    spdlog::error("stream {}: {} failed: {}: disconnecting", name_, op, errno_text(err));
+    // legacy error-disconnect-at-debug: the stream goes, but nobody reading
+    // the log at its usual level learns which one or why.
+    if (opts_.error_disconnect_at_debug)
+      spdlog::debug("stream {}: {} failed: {}: disconnecting", name_, op, errno_text(err));
+    else
+      spdlog::error("stream {}: {} failed: {}: disconnecting", name_, op, errno_text(err));
     close(err, std::string(op) + " failed");
   }
 
@@ -359,7 +364,10 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
         if (err == EINTR) continue;
         if (err == EAGAIN || err == EWOULDBLOCK) return after_write_eagain();
         if (from_send) {
-          spdlog::error("stream {}: send failed: {}: disconnecting", name_, errno_text(err));
+          if (opts_.error_disconnect_at_debug)
+            spdlog::debug("stream {}: send failed: {}: disconnecting", name_, errno_text(err));
+          else
+            spdlog::error("stream {}: send failed: {}: disconnecting", name_, errno_text(err));
           return close_later(err, "send failed");
         }
         return fail("send", err);

@@ -23,6 +23,9 @@ struct stream_options {
   // otherwise a queue that would exceed the cap means the reader is not
   // keeping up, and the stream is disconnected with an error naming it.
   std::size_t output_cap = limits::output_cap;
+  // legacy error-disconnect-at-debug (mux/legacy.hpp): a failed recv or send
+  // disconnects the stream with only a debug line.
+  bool error_disconnect_at_debug = false;
 };
 
 class stream : public peer {

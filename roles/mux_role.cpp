@@ -38,6 +38,7 @@ int run_mux(const mux_options& o) {
   cfg.routing.legacy = o.legacy;
   cfg.streams.max_message_size = o.max_message_size;
   cfg.streams.output_cap = o.output_cap;
+  cfg.streams.error_disconnect_at_debug = o.legacy.error_disconnect_at_debug;
   cfg.shutdown_grace = std::chrono::milliseconds(o.shutdown_grace_ms);
   node n(cfg);
   id_allocator ids(n);

@@ -92,7 +92,8 @@ TEST_F(Legacy, UnknownNameExitsTwoListingTheKnownOnes) {
   EXPECT_TRUE(f.exited(2)) << f.describe();
   EXPECT_THAT(f.err, HasSubstr("--legacy-bug no-such-bug: no such bug; known: crash-on-eagain, "
                                "small-backlog, epipe-crash, blocking-handshake, accept-crash, "
-                               "no-dead-message"));
+                               "no-dead-message, no-dead-reply-on-disconnect, "
+                               "error-disconnect-at-debug, no-handshake-deadline, no-uid-check"));
 }
 
 TEST_F(Legacy, StartWarnsNamingTheBugsEnabled) {
