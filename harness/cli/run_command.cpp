@@ -6,11 +6,12 @@
 #include "harness/cli/legacy_bug_option.hpp"
 #include "harness/cli/mitogen_src_option.hpp"
 #include "harness/driver.hpp"
+#include "harness/soak.hpp"
 
 namespace faultmux::cli {
 namespace {
 
-void add_run_options(CLI::App* sub, driver_options& d) {
+void add_run_options(CLI::App* sub, driver_options& d, double& soak_minutes) {
   sub->add_option("PATH", d.paths, "scenario files, or directories of *.toml")->required();
   sub->add_option("--seed", d.seed, "use this seed instead of each scenario's own");
   sub->add_option("--filter", d.filter, "only scenarios whose name matches this glob");
@@ -32,27 +33,34 @@ void add_run_options(CLI::App* sub, driver_options& d) {
   sub->add_option("--report", d.report_dir, "write DIR/results.json and DIR/junit.xml");
   sub->add_option("--legacy-bug", d.legacy_bugs,
                   legacy_bug_help("NAME: run the mux with this legacy bug enabled (repeatable)"));
+  sub->add_option("--soak", soak_minutes,
+                  "MINUTES (fractions allowed): one mux for this long under the scenario's "
+                  "syscall faults, its echo and calls workers cycling; fails on growth of the "
+                  "mux's RSS, fds or threads, a crash, or a lost message (docs/soak.md)")
+      ->check(CLI::PositiveNumber);
   sub->add_flag("-v,--verbose", d.verbosity,
                 "every oracle's evidence; keep a failed run's directory")
       ->take_all();
 }
 
-int run_run_command(driver_options d, const invocation& in) {
+int run_run_command(driver_options d, double soak_minutes, const invocation& in) {
   if (!legacy_bugs_named("run", "--legacy-bug", d.legacy_bugs)) return 2;
   if (!mitogen_src_usable("run", d.mitogen_src, d.with_mitogen ? "mitogen" : d.target)) return 2;
   d.verbosity = std::max(d.verbosity, in.verbosity);
   d.self = in.self;
   d.command_line = in.command_line;
-  return run_driver(d);
+  return soak_minutes > 0 ? run_soak(d, soak_minutes) : run_driver(d);
 }
 
 }  // namespace
 
 void add_run_command(CLI::App& app, runner& chosen) {
   auto o = std::make_shared<driver_options>();
+  auto soak = std::make_shared<double>(0);
   auto* sub = app.add_subcommand("run", "run scenarios against the built-in mux and judge them");
-  add_run_options(sub, *o);
-  on_chosen(sub, chosen, [o](const invocation& in) { return run_run_command(*o, in); });
+  add_run_options(sub, *o, *soak);
+  on_chosen(sub, chosen,
+            [o, soak](const invocation& in) { return run_run_command(*o, *soak, in); });
 }
 
 }  // namespace faultmux::cli
