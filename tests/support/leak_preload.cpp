@@ -16,7 +16,9 @@ constexpr std::size_t leak_bytes = 64 * 1024;
 }  // namespace
 
 // The leaked blocks, chained so that nothing can tell they are unused.
-extern "C" void* faultmux_test_leaked = nullptr;
+extern "C" {
+void* faultmux_test_leaked = nullptr;
+}
 
 extern "C" int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   using accept4_fn = int (*)(int, sockaddr*, socklen_t*, int);
