@@ -70,9 +70,12 @@ void print_summary() {
           fmt_opt(mi_bw, "{:.2f} GB/s", 1e-9) + " (raw " + fmt_opt(mi_raw_bw, "{:.2f}", 1e-9) + ")",
       fmt_opt(bw_ratio, "{:.2f} of raw") + "; mitogen " + fmt_opt(mi_bw_ratio, "{:.2f}"),
       ">= 1.5 GB/s: " + verdict(fm_bw, fm_bw && *fm_bw >= 1.5e9));
+  auto mi_cap = recorded("mitogen.capacity_rt_per_s");
+  auto cap_ratio = ratio(cap, mi_cap);
   out += fmt::format(fmt::runtime(row), "capacity 16 x 64 in flight", fmt_opt(cap, "{:.0f} rt/s"),
-                     cap ? fmt::format("= {:.0f} msgs/s through the mux", 2 * *cap) : "", "",
-                     "none set");
+                     "mitogen " + fmt_opt(mi_cap, "{:.0f} rt/s") + ", same workers",
+                     fmt_opt(cap_ratio, "{:.1f}x mitogen"),
+                     ">= 15x mitogen: " + verdict(cap_ratio, cap_ratio && *cap_ratio >= 15));
   out += fmt::format(
       fmt::runtime(row), "storm 1000 clients, median", fmt_opt(fm_storm, "{:.1f} ms"),
       "mitogen " + fmt_opt(mi_storm, "{:.1f} ms"), fmt_opt(storm_ratio, "{:.2f}x mitogen"),
@@ -92,6 +95,12 @@ void print_summary() {
                                    floor_note(call_floor, call_raw)
                              : std::string("none set"));
   }
+  auto call_big = recorded("call1MiB.rtt_p50_us"), routed_big = recorded("routed1MiB.rtt_p50_us");
+  auto big_ratio = ratio(call_big, routed_big);
+  out += fmt::format(fmt::runtime(row), "call vs routed RTT 1 MiB", fmt_opt(call_big, "{:.0f} us"),
+                     "routed 1 MiB echo " + fmt_opt(routed_big, "{:.0f} us"),
+                     fmt_opt(big_ratio, "{:.2f}x routed"),
+                     "<= 2x routed: " + verdict(big_ratio, big_ratio && *big_ratio <= 2));
   auto idle = recorded("idle.mux_kib_per_conn"), idle_base = recorded("idle.baseline_kib_per_conn");
   out += fmt::format(fmt::runtime(row), "mux RSS per idle conn, 2000", fmt_opt(idle, "{:.2f} KiB"),
                      "idle accepted sockets " + fmt_opt(idle_base, "{:.2f} KiB"),
@@ -118,6 +127,16 @@ void print_summary() {
                   fmt_opt(runs, "{:.0f} runs") + " in " + fmt_opt(whole, "{:.1f} s"),
                   ">= 300/min, whole < 5 min: " +
                       verdict(per_min, per_min && whole && *per_min >= 300 && *whole < 300));
+  auto sp_true = recorded("spawn.true_ms_per"), sp_seq = recorded("spawn.seq_ms_per"),
+       sp_par = recorded("spawn.par2_ms_per");
+  auto sp_ratio = ratio(sp_par, sp_true);
+  out += fmt::format(fmt::runtime(row), "spawn 200 workers, per worker",
+                     fmt_opt(sp_par, "{:.2f} ms") + " (2 at once)",
+                     "/bin/true posix_spawn " + fmt_opt(sp_true, "{:.2f} ms") + "; one at a time " +
+                         fmt_opt(sp_seq, "{:.2f} ms"),
+                     fmt_opt(sp_ratio, "{:.2f}x /bin/true") + "; one at a time " +
+                         fmt_opt(ratio(sp_seq, sp_true), "{:.2f}x"),
+                     "<= 1.25x: " + verdict(sp_ratio, sp_ratio && *sp_ratio <= 1.25));
   out +=
       "Round trips run on one CPU. floor: the same four hops through a relay that only "
       "forwards (epoll_wait, recv, send per pass), the least any relay adds here.\n";
@@ -144,6 +163,7 @@ int main(int argc, char** argv) {
   faultmux::bench::register_idle_benchmarks();
   faultmux::bench::register_pickle_benchmarks();
   faultmux::bench::register_explore_benchmarks();
+  faultmux::bench::register_spawn_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   print_summary();
   benchmark::Shutdown();

@@ -117,19 +117,58 @@ void routed_oneway(benchmark::State& state, mux_kind kind) {
   }
 }
 
-constexpr int capacity_pairs = 16;
-constexpr int capacity_in_flight = 64;
-constexpr int capacity_count = 10000;  // round trips per load worker per iteration
-
-// 16 load workers, each keeping 64 round trips in flight to its own echo
-// worker, all through one mux. Each iteration starts the load workers anew
-// (a worker runs one workload) and is timed from the first spawn until the
-// last one prints its result line; the exit statuses are checked after,
-// untimed.
-void routed_capacity(benchmark::State& state) {
+// bench process -> mux -> echo worker -> mux -> bench process with 1 MiB
+// each way: the baseline of a 1 MiB call's round trip (call_bench.cpp),
+// the same path without the pickling. Not pinned: at 1 MiB the copies, not
+// the wakeups, take the time.
+void routed_rtt_big(benchmark::State& state) {
   try {
     temp_dir dir;
-    mux_process mux(mux_kind::faultmux, dir, 4 * capacity_pairs);
+    mux_process mux(mux_kind::faultmux, dir, 16);
+    echo_worker echo(mux.path(), dir.file("echo.log"));
+    frame_client client(mux.path());
+    std::string frame = client.frame(echo.context_id(), worker_echo_handle, reply_handle,
+                                     std::string(big_size, 'p'));
+    for (int i = 0; i < 20; ++i) {
+      client.send_all(frame);
+      client.read_reply(reply_handle);
+    }
+    std::vector<double> rtts;
+    for (auto _ : state) {
+      double t0 = now_seconds();
+      client.send_all(frame);
+      message m = client.read_reply(reply_handle);
+      rtts.push_back(now_seconds() - t0);
+      if (m.data.size() != big_size) {
+        state.SkipWithError("echo reply has the wrong size");
+        break;
+      }
+    }
+    if (state.error_occurred()) return;
+    state.counters["p50_us"] = quantile(rtts, 0.5) * 1e6;
+    record("routed1MiB.rtt_p50_us", quantile(rtts, 0.5) * 1e6);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
+constexpr int capacity_pairs = 16;
+constexpr int capacity_in_flight = 64;
+// Round trips per load worker per iteration; Mitogen's mux, some 20 times
+// slower, gets fewer so that its iterations take seconds too.
+constexpr int capacity_count = 10000;
+constexpr int mitogen_capacity_count = 1000;
+
+// 16 load workers, each keeping 64 round trips in flight to its own echo
+// worker, all through one mux: faultmux's, or Mitogen 0.3.3's beside it in
+// the same run with the same workers (the mux is what differs). Each iteration starts the load
+// workers anew (a worker runs one workload) and is timed from the first spawn until the last one
+// prints its result line; the exit statuses are checked after, untimed.
+void routed_capacity(benchmark::State& state, mux_kind kind) {
+  const int count = kind == mux_kind::faultmux ? capacity_count : mitogen_capacity_count;
+  try {
+    temp_dir dir;
+    mux_process mux(kind, dir, 4 * capacity_pairs);
     std::vector<echo_worker> echoes;
     echoes.reserve(capacity_pairs);
     for (int i = 0; i < capacity_pairs; ++i)
@@ -145,12 +184,12 @@ void routed_capacity(benchmark::State& state) {
       for (int i = 0; i < capacity_pairs; ++i) {
         logs.push_back(
             dir.file("load" + std::to_string(iteration) + "_" + std::to_string(i) + ".log"));
-        load.push_back(spawn_logged(
-            {FAULTMUX_BINARY, "worker", "--connect", mux.path(), "--peer",
-             std::to_string(echoes[static_cast<std::size_t>(i)].context_id()), "--count",
-             std::to_string(capacity_count), "--size", std::to_string(rtt_size), "--in-flight",
-             std::to_string(capacity_in_flight)},
-            logs.back(), true));
+        load.push_back(
+            spawn_logged({FAULTMUX_BINARY, "worker", "--connect", mux.path(), "--peer",
+                          std::to_string(echoes[static_cast<std::size_t>(i)].context_id()),
+                          "--count", std::to_string(count), "--size", std::to_string(rtt_size),
+                          "--in-flight", std::to_string(capacity_in_flight)},
+                         logs.back(), true));
       }
       std::string failure;
       for (std::size_t i = 0; i < load.size() && failure.empty(); ++i) {
@@ -165,7 +204,7 @@ void routed_capacity(benchmark::State& state) {
           if (std::sscanf(line->c_str(), "done ok=%d failed=%d seconds=%lf", &ok, &failed,
                           &seconds) != 3)
             continue;
-          if (ok != capacity_count || failed != 0) failure = "load worker: " + *line;
+          if (ok != count || failed != 0) failure = "load worker: " + *line;
           worker_seconds_max = std::max(worker_seconds_max, seconds);
           break;
         }
@@ -186,7 +225,7 @@ void routed_capacity(benchmark::State& state) {
       ++iteration;
     }
     if (state.error_occurred()) return;
-    double round_trips = static_cast<double>(state.iterations()) * capacity_pairs * capacity_count;
+    double round_trips = static_cast<double>(state.iterations()) * capacity_pairs * count;
     state.SetItemsProcessed(static_cast<std::int64_t>(round_trips));
     // Each round trip is two messages through the mux: request and reply.
     state.counters["routed_msgs_per_s"] = 2 * round_trips / timed;
@@ -197,7 +236,7 @@ void routed_capacity(benchmark::State& state) {
     report_cpu(state, "mux", mux.pid(), mux_cpu, 2 * round_trips);
     state.counters["mux_busy"] =
         (cpu_of(mux.pid()).run_s - mux_cpu.run_s) / (now_seconds() - loop_start);
-    record("faultmux.capacity_rt_per_s", round_trips / timed);
+    record(std::string(mux_name(kind)) + ".capacity_rt_per_s", round_trips / timed);
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }
@@ -222,8 +261,16 @@ void register_routed_benchmarks() {
       ->Iterations(mitogen_oneway_iterations)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("capacity_16x64/faultmux", routed_capacity)
+  benchmark::RegisterBenchmark("rtt_1MiB/faultmux", routed_rtt_big)
+      ->Iterations(300)
+      ->UseRealTime()
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("capacity_16x64/faultmux", routed_capacity, mux_kind::faultmux)
       ->Iterations(3)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("capacity_16x64/mitogen", routed_capacity, mux_kind::mitogen)
+      ->Iterations(2)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
 }

@@ -95,9 +95,13 @@ class scenario_run final : public fault_scene {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     make_dir();
     if (setup_error_.empty() && start_target()) drive();
+    stop_from_ = stop_from_.value_or(run_clock::now());  // a run cut short: finish() stops it
     finish();
+    const auto judge_from = run_clock::now();
     scenario_result r = judged();
-    r.seconds = std::chrono::duration<double>(run_clock::now() - started).count();
+    const auto ended = run_clock::now();
+    r.seconds = std::chrono::duration<double>(ended - started).count();
+    r.report.phases = phases_of(started, judge_from, ended);
     if (!paths_.dir.empty()) {
       if (!r.passed && o_.verbosity > 0) {
         r.kept_dir = paths_.dir;
@@ -196,12 +200,30 @@ class scenario_run final : public fault_scene {
     schedule_faults(run_point::target_listening);
     run_due();
     start_workers();
+    traffic_from_ = run_clock::now();
     if (stop_now()) return;
     schedule_faults(run_point::workers_started);
     wait_for_workers();
     if (stop_now()) return;
     probe_target();
+    stop_from_ = run_clock::now();
     stop_target();
+  }
+
+  // Wall time by phase; a phase the run never reached (setup failed,
+  // interrupted) takes no time, and the one cut short ends where it stopped.
+  std::vector<reports::phase_entry> phases_of(run_clock::time_point started,
+                                              run_clock::time_point judge_from,
+                                              run_clock::time_point ended) const {
+    const auto stop_from = stop_from_.value_or(judge_from);
+    const auto traffic_from = traffic_from_.value_or(stop_from);
+    auto s = [](run_clock::time_point a, run_clock::time_point b) {
+      return std::max(0.0, std::chrono::duration<double>(b - a).count());
+    };
+    return {{"spawn", s(started, traffic_from)},
+            {"traffic", s(traffic_from, stop_from)},
+            {"stop", s(stop_from, judge_from)},
+            {"judge", s(judge_from, ended)}};
   }
 
   void schedule_faults(run_point point) {
@@ -515,6 +537,8 @@ class scenario_run final : public fault_scene {
   std::optional<run_clock::time_point> first_spawn_;
   run_clock::time_point last_spawn_{};
   run_clock::time_point deadline_{};
+  // Where the traffic and stop phases began; unset when the run never got there.
+  std::optional<run_clock::time_point> traffic_from_, stop_from_;
   double start_ms_ = 0;
   run_outcome out_;  // what the oracles judge besides the timeline
   resource_sampler sampler_;

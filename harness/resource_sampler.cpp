@@ -6,11 +6,33 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "faults/event_log.hpp"
 
 namespace faultmux {
+namespace {
+
+// num_threads, the 20th field of /proc/PID/stat (the 18th after the
+// command, which is in parentheses and may hold spaces); 0 when unreadable.
+long long threads_of(const std::string& dir) {
+  FILE* f = std::fopen((dir + "/stat").c_str(), "re");
+  if (!f) return 0;
+  char buf[1024];
+  const std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  const char* p = std::strrchr(buf, ')');
+  long long threads = 0;
+  if (p && std::sscanf(p + 1,
+                       " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %lld",
+                       &threads) == 1)
+    return threads;
+  return 0;
+}
+
+}  // namespace
 
 std::optional<resource_point> sample_process(pid_t pid) {
   resource_point p;
@@ -30,6 +52,7 @@ std::optional<resource_point> sample_process(pid_t pid) {
   if (!ok) return std::nullopt;
   p.fds = n;
   p.rss_kib = resident * (::sysconf(_SC_PAGESIZE) / 1024);
+  p.threads = threads_of(dir);
   return p;
 }
 

@@ -1,4 +1,5 @@
-// Samples one process's open fds (/proc/PID/fd) and RSS (/proc/PID/statm)
+// Samples one process's open fds (/proc/PID/fd), RSS (/proc/PID/statm) and
+// threads (/proc/PID/stat)
 // on a thread of its own while a scenario runs, so the driver's loop (and
 // the timing of its faults) never waits for it. Times are CLOCK_MONOTONIC
 // seconds, the clock of every event in a timeline.
@@ -18,6 +19,7 @@ struct resource_point {
   double t = 0;  // CLOCK_MONOTONIC seconds
   long long fds = 0;
   long long rss_kib = 0;
+  long long threads = 0;
 };
 
 // One reading of `pid`; nullopt when it is gone (or /proc cannot be read).

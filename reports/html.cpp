@@ -284,6 +284,42 @@ std::string legend_section() {
   return out;
 }
 
+// A soak's figures: its time and cycles, and each slope beside its bound.
+std::string soak_text(const json& soak) {
+  if (!soak.is_object()) return "";
+  std::string out = fmt::format("{} · {} worker cycles, {} messages, {} lost",
+                                esc(seconds(num_or(soak, "seconds", 0))), esc(str(soak, "cycles")),
+                                esc(str(soak, "messages")), esc(str(soak, "lost")));
+  for (const auto& m : arr(soak, "metrics")) {
+    auto slope = num(m, "slope_per_min");
+    out += fmt::format("; {} {}/min (bound {})", esc(str(m, "name")),
+                       slope ? fmt::format("{:+.2f}", *slope) : std::string("n/a"),
+                       esc(str(m, "bound_per_min")));
+  }
+  return out;
+}
+
+// The run's wall time by phase: a bar of four stacked parts and their seconds.
+std::string phases_bar(const json& e) {
+  static const char* const colours[] = {"#7a9cc6", "#6cb27a", "#d7a04b", "#b07cc6"};
+  double total = 0;
+  for (const auto& p : arr(e, "phases")) total += num_or(p, "seconds", 0);
+  if (total <= 0) return "";
+  std::string bar, text;
+  std::size_t i = 0;
+  for (const auto& p : arr(e, "phases")) {
+    const double s = std::max(0.0, num_or(p, "seconds", 0));
+    const std::string name = esc(str(p, "name"));
+    bar += fmt::format(
+        "<span title=\"{} {}\" style=\"display:inline-block;height:10px;width:{}px;"
+        "background:{}\"></span>",
+        name, esc(seconds(s)), c(200 * s / total), colours[i++ % 4]);
+    text += fmt::format("{}{} {}", text.empty() ? "" : " · ", name, esc(seconds(s)));
+  }
+  return "<span style=\"display:inline-block;white-space:nowrap;vertical-align:middle\">" + bar +
+         "</span> " + text;
+}
+
 std::string detail_section(const json& e, std::size_t id) {
   const verdict v = verdict_of(e);
   std::string out = fmt::format(
@@ -303,6 +339,8 @@ std::string detail_section(const json& e, std::size_t id) {
   const json& w = at(e, "workers");
   if (auto t = num(w, "total"); t && *t > 0)
     kv("workers", fmt::format("{} started in {}", c(*t), ms_text(num_or(w, "spawn_ms", 0))));
+  kv("phases", phases_bar(e));
+  kv("soak", soak_text(at(e, "soak")));
   std::string bugs;
   for (const auto& b : arr(e, "legacy_bugs"))
     if (b.is_string()) bugs += (bugs.empty() ? "" : ", ") + esc(b.get<std::string>());

@@ -191,6 +191,20 @@ nlohmann::json latency_json(const latency_summary& l) {
           {"p99_ms", l.p99_ms}, {"max_ms", l.max_ms},   {"buckets", buckets}};
 }
 
+nlohmann::json soak_json(const soak_info& s) {
+  nlohmann::json metrics = nlohmann::json::array();
+  for (const auto& m : s.metrics)
+    metrics.push_back(
+        {{"name", m.name},
+         {"slope_per_min", m.slope_per_min ? nlohmann::json(*m.slope_per_min) : nlohmann::json()},
+         {"bound_per_min", m.bound_per_min}});
+  return {{"seconds", s.seconds},
+          {"cycles", s.cycles},
+          {"messages", s.messages},
+          {"lost", s.lost},
+          {"metrics", metrics}};
+}
+
 nlohmann::json resources_json(const resource_info& r) {
   nlohmann::json samples = nlohmann::json::array();
   for (const auto& s : r.samples)
@@ -271,6 +285,8 @@ nlohmann::json to_json(const results& r) {
     auto [faults, faults_omitted] = fault_list(s.faults);
     for (const auto& w : s.windows)
       windows.push_back({{"from_s", w.from_s}, {"to_s", w.to_s}, {"what", w.what}});
+    nlohmann::json phases = nlohmann::json::array();
+    for (const auto& p : s.phases) phases.push_back({{"name", p.name}, {"seconds", p.seconds}});
     scenarios.push_back(
         {{"file", s.file},
          {"name", s.name},
@@ -291,8 +307,10 @@ nlohmann::json to_json(const results& r) {
          {"timeline", s.timeline ? timeline_json(*s.timeline) : nlohmann::json()},
          {"latency", s.latency ? latency_json(*s.latency) : nlohmann::json()},
          {"resources", s.resources ? resources_json(*s.resources) : nlohmann::json()},
-         {"windows", windows}});
+         {"windows", windows},
+         {"phases", phases}});
     if (!s.target_version.empty()) scenarios.back()["target_version"] = s.target_version;
+    if (s.soak) scenarios.back()["soak"] = soak_json(*s.soak);
   }
   // "errors" is schema 1's name for "error", kept: a field's meaning never changes.
   nlohmann::json summary = {{"total", r.scenarios.size()},

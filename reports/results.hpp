@@ -132,6 +132,32 @@ struct fault_window {
   std::string what;
 };
 
+// A stretch of one scenario's run, in wall time: spawn (the mux and the
+// workers started), traffic (the workers' work and the probe), stop (the
+// workers and the mux ended and reaped), judge (the oracles and the
+// report's shaping). In that order; together about the run's duration.
+struct phase_entry {
+  std::string name;
+  double seconds = 0;
+};
+
+// A soak's figures (faultmux run --soak): how long and how much, and the
+// slope per minute of each sampled value of the mux (rss_kib, fds, threads)
+// over the second half, beside the bound the soak judged it by.
+struct soak_metric {
+  std::string name;
+  std::optional<double> slope_per_min;  // nullopt: too few samples to fit
+  double bound_per_min = 0;
+};
+
+struct soak_info {
+  double seconds = 0;
+  long long cycles = 0;    // cycling workers that ended
+  long long messages = 0;  // answered
+  long long lost = 0;      // cycling workers that lost a message, failed or hung
+  std::vector<soak_metric> metrics;
+};
+
 struct scenario_entry {
   std::string file;
   std::string name;
@@ -155,6 +181,8 @@ struct scenario_entry {
   std::optional<latency_summary> latency;  // nullopt: no call or round trip measured
   std::optional<resource_info> resources;  // nullopt: no target process sampled
   std::vector<fault_window> windows;
+  std::vector<phase_entry> phases;  // empty: not timed (an entry not from the driver)
+  std::optional<soak_info> soak;    // a soak's run only
 };
 
 struct results {

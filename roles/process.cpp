@@ -9,7 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <exception>
 #include <string_view>
 #include <system_error>
 #include <thread>
@@ -89,6 +92,31 @@ child_process child_process::spawn(const std::vector<std::string>& argv, bool ca
   }
   c.out_fd_ = capture_stdout ? pipefd[0] : -1;
   return c;
+}
+
+std::vector<child_process> spawn_all(const std::vector<spawn_request>& requests, int parallel) {
+  std::vector<child_process> out(requests.size());
+  std::vector<std::exception_ptr> errors(requests.size());
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < requests.size();) {
+      const auto& r = requests[i];
+      try {
+        out[i] = child_process::spawn(r.argv, r.capture_stdout, r.stderr_path, r.env);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  const std::size_t at_once =
+      std::min(requests.size(), static_cast<std::size_t>(std::max(1, parallel)));
+  std::vector<std::thread> threads;  // this thread is one of them
+  for (std::size_t t = 1; t < at_once; ++t) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return out;
 }
 
 child_process::child_process(child_process&& o) noexcept

@@ -45,6 +45,23 @@ class child_process {
   std::optional<double> exited_at_;
 };
 
+// One child to start: child_process::spawn's arguments.
+struct spawn_request {
+  std::vector<std::string> argv;
+  bool capture_stdout = false;
+  std::string stderr_path;
+  std::vector<std::string> env;
+};
+
+// Starts every request, up to `parallel` at once on threads of its own, and
+// returns the children in request order. posix_spawn (glibc: clone with
+// CLONE_VM | CLONE_VFORK, then exec) copies no page table, so what a child
+// costs does not grow with this process's memory; it does block its thread
+// until the child has exec'd, which two threads on two cores overlap. When
+// one fails, the first failure is thrown once all have been tried (the
+// children started are killed and reaped with their objects).
+std::vector<child_process> spawn_all(const std::vector<spawn_request>& requests, int parallel);
+
 // "exit 0", "killed by SIGKILL": a wait status for people.
 std::string describe_status(int status);
 

@@ -240,6 +240,45 @@ TEST(HtmlReport, ToleratesMissingAndOddFields) {
   EXPECT_NE(page.find("</html>"), std::string::npos);
 }
 
+// A scenario's phases show as a bar with each phase's time (none, or odd
+// ones, show nothing and break nothing); a soak's figures show as a line.
+TEST(HtmlReport, PhasesAndSoakFiguresShow) {
+  json doc = {{"schema", "faultmux-results/3"},
+              {"run", {{"started", "2026-01-01T00:00:00Z"}}},
+              {"scenarios",
+               {{{"name", "timed"},
+                 {"verdict", "pass"},
+                 {"target", "builtin"},
+                 {"phases",
+                  {{{"name", "spawn"}, {"seconds", 1.5}},
+                   {{"name", "traffic"}, {"seconds", 2.5}},
+                   {{"name", "stop"}, {"seconds", 0}},
+                   {{"name", "judge"}, {"seconds", 1}}}}},
+                {{"name", "untimed"}, {"verdict", "pass"}, {"target", "builtin"}},
+                {{"name", "odd"}, {"verdict", "pass"}, {"phases", "no"}}}}};
+  std::string page = reports::render_html({doc});
+  EXPECT_EQ(count_of(page, "<th>phases</th>"), 1u) << "only the timed scenario has phases";
+  EXPECT_NE(page.find("title=\"spawn 1.50 s\" style=\"display:inline-block;height:10px;width:60px"),
+            std::string::npos)
+      << "spawn is 1.5 of 5 s: 60 of 200 px";
+  EXPECT_NE(page.find("traffic 2.50 s"), std::string::npos);
+  EXPECT_NE(page.find("judge 1.00 s"), std::string::npos);
+  json soaked = doc["scenarios"][0];
+  soaked["soak"] = {{"seconds", 1800},
+                    {"cycles", 5000},
+                    {"messages", 200000},
+                    {"lost", 0},
+                    {"metrics",
+                     {{{"name", "rss_kib"}, {"slope_per_min", 1.5}, {"bound_per_min", 512}},
+                      {{"name", "fds"}, {"slope_per_min", nullptr}, {"bound_per_min", 5}}}}};
+  doc["scenarios"] = json::array({soaked});
+  page = reports::render_html({doc});
+  EXPECT_NE(page.find("30 min 0 s · 5000 worker cycles, 200000 messages, 0 lost; rss_kib "
+                      "+1.50/min (bound 512); fds n/a/min (bound 5)"),
+            std::string::npos);
+  EXPECT_NE(page.find("</html>"), std::string::npos);
+}
+
 // The matrix's Mitogen column names the Mitogen its runs used: the version,
 // and the source tree when it was not the installed package.
 TEST(HtmlReport, TheMitogenColumnNamesItsVersionAndTree) {

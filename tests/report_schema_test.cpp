@@ -304,6 +304,31 @@ TEST_F(RealRun, AWrongValueFails) {
   EXPECT_EQ(v.status, 1) << v.output;
 }
 
+// The run's phases: all four, in order, none negative, together about the
+// run's duration (the rest is removing the run directory).
+TEST_F(RealRun, CarriesItsPhasesInOrderSummingToItsDuration) {
+  const json j = results();
+  const json& s = j["scenarios"][0];
+  ASSERT_EQ(s["phases"].size(), 4u) << s["phases"];
+  const char* names[] = {"spawn", "traffic", "stop", "judge"};
+  double sum = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(s["phases"][i]["name"], names[i]);
+    const double t = s["phases"][i]["seconds"].get<double>();
+    EXPECT_GE(t, 0.0) << names[i];
+    sum += t;
+  }
+  const double whole = s["duration_s"].get<double>();
+  EXPECT_GT(s["phases"][1]["seconds"].get<double>(), 0.0) << "the workers ran";
+  EXPECT_NEAR(sum, whole, 0.05 * whole + 0.05) << s["phases"];
+  validation v =
+      validate_changed(results(), [](json& d) { d["scenarios"][0]["phases"][0]["seconds"] = -1; });
+  EXPECT_EQ(v.status, 1) << v.output;
+  v = validate_changed(results(),
+                       [](json& d) { d["scenarios"][0]["phases"][0]["name"] = "warmup"; });
+  EXPECT_EQ(v.status, 1) << v.output;
+}
+
 // A schema 2 document (no explore section) still validates: readers of
 // either kind keep working.
 TEST_F(RealRun, ASchemaTwoDocumentStillValidates) {

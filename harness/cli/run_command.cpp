@@ -15,6 +15,7 @@
 #include "harness/driver.hpp"
 #include "harness/install_paths.hpp"
 #include "harness/symptom_index.hpp"
+#include "harness/soak.hpp"
 
 namespace faultmux::cli {
 namespace {
@@ -81,7 +82,7 @@ int run_list(std::vector<std::string> paths, const list_options& l) {
   return 0;
 }
 
-void add_run_options(CLI::App* sub, driver_options& d) {
+void add_run_options(CLI::App* sub, driver_options& d, double& soak_minutes) {
   sub->add_option("PATH", d.paths, "scenario files, or directories of *.toml");
   sub->add_option("--seed", d.seed, "use this seed instead of each scenario's own");
   sub->add_option("--filter", d.filter, "only scenarios whose name matches this glob");
@@ -103,12 +104,17 @@ void add_run_options(CLI::App* sub, driver_options& d) {
   sub->add_option("--report", d.report_dir, "write DIR/results.json and DIR/junit.xml");
   sub->add_option("--legacy-bug", d.legacy_bugs,
                   legacy_bug_help("NAME: run the mux with this legacy bug enabled (repeatable)"));
+  sub->add_option("--soak", soak_minutes,
+                  "MINUTES (fractions allowed): one mux for this long under the scenario's "
+                  "syscall faults, its echo and calls workers cycling; fails on growth of the "
+                  "mux's RSS, fds or threads, a crash, or a lost message (docs/soak.md)")
+      ->check(CLI::PositiveNumber);
   sub->add_flag("-v,--verbose", d.verbosity,
                 "every oracle's evidence; keep a failed run's directory")
       ->take_all();
 }
 
-int run_run_command(driver_options d, const invocation& in) {
+int run_run_command(driver_options d, double soak_minutes, const invocation& in) {
   if (d.paths.empty()) {
     std::fprintf(stderr, "faultmux run: give scenario files or directories (or --list)\n");
     return 2;
@@ -118,7 +124,7 @@ int run_run_command(driver_options d, const invocation& in) {
   d.verbosity = std::max(d.verbosity, in.verbosity);
   d.self = in.self;
   d.command_line = in.command_line;
-  return run_driver(d);
+  return soak_minutes > 0 ? run_soak(d, soak_minutes) : run_driver(d);
 }
 
 }  // namespace
@@ -126,16 +132,17 @@ int run_run_command(driver_options d, const invocation& in) {
 void add_run_command(CLI::App& app, runner& chosen) {
   auto o = std::make_shared<driver_options>();
   auto l = std::make_shared<list_options>();
+  auto soak = std::make_shared<double>(0);
   auto* sub = app.add_subcommand("run", "run scenarios against the built-in mux and judge them");
-  add_run_options(sub, *o);
+  add_run_options(sub, *o, *soak);
   add_list_options(sub, *l);
-  on_chosen(sub, chosen, [o, l](const invocation& in) {
+  on_chosen(sub, chosen, [o, l, soak](const invocation& in) {
     if (l->list) return run_list(o->paths, *l);
     if (!l->grep.empty() || l->update_index) {
       std::fprintf(stderr, "faultmux run: --grep and --update-index go with --list\n");
       return 2;
     }
-    return run_run_command(*o, in);
+    return run_run_command(*o, *soak, in);
   });
 }
 
