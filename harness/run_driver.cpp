@@ -21,6 +21,7 @@
 
 #include "harness/driver.hpp"
 #include "harness/version.hpp"
+#include "reports/html.hpp"
 
 namespace faultmux {
 namespace {
@@ -37,6 +38,8 @@ struct job {
 std::string label(const scenario_result& r, int repeats) {
   std::string out = r.name;
   if (r.target != "builtin") out += " [" + r.target + "]";
+  if (!r.legacy_bugs.empty())
+    out += fmt::format(" [legacy bug: {}]", fmt::join(r.legacy_bugs, ", "));
   if (repeats > 1) out += " #" + std::to_string(r.repeat);
   return out;
 }
@@ -154,6 +157,10 @@ int run_driver(const driver_options& o) {
   }
   driver_options against_mitogen = o;
   against_mitogen.target = "mitogen";
+  // With legacy bugs, each scenario also runs without them, beside: the
+  // report's matrix then shows the clean column next to the bug's.
+  driver_options clean = o;
+  clean.legacy_bugs.clear();
   std::vector<job> jobs;
   for (bool finding : {false, true}) {
     if (finding && (!o.with_mitogen || o.target == "mitogen")) continue;
@@ -161,8 +168,10 @@ int run_driver(const driver_options& o) {
       // A fake-listener scenario keeps its own target: it ran already.
       if ((o.filter.empty() || ::fnmatch(o.filter.c_str(), s.name.c_str(), 0) == 0) &&
           !(finding && s.target.kind == target_spec::kind_t::fake_listener))
-        for (int k = 1; k <= o.repeat; ++k)
+        for (int k = 1; k <= o.repeat; ++k) {
+          if (!finding && !o.legacy_bugs.empty()) jobs.push_back({&s, k, &clean});
           jobs.push_back({&s, k, finding ? &against_mitogen : &o});
+        }
   }
   if (jobs.empty()) {
     std::fprintf(stderr, "faultmux run: no scenario%s%s\n",
@@ -208,12 +217,14 @@ int run_driver(const driver_options& o) {
   if (!o.report_dir.empty()) {
     report.run.duration_s = std::chrono::duration<double>(clock::now() - run_start).count();
     std::string err = reports::write_reports(report, o.report_dir);
+    if (err.empty() && o.report_html) err = reports::write_html({to_json(report)}, o.report_dir);
     if (!err.empty()) {
       std::fprintf(stderr, "faultmux run: report: %s\n", err.c_str());
       std::fflush(stdout);
       return 2;
     }
-    std::printf("report: %s/results.json, %s/junit.xml\n", o.report_dir.c_str(),
+    std::printf("report: %s%s/results.json, %s/junit.xml\n",
+                o.report_html ? (o.report_dir + "/index.html, ").c_str() : "", o.report_dir.c_str(),
                 o.report_dir.c_str());
   }
   std::fflush(stdout);
