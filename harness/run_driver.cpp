@@ -145,22 +145,11 @@ void run_jobs(const std::vector<job>& jobs, const driver_options& o,
   for (auto& t : threads) t.join();
 }
 
-}  // namespace
-
-int run_driver(const driver_options& o) {
-  std::vector<scenario> all;
-  try {
-    for (const auto& f : scenario_files(o.paths)) all.push_back(load_scenario(f));
-  } catch (const scenario_error& e) {
-    std::fprintf(stderr, "faultmux run: %s\n", e.what());
-    return 2;
-  }
-  driver_options against_mitogen = o;
-  against_mitogen.target = "mitogen";
-  // With legacy bugs, each scenario also runs without them, beside: the
-  // report's matrix then shows the clean column next to the bug's.
-  driver_options clean = o;
-  clean.legacy_bugs.clear();
+// Each scenario matching --filter, --repeat times; with legacy bugs also
+// without them (`clean`), beside: the report's matrix then shows the clean
+// column next to the bug's; with --with-mitogen also against Mitogen.
+std::vector<job> jobs_of(const std::vector<scenario>& all, const driver_options& o,
+                         const driver_options& clean, const driver_options& against_mitogen) {
   std::vector<job> jobs;
   for (bool finding : {false, true}) {
     if (finding && (!o.with_mitogen || o.target == "mitogen")) continue;
@@ -173,6 +162,24 @@ int run_driver(const driver_options& o) {
           jobs.push_back({&s, k, finding ? &against_mitogen : &o});
         }
   }
+  return jobs;
+}
+
+}  // namespace
+
+int run_driver(const driver_options& o) {
+  std::vector<scenario> all;
+  try {
+    for (const auto& f : scenario_files(o.paths)) all.push_back(load_scenario(f));
+  } catch (const scenario_error& e) {
+    std::fprintf(stderr, "faultmux run: %s\n", e.what());
+    return 2;
+  }
+  driver_options against_mitogen = o;
+  against_mitogen.target = "mitogen";
+  driver_options clean = o;
+  clean.legacy_bugs.clear();
+  const std::vector<job> jobs = jobs_of(all, o, clean, against_mitogen);
   if (jobs.empty()) {
     std::fprintf(stderr, "faultmux run: no scenario%s%s\n",
                  o.filter.empty() ? " in the given paths" : " matches --filter ", o.filter.c_str());

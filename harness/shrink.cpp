@@ -332,6 +332,42 @@ std::string shrunk_name(const std::string& name) {
   return name.ends_with("-shrunk") ? name : name + "-shrunk";
 }
 
+namespace {
+
+// Names and describes the shrunk scenario as what it now is, writes it
+// beside the given file (or to --out), and prints it with its rerun command.
+int write_shrunk(const shrink_options& o, const scenario& original, shrink_state& st,
+                 std::uint64_t seed, const shrinker& sh) {
+  const std::string name = shrunk_name(original.name);
+  std::string out = o.out;
+  if (out.empty()) out = (fs::path(o.file).parent_path() / (name + ".toml")).string();
+  try {
+    const scenario now = parse_scenario(toml_text(st.table), out);
+    st.table.insert_or_assign("name", name);
+    st.table.insert_or_assign("description", shrunk_description(original, now, st.faults));
+  } catch (const scenario_error& e) {
+    std::fprintf(stderr, "faultmux shrink: %s\n", e.what());  // every kept candidate loaded
+    return 2;
+  }
+  std::string text = toml_text(st.table);
+  {
+    std::ofstream f(out);
+    f << text;
+    if (!f.flush()) {
+      std::fprintf(stderr, "faultmux shrink: cannot write %s: %s\n", out.c_str(),
+                   std::strerror(errno));
+      return 2;
+    }
+  }
+  std::printf("\n%s\n", text.c_str());
+  std::printf("shrunk in %d runs, written to %s\nrerun: %s\n", sh.runs(), out.c_str(),
+              rerun_command(out, seed, sh.options()).c_str());
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
+
 int run_shrink(const shrink_options& o) {
   // o.legacy_bugs were checked by the command line (harness/cli/legacy_bug_option).
   // The strict loader first, so a bad file is reported as `faultmux
@@ -393,33 +429,7 @@ int run_shrink(const shrink_options& o) {
   if (sh.out_of_runs())
     std::printf("shrink: stopped after %d runs; the scenario may shrink further\n", sh.runs());
 
-  // Named and described as what it now is; written beside the given file.
-  const std::string name = shrunk_name(original.name);
-  std::string out = o.out;
-  if (out.empty()) out = (fs::path(o.file).parent_path() / (name + ".toml")).string();
-  try {
-    const scenario now = parse_scenario(toml_text(st.table), out);
-    st.table.insert_or_assign("name", name);
-    st.table.insert_or_assign("description", shrunk_description(original, now, st.faults));
-  } catch (const scenario_error& e) {
-    std::fprintf(stderr, "faultmux shrink: %s\n", e.what());  // every kept candidate loaded
-    return 2;
-  }
-  std::string text = toml_text(st.table);
-  {
-    std::ofstream f(out);
-    f << text;
-    if (!f.flush()) {
-      std::fprintf(stderr, "faultmux shrink: cannot write %s: %s\n", out.c_str(),
-                   std::strerror(errno));
-      return 2;
-    }
-  }
-  std::printf("\n%s\n", text.c_str());
-  std::printf("shrunk in %d runs, written to %s\nrerun: %s\n", sh.runs(), out.c_str(),
-              rerun_command(out, seed, sh.options()).c_str());
-  std::fflush(stdout);
-  return 0;
+  return write_shrunk(o, original, st, seed, sh);
 }
 
 }  // namespace faultmux
