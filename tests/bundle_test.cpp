@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/bundle.hpp"
+#include "reports/bug_summary.hpp"
 #include "roles/process.hpp"
 #include "tests/support/fault_support.hpp"
 #include "tests/support/run_dir.hpp"
@@ -25,6 +26,7 @@ namespace {
 
 using json = nlohmann::json;
 using testing::HasSubstr;
+using testing::Not;
 namespace fs = std::filesystem;
 
 const std::string scenario = std::string(FAULTMUX_SOURCE_DIR) + "/scenarios/exit-after-pid.toml";
@@ -140,6 +142,46 @@ TEST(BundleRerun, RepeatsEveryOptionThatChangesTheRun) {
   EXPECT_EQ(sh_quote("scenarios/a.toml"), "scenarios/a.toml");
   EXPECT_EQ(sh_quote("it's here"), "'it'\\''s here'");
   EXPECT_EQ(sh_quote(""), "''");
+}
+
+// summary.md from a results document alone: the failing scenario's runs
+// in full, the others counted; evidence cannot end its fence early.
+TEST(BugSummary, SpellsOutTheFailureAndCountsTheRest) {
+  json mux = {{"name", "mux"},
+              {"role", "mux"},
+              {"marks",
+               {{{"t", 0.5}, {"kind", "error"}, {"text", "listener closed (EPIPE)"}},
+                {{"t", 0.6}, {"kind", "spawn"}, {"text", "not an error"}}}}};
+  json failed = {{"name", "a"},
+                 {"file", "scenarios/a.toml"},
+                 {"description", "what a does"},
+                 {"target", "builtin"},
+                 {"legacy_bugs", {"epipe-crash"}},
+                 {"seed", 4},
+                 {"verdict", "fail"},
+                 {"rerun", "faultmux run scenarios/a.toml --seed 4 --legacy-bug epipe-crash"},
+                 {"oracles",
+                  {{{"name", "listener alive"}, {"verdict", "fail"}, {"evidence", {"probe: ```x"}}},
+                   {{"name", "finished"}, {"verdict", "pass"}, {"evidence", json::array()}}}},
+                 {"timeline", {{"processes", {mux}}}}};
+  json clean = {
+      {"name", "a"}, {"target", "builtin"}, {"legacy_bugs", json::array()}, {"verdict", "pass"}};
+  json other = {{"name", "b"}, {"target", "builtin"}, {"verdict", "pass"}};
+  json run = {{"run", {{"faultmux_version", "0.2.0"}}}, {"scenarios", {clean, failed, other}}};
+  const std::string md = reports::bug_summary_markdown(run, "faultmux run scenarios/a.toml");
+  EXPECT_THAT(md, HasSubstr("# faultmux: a on legacy bug: epipe-crash fails\n"));
+  EXPECT_THAT(md, HasSubstr("- **a on legacy bug: epipe-crash** (`scenarios/a.toml`, seed 4): "
+                            "what a does\n  - listener alive: After the faults"));
+  EXPECT_THAT(md, HasSubstr("- a on built-in mux: **pass**\n- a on legacy bug: epipe-crash: "
+                            "**fail**: listener alive: probe: ```x\n- and 1 more run of other "
+                            "scenarios, none failed"));
+  EXPECT_THAT(md, HasSubstr("```text\nlistener alive:\n  probe: '''x\n```\n"));
+  EXPECT_THAT(md, HasSubstr("First error lines of the mux's log:\n\n```text\n+0.500s listener "
+                            "closed (EPIPE)\n```\n"));
+  EXPECT_THAT(md, Not(HasSubstr("not an error")));
+  EXPECT_THAT(md, HasSubstr("```sh\nfaultmux run scenarios/a.toml\n```"));
+  EXPECT_THAT(md, HasSubstr("Each failure alone:\n\n```sh\nfaultmux run scenarios/a.toml "
+                            "--seed 4 --legacy-bug epipe-crash\n```"));
 }
 
 }  // namespace
