@@ -28,6 +28,7 @@ struct driver_options {
   std::string self;          // the faultmux binary, re-executed for the mux and workers
   std::string shim;          // libfaultmux_shim.so; empty: default_shim_path(self)
   std::string report_dir;    // --report: results.json and junit.xml go here; empty: none
+  bool report_html = false;  // and index.html (`run`; the suite renders its own, with history)
   std::string command_line;  // for the report
   // --target: "builtin" (each scenario's own [target]) or "mitogen" (every
   // scenario against Mitogen 0.3.3 through scenarios/mitogen_mux.py).
@@ -35,7 +36,8 @@ struct driver_options {
   // --mitogen-src: the Mitogen source tree --target mitogen imports; "": the
   // installed python3-mitogen.
   std::string mitogen_src;
-  // --legacy-bug: passed to the built-in mux, so it fails like old Mitogen.
+  // --legacy-bug: passed to the built-in mux, so it fails like old Mitogen;
+  // run_driver runs each scenario without them too.
   std::vector<std::string> legacy_bugs;
   // --with-mitogen (suite): also run every scenario against Mitogen 0.3.3;
   // those results are reported as findings and do not change the exit status.

@@ -146,6 +146,7 @@ int run_report(const report_options& o) {
     return merge_explore_shards(explorations, o);
   }
   run_set set;
+  std::vector<nlohmann::json> merged;  // --merge: every run in full, in the order given
   for (const auto& f : o.files) {
     std::string why;
     auto doc = reports::load_results(f, &why);
@@ -153,9 +154,13 @@ int run_report(const report_options& o) {
       std::fprintf(stderr, "faultmux report: %s\n", why.c_str());
       return 2;
     }
-    set.add(std::move(*doc));
+    if (o.merge)
+      merged.push_back(std::move(*doc));
+    else
+      set.add(std::move(*doc));
   }
-  std::vector<nlohmann::json> runs = set.take();
+  std::vector<nlohmann::json> runs =
+      o.merge ? std::vector<nlohmann::json>{reports::merge_runs(merged)} : set.take();
   if (std::string err = reports::write_html(runs, o.out_dir); !err.empty()) {
     std::fprintf(stderr, "faultmux report: %s\n", err.c_str());
     return 2;

@@ -14,6 +14,9 @@ struct report_options {
   std::vector<std::string> files;  // results.json documents, any order
   std::string out_dir;             // index.html (or the merged results.json) goes here
   std::string command_line;        // as typed: the run of merged older explore-*.json
+  // --merge: the runs side by side in one matrix (reports::merge_runs), not
+  // the newest with a history of the others.
+  bool merge = false;
 };
 
 // 0 written (prints the path of index.html, or each merged exploration's

@@ -21,6 +21,7 @@
 
 #include "harness/driver.hpp"
 #include "harness/version.hpp"
+#include "reports/html.hpp"
 
 namespace faultmux {
 namespace {
@@ -37,6 +38,8 @@ struct job {
 std::string label(const scenario_result& r, int repeats) {
   std::string out = r.name;
   if (r.target != "builtin") out += " [" + r.target + "]";
+  if (!r.legacy_bugs.empty())
+    out += fmt::format(" [legacy bug: {}]", fmt::join(r.legacy_bugs, ", "));
   if (repeats > 1) out += " #" + std::to_string(r.repeat);
   return out;
 }
@@ -142,6 +145,26 @@ void run_jobs(const std::vector<job>& jobs, const driver_options& o,
   for (auto& t : threads) t.join();
 }
 
+// Each scenario matching --filter, --repeat times; with legacy bugs also
+// without them (`clean`), beside: the report's matrix then shows the clean
+// column next to the bug's; with --with-mitogen also against Mitogen.
+std::vector<job> jobs_of(const std::vector<scenario>& all, const driver_options& o,
+                         const driver_options& clean, const driver_options& against_mitogen) {
+  std::vector<job> jobs;
+  for (bool finding : {false, true}) {
+    if (finding && (!o.with_mitogen || o.target == "mitogen")) continue;
+    for (const auto& s : all)
+      // A fake-listener scenario keeps its own target: it ran already.
+      if ((o.filter.empty() || ::fnmatch(o.filter.c_str(), s.name.c_str(), 0) == 0) &&
+          !(finding && s.target.kind == target_spec::kind_t::fake_listener))
+        for (int k = 1; k <= o.repeat; ++k) {
+          if (!finding && !o.legacy_bugs.empty()) jobs.push_back({&s, k, &clean});
+          jobs.push_back({&s, k, finding ? &against_mitogen : &o});
+        }
+  }
+  return jobs;
+}
+
 }  // namespace
 
 int run_driver(const driver_options& o) {
@@ -154,16 +177,9 @@ int run_driver(const driver_options& o) {
   }
   driver_options against_mitogen = o;
   against_mitogen.target = "mitogen";
-  std::vector<job> jobs;
-  for (bool finding : {false, true}) {
-    if (finding && (!o.with_mitogen || o.target == "mitogen")) continue;
-    for (const auto& s : all)
-      // A fake-listener scenario keeps its own target: it ran already.
-      if ((o.filter.empty() || ::fnmatch(o.filter.c_str(), s.name.c_str(), 0) == 0) &&
-          !(finding && s.target.kind == target_spec::kind_t::fake_listener))
-        for (int k = 1; k <= o.repeat; ++k)
-          jobs.push_back({&s, k, finding ? &against_mitogen : &o});
-  }
+  driver_options clean = o;
+  clean.legacy_bugs.clear();
+  const std::vector<job> jobs = jobs_of(all, o, clean, against_mitogen);
   if (jobs.empty()) {
     std::fprintf(stderr, "faultmux run: no scenario%s%s\n",
                  o.filter.empty() ? " in the given paths" : " matches --filter ", o.filter.c_str());
@@ -208,12 +224,14 @@ int run_driver(const driver_options& o) {
   if (!o.report_dir.empty()) {
     report.run.duration_s = std::chrono::duration<double>(clock::now() - run_start).count();
     std::string err = reports::write_reports(report, o.report_dir);
+    if (err.empty() && o.report_html) err = reports::write_html({to_json(report)}, o.report_dir);
     if (!err.empty()) {
       std::fprintf(stderr, "faultmux run: report: %s\n", err.c_str());
       std::fflush(stdout);
       return 2;
     }
-    std::printf("report: %s/results.json, %s/junit.xml\n", o.report_dir.c_str(),
+    std::printf("report: %s%s/results.json, %s/junit.xml\n",
+                o.report_html ? (o.report_dir + "/index.html, ").c_str() : "", o.report_dir.c_str(),
                 o.report_dir.c_str());
   }
   std::fflush(stdout);

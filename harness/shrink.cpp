@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -144,53 +145,225 @@ class shrinker {
   std::set<std::string> first_failures_;  // of the first run that failed: what is shrunk
 };
 
+// The scenario being shrunk, and which of the given [[faults]] are left
+// (numbered from 1 as written), so the log and the description name a
+// fault by the number it had in the given file.
+struct shrink_state {
+  toml::table table;
+  std::vector<int> faults;
+};
+
+std::string fault_label(const toml::node& n) {
+  const toml::table* f = n.as_table();
+  if (!f) return "";
+  if (auto rule = (*f)["rule"].value<std::string>()) return " (" + *rule + ")";
+  if (auto sig = (*f)["signal"].value<std::string>()) return " (" + *sig + ")";
+  if (auto kind = (*f)["kind"].value<std::string>()) return " (" + *kind + ")";
+  return "";
+}
+
 // Drops each [[faults]] entry in turn, keeping the drop when it still fails.
-void drop_faults(toml::table& cur, shrinker& sh) {
+bool drop_faults(shrink_state& cur, shrinker& sh) {
+  bool kept = false;
   std::size_t i = 0;
   while (true) {
-    const toml::array* faults = cur["faults"].as_array();
-    if (!faults || i >= faults->size() || sh.out_of_runs() || sh.interrupted()) return;
-    toml::table cand = cur;
+    const toml::array* faults = cur.table["faults"].as_array();
+    if (!faults || i >= faults->size() || sh.out_of_runs() || sh.interrupted()) return kept;
+    toml::table cand = cur.table;
     toml::array& arr = *cand["faults"].as_array();
-    std::string what = "without fault " + std::to_string(i + 1);
-    if (const toml::table* f = arr[i].as_table()) {
-      if (auto rule = (*f)["rule"].value<std::string>()) what += " (" + *rule + ")";
-      if (auto sig = (*f)["signal"].value<std::string>()) what += " (" + *sig + ")";
-    }
+    const int number = i < cur.faults.size() ? cur.faults[i] : static_cast<int>(i) + 1;
+    std::string what = fmt::format("without fault #{}{}", number, fault_label(arr[i]));
     arr.erase(arr.begin() + static_cast<std::ptrdiff_t>(i));
     // No faults at all is written as no [[faults]], not an empty array.
     if (arr.empty()) cand.erase("faults");
-    if (sh.fails(cand, what))
-      cur = std::move(cand);  // the next entry moved into slot i
-    else
+    if (sh.fails(cand, what)) {
+      cur.table = std::move(cand);  // the next entry moved into slot i
+      if (i < cur.faults.size()) cur.faults.erase(cur.faults.begin() + i);
+      kept = true;
+    } else {
       ++i;
+    }
   }
 }
 
-// Halves `key` of the workers group at `g` while the scenario still fails.
-void halve(toml::table& cur, std::size_t g, const char* key, shrinker& sh) {
+// Halves the integer `key` of the table `at` (within `cur`) while the
+// scenario still fails; `where` names it in the log.
+bool halve(toml::table& cur, const std::function<toml::table*(toml::table&)>& at, const char* key,
+           const std::string& where, shrinker& sh) {
+  bool kept = false;
   while (!sh.out_of_runs() && !sh.interrupted()) {
-    toml::table* group = cur["workers"].as_array()->get(g)->as_table();
-    auto value = (*group)[key].value<std::int64_t>();
-    if (!value || *value <= 1) return;
-    std::int64_t half = *value / 2;
+    auto value = (*at(cur))[key].value<std::int64_t>();
+    if (!value || *value <= 1) return kept;
+    const std::int64_t half = *value / 2;
     toml::table cand = cur;
-    cand["workers"].as_array()->get(g)->as_table()->insert_or_assign(key, half);
-    std::string name = (*group)["name"].value_or(std::string("?"));
-    if (!sh.fails(cand, fmt::format("workers {}: {} {} -> {}", name, key, *value, half))) return;
+    at(cand)->insert_or_assign(key, half);
+    if (!sh.fails(cand, fmt::format("{}: {} {} -> {}", where, key, *value, half))) return kept;
     cur = std::move(cand);
+    kept = true;
+  }
+  return kept;
+}
+
+// Halves `key` of every [[workers]] group in turn.
+bool halve_groups(shrink_state& cur, const char* key, shrinker& sh) {
+  bool kept = false;
+  // Each kept halving replaces the table, so the group is looked up afresh.
+  for (std::size_t g = 0;; ++g) {
+    const toml::array* groups = cur.table["workers"].as_array();
+    if (!groups || g >= groups->size()) return kept;
+    const toml::table* group = groups->get(g)->as_table();
+    if (!group) continue;
+    auto at = [g](toml::table& t) { return t["workers"].as_array()->get(g)->as_table(); };
+    kept |= halve(cur.table, at, key, "workers " + (*group)["name"].value_or(std::string("?")), sh);
   }
 }
 
-void halve_workers(toml::table& cur, shrinker& sh) {
-  // Each kept halving replaces `cur`, so the array is looked up afresh.
-  for (std::size_t g = 0;; ++g) {
-    const toml::array* groups = cur["workers"].as_array();
-    if (!groups || g >= groups->size()) return;
-    if (!groups->get(g)->is_table()) continue;
-    halve(cur, g, "count", sh);
-    halve(cur, g, "messages", sh);
+// The target's settings: a smaller backlog (with fewer workers a backlog
+// problem needs a smaller queue to show), and each limit back to its
+// default, which a report need not explain.
+bool shrink_target(shrink_state& cur, shrinker& sh) {
+  if (!cur.table["target"].as_table()) return false;
+  auto at = [](toml::table& t) { return t["target"].as_table(); };
+  bool kept = halve(cur.table, at, "backlog", "target", sh);
+  for (const char* key :
+       {"max_message_size", "output_cap", "handshake_timeout_ms", "shutdown_grace_ms"}) {
+    if (sh.out_of_runs() || sh.interrupted()) break;
+    if (!at(cur.table)->contains(key)) continue;
+    toml::table cand = cur.table;
+    at(cand)->erase(key);
+    if (!sh.fails(cand, fmt::format("target: {} as default", key))) continue;
+    cur.table = std::move(cand);
+    kept = true;
   }
+  return kept;
+}
+
+// Rounds over every dimension until one keeps nothing: a smaller backlog
+// may let fewer workers fail, fewer workers a fault go.
+void shrink_all(shrink_state& cur, shrinker& sh) {
+  bool kept = true;
+  while (kept && !sh.out_of_runs() && !sh.interrupted()) {
+    kept = drop_faults(cur, sh);
+    kept |= halve_groups(cur, "count", sh);
+    kept |= shrink_target(cur, sh);
+    kept |= halve_groups(cur, "messages", sh);
+    kept |= halve_groups(cur, "size", sh);
+  }
+}
+
+}  // namespace
+
+namespace {
+
+std::string fault_text(const fault_spec& f) {
+  switch (f.kind) {
+    case fault_spec::kind_t::syscall:
+      return f.rule;
+    case fault_spec::kind_t::signal:
+      return f.signal + (f.process == "mux" ? "" : " to " + f.process);
+    case fault_spec::kind_t::nofile:
+      return fmt::format("fd limit {}", f.limit);
+    case fault_spec::kind_t::context:
+      return "context " + f.context + " " + f.fault_at;
+  }
+  return "";
+}
+
+template <typename T>
+std::string was(const T& now, const T& before) {
+  return now == before ? "" : fmt::format(" (was {})", before);
+}
+
+std::string groups_text(const scenario& given, const scenario& now) {
+  std::string out;
+  for (const auto& g : now.workers) {
+    const worker_group* w = nullptr;
+    for (const auto& x : given.workers)
+      if (x.name == g.name) w = &x;
+    if (!w) w = &g;
+    out += fmt::format("{}{} worker{} of group {}{}", out.empty() ? "" : ", ", g.count,
+                       g.count == 1 ? "" : "s", g.name, was(g.count, w->count));
+    if (g.messages != w->messages)
+      out += fmt::format(", {} message{}{}", g.messages, g.messages == 1 ? "" : "s",
+                         was(g.messages, w->messages));
+    if (g.size != w->size)
+      out +=
+          fmt::format(", {} byte{} each{}", g.size, g.size == 1 ? "" : "s", was(g.size, w->size));
+  }
+  return out;
+}
+
+std::string faults_text(const scenario& given, const scenario& now, const std::vector<int>& kept) {
+  if (given.faults.empty()) return "";
+  if (now.faults.empty()) return fmt::format("none of its {} faults", given.faults.size());
+  std::string out = kept.size() == 1 ? "fault " : "faults ";
+  for (std::size_t i = 0; i < now.faults.size(); ++i) {
+    const int number = i < kept.size() ? kept[i] : static_cast<int>(i) + 1;
+    out += fmt::format("{}#{} ({})", i ? ", " : "", number, fault_text(now.faults[i]));
+  }
+  return out + fmt::format(" of {}", given.faults.size());
+}
+
+std::string target_text(const target_spec& given, const target_spec& now) {
+  std::string out;
+  auto add = [&](const char* key, auto n, auto g) {
+    if (n != g) out += fmt::format("{}{} {} (was {})", out.empty() ? "" : ", ", key, n, g);
+  };
+  add("backlog", now.backlog, given.backlog);
+  add("max_message_size", now.max_message_size, given.max_message_size);
+  add("output_cap", now.output_cap, given.output_cap);
+  add("handshake_timeout_ms", now.handshake_timeout_ms, given.handshake_timeout_ms);
+  add("shutdown_grace_ms", now.shutdown_grace_ms, given.shutdown_grace_ms);
+  return out;
+}
+
+}  // namespace
+
+std::string shrunk_description(const scenario& given, const scenario& now,
+                               const std::vector<int>& kept_faults) {
+  std::string out = groups_text(given, now);
+  for (const std::string& part :
+       {faults_text(given, now, kept_faults), target_text(given.target, now.target)})
+    if (!part.empty()) out += "; " + part;
+  return out + fmt::format(" (shrunk from {}: {})", given.name, given.description);
+}
+
+std::string shrunk_name(const std::string& name) {
+  return name.ends_with("-shrunk") ? name : name + "-shrunk";
+}
+
+namespace {
+
+// Names and describes the shrunk scenario as what it now is, writes it
+// beside the given file (or to --out), and prints it with its rerun command.
+int write_shrunk(const shrink_options& o, const scenario& original, shrink_state& st,
+                 std::uint64_t seed, const shrinker& sh) {
+  const std::string name = shrunk_name(original.name);
+  std::string out = o.out;
+  if (out.empty()) out = (fs::path(o.file).parent_path() / (name + ".toml")).string();
+  try {
+    const scenario now = parse_scenario(toml_text(st.table), out);
+    st.table.insert_or_assign("name", name);
+    st.table.insert_or_assign("description", shrunk_description(original, now, st.faults));
+  } catch (const scenario_error& e) {
+    std::fprintf(stderr, "faultmux shrink: %s\n", e.what());  // every kept candidate loaded
+    return 2;
+  }
+  std::string text = toml_text(st.table);
+  {
+    std::ofstream f(out);
+    f << text;
+    if (!f.flush()) {
+      std::fprintf(stderr, "faultmux shrink: cannot write %s: %s\n", out.c_str(),
+                   std::strerror(errno));
+      return 2;
+    }
+  }
+  std::printf("\n%s\n", text.c_str());
+  std::printf("shrunk in %d runs, written to %s\nrerun: %s\n", sh.runs(), out.c_str(),
+              rerun_command(out, seed, sh.options()).c_str());
+  std::fflush(stdout);
+  return 0;
 }
 
 }  // namespace
@@ -249,28 +422,14 @@ int run_shrink(const shrink_options& o) {
     sh.set_differential(true);
   }
   if (sh.interrupted()) return 130;
-  drop_faults(cur, sh);
-  halve_workers(cur, sh);
+  shrink_state st{std::move(cur), {}};
+  for (int i = 1; i <= static_cast<int>(original.faults.size()); ++i) st.faults.push_back(i);
+  shrink_all(st, sh);
   if (sh.interrupted()) return 130;
   if (sh.out_of_runs())
     std::printf("shrink: stopped after %d runs; the scenario may shrink further\n", sh.runs());
 
-  std::string out = o.out;
-  if (out.empty()) out = fs::path(o.file).stem().string() + ".shrunk.toml";
-  std::string text = toml_text(cur);
-  {
-    std::ofstream f(out);
-    f << text;
-    if (!f.flush()) {
-      std::fprintf(stderr, "faultmux shrink: cannot write %s\n", out.c_str());
-      return 2;
-    }
-  }
-  std::printf("\n%s\n", text.c_str());
-  std::printf("shrunk in %d runs, written to %s\nrerun: %s\n", sh.runs(), out.c_str(),
-              rerun_command(out, seed, sh.options()).c_str());
-  std::fflush(stdout);
-  return 0;
+  return write_shrunk(o, original, st, seed, sh);
 }
 
 }  // namespace faultmux

@@ -56,6 +56,13 @@ std::vector<history_row> compute_history(const std::vector<nlohmann::json>& runs
 // The page for runs (any order; the newest by run.started is shown in full).
 std::string render_html(const std::vector<nlohmann::json>& runs);
 
+// `faultmux report --merge`: several runs as one document, their scenarios
+// side by side in one matrix, in the order given. A column that more than one
+// run has (two runs against Mitogen) is split, one per run, labelled "(run
+// N)". The run is the earliest start, the durations summed, each command
+// line once, the seed when every run shares it.
+nlohmann::json merge_runs(const std::vector<nlohmann::json>& runs);
+
 // Renders runs into dir/index.html (making dir); "" or what failed.
 std::string write_html(const std::vector<nlohmann::json>& runs, const std::string& dir);
 

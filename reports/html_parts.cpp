@@ -91,6 +91,10 @@ const char* verdict_key(verdict v) {
 }
 
 column column_of(const json& e) {
+  // A merged report's entry names its own column (merge_runs).
+  if (const json& own = at(e, "column"); own.is_object())
+    return {str(own, "key", "?"), str(own, "label", "?"),
+            static_cast<int>(num_or(own, "order", 20))};
   std::vector<std::string> bugs;
   for (const auto& b : arr(e, "legacy_bugs"))
     if (b.is_string()) bugs.push_back(b.get<std::string>());

@@ -318,7 +318,13 @@ TEST(Results, RunWritesBothReports) {
   auto st = p.wait(ms(30000));
   ASSERT_TRUE(st && WIFEXITED(*st)) << text;
   EXPECT_EQ(WEXITSTATUS(*st), 1) << text;
-  EXPECT_NE(text.find("report: " + out.path() + "/r/results.json"), std::string::npos) << text;
+  EXPECT_NE(text.find("report: " + out.path() + "/r/index.html, " + out.path() +
+                      "/r/results.json, " + out.path() + "/r/junit.xml"),
+            std::string::npos)
+      << text;
+  // The page too, from the same results.
+  EXPECT_NE(test::slurp(out.path() + "/r/index.html").find("data-scenario=\"hung\""),
+            std::string::npos);
   json j = json::parse(test::slurp(out.path() + "/r/results.json"));
   EXPECT_EQ(j["run"]["command_line"].get<std::string>().find("faultmux run "), 0u);
   EXPECT_TRUE(j["run"]["seed"].is_null());

@@ -1,12 +1,16 @@
 // faultmux shrink: a planted failure (a SIGKILL of the mux, next to a
 // harmless SIGCONT and 8 echo workers) shrinks to the one fault it needs
-// and fewer workers, still fails, and loads with `faultmux validate`; a
-// passing scenario, or one that cannot be run, is bad input; --legacy-bug
-// reaches the runs and the rerun line. (EAGAIN on the first recv with --legacy-bug crash-on-eagain
-// would not do as the needed fault: the legacy listener meets a natural
-// EAGAIN on an identity not sent yet, so it fails without the fault too.)
+// (numbered as in the given file), fewer workers, a smaller backlog and
+// smaller messages, still fails, is written beside the given file as
+// <name>-shrunk.toml described from what is left, and loads with `faultmux
+// validate`; a passing scenario, or one that cannot be run, is bad input;
+// --legacy-bug reaches the runs and the rerun line. (EAGAIN on the first recv with --legacy-bug
+// crash-on-eagain would not do as the needed fault: the legacy listener meets a natural EAGAIN on
+// an identity not sent yet, so it fails without the fault too.)
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -15,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/scenario.hpp"
+#include "harness/shrink.hpp"
 #include "tests/support/fault_support.hpp"
 #include "tests/support/run_dir.hpp"
 
@@ -23,6 +28,7 @@ namespace {
 
 using testing::HasSubstr;
 using testing::Not;
+namespace fs = std::filesystem;
 
 // The SIGCONT comes first, so the shrinker also has to keep trying after a
 // drop that worked.
@@ -73,8 +79,10 @@ TEST(Shrink, PlantedFailureShrinksToTheFaultItNeeds) {
       fault::run_faultmux(dir, {"shrink", file, "--seed", "3", "--out", out}, fault::ms(180000));
   ASSERT_TRUE(f.exited(0)) << f.describe();
   EXPECT_THAT(f.out, HasSubstr("shrink run 1/40: as given: fails"));
-  EXPECT_THAT(f.out, HasSubstr("without fault 1 (SIGCONT): fails"));
-  EXPECT_THAT(f.out, HasSubstr("without fault 1 (SIGKILL): passes"));
+  // Fault #2 keeps its number once #1 is gone.
+  EXPECT_THAT(f.out, HasSubstr("without fault #1 (SIGCONT): fails"));
+  EXPECT_THAT(f.out, HasSubstr("without fault #2 (SIGKILL): passes"));
+  EXPECT_THAT(f.out, Not(HasSubstr("without fault #1 (SIGKILL)")));
   EXPECT_THAT(f.out, HasSubstr("rerun: faultmux run " + out + " --seed 3\n"));
 
   scenario s = load_scenario(out);
@@ -82,8 +90,12 @@ TEST(Shrink, PlantedFailureShrinksToTheFaultItNeeds) {
   EXPECT_EQ(s.faults[0].signal, "SIGKILL");
   EXPECT_EQ(s.faults[0].at_ms, 100);
   EXPECT_LT(s.worker_count(), 10);
-  // Keys not shrunk stay as written.
-  EXPECT_EQ(s.name, "planted");
+  // Renamed and described as what is left; keys not shrunk stay as written.
+  EXPECT_EQ(s.name, "planted-shrunk");
+  EXPECT_THAT(s.description, HasSubstr("of group good (was 8)"));
+  EXPECT_THAT(s.description, HasSubstr("fault #2 (SIGKILL) of 2"));
+  EXPECT_THAT(s.description,
+              HasSubstr("(shrunk from planted: the mux killed, plus a harmless SIGCONT)"));
   EXPECT_EQ(s.timeout_ms, 8000);
   // The printed scenario is the written one.
   EXPECT_THAT(f.out, HasSubstr(slurp(out)));
@@ -99,21 +111,70 @@ TEST(Shrink, PlantedFailureShrinksToTheFaultItNeeds) {
 // Also: --legacy-bug reaches every run and the rerun line. (Not
 // crash-on-eagain: its listener may crash before the serve workers say
 // their ids, and a scenario that cannot be set up is not shrunk.)
-TEST(Shrink, DefaultOutputIsTheStemInTheCurrentDirectory) {
+TEST(Shrink, DefaultOutputIsBesideTheInputNamedShrunk) {
   run_dir dir;
-  std::string file = write(dir, "planted.toml", planted);
+  ASSERT_EQ(::mkdir(dir.file("in").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir(dir.file("elsewhere").c_str(), 0700), 0);
+  std::string file = write(dir, "in/planted.toml", planted);
   char old[4096];
   ASSERT_NE(::getcwd(old, sizeof(old)), nullptr);
-  ASSERT_EQ(::chdir(dir.path().c_str()), 0);
-  auto f = fault::run_faultmux(dir, {"shrink", file, "--legacy-bug", "no-dead-message"},
-                               fault::ms(180000));
+  ASSERT_EQ(::chdir(dir.file("elsewhere").c_str()), 0);
+  auto f = fault::run_faultmux(
+      dir, {"shrink", "../in/planted.toml", "--legacy-bug", "no-dead-message"}, fault::ms(180000));
   ASSERT_EQ(::chdir(old), 0);
   ASSERT_TRUE(f.exited(0)) << f.describe();
-  EXPECT_THAT(f.out, HasSubstr("written to planted.shrunk.toml"));
-  EXPECT_THAT(f.out, HasSubstr("rerun: faultmux run planted.shrunk.toml --seed 1 --legacy-bug "
-                               "no-dead-message"));
-  auto v = fault::run_faultmux(dir, {"validate", dir.file("planted.shrunk.toml")});
+  EXPECT_THAT(f.out, HasSubstr("written to ../in/planted-shrunk.toml"));
+  EXPECT_THAT(f.out, HasSubstr("rerun: faultmux run ../in/planted-shrunk.toml --seed 1 "
+                               "--legacy-bug no-dead-message"));
+  EXPECT_TRUE(fs::is_empty(dir.file("elsewhere")));
+  auto v = fault::run_faultmux(dir, {"validate", dir.file("in/planted-shrunk.toml")});
   EXPECT_TRUE(v.exited(0)) << v.describe();
+  EXPECT_EQ(load_scenario(dir.file("in/planted-shrunk.toml")).name, "planted-shrunk");
+}
+
+// The target's backlog and limits, and each group's messages and size, are
+// dimensions too: none of them matters to a SIGKILL of the mux.
+TEST(Shrink, TargetSettingsAndMessageSizesShrinkToo) {
+  run_dir dir;
+  std::string text = planted;
+  text.insert(text.find("[[workers]]"), "[target]\nbacklog = 8\nmax_message_size = 1048576\n\n");
+  text.insert(text.find("messages = 4"), "size = 8\n");
+  std::string file = write(dir, "settings.toml", text);
+  std::string out = dir.file("min.toml");
+  auto f =
+      fault::run_faultmux(dir, {"shrink", file, "--seed", "3", "--out", out}, fault::ms(180000));
+  ASSERT_TRUE(f.exited(0)) << f.describe();
+  EXPECT_THAT(f.out, HasSubstr("target: backlog 8 -> 4: fails"));
+  EXPECT_THAT(f.out, HasSubstr("target: max_message_size as default: fails"));
+  EXPECT_THAT(f.out, HasSubstr("workers good: size 8 -> 4: fails"));
+  scenario s = load_scenario(out);
+  EXPECT_EQ(s.target.backlog, 1);
+  EXPECT_EQ(s.target.max_message_size, target_spec{}.max_message_size);
+  for (const auto& g : s.workers)
+    if (g.name == "good") {
+      EXPECT_EQ(g.size, 1u);
+      EXPECT_EQ(g.messages, 1);
+    }
+  EXPECT_THAT(s.description, HasSubstr("backlog 1 (was 8)"));
+  EXPECT_THAT(s.description, HasSubstr("1 message (was 4), 1 byte each (was 8)"));
+}
+
+// What a shrunk scenario says it is, from the loaded given and result alone.
+TEST(ShrinkDescription, SaysWhatIsLeftAndWhatItWas) {
+  scenario given = parse_scenario(planted, "given.toml");
+  given.target.backlog = 20;
+  scenario now = given;
+  now.workers[1].count = 1;
+  now.faults.erase(now.faults.begin());
+  now.target.backlog = 1;
+  EXPECT_EQ(shrunk_description(given, now, {2}),
+            "2 workers of group servers, 1 worker of group good (was 8); fault #2 (SIGKILL) of "
+            "2; backlog 1 (was 20) (shrunk from planted: the mux killed, plus a harmless "
+            "SIGCONT)");
+  now.faults.clear();
+  EXPECT_THAT(shrunk_description(given, now, {}), HasSubstr("; none of its 2 faults;"));
+  EXPECT_EQ(shrunk_name("planted"), "planted-shrunk");
+  EXPECT_EQ(shrunk_name("planted-shrunk"), "planted-shrunk");
 }
 
 // Four clients send 0 to 3 bytes of their pid and die; each owes the mux an

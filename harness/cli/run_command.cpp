@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/bundle.hpp"
 #include "harness/cli/commands.hpp"
 #include "harness/cli/legacy_bug_option.hpp"
 #include "harness/cli/mitogen_src_option.hpp"
@@ -101,9 +102,12 @@ void add_run_options(CLI::App* sub, driver_options& d, double& soak_minutes) {
   sub->add_flag("--with-mitogen", d.with_mitogen,
                 "also run every scenario against Mitogen 0.3.3 into the same report: its results "
                 "are findings and do not change the exit status");
-  sub->add_option("--report", d.report_dir, "write DIR/results.json and DIR/junit.xml");
-  sub->add_option("--legacy-bug", d.legacy_bugs,
-                  legacy_bug_help("NAME: run the mux with this legacy bug enabled (repeatable)"));
+  sub->add_option("--report", d.report_dir,
+                  "write DIR/index.html, DIR/results.json and DIR/junit.xml");
+  sub->add_option(
+      "--legacy-bug", d.legacy_bugs,
+      legacy_bug_help("NAME: also run each scenario with this legacy bug enabled in the mux, "
+                      "beside the clean run (repeatable: the bugs together)"));
   sub->add_option("--soak", soak_minutes,
                   "MINUTES (fractions allowed): one mux for this long under the scenario's "
                   "syscall faults, its echo and calls workers cycling; fails on growth of the "
@@ -114,7 +118,30 @@ void add_run_options(CLI::App* sub, driver_options& d, double& soak_minutes) {
       ->take_all();
 }
 
-int run_run_command(driver_options d, double soak_minutes, const invocation& in) {
+// --bundle DIR: the report goes there unless --report names another place.
+void add_bundle_option(CLI::App* sub, std::string& dir) {
+  sub->add_option("--bundle", dir,
+                  "write what a bug report needs to DIR: the report (index.html, results.json, "
+                  "junit.xml), the scenario files, rerun.sh that repeats the run exactly, and "
+                  "summary.md (Expected / Actual / Evidence) to paste into an issue");
+}
+
+// After the run: the bundle, from its report. Its failure is bad output (2);
+// otherwise the run's own status stands.
+int finish_bundle(const driver_options& d, const std::string& dir, int status) {
+  if (dir.empty() || status == 2) return status;
+  if (std::string err = write_bundle(d, dir); !err.empty()) {
+    std::fprintf(stderr, "faultmux run: bundle: %s\n", err.c_str());
+    return 2;
+  }
+  std::printf("bundle: %s/summary.md, %s/rerun.sh, %s/index.html\n", dir.c_str(), dir.c_str(),
+              dir.c_str());
+  std::fflush(stdout);
+  return status;
+}
+
+int run_run_command(driver_options d, double soak_minutes, const invocation& in,
+                    const std::string& bundle) {
   if (d.paths.empty()) {
     std::fprintf(stderr, "faultmux run: give scenario files or directories (or --list)\n");
     return 2;
@@ -124,7 +151,10 @@ int run_run_command(driver_options d, double soak_minutes, const invocation& in)
   d.verbosity = std::max(d.verbosity, in.verbosity);
   d.self = in.self;
   d.command_line = in.command_line;
-  return soak_minutes > 0 ? run_soak(d, soak_minutes) : run_driver(d);
+  if (soak_minutes > 0) return run_soak(d, soak_minutes);
+  d.report_html = true;
+  if (!bundle.empty() && d.report_dir.empty()) d.report_dir = bundle;
+  return finish_bundle(d, bundle, run_driver(d));
 }
 
 }  // namespace
@@ -133,16 +163,18 @@ void add_run_command(CLI::App& app, runner& chosen) {
   auto o = std::make_shared<driver_options>();
   auto l = std::make_shared<list_options>();
   auto soak = std::make_shared<double>(0);
+  auto bundle = std::make_shared<std::string>();
   auto* sub = app.add_subcommand("run", "run scenarios against the built-in mux and judge them");
   add_run_options(sub, *o, *soak);
   add_list_options(sub, *l);
-  on_chosen(sub, chosen, [o, l, soak](const invocation& in) {
+  add_bundle_option(sub, *bundle);
+  on_chosen(sub, chosen, [o, l, soak, bundle](const invocation& in) {
     if (l->list) return run_list(o->paths, *l);
     if (!l->grep.empty() || l->update_index) {
       std::fprintf(stderr, "faultmux run: --grep and --update-index go with --list\n");
       return 2;
     }
-    return run_run_command(*o, *soak, in);
+    return run_run_command(*o, *soak, in, *bundle);
   });
 }
 

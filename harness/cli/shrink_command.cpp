@@ -23,7 +23,8 @@ int run_shrink_command(shrink_options o, const invocation& in) {
 void add_shrink_command(CLI::App& app, runner& chosen) {
   auto o = std::make_shared<shrink_options>();
   auto* sub = app.add_subcommand(
-      "shrink", "reduce a failing scenario to fewer faults and workers that still fail");
+      "shrink",
+      "reduce a failing scenario to fewer faults, workers and smaller settings that still fail");
   sub->add_option("FILE", o->file, "the failing scenario file")->required();
   sub->add_option("--seed", o->seed, "use this seed instead of the scenario's own");
   sub->add_option("--legacy-bug", o->legacy_bugs,
@@ -33,7 +34,8 @@ void add_shrink_command(CLI::App& app, runner& chosen) {
                   "installed python3-mitogen, or --mitogen-src)")
       ->check(CLI::IsMember({"builtin", "mitogen"}));
   add_mitogen_src_option(sub, o->mitogen_src);
-  sub->add_option("--out", o->out, "write the result here (default: <FILE stem>.shrunk.toml)");
+  sub->add_option("--out", o->out,
+                  "write the result here (default: <name>-shrunk.toml beside FILE)");
   sub->add_flag("-v,--verbose", o->verbosity, "keep a failed run's directory")->take_all();
   on_chosen(sub, chosen, [o](const invocation& in) { return run_shrink_command(*o, in); });
 }
