@@ -71,6 +71,8 @@ double closeness(const fault_point& p, const effect& fx, const std::vector<faile
     // nothing at all in the handshake, looks like from the mux.
     if (fx.name == "SIGSTOP" && (has(sig, "hang") || has(sig, "identity read failed")))
       best = p.phase == "connected" ? 7 : 3;
+    // Clients that gave up on their handshake: something held the listener up.
+    if (fx.name == "SIGSTOP" && sig.connect_timeout_ms > 0 && p.phase == "connected") best = 18;
     if (fx.name == "SIGKILL" && (has(sig, "identity read failed") || has(sig, "dead reply")))
       best = p.phase == "connected" ? 6 : 2;
     // Clients left waiting: a server that died or stopped with their request.
@@ -112,7 +114,9 @@ std::vector<candidate> pairs_around(const std::vector<candidate>& singles, std::
     for (std::size_t j = i + 1; j < std::min(with, singles.size()); ++j) {
       const planned_fault& a = singles[i].faults.front();
       const planned_fault& b = singles[j].faults.front();
-      if (a.point.key() == b.point.key() || !judged_as(a, b)) continue;
+      // A stall beside a hard fault on another peer cannot be judged by one
+      // run, but may be what happened: it is tried all the same.
+      if (a.point.key() == b.point.key()) continue;
       out.push_back({{a, b}, singles[i].score + singles[j].score});
     }
   std::stable_sort(out.begin(), out.end(),

@@ -36,7 +36,7 @@ double closeness(const fault_point& p, const effect& fx, const std::vector<faile
 std::vector<candidate> ranked_singles(const std::vector<fault_point>& points, const signature& sig);
 
 // Pairs around the best single candidates: each of the first `around` with
-// each of the next ones on another point, judged as the costlier fault.
+// each of the next ones (up to `with`) on another point.
 std::vector<candidate> pairs_around(const std::vector<candidate>& singles, std::size_t around,
                                     std::size_t with);
 

@@ -84,7 +84,8 @@ void shrink_found(const repro_options& o, const signature& sig, const std::strin
   fs::remove(so.out);
   const int ok = reproductions(o, sig, shrunk, accept_runs);
   if (ok < accept_min) {
-    std::printf("repro: the shrunk scenario reproduced %d/%d: kept as found\n", ok, accept_runs);
+    std::printf("repro: the shrunk scenario did not reproduce it %d times in %d: kept as found\n",
+                accept_min, accept_runs);
     return;
   }
   shrunk.insert_or_assign("origin", origin_of(sig, ok, accept_runs));

@@ -104,9 +104,12 @@ class searcher {
     profile();
     std::vector<candidate> all{candidate{}};  // the base alone first: its workload may be enough
     auto singles = ranked_singles(points_, sig_);
-    all.insert(all.end(), singles.begin(), singles.end());
     auto pairs = pairs_around(singles, 3, 12);
+    // The closest singles, then the pairs around them, then the rest.
+    const std::size_t head = std::min<std::size_t>(30, singles.size());
+    all.insert(all.end(), singles.begin(), singles.begin() + static_cast<std::ptrdiff_t>(head));
     all.insert(all.end(), pairs.begin(), pairs.end());
+    all.insert(all.end(), singles.begin() + static_cast<std::ptrdiff_t>(head), singles.end());
     res_.candidates = all.size();
     std::printf(
         "repro: %zu fault points in the base scenario; %zu candidates (%zu single faults, "
@@ -129,7 +132,9 @@ class searcher {
     d.legacy_bugs.clear();  // the points are where the code makes its calls
     d.observe = [&](const timeline& tl, const run_outcome&) { points_ = traced_points(tl); };
     scenario_result r = run_scenario(traced(s), s.seed, d);
-    stall_ms_ = std::max(1000, static_cast<int>(r.seconds * 5 * 1000));
+    // A stall outlasts a run, and the handshake the evidence's clients gave up on.
+    stall_ms_ =
+        std::max({1000, static_cast<int>(r.seconds * 5 * 1000), 2 * sig_.connect_timeout_ms});
     for (auto& p : process_points(s)) points_.push_back(p);
     std::printf("repro: profiled the base scenario (%.1f s)\n", r.seconds);
   }
@@ -221,7 +226,12 @@ toml::table with_candidate(const toml::table& base, const candidate& c, const st
   t.insert_or_assign("name", name);
   if (c.faults.empty()) return t;
   std::optional<pair_judgement> judged;
-  if (c.faults.size() == 2) judged = judged_as(c.faults[0], c.faults[1]);
+  if (c.faults.size() == 2) {
+    judged = judged_as(c.faults[0], c.faults[1]);
+    // A stall and a hard fault on two peers: judged as hard, costing either.
+    if (!judged)
+      judged = pair_judgement{"hard", c.faults[0].point.peer + "," + c.faults[1].point.peer};
+  }
   if (!judged) judged = pair_judgement{c.faults[0].fx.fault_class, c.faults[0].point.peer};
   t.insert_or_assign("description", fmt::format("{} ({} fault), found by faultmux repro", c.what(),
                                                 judged->fault_class));
