@@ -37,6 +37,7 @@ void add_run_command(CLI::App& app, runner& chosen);
 void add_mutants_command(CLI::App& app, runner& chosen);
 void add_shrink_command(CLI::App& app, runner& chosen);
 void add_explore_command(CLI::App& app, runner& chosen);
+void add_repro_command(CLI::App& app, runner& chosen);
 // `fault signal`, `fault nofile` and `fault run`.
 void add_fault_command(CLI::App& app, runner& chosen);
 
