@@ -133,7 +133,7 @@ a.send(b'2')
 TEST_F(Shim, TheLogSurvivesProgramsClosingEveryFd) {
   std::ofstream(dir.file("closer.py")) << python_closer;
   result r = run(dir, {python, dir.file("closer.py"), log},
-                 {"FAULTMUX_FAULTS=send@other -> trace", "FAULTMUX_FAULT_LOG=" + log});
+                 {"FAULTMUX_FAULTS=send@channel -> trace", "FAULTMUX_FAULT_LOG=" + log});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out,
             "close: Bad file descriptor\n"
@@ -173,10 +173,11 @@ except OSError as e:
 
 TEST_F(Shim, ExecedChildrenReadTheirOwnEnvironment) {
   std::ofstream(dir.file("exec.py")) << python_exec;
-  result r = run(dir, {python, dir.file("exec.py")},
-                 {"FAULTMUX_FAULTS=send@other#1 role=context -> EPIPE; send@other#2 role=mux -> "
-                  "EIO",
-                  "FAULTMUX_ROLE=mux", "FAULTMUX_FAULT_LOG=" + log});
+  result r =
+      run(dir, {python, dir.file("exec.py")},
+          {"FAULTMUX_FAULTS=send@channel#1 role=context -> EPIPE; send@channel#2 role=mux -> "
+           "EIO",
+           "FAULTMUX_ROLE=mux", "FAULTMUX_FAULT_LOG=" + log});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out,
             "parent send ok\n"
