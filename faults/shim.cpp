@@ -1154,8 +1154,8 @@ __attribute__((constructor)) void shim_init() {
     std::strcpy(cfg->self, s);
   // A context started by the mux inherits the mux's environment: its
   // command line (`context ... --name NAME`) says who it is.
-  proc::remember_own_cmdline();
   if (proc::own_context_name(cfg->self, sizeof cfg->self)) std::strcpy(cfg->role, "context");
+  proc::remember_self(cfg->role);
   cfg->index = static_cast<std::int64_t>(index);
   cfg->stream = process_stream(seed, cfg->role, cfg->index);
 

@@ -16,6 +16,7 @@ namespace faultmux::faults::proc {
 namespace {
 
 constinit std::atomic<std::uint64_t> g_own_cmdline{0};  // its hash; 0: not read
+char g_own_role[64] = {};                               // written once, before any rule is active
 
 int sys_open(const char* path, int flags) {
   return static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC));
@@ -189,7 +190,8 @@ void set_unknown(conn::peer_info& out) {
 }
 
 // A process by its command line ("context:NAME"), else by its
-// FAULTMUX_PEER, else by its FAULTMUX_ROLE ("mux"); "?" without any.
+// FAULTMUX_PEER, else by its FAULTMUX_ROLE ("mux") unless that is this
+// process's own (inherited by a child: it says nothing); "?" without any.
 // False while it is a fork of this process that has not exec'd yet, or
 // when it is gone.
 bool name_process(int pid, conn::peer_info& out) {
@@ -200,10 +202,10 @@ bool name_process(int pid, conn::peer_info& out) {
     return true;
   }
   if (c.hash == g_own_cmdline.load(std::memory_order_relaxed)) return false;
-  if (environ_value(pid, "FAULTMUX_PEER=", out.name, sizeof out.name) ||
-      environ_value(pid, "FAULTMUX_ROLE=", out.name, sizeof out.name))
-    return true;
-  set_unknown(out);
+  if (environ_value(pid, "FAULTMUX_PEER=", out.name, sizeof out.name)) return true;
+  if (!environ_value(pid, "FAULTMUX_ROLE=", out.name, sizeof out.name) ||
+      std::strcmp(out.name, g_own_role) == 0)
+    set_unknown(out);
   return true;
 }
 
@@ -224,7 +226,9 @@ bool is_channel_socket(int fd) {
   return syscall(SYS_getpeername, fd, &a, &len) == 0 && len <= sizeof(sa_family_t);
 }
 
-void remember_own_cmdline() {
+void remember_self(const char* role) {
+  std::size_t n = std::strlen(role);
+  if (n < sizeof g_own_role) std::memcpy(g_own_role, role, n + 1);
   g_own_cmdline.store(read_cmdline(0).hash, std::memory_order_relaxed);
 }
 

@@ -20,8 +20,10 @@ namespace faultmux::faults::proc {
 bool is_channel_socket(int fd);
 
 // Reads this process's command line once (the shim's constructor): a
-// child forked from it shows the same one until it execs.
-void remember_own_cmdline();
+// child forked from it shows the same one until it execs. `role` is its
+// FAULTMUX_ROLE: a child that has the same one inherited it, and is not
+// named by it.
+void remember_self(const char* role);
 
 // When this process is a faultmux context, its name as a peer
 // ("context:NAME") into out (cap bytes, NUL included).
