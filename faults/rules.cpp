@@ -15,7 +15,8 @@ constexpr const char* call_names[call_count] = {
 constexpr const char* calls_expected =
     "a call (accept, accept4, connect, recv, recvfrom, recvmsg, read, readv, send, sendto, "
     "sendmsg, write, writev) or a group (accept-like, recv-like, send-like)";
-constexpr const char* classes_expected = "an fd class (listener, accepted, connecting, other, any)";
+constexpr const char* classes_expected =
+    "an fd class (listener, accepted, connecting, channel, other, any)";
 constexpr const char* qualifiers_expected =
     "'#N', '#N..M', 'every K', 'p=P', 'per-fd', 'role=NAME', 'peer=NAME', 'self=NAME', "
     "'phase=NAME' or '->'";
@@ -170,6 +171,8 @@ class parser {
       r.cls = fd_class::connecting;
     } else if (cls == "other") {
       r.cls = fd_class::other;
+    } else if (cls == "channel") {
+      r.cls = fd_class::channel;
     } else {
       pos_ = at;
       fail(at, std::string("expected ") + classes_expected + ", got " + found());
@@ -264,7 +267,7 @@ class parser {
     if (r.cls == fd_class::other) {
       fail(at,
            "per-fd counts the calls on each tracked socket: write @accepted, @connecting, "
-           "@listener or @any");
+           "@channel, @listener or @any");
       return false;
     }
     if (r.cls == fd_class::listener && (r.calls & ~accept_like)) {
@@ -384,8 +387,13 @@ class parser {
         }
         if (r.cls == fd_class::listener || r.cls == fd_class::other) {
           fail(at, std::string("phase=") + conn_phase_name(r.phase) +
-                       " is a phase of accepted and connecting fds: write @accepted, @connecting "
-                       "or no class");
+                       " is a phase of accepted, connecting and channel fds: write @accepted, "
+                       "@connecting, @channel or no class");
+          return false;
+        }
+        // A channel's ends are connected when they are made: no handshake.
+        if (r.cls == fd_class::channel && r.phase == conn_phase::handshake) {
+          fail(at, "a channel has no handshake: its data calls are all phase=stream");
           return false;
         }
         return true;
@@ -561,6 +569,8 @@ const char* fd_class_name(fd_class c) {
       return "connecting";
     case fd_class::other:
       return "other";
+    case fd_class::channel:
+      return "channel";
   }
   return "?";
 }

@@ -50,7 +50,8 @@ enum class fd_class : std::uint8_t {
   listener,    // a listening socket (SO_ACCEPTCONN)
   accepted,    // returned by accept/accept4 in this process
   connecting,  // this process called connect on it
-  other,       // anything else: pipes, files, socketpairs, inherited sockets
+  other,       // anything else: pipes, files, other sockets
+  channel,     // an AF_UNIX stream socket unnamed at both ends: a socketpair end
 };
 
 const char* fd_class_name(fd_class c);
@@ -89,7 +90,7 @@ inline constexpr std::uint64_t open_end = UINT64_MAX;
 inline constexpr std::uint64_t max_flip_offset = 4095;
 inline constexpr std::uint64_t max_delay_us = 60'000'000;
 // per-fd rules keep a counter per fd each; the shim has room for this many.
-inline constexpr std::size_t max_per_fd_rules = 4;
+inline constexpr std::size_t max_per_fd_rules = 8;
 // The longest FAULTMUX_PEER name the shim keeps (and a peer= selector takes).
 inline constexpr std::size_t max_peer_name = 47;
 

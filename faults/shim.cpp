@@ -38,6 +38,7 @@
 #include "faults/decide.hpp"
 #include "faults/rules.hpp"
 #include "faults/shim_conn.hpp"
+#include "faults/shim_proc.hpp"
 #include "wire/event_line.hpp"
 #include "wire/event_names.hpp"
 
@@ -54,6 +55,7 @@ namespace {
 using accept_fn = int(int, sockaddr*, socklen_t*);
 using accept4_fn = int(int, sockaddr*, socklen_t*, int);
 using connect_fn = int(int, const sockaddr*, socklen_t);
+using socketpair_fn = int(int, int, int, int*);
 using recv_fn = ssize_t(int, void*, size_t, int);
 using recvfrom_fn = ssize_t(int, void*, size_t, int, sockaddr*, socklen_t*);
 using recvmsg_fn = ssize_t(int, msghdr*, int);
@@ -81,6 +83,9 @@ int sys_accept4(int fd, sockaddr* a, socklen_t* l, int f) {
 }
 int sys_connect(int fd, const sockaddr* a, socklen_t l) {
   return syscall(SYS_connect, fd, a, l);
+}
+int sys_socketpair(int d, int t, int p, int* sv) {
+  return syscall(SYS_socketpair, d, t, p, sv);
 }
 ssize_t sys_recv(int fd, void* b, size_t n, int f) {
   return syscall(SYS_recvfrom, fd, b, n, f, nullptr, nullptr);
@@ -166,6 +171,7 @@ Fn* resolve(std::atomic<void*>& slot, const char* name, Fn* fallback) {
 FAULTMUX_REAL(accept, accept_fn, "accept", sys_accept)
 FAULTMUX_REAL(accept4, accept4_fn, "accept4", sys_accept4)
 FAULTMUX_REAL(connect, connect_fn, "connect", sys_connect)
+FAULTMUX_REAL(socketpair, socketpair_fn, "socketpair", sys_socketpair)
 FAULTMUX_REAL(recv, recv_fn, "recv", sys_recv)
 FAULTMUX_REAL(recvfrom, recvfrom_fn, "recvfrom", sys_recvfrom)
 FAULTMUX_REAL(recvmsg, recvmsg_fn, "recvmsg", sys_recvmsg)
@@ -326,10 +332,21 @@ fd_class classify(int fd) {
   }
   int listening = 0;
   socklen_t len = sizeof listening;
-  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening) {
-    return fd_class::listener;
-  }
-  return fd_class::other;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0) return fd_class::other;
+  if (listening) return fd_class::listener;
+  // A channel this process did not make (inherited, as a context's fd 3):
+  // recognised once, then kept like the others.
+  if (!proc::is_channel_socket(fd)) return fd_class::other;
+  if (own_memory()) remember(fd, fd_class::channel);
+  return fd_class::channel;
+}
+
+// Both ends of a socketpair are channels, each the other's peer.
+void note_socketpair(const int* sv) {
+  std::uint64_t a = remember(sv[0], fd_class::channel);
+  std::uint64_t b = remember(sv[1], fd_class::channel);
+  conn::note_pair(sv[0], a, b);
+  conn::note_pair(sv[1], b, a);
 }
 
 // ---------------------------------------------------------------------------
@@ -497,7 +514,8 @@ class call_view {
   std::uint64_t ino() {
     if (!ino_) {
       fd_class k = cls();
-      if ((k == fd_class::accepted || k == fd_class::connecting) && in_table(fd_)) {
+      if ((k == fd_class::accepted || k == fd_class::connecting || k == fd_class::channel) &&
+          in_table(fd_)) {
         ino_ = g_fds[fd_].load(std::memory_order_relaxed) >> 3;
       } else {
         ino_ = socket_inode(fd_);
@@ -513,6 +531,8 @@ class call_view {
     if (bit(c_) & accept_like) return conn_phase::accept;
     if (c_ == call::connect) return conn_phase::connect;
     fd_class k = cls();
+    // A channel is connected when it is made: it has no handshake.
+    if (k == fd_class::channel) return conn_phase::stream;
     if (k != fd_class::accepted && k != fd_class::connecting) return conn_phase::none;
     if (!phase_) phase_ = conn::data_phase(fd_, ino());
     return *phase_;
@@ -1052,6 +1072,7 @@ void resolve_all() {
   real_accept();
   real_accept4();
   real_connect();
+  real_socketpair();
   real_recv();
   real_recvfrom();
   real_recvmsg();
@@ -1131,6 +1152,10 @@ __attribute__((constructor)) void shim_init() {
   if (const char* s = std::getenv("FAULTMUX_PEER");
       s != nullptr && std::strlen(s) < sizeof cfg->self)
     std::strcpy(cfg->self, s);
+  // A context started by the mux inherits the mux's environment: its
+  // command line (`context ... --name NAME`) says who it is.
+  if (proc::own_context_name(cfg->self, sizeof cfg->self)) std::strcpy(cfg->role, "context");
+  proc::remember_self(cfg->role);
   cfg->index = static_cast<std::int64_t>(index);
   cfg->stream = process_stream(seed, cfg->role, cfg->index);
 
@@ -1190,6 +1215,14 @@ FAULTMUX_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
   if (st & ff::tracking_bit) ff::remember(fd, ff::fd_class::connecting);
   if (!ff::active(st, call::connect)) return ff::real_connect()(fd, addr, len);
   return ff::connect_run(fd, addr, len);
+}
+
+FAULTMUX_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
+  int r = ff::real_socketpair()(domain, type, protocol, sv);
+  if (r == 0 && domain == AF_UNIX && (type & 0xf) == SOCK_STREAM &&
+      (ff::g_active.load(std::memory_order_relaxed) & ff::tracking_bit) && ff::own_memory())
+    ff::note_socketpair(sv);
+  return r;
 }
 
 FAULTMUX_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {

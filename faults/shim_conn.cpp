@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "faults/decide.hpp"
+#include "faults/shim_proc.hpp"
 
 namespace faultmux::faults::conn {
 namespace {
@@ -35,6 +36,10 @@ struct slot {
   std::atomic<int> pid{0};
   std::atomic<std::uint64_t> name[name_words] = {};
   std::atomic<std::uint64_t> counts[call_count] = {};
+  // A socketpair made here: `pair` is the other end's inode while
+  // `pair_of` holds this slot's.
+  std::atomic<std::uint64_t> pair_of{0};
+  std::atomic<std::uint64_t> pair{0};
 };
 
 // Untouched pages cost no memory: only the fds a program uses are written.
@@ -60,52 +65,6 @@ void set_name(peer_info& out, const char* name) {
   std::memcpy(out.name, name, n + 1);
 }
 
-// Scans /proc/PID/environ for FAULTMUX_PEER=, a byte at a time across
-// reads, into out.name; false when it is absent, empty or too long.
-bool read_peer_variable(int pid, peer_info& out) {
-  char path[40] = "/proc/";
-  char digits[12];
-  int nd = 0;
-  for (unsigned v = static_cast<unsigned>(pid); v != 0 || nd == 0; v /= 10)
-    digits[nd++] = char('0' + v % 10);
-  std::size_t at = 6;
-  while (nd > 0) path[at++] = digits[--nd];
-  std::memcpy(path + at, "/environ", 9);
-  int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC));
-  if (fd < 0) return false;
-  static constexpr char key[] = "FAULTMUX_PEER=";
-  constexpr int key_len = sizeof key - 1;
-  int matched = 0;  // bytes of `key` matched at the start of this entry; -1: not this entry
-  std::size_t len = 0;
-  bool found = false, done = false, too_long = false;
-  char buf[1024];
-  while (!done) {
-    long n = syscall(SYS_read, fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    for (long i = 0; i < n && !done; ++i) {
-      char c = buf[i];
-      if (matched == key_len) {
-        if (c == '\0') {
-          done = true;
-        } else if (len < max_peer_name) {
-          out.name[len++] = c;
-        } else {
-          too_long = done = true;
-        }
-      } else if (c == '\0') {
-        matched = 0;
-      } else if (matched >= 0) {
-        matched = c == key[matched] ? matched + 1 : -1;
-        found = found || matched == key_len;
-      }
-    }
-  }
-  syscall(SYS_close, fd);
-  out.name[len] = '\0';
-  return found && len > 0 && !too_long;
-}
-
 // The process at the other end of a socket, by SO_PEERCRED.
 int peer_pid(int fd) {
   ucred cred{};
@@ -119,7 +78,8 @@ void look_up(int fd, peer_info& out) {
   // A socketpair made in this process reports this process as its peer:
   // that says nothing about the other end.
   if (out.pid == static_cast<int>(syscall(SYS_getpid))) out.pid = 0;
-  if (out.pid == 0 || !read_peer_variable(out.pid, out)) set_name(out, "?");
+  if (out.pid == 0 || !proc::environ_value(out.pid, "FAULTMUX_PEER=", out.name, sizeof out.name))
+    set_name(out, "?");
 }
 
 void store(slot& s, std::uint64_t ino, const peer_info& p) {
@@ -179,13 +139,37 @@ void peer_of(int fd, std::uint64_t ino, fd_class cls, peer_info& out) {
     return;
   }
   if (ino == 0) return set_name(out, "?");
-  if (!in_table(fd)) return look_up(fd, out);
+  if (!in_table(fd)) {
+    if (cls == fd_class::channel) return void(proc::channel_peer(fd, 0, out));
+    return look_up(fd, out);
+  }
   slot& s = g_slots[fd];
   own(s, ino);
   if (load(s, ino, out)) return;
   out = peer_info{};
-  look_up(fd, out);
+  if (cls != fd_class::channel) {
+    look_up(fd, out);
+  } else {
+    std::uint64_t peer_ino = 0;
+    if (s.pair_of.load(std::memory_order_acquire) == ino) {
+      peer_ino = s.pair.load(std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (s.pair_of.load(std::memory_order_relaxed) != ino) peer_ino = 0;
+    }
+    // Not remembered while the other end's process cannot be named yet
+    // (forked but not exec'd): a later call asks again.
+    if (!proc::channel_peer(fd, peer_ino, out)) return;
+  }
   store(s, ino, out);
+}
+
+void note_pair(int fd, std::uint64_t ino, std::uint64_t peer_ino) {
+  if (!in_table(fd) || ino == 0) return;
+  slot& s = g_slots[fd];
+  own(s, ino);
+  s.pair_of.store(0, std::memory_order_relaxed);
+  s.pair.store(peer_ino, std::memory_order_relaxed);
+  s.pair_of.store(ino, std::memory_order_release);
 }
 
 std::uint64_t count_call(int fd, std::uint64_t ino, call c, conn_phase p) {
@@ -217,6 +201,8 @@ void copy(int from, int to) {
     d.name[w].store(s.name[w].load(std::memory_order_relaxed), std::memory_order_relaxed);
   for (int i = 0; i < call_count; ++i)
     d.counts[i].store(s.counts[i].load(std::memory_order_relaxed), std::memory_order_relaxed);
+  d.pair.store(s.pair.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  d.pair_of.store(s.pair_of.load(std::memory_order_relaxed), std::memory_order_relaxed);
   d.key.store(s.key.load(std::memory_order_relaxed), std::memory_order_release);
 }
 

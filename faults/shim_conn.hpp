@@ -12,8 +12,9 @@
 
 namespace faultmux::faults::conn {
 
-// A peer as logged and matched: a FAULTMUX_PEER name, "listener" (the
-// other end of a connecting fd), "-" (a listener has no peer) or "?".
+// A peer as logged and matched: a FAULTMUX_PEER name, "context:NAME" or a
+// role ("mux") at the other end of a channel, "listener" (the other end of
+// a connecting fd), "-" (a listener has no peer) or "?".
 struct peer_info {
   char name[max_peer_name + 1] = {};
   int pid = 0;  // 0: not known
@@ -33,8 +34,13 @@ void mark_stream(int fd, std::uint64_t ino);
 
 // The peer of fd, whose class is `cls` and socket inode `ino` (0: not a
 // socket). Accepted and other sockets are looked up once per connection
-// (SO_PEERCRED, then /proc/PID/environ) and remembered.
+// (SO_PEERCRED, then /proc/PID/environ) and remembered; a channel's other
+// end is found by shim_proc (channel_peer) and remembered once named.
 void peer_of(int fd, std::uint64_t ino, fd_class cls, peer_info& out);
+
+// fd (socket `ino`) is one end of a socketpair made here, `peer_ino` the
+// other: its peer is whichever process holds that one.
+void note_pair(int fd, std::uint64_t ino, std::uint64_t peer_ino);
 
 // Counts one call named `c` in phase `p` on the socket (fd, ino) and
 // returns its number among them, from 1 (0 when fd is not in the table).

@@ -10,6 +10,8 @@
 //   faultmux_shim_probe fork DIR K                     K sends in the parent and two children
 //   faultmux_shim_probe threads DIR T K                T threads, K ping-pongs each
 //   faultmux_shim_probe peers DIR ROUNDS NAME...       one client process per NAME, in turn
+//   faultmux_shim_probe channels DIR ROUNDS NAME...    one context process per NAME, in turn
+//   faultmux_shim_probe late-exec DIR NAME             a channel used before its child execs
 //
 // `peers` starts each client as `faultmux_shim_probe client DIR ROUNDS NAME`
 // with FAULTMUX_PEER=NAME (none for "-"), FAULTMUX_ROLE=worker and
@@ -17,10 +19,19 @@
 // the client sends "hello", the server answers "welcome", then ROUNDS
 // ping-pongs. Lines are "server NAME ..." and "client NAME ...".
 //
+// `channels` does the same over a socketpair per NAME: the child is started
+// as `faultmux_shim_probe context --name NAME` (a faultmux context's command
+// line) with its end as fd 3, and the environment unchanged, as the mux
+// starts its contexts; the parent's first recv waits for the child's hello.
+// `late-exec` forks such a child that execs only once
+// the parent has sent its "welcome" on the channel; then they talk as in
+// `channels`, two rounds.
+//
 // RECV is recv, recvfrom, recvmsg, read or readv; SEND is send, sendto,
 // sendmsg, write or writev. Exit 0 when every transfer completed, 3 when one
 // gave up after too many failed calls, 2 on bad arguments.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -373,6 +384,88 @@ int peers(const std::string& dir, int rounds, const std::vector<std::string>& na
   return ok ? 0 : 3;
 }
 
+// The child of `channels` and `late-exec`: fd 3 is its end of the channel.
+int context_child(const std::string& name, int rounds) {
+  std::printf("context %s pid=%d\n", name.c_str(), static_cast<int>(::getpid()));
+  return converse("client " + name, 3, false, rounds) ? 0 : 3;
+}
+
+std::vector<std::string> context_argv(const std::string& name, int rounds) {
+  return {"/proc/self/exe", "context", "--name", name, "--rounds", std::to_string(rounds)};
+}
+
+std::vector<char*> c_argv(std::vector<std::string>& args) {
+  std::vector<char*> out;
+  for (auto& a : args) out.push_back(a.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+int channels(int rounds, const std::vector<std::string>& names) {
+  bool ok = true;
+  for (const std::string& name : names) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return 3;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+    std::vector<std::string> args = context_argv(name, rounds);
+    std::vector<char*> argv = c_argv(args);
+    std::fflush(stdout);
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(sv[1]);
+    if (rc != 0) return 3;
+    // The child's command line is there once it has exec'd, at the latest
+    // when it says hello: the first recv comes after that.
+    pollfd p{sv[0], POLLIN, 0};
+    ::poll(&p, 1, 5000);
+    ok = converse("server " + name, sv[0], true, rounds) && ok;
+    ::close(sv[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  return ok ? 0 : 3;
+}
+
+int late_exec(const std::string& name) {
+  int sv[2], go[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || ::pipe(go) != 0) return 3;
+  std::fflush(stdout);
+  pid_t pid = ::fork();
+  if (pid < 0) return 3;
+  if (pid == 0) {
+    char c;
+    ::close(go[1]);
+    while (::read(go[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    std::vector<std::string> args = context_argv(name, 2);
+    std::vector<char*> argv = c_argv(args);
+    ::dup2(sv[1], 3);
+    ::execve(argv[0], argv.data(), environ);
+    _exit(127);
+  }
+  ::close(sv[1]);
+  ::close(go[0]);
+  counters c;
+  char in[16] = {};
+  // The child holds the other end but has not exec'd: it has no name yet.
+  bool ok = send_all("server", "send", sv[0], "welcome", 7, c);
+  ok = ::write(go[1], "x", 1) == 1 && ok;
+  ::close(go[1]);
+  ok = ok && recv_all("server", "recv", sv[0], in, 5, c);
+  for (int i = 1; ok && i <= 2; ++i) {
+    ok = recv_all("server", "recv", sv[0], in, 8, c) &&
+         send_all("server", "send", sv[0], "pong0000", 8, c);
+  }
+  ::close(sv[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return ok && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 3;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -387,10 +480,17 @@ int main(int argc, char** argv) {
     return peers(a[1], std::atoi(a[2].c_str()), std::vector<std::string>(a.begin() + 3, a.end()));
   }
   if (a.size() == 4 && a[0] == "client") return client(a[1], std::atoi(a[2].c_str()), a[3]);
+  if (a.size() >= 4 && a[0] == "channels")
+    return channels(std::atoi(a[2].c_str()), std::vector<std::string>(a.begin() + 3, a.end()));
+  if (a.size() == 3 && a[0] == "late-exec") return late_exec(a[2]);
+  if (a.size() == 5 && a[0] == "context" && a[1] == "--name" && a[3] == "--rounds")
+    return context_child(a[2], std::atoi(a[4].c_str()));
   if (a.size() == 4 && a[0] == "threads") {
     return threads(std::atoi(a[2].c_str()), std::atoi(a[3].c_str()));
   }
-  std::fprintf(stderr,
-               "usage: faultmux_shim_probe stream|pipe|accepts|fork|threads|peers DIR ...\n");
+  std::fprintf(
+      stderr,
+      "usage: faultmux_shim_probe stream|pipe|accepts|fork|threads|peers|channels|late-exec "
+      "DIR ...\n");
   return 2;
 }

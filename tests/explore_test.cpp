@@ -2,7 +2,8 @@
 // clean against the built-in mux; each legacy bug whose trigger is a fault is
 // found blind; a found scenario and its shrunk reproducer fail again under
 // `faultmux run`; shards cover exactly the unsharded set and their
-// results.json merge; bad input is named.
+// results.json merge; the mux's channels to its contexts and the contexts'
+// own calls are points; bad input is named.
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -377,6 +379,65 @@ faulted_peer = "nobody:0"
   auto r = run_faultmux({"run", dir.file("never.toml"), "-v"});
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("faults fired: fail"), std::string::npos) << r.out;
+}
+
+// A context started up front and one started by its first call.
+const char* contexts_scenario = R"(name = "contexts-plain"
+description = "context a started up front, b when its first call asks; a calls group for each"
+origin = "the mux's channels to its contexts, and the contexts' own calls"
+seed = 1
+timeout_ms = 9000
+contexts = ["a"]
+
+[[workers]]
+name = "ca"
+count = 1
+workload = "calls"
+context = "a"
+messages = 3
+
+[[workers]]
+name = "cb"
+count = 1
+workload = "calls"
+context = "b"
+messages = 3
+)";
+
+// The mux's channels to its contexts and the contexts' calls on them are
+// points, named by the contexts (whatever order they started in), and a
+// hard fault on one costs only that context's calls: no violation.
+TEST(Explore, ChannelsToContextsAndTheContextsOwnCallsArePoints) {
+  run_dir dir;
+  std::ofstream(dir.file("contexts.toml")) << contexts_scenario;
+  auto r =
+      run_faultmux({"explore", dir.file("contexts.toml"), "--jobs", "2", "--points", "@channel",
+                    "--effects", "EAGAIN,EIO,EPIPE", "--reruns", "0", "--report", dir.file("out")});
+  json doc = exploration_in(dir.file("out"));
+  ASSERT_FALSE(doc.empty()) << r.out << r.err;
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("not addressable"), std::string::npos) << r.out;
+  const json& c = doc["certificate"];
+  EXPECT_EQ(c["violations"], 0) << doc.dump(2).substr(0, 4000);
+  EXPECT_EQ(c["runs"], c["planned"]);
+  EXPECT_GT(c["by_role"]["mux"].value("activated", 0), 0) << c["by_role"].dump();
+  EXPECT_GT(c["by_role"]["context"].value("activated", 0), 0) << c["by_role"].dump();
+  std::set<std::string> pts = points_of(doc);
+  for (const char* ctx : {"a", "b"}) {
+    EXPECT_TRUE(pts.count(fmt::format("recv@channel peer=context:{} phase=stream #1", ctx)));
+    EXPECT_TRUE(pts.count(fmt::format("sendmsg@channel peer=context:{} phase=stream #1", ctx)));
+    EXPECT_TRUE(
+        pts.count(fmt::format("recv@channel self=context:{} peer=mux phase=stream #1", ctx)));
+    EXPECT_TRUE(
+        pts.count(fmt::format("sendmsg@channel self=context:{} peer=mux phase=stream #1", ctx)));
+  }
+  // Each context is its own class: nothing collapsed.
+  for (const auto& run : doc["runs"]) EXPECT_EQ(run["members"], 1) << run["point"];
+  // A hard fault on a context's channel was judged as costing that context.
+  std::size_t hard = 0;
+  for (const auto& run : doc["runs"])
+    if (run["fault_class"] == "hard" && run.value("activated", false)) ++hard;
+  EXPECT_GT(hard, 10u);
 }
 
 // One server and one echo worker: small enough for the full cross product of

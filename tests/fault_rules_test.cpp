@@ -50,6 +50,24 @@ TEST(FaultRules, FdClasses) {
   EXPECT_EQ(parse_ok("send@connecting -> EIO").cls, fd_class::connecting);
   EXPECT_EQ(parse_ok("connect@connecting -> EIO").cls, fd_class::connecting);
   EXPECT_EQ(parse_ok("write@other -> EIO").cls, fd_class::other);
+  EXPECT_EQ(parse_ok("recv@channel -> EIO").cls, fd_class::channel);
+}
+
+TEST(FaultRules, ChannelsAreAddressedByTheirPeerAndHaveOnlyAStreamPhase) {
+  rule r = parse_ok("recv@channel peer=context:a #1 -> EIO");
+  EXPECT_EQ(r.cls, fd_class::channel);
+  EXPECT_EQ(r.peer, "context:a");
+  r = parse_ok("send-like@channel self=context:a peer=mux phase=stream #2 per-fd -> EPIPE");
+  EXPECT_EQ(r.self, "context:a");
+  EXPECT_EQ(r.peer, "mux");
+  EXPECT_EQ(r.phase, conn_phase::stream);
+  EXPECT_TRUE(r.per_fd);
+  EXPECT_EQ(std::string(fd_class_name(fd_class::channel)), "channel");
+  rule bad;
+  auto err = parse_rule("recv@channel phase=handshake -> EIO", bad);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->column, 14u);
+  EXPECT_NE(err->message.find("a channel has no handshake"), std::string::npos) << err->message;
 }
 
 TEST(FaultRules, Occurrences) {
@@ -260,7 +278,8 @@ TEST(FaultRules, BadPeerAndPhaseSelectors) {
       {"recv phase=accept -> EIO", 6, "phase=accept is the phase of accept calls"},
       {"accept phase=connect -> EIO", 8, "phase=connect is the phase of connect calls"},
       {"connect phase=handshake -> EIO", 9, "phase=handshake is a phase of data calls"},
-      {"recv@other phase=stream -> EIO", 12, "phase=stream is a phase of accepted and connecting"},
+      {"recv@other phase=stream -> EIO", 12,
+       "phase=stream is a phase of accepted, connecting and channel"},
       {"accept-like phase=stream -> EMFILE", 13, "phase=stream is a phase of data calls"},
   };
   for (const bad_rule& c : cases) {
@@ -294,7 +313,8 @@ TEST(FaultRules, ErrorsNameTheColumnAndWhatWasExpected) {
       {"recx#1 -> EAGAIN", 1, "got \"recx\""},
       {"-> EAGAIN", 1, "expected a call"},
       {"recv@acepted#1 -> EAGAIN", 6,
-       "expected an fd class (listener, accepted, connecting, other, any), got \"acepted\""},
+       "expected an fd class (listener, accepted, connecting, channel, other, any), got "
+       "\"acepted\""},
       {"recv@ -> EAGAIN", 7, "expected an fd class"},
       {"accept@accepted -> EMFILE", 8, "accept calls act on listener fds"},
       {"accept-like@other -> EMFILE", 13, "accept calls act on listener fds"},
@@ -318,7 +338,8 @@ TEST(FaultRules, ErrorsNameTheColumnAndWhatWasExpected) {
       {"recv #1 EAGAIN", 9,
        "expected '#N', '#N..M', 'every K', 'p=P', 'per-fd', 'role=NAME', 'peer=NAME', "
        "'self=NAME', 'phase=NAME' or '->', got \"EAGAIN\""},
-      {"recv@other#1 per-fd -> EAGAIN", 14, "write @accepted, @connecting, @listener or @any"},
+      {"recv@other#1 per-fd -> EAGAIN", 14,
+       "write @accepted, @connecting, @channel, @listener or @any"},
       {"recv@listener#1 per-fd -> EAGAIN", 17, "per-fd on @listener counts accept calls"},
       {"recv@accepted p=0.5 per-fd -> EAGAIN", 21, "'p=P' already decides each call"},
       {"recv@accepted per-fd per-fd -> EAGAIN", 22, "a rule takes one 'per-fd'"},
@@ -362,7 +383,7 @@ TEST(FaultRules, DescribeShowsRuleAndCaret) {
   EXPECT_EQ(err->column, 6u);
   EXPECT_EQ(describe(*err),
             "faultmux shim: bad fault rule 2 in FAULTMUX_FAULTS, column 6: expected an fd class "
-            "(listener, accepted, connecting, other, any), got \"acepted\"\n"
+            "(listener, accepted, connecting, channel, other, any), got \"acepted\"\n"
             "  recv@acepted#1 -> EAGAIN\n"
             "       ^\n");
 }

@@ -46,6 +46,13 @@ int client_pid(const std::string& out, const std::string& name) {
   return -1;
 }
 
+int client_pid_of_context(const std::string& out, const std::string& name) {
+  for (const std::string& l : split_lines(out)) {
+    if (l.starts_with("context " + name + " pid=")) return std::stoi(l.substr(l.find("pid=") + 4));
+  }
+  return -1;
+}
+
 // The rule that addresses exactly the call a fault line describes.
 std::string rule_for(const json& e, const std::string& effect) {
   std::string r = e["call"].get<std::string>() + "@" + e["fd_class"].get<std::string>() +
@@ -229,6 +236,89 @@ TEST_F(ShimPeer, PerFdOnAnyLeavesUntrackedFdsToEveryCallRules) {
   EXPECT_EQ(evs[0]["peer"], "?");
   EXPECT_FALSE(evs[0].contains("conn_n"));
   EXPECT_EQ(evs[0]["n"], 0);
+}
+
+// A channel (a socketpair end) is named by the process at its other end:
+// the parent's end by the child that holds the other one, read from its
+// command line as a faultmux context ("context:NAME"); the child's end by
+// the parent that made the pair (its FAULTMUX_ROLE, "mux"). The child is a
+// context itself: role context, self context:NAME.
+TEST_F(ShimPeer, AChannelIsNamedByTheContextAtItsOtherEnd) {
+  result r = probe_run({"channels", dir.path(), "1", "a", "b"},
+                       "recv-like@channel per-fd -> trace; send-like@channel per-fd -> trace",
+                       {"FAULTMUX_ROLE=mux"});
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  auto evs = events(log);
+  auto mux = of_role(evs, "mux");
+  // Per context: the server's recv and send of the hello and one round.
+  EXPECT_THAT(points(mux),
+              ElementsAre("context:a stream 1", "context:a stream 1", "context:a stream 2",
+                          "context:a stream 2", "context:b stream 1", "context:b stream 1",
+                          "context:b stream 2", "context:b stream 2"));
+  for (const json& e : mux) {
+    EXPECT_EQ(e["fd_class"], "channel");
+    EXPECT_FALSE(e.contains("self"));
+  }
+  EXPECT_EQ(mux[0]["peer_pid"], client_pid_of_context(r.out, "a"));
+  EXPECT_EQ(mux[4]["peer_pid"], client_pid_of_context(r.out, "b"));
+  auto contexts = of_role(evs, "context");
+  ASSERT_EQ(contexts.size(), 8u);
+  for (const json& e : contexts) {
+    EXPECT_EQ(e["fd_class"], "channel");
+    EXPECT_EQ(e["fd"], 3);
+    EXPECT_EQ(e["peer"], "mux");
+    EXPECT_EQ(e["peer_pid"], mux[0]["pid"]);
+    EXPECT_EQ(e["phase"], "stream");
+  }
+  EXPECT_EQ(contexts[0]["self"], "context:a");
+  EXPECT_EQ(contexts[7]["self"], "context:b");
+}
+
+TEST_F(ShimPeer, AChannelRuleFaultsOnlyThatContextsChannel) {
+  result r = probe_run({"channels", dir.path(), "2", "a", "b", "c"},
+                       "recv@channel peer=context:b #1 -> EIO", {"FAULTMUX_ROLE=mux"});
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  EXPECT_EQ(first_call(r.out, "server b recv"), "call=1 ret=-1 errno=EIO");
+  for (const std::string name : {"a", "c"})
+    EXPECT_THAT(calls(r.out, "server " + name + " recv"),
+                testing::Not(testing::Contains(HasSubstr("errno"))))
+        << name;
+  // The contexts' own recvs have the mux as their peer: not addressed.
+  for (const std::string name : {"a", "b", "c"})
+    EXPECT_THAT(calls(r.out, "client " + name + " recv"),
+                testing::Not(testing::Contains(HasSubstr("errno"))))
+        << name;
+  auto evs = events(log);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0]["peer"], "context:b");
+  EXPECT_EQ(evs[0]["fd_class"], "channel");
+
+  // A context's own call, by self= and its peer.
+  std::filesystem::remove(log);
+  r = probe_run({"channels", dir.path(), "2", "a", "b"},
+                "send@channel self=context:a peer=mux phase=stream #2 per-fd -> EPIPE",
+                {"FAULTMUX_ROLE=mux"});
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  EXPECT_THAT(calls(r.out, "client a send"),
+              ElementsAre("call=1 ret=5 data=hello", "call=2 ret=-1 errno=EPIPE",
+                          "call=3 ret=8 data=ping0001", "call=4 ret=8 data=ping0002"));
+  EXPECT_THAT(calls(r.out, "client b send"), testing::Not(testing::Contains(HasSubstr("errno"))));
+  EXPECT_THAT(calls(r.out, "server a send"), testing::Not(testing::Contains(HasSubstr("errno"))));
+  evs = events(log);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0]["role"], "context");
+  EXPECT_EQ(evs[0]["self"], "context:a");
+}
+
+TEST_F(ShimPeer, AChildThatHasNotExecdYetIsNamedOnALaterCall) {
+  result r = probe_run({"late-exec", dir.path(), "late"}, "send-like@channel -> trace",
+                       {"FAULTMUX_ROLE=mux"});
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  auto mux = of_role(events(log), "mux");
+  // The welcome went while the child was a copy of the parent: no name, and
+  // none remembered; the pongs went once it was the context "late".
+  EXPECT_THAT(points(mux),
+              ElementsAre("? stream 1", "context:late stream 2", "context:late stream 3"));
 }
 
 }  // namespace

@@ -133,7 +133,7 @@ a.send(b'2')
 TEST_F(Shim, TheLogSurvivesProgramsClosingEveryFd) {
   std::ofstream(dir.file("closer.py")) << python_closer;
   result r = run(dir, {python, dir.file("closer.py"), log},
-                 {"FAULTMUX_FAULTS=send@other -> trace", "FAULTMUX_FAULT_LOG=" + log});
+                 {"FAULTMUX_FAULTS=send@channel -> trace", "FAULTMUX_FAULT_LOG=" + log});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out,
             "close: Bad file descriptor\n"
@@ -173,10 +173,11 @@ except OSError as e:
 
 TEST_F(Shim, ExecedChildrenReadTheirOwnEnvironment) {
   std::ofstream(dir.file("exec.py")) << python_exec;
-  result r = run(dir, {python, dir.file("exec.py")},
-                 {"FAULTMUX_FAULTS=send@other#1 role=context -> EPIPE; send@other#2 role=mux -> "
-                  "EIO",
-                  "FAULTMUX_ROLE=mux", "FAULTMUX_FAULT_LOG=" + log});
+  result r =
+      run(dir, {python, dir.file("exec.py")},
+          {"FAULTMUX_FAULTS=send@channel#1 role=context -> EPIPE; send@channel#2 role=mux -> "
+           "EIO",
+           "FAULTMUX_ROLE=mux", "FAULTMUX_FAULT_LOG=" + log});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out,
             "parent send ok\n"
@@ -190,6 +191,42 @@ TEST_F(Shim, ExecedChildrenReadTheirOwnEnvironment) {
   EXPECT_EQ(evs[0]["n"], 1);
   EXPECT_EQ(evs[1]["role"], "mux");
   EXPECT_EQ(evs[1]["n"], 2);
+}
+
+// A channel to an exec'd child that is no faultmux context: named by the
+// child's FAULTMUX_PEER, else its FAULTMUX_ROLE, but not by the role it
+// inherited from this process, which says nothing about it.
+const char* const python_children = R"PY(
+import os, select, signal, socket, subprocess, sys
+signal.alarm(20)
+child = "import socket, sys\ns = socket.socket(fileno=int(sys.argv[1]))\ns.send(b'r')\ns.recv(1)\n"
+for extra in ({}, {'FAULTMUX_ROLE': 'worker'}, {'FAULTMUX_PEER': 'good:1'}):
+    a, b = socket.socketpair()
+    env = dict(os.environ, **extra)
+    p = subprocess.Popen([sys.executable, '-c', child, str(b.fileno())], env=env,
+                         pass_fds=(b.fileno(),))
+    b.close()
+    select.select([a], [], [], 10)
+    a.recv(1)
+    a.send(b'x')
+    p.wait()
+    a.close()
+print(os.getpid())
+)PY";
+
+TEST_F(Shim, AChannelToAChildIsNamedByItsOwnVariablesNotInheritedOnes) {
+  std::ofstream(dir.file("children.py")) << python_children;
+  result r = run(dir, {python, dir.file("children.py")},
+                 {"FAULTMUX_FAULTS=recv@channel -> trace; send@channel -> trace",
+                  "FAULTMUX_ROLE=mux", "FAULTMUX_FAULT_LOG=" + log});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const int parent = std::stoi(r.out);
+  std::vector<std::string> peers, up;
+  for (const json& e : events(log))
+    (e["pid"] == parent ? peers : up).push_back(e["peer"].get<std::string>());
+  EXPECT_THAT(peers, ElementsAre("?", "?", "worker", "worker", "good:1", "good:1"));
+  // Each child sees the parent: by the role it did not inherit ("worker"'s), else "?".
+  EXPECT_THAT(up, ElementsAre("?", "?", "mux", "mux", "?", "?"));
 }
 
 // A real Mitogen 0.3.3 router and unix listener (scenarios/mitogen_mux.py)

@@ -289,7 +289,7 @@ TEST_F(Shim, SameSeedSameDecisionsDifferentSeedDifferent) {
 }
 
 TEST_F(Shim, ForkedChildrenGetTheirOwnReproducibleDecisions) {
-  const std::string rules = "send@other p=0.5 -> EAGAIN";
+  const std::string rules = "send@channel p=0.5 -> EAGAIN";
   auto per_process = [&](const std::vector<json>& evs) {
     std::map<int, std::string> m;  // index -> pattern over 32 sends
     for (const json& e : evs) {
@@ -341,7 +341,7 @@ TEST_F(Shim, ForkedChildrenGetTheirOwnReproducibleDecisions) {
 
 TEST_F(Shim, ManyThreads) {
   result r = probe_run({"threads", dir.path(), "8", "200"},
-                       "recv@other every 7 -> EINTR; send@other every 5 -> EAGAIN");
+                       "recv@channel every 7 -> EINTR; send@channel every 5 -> EAGAIN");
   ASSERT_EQ(r.status, 0) << r.err << r.out;
   auto evs = events(log);
   std::string last = split_lines(r.out).back();

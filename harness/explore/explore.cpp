@@ -124,20 +124,6 @@ scenario traced(const scenario& s, bool workers) {
   return t;
 }
 
-// The calls explore cannot address, said once: the mux's channels to the
-// contexts it starts (up front, or for a calls group's calls).
-void say_unaddressable(const scenario& s) {
-  const bool contexts =
-      !s.contexts.empty() || std::any_of(s.workers.begin(), s.workers.end(), [](const auto& g) {
-        return g.workload == worker_group::workload_t::calls;
-      });
-  if (contexts)
-    std::printf(
-        "explore %s: not addressable: the mux's channels to its contexts (socketpairs: the shim "
-        "cannot name the context at the other end; see docs/explore.md, Limits)\n",
-        s.name.c_str());
-}
-
 // Why a scenario cannot be explored, or "".
 std::string unexplorable(const scenario& s) {
   if (!s.faults.empty())
@@ -255,7 +241,6 @@ class explorer {
       std::fflush(stdout);
     }
     if (interrupt_requested()) return 130;
-    say_unaddressable(s_);
     // A stall outlasts a whole unfaulted run several times over, so whoever
     // it holds up is seen finishing only after it.
     stall_ms_ = std::max(1000, static_cast<int>(longest * 5 * 1000));
@@ -293,7 +278,7 @@ class explorer {
       for (const auto& p : targets)
         for (const auto& fx : narrowed(effects_for(p), o_.effects)) {
           run_record r;
-          r.plan = {i, p, fx, std::nullopt, {fx.fault_class, p.peer}};
+          r.plan = {i, p, fx, std::nullopt, {fx.fault_class, p.faulted()}};
           runs_.push_back(std::move(r));
         }
     }

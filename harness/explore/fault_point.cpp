@@ -11,6 +11,9 @@ std::string fault_point::key() const {
   if (call == "process") return fmt::format("process peer={} phase={}", peer, phase);
   if (fd_class == "listener") return fmt::format("{}@listener #{}", call, n);
   if (in_worker()) return fmt::format("{}@{} self={} phase={} #{}", call, fd_class, peer, phase, n);
+  if (in_context())
+    return fmt::format("{}@{} self={} peer={} phase={} #{}", call, fd_class, peer, other_end, phase,
+                       n);
   return fmt::format("{}@{} peer={} phase={} #{}", call, fd_class, peer, phase, n);
 }
 
@@ -21,7 +24,7 @@ std::string fault_point::group() const {
 
 int fault_point::index() const {
   auto colon = peer.rfind(':');
-  if (colon == std::string::npos) return -1;
+  if (colon == std::string::npos || peer.starts_with("context:")) return -1;
   try {
     return std::stoi(peer.substr(colon + 1));
   } catch (const std::exception&) {
@@ -39,6 +42,14 @@ bool fault_point::in_worker() const {
   return role == "worker" && call != "process";
 }
 
+bool fault_point::in_context() const {
+  return role == "context" && call != "process";
+}
+
+std::string fault_point::faulted() const {
+  return in_context() && to_child ? other_end : peer;
+}
+
 std::string fault_point::rule(const std::string& effect) const {
   if (fd_class == "listener") return fmt::format("{}@listener #{} -> {}", call, n, effect);
   // A worker's connect is counted in its process: a connect retried after
@@ -48,13 +59,17 @@ std::string fault_point::rule(const std::string& effect) const {
   if (in_worker())
     return fmt::format("{}@{} self={} phase={} #{} per-fd -> {}", call, fd_class, peer, phase, n,
                        effect);
+  if (in_context())
+    return fmt::format("{}@{} self={} peer={} phase={} #{} per-fd -> {}", call, fd_class, peer,
+                       other_end, phase, n, effect);
   return fmt::format("{}@{} peer={} phase={} #{} per-fd -> {}", call, fd_class, peer, phase, n,
                      effect);
 }
 
 std::vector<std::string> trace_rules() {
   return {"accept-like -> trace", "recv-like@accepted per-fd -> trace",
-          "send-like@accepted per-fd -> trace"};
+          "send-like@accepted per-fd -> trace", "recv-like@channel per-fd -> trace",
+          "send-like@channel per-fd -> trace"};
 }
 
 std::vector<std::string> worker_trace_rules() {
@@ -78,16 +93,60 @@ bool worker_point(const timeline_event& e, fault_point& p) {
          (p.phase == "connect" || p.phase == "handshake" || p.phase == "stream");
 }
 
+// Who started each context ("mux", or the context's name), from the
+// child_start lines of the mux and the contexts: a context's channel to a
+// context it started leads down to that one.
+std::map<std::string, std::string> starters(const timeline& tl) {
+  std::map<pid_t, std::string> context_of_pid;
+  std::map<std::string, std::string> out;
+  for (const auto& e : tl) {
+    if (e.event() != "child_start") continue;
+    const std::string child = e.str("child");
+    context_of_pid[static_cast<pid_t>(e.num("child_pid"))] = child;
+    if (e.str("role") == "mux") {
+      out[child] = "mux";
+    } else if (auto it = context_of_pid.find(e.pid()); it != context_of_pid.end()) {
+      out[child] = it->second;
+    }
+  }
+  return out;
+}
+
+// A context's own call on a channel: named by the context (its "self") and
+// the process at the other end (its "peer", the mux for its channel to the
+// mux), numbered on that channel. False when either has no name.
+bool context_point(const timeline_event& e, const std::map<std::string, std::string>& starter,
+                   fault_point& p) {
+  p.role = "context";
+  p.call = e.str("call");
+  p.fd_class = e.str("fd_class");
+  p.peer = e.str("self");
+  p.other_end = e.str("peer");
+  p.phase = e.str("phase");
+  p.n = static_cast<std::uint64_t>(e.num("conn_n", 0));
+  if (p.other_end.starts_with("context:")) {
+    auto it = starter.find(p.other_end.substr(8));
+    p.to_child = it != starter.end() && "context:" + it->second == p.peer;
+  }
+  return p.fd_class == "channel" && p.peer.starts_with("context:") && !p.other_end.empty() &&
+         p.other_end != "?" && p.phase == "stream" && p.n > 0;
+}
+
 }  // namespace
 
 std::vector<fault_point> traced_points(const timeline& tl) {
   std::set<fault_point> out;
   std::map<std::pair<pid_t, std::string>, std::uint64_t> accepts;  // per process and call
+  const std::map<std::string, std::string> starter = starters(tl);
   for (const auto& e : tl) {
     if (e.source != "faults" || e.event() != "fault" || e.str("effect") != "trace") continue;
     fault_point p;
     if (e.str("role") == "worker") {
       if (worker_point(e, p)) out.insert(p);
+      continue;
+    }
+    if (e.str("role") == "context") {
+      if (context_point(e, starter, p)) out.insert(p);
       continue;
     }
     p.role = e.str("role");

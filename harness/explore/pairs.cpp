@@ -49,11 +49,11 @@ consequence consequences_of(const std::vector<fault_point>& run_points,
 std::optional<pair_judgement> judged_as(const planned_fault& a, const planned_fault& b) {
   const std::string &ca = a.fx.fault_class, &cb = b.fx.fault_class;
   // Two hard faults on two peers may cost both: "good:0,servers:1".
-  if (ca == "hard" && cb == "hard" && a.point.peer != b.point.peer)
-    return pair_judgement{"hard", a.point.peer + "," + b.point.peer};
-  if (costs_peer(ca) && costs_peer(cb) && a.point.peer != b.point.peer) return std::nullopt;
+  const std::string pa = a.point.faulted(), pb = b.point.faulted();
+  if (ca == "hard" && cb == "hard" && pa != pb) return pair_judgement{"hard", pa + "," + pb};
+  if (costs_peer(ca) && costs_peer(cb) && pa != pb) return std::nullopt;
   const planned_fault& worse = severity(cb) > severity(ca) ? b : a;
-  return pair_judgement{worse.fx.fault_class, worse.point.peer};
+  return pair_judgement{worse.fx.fault_class, worse.point.faulted()};
 }
 
 std::size_t cross_product(const std::vector<planned_fault>& singles) {

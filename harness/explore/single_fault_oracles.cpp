@@ -27,6 +27,14 @@ pid_t stream_pid(const std::string& stream) {
   }
 }
 
+// A context the mux (or a context) started, by its name: the processes it
+// ran as and the context ids it had (one each, or more if it was restarted).
+struct context_record {
+  std::string name;  // "a", without "context:"
+  std::set<pid_t> pids;
+  std::set<long long> ids;
+};
+
 // What the run did, indexed once.
 struct fault_view {
   explicit fault_view(const timeline& tl) : ix(tl) {}
@@ -34,7 +42,12 @@ struct fault_view {
   const process_record* mux = nullptr;
   // The faulted peers' processes: one, or two for a pair of hard faults.
   std::vector<const process_record*> faulted;
-  std::set<pid_t> requesters;  // got a dead reply for a faulted peer
+  // The faulted contexts ("context:NAME" peers).
+  std::vector<context_record> faulted_contexts;
+  std::map<std::string, pid_t> context_pids;  // a context's latest pid, by its (stream) name
+  std::set<pid_t> requesters;                 // got a dead reply for a faulted peer
+  // Workers of a calls group whose calls are routed to a faulted context.
+  std::set<pid_t> callers;
   // The mux's disconnects caused by an error (not a clean EOF), and its
   // failed handshakes, by client pid.
   std::vector<std::pair<pid_t, std::string>> error_disconnects;
@@ -45,7 +58,7 @@ struct fault_view {
 
 std::string process_name_of(const std::string& peer) {
   auto colon = peer.rfind(':');
-  if (colon == std::string::npos) return "";
+  if (colon == std::string::npos || peer.starts_with("context:")) return "";
   return fmt::format("worker-{}-{}", peer.substr(0, colon), peer.substr(colon + 1));
 }
 
@@ -66,12 +79,80 @@ std::set<std::string> process_names_of(const std::string& peers) {
   return out;
 }
 
+// "context:a,good:1": the contexts' names ("a").
+std::set<std::string> context_names_of(const std::string& peers) {
+  std::set<std::string> out;
+  std::size_t at = 0;
+  while (at <= peers.size()) {
+    std::size_t comma = std::min(peers.find(',', at), peers.size());
+    std::string peer = peers.substr(at, comma - at);
+    if (peer.starts_with("context:")) out.insert(peer.substr(8));
+    at = comma + 1;
+  }
+  return out;
+}
+
+// Whether context path `path` ("hop/leaf") goes through the context `name`.
+bool path_through(const std::string& path, const std::string& name) {
+  std::size_t at = 0;
+  while (at <= path.size()) {
+    std::size_t slash = std::min(path.find('/', at), path.size());
+    if (path.compare(at, slash - at, name) == 0 && slash - at == name.size()) return true;
+    at = slash + 1;
+  }
+  return false;
+}
+
+// The contexts started in the run (child_start: name and pid; the starter's
+// stream_open of that name: its id), the faulted ones among them, and the
+// workers whose calls go to or through a faulted one.
+void note_contexts(const scenario& s, const timeline& tl, const run_outcome& o, fault_view& v) {
+  const std::set<std::string> names = context_names_of(s.expect.faulted_peer);
+  std::map<std::string, context_record> all;
+  for (const auto& e : tl) {
+    if (e.source != "mux") continue;
+    const std::string ev = e.event();
+    if (ev == "child_start") {
+      const std::string name = e.str("child");
+      all[name].pids.insert(static_cast<pid_t>(e.num("child_pid")));
+      v.context_pids[name] = static_cast<pid_t>(e.num("child_pid"));
+    } else if (ev == "stream_open" && all.count(e.str("stream"))) {
+      all[e.str("stream")].ids.insert(e.num("context_id"));
+    }
+  }
+  for (const auto& n : names) {
+    context_record r = all[n];
+    r.name = n;
+    v.faulted_contexts.push_back(std::move(r));
+    for (const auto& g : s.workers) {
+      if (g.workload != worker_group::workload_t::calls ||
+          (!path_through(g.context, n) && !path_through(g.relay_to, n)))
+        continue;
+      for (const auto& p : o.processes)
+        if (p.group == g.name) v.callers.insert(p.pid);
+    }
+  }
+}
+
+// The pid a disconnect line is about: a worker's stream is named after its
+// pid ("unix_client.1234"), a stream to a context after the context ("a",
+// by the mux or by the context that started it); a context's own line
+// about its stream to its parent is its own.
+pid_t disconnect_pid(const timeline_event& e, const fault_view& v) {
+  const std::string stream = e.str("stream");
+  if (auto it = v.context_pids.find(stream); it != v.context_pids.end()) return it->second;
+  if (e.str("role") == "context") return e.pid();
+  return stream_pid(stream);
+}
+
 void view_of(const scenario& s, const timeline& tl, const run_outcome& o, fault_view& v) {
   v.mux = mux_of(o);
   const std::set<std::string> faulted_names = process_names_of(s.expect.faulted_peer);
   for (const auto& p : o.processes)
     if (faulted_names.count(p.name)) v.faulted.push_back(&p);
+  note_contexts(s, tl, o, v);
   std::set<long long> faulted_ids;
+  for (const auto& c : v.faulted_contexts) faulted_ids.insert(c.ids.begin(), c.ids.end());
   std::map<long long, pid_t> pid_of_id;
   for (const auto& e : tl) {
     if (e.event() == "connected") {
@@ -97,7 +178,7 @@ void view_of(const scenario& s, const timeline& tl, const run_outcome& o, fault_
       // A worker that did all its work and left while a frame of the mux's
       // own was on its way (a DEL_ROUTE for a peer that went) resets the
       // connection: that reset costs nobody anything.
-      const pid_t pid = stream_pid(e.str("stream"));
+      const pid_t pid = disconnect_pid(e, v);
       auto left_done = [&] {
         if (err != "ECONNRESET" && err != "EPIPE") return false;
         for (const auto& p : o.processes)
@@ -155,9 +236,11 @@ bool fault_in_worker(const scenario& s) {
 }
 
 bool is_affected(const fault_view& v, pid_t pid) {
-  return v.requesters.count(pid) > 0 ||
+  return v.requesters.count(pid) > 0 || v.callers.count(pid) > 0 ||
          std::any_of(v.faulted.begin(), v.faulted.end(),
-                     [&](const process_record* f) { return f->pid == pid; });
+                     [&](const process_record* f) { return f->pid == pid; }) ||
+         std::any_of(v.faulted_contexts.begin(), v.faulted_contexts.end(),
+                     [&](const context_record& c) { return c.pids.count(pid) > 0; });
 }
 
 // Every worker the fault did not touch finished its work intact.
@@ -186,6 +269,32 @@ oracle_result invisible(const fault_view& v) {
     r.evidence.push_back("no stream disconnected for an error and the mux logged no error");
   add_capped(r.evidence, bad);
   return r;
+}
+
+// A faulted context: its channel may go (the mux's stream named after it,
+// or its own stream to its parent), and when it goes for an error a line of
+// the mux or of the context names that stream or its pid.
+void context_contained(const context_record& c, const fault_view& v, std::vector<std::string>& ok,
+                       std::vector<std::string>& bad) {
+  std::vector<std::string> gone;
+  for (const auto& [pid, what] : v.error_disconnects)
+    if (c.pids.count(pid)) gone.push_back(what);
+  if (gone.empty()) {
+    ok.push_back(fmt::format("context {} lost no stream for an error", c.name));
+    return;
+  }
+  auto names_it = [&](const timeline_event* e) {
+    const std::string msg = e->str("msg");
+    if (msg.find("stream " + c.name + ":") != std::string::npos) return true;
+    if (c.pids.count(e->pid()) && msg.find("stream parent:") != std::string::npos) return true;
+    return std::any_of(c.pids.begin(), c.pids.end(),
+                       [&](pid_t p) { return msg.find(std::to_string(p)) != std::string::npos; });
+  };
+  if (std::any_of(v.mux_log_lines.begin(), v.mux_log_lines.end(), names_it))
+    ok.push_back(fmt::format("the loss of context {}'s channel ({}) is logged", c.name, gone[0]));
+  else
+    bad.push_back(fmt::format(
+        "context {}'s channel went for an error ({}) with no log line naming it", c.name, gone[0]));
 }
 
 // hard: only the faulted peer's stream went, and its going was logged with
@@ -225,15 +334,19 @@ oracle_result contained(const scenario& s, const timeline& tl, const fault_view&
             "{} (pid {}) disconnected for an error with no log line naming it", faulted->name, fp));
     }
   }
-  for (pid_t req : v.requesters) {
-    const bool ended =
-        !v.ix.of(req, "workload_done").empty() || !v.ix.of(req, "workload_failed").empty();
-    if (!ended)
+  for (const context_record& c : v.faulted_contexts) context_contained(c, v, ok, bad);
+  auto ended = [&](pid_t p) {
+    return !v.ix.of(p, "workload_done").empty() || !v.ix.of(p, "workload_failed").empty();
+  };
+  for (pid_t req : v.requesters)
+    if (!ended(req))
       bad.push_back(fmt::format("requester pid {} got a dead reply but never ended", req));
-  }
   if (!v.requesters.empty())
     ok.push_back(fmt::format("{} requester(s) of the faulted peer got dead replies and ended",
                              v.requesters.size()));
+  for (pid_t caller : v.callers)
+    if (!ended(caller))
+      bad.push_back(fmt::format("caller pid {} of a faulted context never ended", caller));
   oracle_result r = make("contained", bad.empty() ? verdict::pass : verdict::fail);
   add_capped(r.evidence, bad);
   add_capped(r.evidence, ok);
@@ -304,7 +417,8 @@ std::vector<oracle_result> judge_single_fault(const scenario& s, const timeline&
     out.push_back(not_held_up(s, tl, o, v));
   }
   // Only a hard fault may cost its peer anything.
-  if (c != "hard") v.faulted.clear(), v.requesters.clear();
+  if (c != "hard")
+    v.faulted.clear(), v.faulted_contexts.clear(), v.requesters.clear(), v.callers.clear();
   out.push_back(others_intact(s, tl, o, v));
   out.push_back(oracle_listener_alive(s, tl, o));
   out.push_back(oracle_clean_exit(s, tl, o));
