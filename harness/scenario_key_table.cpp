@@ -349,7 +349,8 @@ constexpr scenario_key table[] = {
                 "in its own processes"},
     {.path = "faults.signal",
      .type = k::string,
-     .choices = "SIGKILL,SIGTERM,SIGSTOP,SIGCONT,SIGINT,SIGHUP,SIGCHLD,SIGALRM,SIGUSR1,SIGUSR2,SIGWINCH",
+     .choices =
+         "SIGKILL,SIGTERM,SIGSTOP,SIGCONT,SIGINT,SIGHUP,SIGCHLD,SIGALRM,SIGUSR1,SIGUSR2,SIGWINCH",
      .needs = "required for signal",
      .example = "\"SIGSTOP\"",
      .meaning = "the signal sent"},
@@ -357,7 +358,8 @@ constexpr scenario_key table[] = {
      .type = k::strings,
      .default_value = "[]",
      .example = "[\"SIGINT\", \"SIGTERM\"]",
-     .meaning = "signal: more signals after the first, in order ([sequences](faults.md#sequences-and-storms))"},
+     .meaning = "signal: more signals after the first, in order "
+                "([sequences](faults.md#sequences-and-storms))"},
     {.path = "faults.gaps_ms",
      .type = k::integers,
      .default_note = "all 0",

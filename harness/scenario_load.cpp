@@ -266,7 +266,8 @@ std::optional<fault_spec> read_fault(reader& r, const toml::table& t) {
              fmt::format("signal must be SIGKILL, SIGTERM, SIGSTOP, SIGCONT, SIGINT, SIGHUP, "
                          "SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2 or SIGWINCH, got {:?}",
                          f.signal));
-    if (auto bad = read_signal_extras(t, f)) r.note(bad->at ? *bad->at : static_cast<const toml::node&>(t), bad->what);
+    if (auto bad = read_signal_extras(t, f))
+      r.note(bad->at ? *bad->at : static_cast<const toml::node&>(t), bad->what);
   } else if (kind == "nofile") {
     f.kind = fault_spec::kind_t::nofile;
     f.limit = static_cast<int>(r.integer(t, sec, "limit", 0));

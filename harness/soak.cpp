@@ -36,11 +36,11 @@ std::string unsoakable(const scenario& s, const target_spec& t) {
   if (t.kind == target_spec::kind_t::fake_listener) return "a fake-listener target serves no work";
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     const auto& f = s.faults[i];
-    if (f.kind != fault_spec::kind_t::syscall || f.in_workers)
+    if (f.kind != fault_spec::kind_t::syscall || f.in == "workers")
       return fmt::format(
           "fault {} ({}{}) is not a syscall rule of the mux: only those hold for a "
           "whole soak",
-          i + 1, fault_kind_name(f.kind), f.in_workers ? " in the workers" : "");
+          i + 1, fault_kind_name(f.kind), f.in == "workers" ? " in the workers" : "");
   }
   bool cycling = false;
   for (const auto& g : s.workers) {

@@ -354,8 +354,9 @@ std::vector<std::string> catalogue_mismatches(const row_map& rows,
 
 TEST(Docs, FieldFailureCatalogueHasEveryRowOnce) {
   const row_map rows = catalogue_rows(slurp(source / "docs/field-failures.md"));
-  for (int i = 1; i <= 44; ++i) EXPECT_TRUE(rows.count("F" + std::to_string(i))) << "F" << i;
-  EXPECT_EQ(rows.size(), 44u);
+  // F1..F44 from the first catalogues; rows added later take the next number.
+  for (int i = 1; i <= 45; ++i) EXPECT_TRUE(rows.count("F" + std::to_string(i))) << "F" << i;
+  EXPECT_EQ(rows.size(), 45u);
 }
 
 TEST(Docs, EveryFieldFailureCitationResolves) {

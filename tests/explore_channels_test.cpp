@@ -253,7 +253,7 @@ std::vector<fault_point> stable_channel_points(const scenario& s, const driver_o
   std::vector<fault_point> out;
   for (int run = 0; run < 2; ++run) {
     scenario t = s;
-    for (const auto& r : trace_rules()) {
+    for (const auto& r : trace_rules(s)) {
       fault_spec f;
       f.rule = r;
       t.faults.push_back(f);

@@ -263,7 +263,10 @@ TEST(MitogenWorkersRun, PeerClientDiesUnansweredNeedsTheMuxsDeadReply) {
 
   r = test::run_cli(tmp.path(), {mitogen, "--legacy-bug", "no-dead-reply-on-disconnect"});
   EXPECT_EQ(test::exit_code(r), 1) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("FAIL peer-client-dies-unanswered: call outcomes:"));
+  EXPECT_THAT(
+      r.out,
+      HasSubstr("FAIL peer-client-dies-unanswered [legacy bug: no-dead-reply-on-disconnect]: "
+                "call outcomes:"));
 
   const std::string own = files.file("own.toml");
   std::ofstream(own) << suite_file("peer-client-dies-unanswered", "client = \"mitogen\"\n", "");
@@ -290,7 +293,8 @@ TEST(MitogenWorkersRun, EachLogLineOracleFiresOnItsLegacyBug) {
     EXPECT_EQ(test::exit_code(r), 0) << r.out;
     r = test::run_cli(tmp.path(), {file, "--legacy-bug", c.bug});
     EXPECT_EQ(test::exit_code(r), 1) << r.out;
-    EXPECT_THAT(r.out, HasSubstr(std::string("FAIL ") + c.scenario + ": " + c.fails + ":"));
+    EXPECT_THAT(r.out, HasSubstr(std::string("FAIL ") + c.scenario + " [legacy bug: " + c.bug +
+                                 "]: " + c.fails + ":"));
   }
 }
 

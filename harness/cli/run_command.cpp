@@ -15,8 +15,8 @@
 #include "harness/cli/mitogen_src_option.hpp"
 #include "harness/driver.hpp"
 #include "harness/install_paths.hpp"
-#include "harness/symptom_index.hpp"
 #include "harness/soak.hpp"
+#include "harness/symptom_index.hpp"
 
 namespace faultmux::cli {
 namespace {

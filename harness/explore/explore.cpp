@@ -119,7 +119,7 @@ scenario traced(const scenario& s, bool workers) {
       t.faults.push_back(f);
     }
   };
-  add(trace_rules(), false);
+  add(trace_rules(s), false);
   if (workers) add(worker_trace_rules(), true);
   return t;
 }

@@ -66,10 +66,18 @@ std::string fault_point::rule(const std::string& effect) const {
                      effect);
 }
 
-std::vector<std::string> trace_rules() {
-  return {"accept-like -> trace", "recv-like@accepted per-fd -> trace",
-          "send-like@accepted per-fd -> trace", "recv-like@channel per-fd -> trace",
-          "send-like@channel per-fd -> trace"};
+std::vector<std::string> trace_rules(const scenario& s) {
+  std::vector<std::string> rules{"accept-like -> trace", "recv-like@accepted per-fd -> trace",
+                                 "send-like@accepted per-fd -> trace"};
+  const bool contexts =
+      !s.contexts.empty() || std::any_of(s.workers.begin(), s.workers.end(), [](const auto& g) {
+        return g.workload == worker_group::workload_t::calls;
+      });
+  if (contexts) {
+    rules.push_back("recv-like@channel per-fd -> trace");
+    rules.push_back("send-like@channel per-fd -> trace");
+  }
+  return rules;
 }
 
 std::vector<std::string> worker_trace_rules() {

@@ -103,8 +103,10 @@ struct point_class {
 std::vector<point_class> collapse(const std::vector<fault_point>& points);
 
 // The shim rules that trace every call of the target a fault can land on:
-// the mux's and, as its contexts inherit them, the contexts' on channels.
-std::vector<std::string> trace_rules();
+// the mux's and, as its contexts inherit them, the contexts' on channels
+// (only for a scenario that starts contexts: a rule that never fires fails
+// the run's `faults fired`).
+std::vector<std::string> trace_rules(const scenario& s);
 // The same for the workers' calls on their connection to the mux.
 std::vector<std::string> worker_trace_rules();
 

@@ -56,11 +56,11 @@ scenario traced(scenario s) {
     for (const auto& r : rules) {
       fault_spec f;
       f.rule = r;
-      f.in_workers = in_workers;
+      f.in = in_workers ? "workers" : "mux";
       s.faults.push_back(f);
     }
   };
-  add(trace_rules(), false);
+  add(trace_rules(s), false);
   add(worker_trace_rules(), true);
   return s;
 }
