@@ -43,8 +43,7 @@ int main(int argc, char** argv) {
                    cli::add_fake_listener_command, cli::add_suite_command, cli::add_report_command,
                    cli::add_validate_command, cli::add_new_command, cli::add_run_command,
                    cli::add_mutants_command, cli::add_shrink_command, cli::add_explore_command,
-                   cli::add_repro_command,
-                   cli::add_fault_command})
+                   cli::add_repro_command, cli::add_fault_command})
     add(app, chosen);
 
   try {
