@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
   for (auto add : {cli::add_mux_command, cli::add_worker_command, cli::add_context_command,
                    cli::add_fake_listener_command, cli::add_suite_command, cli::add_report_command,
                    cli::add_validate_command, cli::add_run_command, cli::add_mutants_command,
-                   cli::add_shrink_command, cli::add_explore_command, cli::add_fault_command})
+                   cli::add_shrink_command, cli::add_explore_command, cli::add_fault_command,
+                   cli::add_probe_command})
     add(app, chosen);
 
   try {

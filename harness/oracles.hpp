@@ -13,6 +13,7 @@
 
 #include "harness/scenario.hpp"
 #include "harness/timeline.hpp"
+#include "reports/results.hpp"
 #include "reports/verdict.hpp"
 
 namespace faultmux {
@@ -76,6 +77,13 @@ oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
                                          const run_outcome& o);
 oracle_result oracle_clean_exit(const scenario& s, const timeline& tl, const run_outcome& o);
 oracle_result oracle_resources(const scenario& s, const timeline& tl, const run_outcome& o);
+
+// One plain line of what happened in a run that did not pass, from the
+// report's outcome counts (`rows`), the workers' failed connects and the
+// probe: "1 of 40 workers could not connect (EAGAIN at connect); 0 lost
+// after connecting; the listener survived".
+std::string run_headline(const reports::timeline_info& rows, const timeline& tl,
+                         const run_outcome& o, bool target_dies);
 
 // Every oracle above, in that order.
 std::vector<oracle_result> judge(const scenario& s, const timeline& tl, const run_outcome& o);

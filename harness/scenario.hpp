@@ -66,7 +66,11 @@ struct worker_group {
   int fault_resume_after_ms = -1;
   int start_after_ms = 0;
   int connect_timeout_ms = -1;  // -1: derived from the scenario's timeout
-  int backlog_wait_ms = -1;     // -1: retry a full backlog for the whole connect timeout
+  // A full backlog (EAGAIN at connect): by default a worker fails at once,
+  // as Mitogen's client does; client_retry retries for the whole connect
+  // timeout, backlog_wait_ms (>= 0) for that long.
+  bool client_retry = false;
+  int backlog_wait_ms = -1;  // -1: not set (client_retry decides)
   // Where the group connects: "" the target's socket; "missing" a path
   // nothing is bound to; "stale" a socket file bound with nobody listening.
   std::string path;
@@ -113,6 +117,7 @@ struct call_expectation {
 
 // How every worker of a group must end (instead of "nothing lost"):
 //  cannot-connect: exit 3 with a connect_failed event naming the path, errno in `errnos`;
+//  connected: completed the handshake and kept its connection until the run's end;
 //  connection-lost: connected, then saw its connection end (errno in `errnos`: EOF,
 //    ECONNRESET...), and ended on its own; a workload's waiters ended with an error;
 //  refused-to-listen: a second-mux that exited non-zero without listening, its
@@ -126,6 +131,13 @@ struct outcome_expectation {
   std::string outcome;
   std::vector<std::string> errnos;  // empty: any
   std::string detail;               // regex the connect_failed detail must match
+  // Counts: how many of the group's workers end so. Without any, every
+  // worker must; once a group has an entry with counts, each of its workers
+  // must end as one of its entries, and each entry's count be within bounds.
+  int min = -1;          // -1: no lower bound
+  int max = -1;          // -1: no upper bound
+  double fraction = -1;  // at least this share of the group (0..1); -1: none
+  bool counted() const { return min >= 0 || max >= 0 || fraction >= 0; }
 };
 
 struct expectations {

@@ -15,6 +15,7 @@
 #include <toml++/toml.h>
 
 #include "faults/rules.hpp"
+#include "harness/outcome_counts.hpp"
 #include "harness/scenario.hpp"
 
 namespace faultmux {
@@ -58,6 +59,7 @@ constexpr std::string_view worker_keys[] = {"name",
                                             "start_after_ms",
                                             "connect_timeout_ms",
                                             "backlog_wait_ms",
+                                            "client_retry",
                                             "relay_to",
                                             "path"};
 constexpr std::string_view fault_keys[] = {
@@ -83,7 +85,8 @@ constexpr std::string_view expect_keys[] = {"errors",
 constexpr std::string_view expect_error_keys[] = {"process", "pattern", "min", "max", "level"};
 constexpr std::string_view expect_call_keys[] = {"group",     "outcome",   "reason",
                                                  "within_ms", "from_call", "to_call"};
-constexpr std::string_view expect_outcome_keys[] = {"group", "outcome", "errno", "detail"};
+constexpr std::string_view expect_outcome_keys[] = {"group", "outcome", "errno",   "detail",
+                                                    "min",   "max",     "fraction"};
 
 constexpr key_table key_tables[] = {
     {"", root_keys},
@@ -335,6 +338,7 @@ worker_group read_group(const reader& r, const toml::table& t) {
   g.start_after_ms = static_cast<int>(r.integer(t, "start_after_ms", where, 0, 0, max_ms));
   g.connect_timeout_ms = static_cast<int>(r.integer(t, "connect_timeout_ms", where, -1, 1, max_ms));
   g.backlog_wait_ms = static_cast<int>(r.integer(t, "backlog_wait_ms", where, -1, 0, max_ms));
+  g.client_retry = r.boolean(t, "client_retry", where, false);
   g.path = r.text(t, "path", where, false);
   if (!g.path.empty() && g.path != "missing" && g.path != "stale")
     r.fail(*t.get("path"),
@@ -529,7 +533,8 @@ std::vector<call_expectation> read_call_expectations(const reader& r, const toml
 
 std::vector<outcome_expectation> read_outcome_expectations(const reader& r, const toml::table& t) {
   static const std::set<std::string> outcomes{"cannot-connect", "connection-lost",
-                                              "refused-to-listen", "flushed", "force-closed"};
+                                              "connected",      "refused-to-listen",
+                                              "flushed",        "force-closed"};
   const char* ow = "[[expect.outcomes]]";
   std::vector<outcome_expectation> out;
   for (const toml::table* o : r.tables(t, "outcomes")) {
@@ -539,8 +544,8 @@ std::vector<outcome_expectation> read_outcome_expectations(const reader& r, cons
     x.outcome = r.text(*o, "outcome", ow, true);
     if (!outcomes.count(x.outcome))
       r.fail(*o->get("outcome"),
-             fmt::format("outcome must be cannot-connect, connection-lost, refused-to-listen, "
-                         "flushed or force-closed, got {:?}",
+             fmt::format("outcome must be cannot-connect, connection-lost, connected, "
+                         "refused-to-listen, flushed or force-closed, got {:?}",
                          x.outcome));
     x.errnos = r.strings(*o, "errno", ow);
     for (const auto& name : x.errnos)
@@ -549,6 +554,7 @@ std::vector<outcome_expectation> read_outcome_expectations(const reader& r, cons
                fmt::format("errno entries are names like ECONNREFUSED (or EOF), got {:?}", name));
     x.detail = r.text(*o, "detail", ow, false);
     if (!x.detail.empty()) r.check_regex(*o->get("detail"), x.detail, "detail");
+    if (auto bad = read_outcome_counts(*o, x)) r.fail(*bad->node, bad->what);
     out.push_back(std::move(x));
   }
   return out;

@@ -87,8 +87,9 @@ std::vector<std::string> worker_argv(const scenario& s, const target_spec& t, co
       "--connect-timeout-ms",
       std::to_string(g.connect_timeout_ms > 0 ? g.connect_timeout_ms
                                               : std::min(10000, s.timeout_ms))};
-  if (g.backlog_wait_ms >= 0)
-    a.insert(a.end(), {"--backlog-wait-ms", std::to_string(g.backlog_wait_ms)});
+  // Without client_retry or backlog_wait_ms a full backlog fails the connect at once.
+  const int backlog_wait = g.backlog_wait_ms >= 0 ? g.backlog_wait_ms : g.client_retry ? -1 : 0;
+  if (backlog_wait >= 0) a.insert(a.end(), {"--backlog-wait-ms", std::to_string(backlog_wait)});
   add_workload_args(s, t, g, index, l, a);
   if (l.faults)
     for (const auto& f : *l.faults) f->shape_worker(g, index, a);

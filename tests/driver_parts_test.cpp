@@ -57,6 +57,37 @@ TEST(WorkerCommand, HostileUsesTheEffectiveTargetsMessageSize) {
   EXPECT_EQ(arg_after(argv, "--hold-ms"), "2000");
 }
 
+// A full backlog fails a worker's connect at once, as Mitogen's client does,
+// unless the group asks for retries (client_retry, or a backlog_wait_ms).
+TEST(WorkerCommand, AFullBacklogIsNotRetriedUnlessAsked) {
+  scenario s = parse_scenario(R"(name = "b"
+description = "backlog"
+origin = "driver_parts_test"
+
+[[workers]]
+name = "plain"
+
+[[workers]]
+name = "retrying"
+client_retry = true
+
+[[workers]]
+name = "bounded"
+backlog_wait_ms = 250
+)",
+                              "b.toml");
+  worker_launch l;
+  l.self = "faultmux";
+  auto wait_of = [&](int group) {
+    auto argv = worker_argv(s, s.target, s.workers[static_cast<std::size_t>(group)], 0, l,
+                            run_paths("/run"));
+    return arg_after(argv, "--backlog-wait-ms");
+  };
+  EXPECT_EQ(wait_of(0), "0");
+  EXPECT_EQ(wait_of(1), "");  // the worker's default: the whole connect timeout
+  EXPECT_EQ(wait_of(2), "250");
+}
+
 TEST(WorkerCommand, EchoTakesItsPeerFromThePeerGroupsIds) {
   scenario s = parse_scenario(R"(name = "e"
 description = "echo"
