@@ -594,7 +594,9 @@ const char* conn_phase_name(conn_phase p) {
 }
 
 bool peer_matches(const rule& r, std::string_view peer) {
-  if (r.peer.empty()) return true;
+  // The harness's probe checks the listener after the faults: a rule hits it
+  // only by name, or "listener alive" would judge the rule, not the target.
+  if (r.peer.empty()) return peer != probe_peer;
   return r.peer_prefix ? peer.starts_with(r.peer) : peer == r.peer;
 }
 

@@ -138,8 +138,12 @@ std::optional<parse_error> parse_rule(std::string_view text, rule& out);
 std::optional<parse_error> parse_rules(std::string_view text, std::string_view origin, bool is_file,
                                        std::vector<rule>& out);
 
-// Whether a connection's peer name passes the rule's peer= selector (true
-// without one).
+// The FAULTMUX_PEER of the harness's listener probe: a rule without peer=
+// leaves its connections alone; peer=probe addresses them.
+inline constexpr std::string_view probe_peer = "probe";
+
+// Whether a connection's peer name passes the rule's peer= selector (without
+// one: any peer but the probe).
 bool peer_matches(const rule& r, std::string_view peer);
 
 // Whether a process named `self` (its own FAULTMUX_PEER, "" when it has

@@ -562,7 +562,10 @@ class call_view {
 bool addresses(const rule& r, call_view& v) {
   if (r.cls != fd_class::any && v.cls() != r.cls) return false;
   if (r.phase != conn_phase::any && v.phase() != r.phase) return false;
-  return r.peer.empty() || peer_matches(r, v.peer());
+  // Only an accepted socket can have the probe at its other end: other
+  // calls need no peer for a rule without peer=.
+  if (r.peer.empty() && v.cls() != fd_class::accepted) return true;
+  return peer_matches(r, v.peer());
 }
 
 // Counts the call for every rule that addresses it and returns the first

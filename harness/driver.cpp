@@ -13,9 +13,12 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <regex>
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "faults/event_log.hpp"
 #include "harness/deadline.hpp"
@@ -168,12 +171,75 @@ class scenario_run final : public fault_scene {
     r.passed = !r.interrupted && !first_failure(r.oracles) && setup_error_.empty();
     if (r.passed) r.unserved = unserved_call_groups(s_, out_);
     r.error = r.interrupted || !setup_error_.empty();
+    const auto missing = setup_error_.empty() && !r.interrupted
+                             ? missing_groups()
+                             : std::map<std::string, not_started_group>{};
+    if (!missing.empty()) {
+      // A run smaller than the scenario asked for judged nothing it meant to.
+      oracle_result started{"workers started", verdict::error, {}};
+      for (const auto& g : s_.workers)
+        if (auto it = missing.find(g.name); it != missing.end())
+          started.evidence.push_back(fmt::format("group {}: {} of {} workers started: {}", g.name,
+                                                 it->second.started, g.count, it->second.why));
+      r.report.notices = started.evidence;
+      r.oracles.insert(r.oracles.begin(), std::move(started));
+      r.error = true;
+      r.passed = false;
+    }
+    add_unfired_faults(r);
     r.report.origin = s_.origin;
     r.report.description = s_.description;
     r.report.faults = describe_faults(faults_, tl);
     r.report.workers_total = static_cast<int>(workers_.all().size());
+    r.report.settings = settings();
     describe_for_report(tl, r.report);
+    if (r.report.timeline) {
+      add_not_started_rows(*r.report.timeline, s_.workers, missing);
+      if (!r.passed && !r.interrupted && setup_error_.empty())
+        r.report.headline =
+            run_headline(*r.report.timeline, tl, out_, s_.expect.target_dies, r.oracles);
+    }
     return r;
+  }
+
+  // The groups that did not start in full (none when the run was cut short
+  // by its setup or SIGINT: that is said elsewhere).
+  std::map<std::string, not_started_group> missing_groups() const {
+    std::map<std::string, not_started_group> out;
+    for (const auto& g : s_.workers) {
+      int started = 0;
+      for (const auto& w : workers_.all()) started += w.group == &g ? 1 : 0;
+      if (started >= g.count) continue;
+      auto why = not_started_why_.find(g.name);
+      out[g.name] = {started,
+                     why != not_started_why_.end() ? why->second
+                     : g.start_after_ms > 0
+                         ? fmt::format("the run ended before its start_after_ms ({} ms) came",
+                                       g.start_after_ms)
+                         : std::string("the run ended before it was started")};
+    }
+    return out;
+  }
+
+  // A declared fault that never fired is said first, not only among the expectations.
+  static void add_unfired_faults(scenario_result& r) {
+    static const std::regex unfired(R"((fired|applied) 0 time|fired in 0 worker|did not finish)");
+    for (const auto& o : r.oracles)
+      if (o.name == "faults fired" && o.v == verdict::fail)
+        for (const auto& line : o.evidence)
+          if (std::regex_search(line, unfired)) r.report.notices.push_back("never fired: " + line);
+  }
+
+  // What the target was started with, as results.json and the report show it.
+  reports::target_settings settings() const {
+    reports::target_settings t;
+    t.backlog = target_backlog(s_, t_);
+    t.max_message_size = t_.max_message_size;
+    t.output_cap = t_.output_cap;
+    t.handshake_timeout_ms = t_.handshake_timeout_ms;
+    t.shutdown_grace_ms = t_.shutdown_grace_ms;
+    t.unidirectional = t_.unidirectional;
+    return t;
   }
 
   // The report's rows, latencies, fault windows and resource samples.
@@ -280,7 +346,7 @@ class scenario_run final : public fault_scene {
         // Its fds before any client, then every 50 ms on the sampler's own
         // thread: the loops here keep their timing.
         if (auto p = sample_process(target_.pid())) baseline_fds_ = p->fds;
-        sampler_.start(target_.pid());
+        sampler_.start(target_.pid(), paths_.socket);
         return true;
       }
       if ((!line && left(end).count() == 0) || target_.wait(ms(0))) break;
@@ -301,8 +367,10 @@ class scenario_run final : public fault_scene {
       // Against an external target this is what the target did to the peer
       // group (its workers' failures are judged), not a broken scenario.
       if (t_.kind == target_spec::kind_t::external) {
+        not_started_why_[g.name] =
+            fmt::format("no worker of its peer group {} said its context id", g.peer);
         log_.emit(wire::ev::group_not_started,
-                  {{"group", g.name}, {"why", "no worker of its peer group said its context id"}});
+                  {{"group", g.name}, {"why", not_started_why_[g.name]}});
         return;
       }
       setup_error_ =
@@ -328,6 +396,7 @@ class scenario_run final : public fault_scene {
                                       fmt::format("{}/{}.stderr", paths_.dir, w.name), env);
       } catch (const std::exception& e) {
         setup_error_ = fmt::format("cannot start {}: {}", w.name, e.what());
+        not_started_why_[g.name] = setup_error_;
         return;
       }
       first_spawn_ = first_spawn_.value_or(run_clock::now());
@@ -425,7 +494,6 @@ class scenario_run final : public fault_scene {
   // A second client checks the listener; a target the scenario ends must be
   // gone first, and then refuse at once.
   void probe_target() {
-    out_.probe_pid = ::getpid();
     log_.emit(wire::ev::probe_start, {});
     if (s_.expect.target_dies) {
       // The time its shutdown may take.
@@ -433,12 +501,12 @@ class scenario_run final : public fault_scene {
       while (target_.running() && !stop_now() && left(end).count() > 0) target_.wait(ms(20));
       out_.target_gone_before_stop = !target_.running();
       log_.emit(wire::ev::target_gone, {{"gone", out_.target_gone_before_stop}});
-      probe_result p = probe_listener(paths_.socket);
+      probe_result p = run_probe();
       out_.probe_ok = p.ok;
       out_.probe_detail = p.detail;
       out_.probe_errno = p.connect_errno;
     } else if (target_.running()) {
-      probe_result p = probe_listener(paths_.socket);
+      probe_result p = run_probe();
       out_.probe_ok = p.ok;
       out_.probe_detail = p.detail;
     } else {
@@ -446,6 +514,37 @@ class scenario_run final : public fault_scene {
           fmt::format("probe: the mux is gone ({})", describe_status(*target_.status()));
     }
     log_.emit(wire::ev::probe, {{"ok", out_.probe_ok}, {"detail", out_.probe_detail}});
+  }
+
+  // The probe runs as a process of its own named "probe" (FAULTMUX_PEER):
+  // the shim in the target leaves its connections alone unless a rule says
+  // peer=probe, so a rule aimed at the workers never makes a live listener
+  // look dead.
+  probe_result run_probe() {
+    constexpr ms budget(3000);
+    probe_result p;
+    child_process probe;
+    try {
+      probe = child_process::spawn({o_.self, "probe", "--socket", paths_.socket, "--budget-ms",
+                                    std::to_string(budget.count())},
+                                   true, paths_.dir + "/probe.stderr", {"FAULTMUX_PEER=probe"});
+    } catch (const std::exception& e) {
+      p.detail = fmt::format("probe: cannot start it: {}", e.what());
+      return p;
+    }
+    out_.probe_pid = probe.pid();
+    auto line = probe.read_line(budget * 4);
+    if (!probe.wait(ms(2000))) kill_and_reap(probe);
+    try {
+      const auto j = nlohmann::json::parse(line.value_or(""));
+      p.ok = j.value("ok", false);
+      p.detail = j.value("detail", "");
+      p.connect_errno = j.value("errno", 0);
+    } catch (const nlohmann::json::exception&) {
+      p.detail = fmt::format("probe: no answer from the probe process (pid {}): {}", probe.pid(),
+                             tail_of(paths_.dir + "/probe.stderr"));
+    }
+    return p;
   }
 
   // The workers end before the target, as a real run (Ansible) ends its
@@ -527,6 +626,7 @@ class scenario_run final : public fault_scene {
   std::string target_name_;      // for the report: builtin, mitogen, external, fake-listener
   run_paths paths_;              // the run directory and the target's socket
   std::string setup_error_;
+  std::map<std::string, std::string> not_started_why_;  // by group: why it did not start
   std::string target_version_;                // what an external target said it is, if anything
   std::vector<std::string> target_argv_;      // the target's command, for second-mux groups
   std::vector<std::string> worker_shim_env_;  // LD_PRELOAD and the rules aimed at the workers

@@ -20,6 +20,15 @@ std::string self_path(const char* argv0) {
   return std::string(buf, static_cast<std::size_t>(n));
 }
 
+// The name usage lines show: how the program was invoked (the ./faultmux
+// wrapper execs the built binary, whose basename is "faultmux"), never its
+// path inside a build tree.
+std::string invoked_name(const char* argv0) {
+  std::string name = argv0 && *argv0 ? argv0 : "faultmux";
+  if (auto slash = name.rfind('/'); slash != std::string::npos) name.erase(0, slash + 1);
+  return name.empty() ? "faultmux" : name;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -32,6 +41,7 @@ int main(int argc, char** argv) {
   ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
   CLI::App app{"faultmux: reliability harness for Mitogen-style connection multiplexers"};
+  app.name(invoked_name(argv[0]));
   app.require_subcommand(1);
   app.set_version_flag("--version", "faultmux " + faultmux::faultmux_version_line(),
                        "print \"faultmux VERSION (git REVISION)\" and exit");
@@ -43,7 +53,7 @@ int main(int argc, char** argv) {
                    cli::add_fake_listener_command, cli::add_suite_command, cli::add_report_command,
                    cli::add_validate_command, cli::add_new_command, cli::add_run_command,
                    cli::add_mutants_command, cli::add_shrink_command, cli::add_explore_command,
-                   cli::add_repro_command, cli::add_fault_command})
+                   cli::add_repro_command, cli::add_fault_command, cli::add_probe_command})
     add(app, chosen);
 
   try {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <regex>
 #include <set>
@@ -98,6 +99,30 @@ std::string check_connection_lost(const worker_check& w) {
   return {};
 }
 
+// When the driver began its own stop: what ends after it is the run's end.
+double run_stop(const run_view& rv) {
+  double at = INFINITY;
+  for (const timeline_event* e : rv.ix.of_source("driver"))
+    if (e->event() == "workers_stop" || e->event() == "mux_stop") at = std::min(at, e->t);
+  return at;
+}
+
+std::string check_connected(const worker_check& w) {
+  const timeline_event* c = last_event_of(w.rv, w.p.pid, "connected");
+  if (!c) {
+    const timeline_event* f = last_event_of(w.rv, w.p.pid, "connect_failed");
+    return f ? fmt::format("{}, never connected: {} ({})", w.st, f->str("detail"), f->str("errno"))
+             : fmt::format("{}, never connected", w.st);
+  }
+  const timeline_event* lost = last_event_of(w.rv, w.p.pid, "connection_lost");
+  if (lost && lost->t < run_stop(w.rv))
+    return fmt::format("{}, lost its connection ({}) before the run's end", w.st,
+                       lost->str("errno"));
+  w.seen = fmt::format("{}, connected as context {} and kept its connection", w.st,
+                       c->num("context_id"));
+  return {};
+}
+
 std::string check_refused_to_listen(const worker_check& w) {
   auto it = w.o.stderr_tails.find(w.p.pid);
   const std::string stderr_tail = it == w.o.stderr_tails.end() ? std::string() : it->second;
@@ -171,8 +196,87 @@ std::string check_outcome(const outcome_expectation& x, const worker_group& g,
   const worker_check w{x, g, p, rv, rv.o, *seen, force_closed};
   if (x.outcome == "cannot-connect") return check_cannot_connect(w);
   if (x.outcome == "connection-lost") return check_connection_lost(w);
+  if (x.outcome == "connected") return check_connected(w);
   if (x.outcome == "refused-to-listen") return check_refused_to_listen(w);
   return check_stream_at_shutdown(w);
+}
+
+struct outcome_findings {
+  std::vector<std::string> bad, ok, na;
+  std::optional<std::set<long long>> force_closed;
+};
+
+// An expectation this target cannot show: said why in `na`.
+bool not_judged_here(const outcome_expectation& x, const run_view& rv,
+                     std::vector<std::string>& na) {
+  const run_outcome& o = rv.o;
+  if (calls_not_served(rv.s, o, x.group)) {
+    na.push_back(
+        fmt::format("group {} {}: not applicable: its calls need "
+                    "faultmux.ContextService, which the {} target does not serve",
+                    x.group, x.outcome, o.target_name));
+    return true;
+  }
+  if ((x.outcome == "flushed" || x.outcome == "force-closed") && o.external_target) {
+    na.push_back(
+        fmt::format("group {} {}: not applicable: the {} target records no stream "
+                    "events",
+                    x.group, x.outcome, o.target_name));
+    return true;
+  }
+  return false;
+}
+
+// "at least 20", "at most 40", "20 to 40", "at least 34% (20)".
+std::string bounds_text(const outcome_expectation& x, int lo, int hi) {
+  std::string share = x.fraction >= 0 ? fmt::format("{:g}% of the group, ", x.fraction * 100) : "";
+  if (hi < 0) return fmt::format("at least {}{}", share, lo);
+  if (lo <= 0) return fmt::format("at most {}", hi);
+  return lo == hi ? fmt::format("exactly {}", lo) : fmt::format("{}{} to {}", share, lo, hi);
+}
+
+// A group with counted entries: each worker ends as one of them, and each
+// entry's count is within its bounds.
+void counted_group(const std::string& group, const run_view& rv, outcome_findings& f) {
+  const scenario& s = rv.s;
+  const worker_group* g = group_named(s, group);
+  if (!g) return;
+  std::vector<const outcome_expectation*> xs;
+  for (const auto& x : s.expect.outcomes)
+    if (x.group == group && !not_judged_here(x, rv, f.na)) xs.push_back(&x);
+  if (xs.empty()) return;
+  auto ps = members(rv.o, group);
+  std::vector<int> matched(xs.size(), 0);
+  for (const process_record* p : ps) {
+    std::vector<std::string> whys;
+    bool any = false;
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      std::string seen;
+      std::string why = check_outcome(*xs[i], *g, *p, rv, &seen, f.force_closed);
+      if (why.empty() && !any) {
+        any = true;
+        ++matched[i];
+        f.ok.push_back(fmt::format("{} (pid {}) {}: {}", p->name, p->pid, xs[i]->outcome, seen));
+      }
+      if (!why.empty()) whys.push_back(xs[i]->outcome + ": " + why);
+    }
+    if (!any)
+      f.bad.push_back(fmt::format("{} (pid {}) ended as none of the group's outcomes ({})", p->name,
+                                  p->pid, fmt::join(whys, "; ")));
+  }
+  const int n = static_cast<int>(ps.size());
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const outcome_expectation& x = *xs[i];
+    if (!x.counted()) continue;
+    int lo = std::max(x.min, 0);
+    if (x.fraction >= 0) lo = std::max(lo, static_cast<int>(std::ceil(x.fraction * g->count)));
+    const int hi = x.max;
+    const bool holds = matched[i] >= lo && (hi < 0 || matched[i] <= hi);
+    (holds ? f.ok : f.bad)
+        .insert((holds ? f.ok : f.bad).begin(),
+                fmt::format("group {}: {} of {} workers {} (expected {})", group, matched[i], n,
+                            x.outcome, bounds_text(x, lo, hi)));
+  }
 }
 
 }  // namespace
@@ -183,41 +287,31 @@ oracle_result outcomes_of(const run_view& rv) {
   const scenario& s = rv.s;
   const run_outcome& o = rv.o;
   if (s.expect.outcomes.empty()) return make("worker outcomes", verdict::not_applicable);
-  std::vector<std::string> bad, ok, na;
-  std::optional<std::set<long long>> force_closed;
+  outcome_findings f;
+  std::set<std::string> counted_groups;
+  for (const auto& x : s.expect.outcomes)
+    if (x.counted()) counted_groups.insert(x.group);
   for (const auto& x : s.expect.outcomes) {
+    if (counted_groups.count(x.group)) continue;  // judged below, as a group
     const worker_group* g = group_named(s, x.group);
-    if (!g) continue;
-    if (calls_not_served(s, o, x.group)) {
-      na.push_back(
-          fmt::format("group {} {}: not applicable: its calls need "
-                      "faultmux.ContextService, which the {} target does not serve",
-                      x.group, x.outcome, o.target_name));
-      continue;
-    }
-    if ((x.outcome == "flushed" || x.outcome == "force-closed") && o.external_target) {
-      na.push_back(
-          fmt::format("group {} {}: not applicable: the {} target records no stream "
-                      "events",
-                      x.group, x.outcome, o.target_name));
-      continue;
-    }
+    if (!g || not_judged_here(x, rv, f.na)) continue;
     auto ps = members(o, x.group);
-    if (ps.empty()) bad.push_back(fmt::format("group {}: no worker was started", x.group));
+    if (ps.empty()) f.bad.push_back(fmt::format("group {}: no worker was started", x.group));
     for (const process_record* p : ps) {
       std::string seen;
-      std::string why = check_outcome(x, *g, *p, rv, &seen, force_closed);
+      std::string why = check_outcome(x, *g, *p, rv, &seen, f.force_closed);
       if (!why.empty())
-        bad.push_back(fmt::format("{} (pid {}) is not {}: {}", p->name, p->pid, x.outcome, why));
+        f.bad.push_back(fmt::format("{} (pid {}) is not {}: {}", p->name, p->pid, x.outcome, why));
       else
-        ok.push_back(fmt::format("{} (pid {}) {}: {}", p->name, p->pid, x.outcome, seen));
+        f.ok.push_back(fmt::format("{} (pid {}) {}: {}", p->name, p->pid, x.outcome, seen));
     }
   }
-  if (bad.empty() && ok.empty()) return make("worker outcomes", verdict::not_applicable, na);
-  oracle_result r = make("worker outcomes", bad.empty() ? verdict::pass : verdict::fail);
-  add_capped(r.evidence, bad);
-  add_capped(r.evidence, ok);
-  add_capped(r.evidence, na);
+  for (const auto& name : counted_groups) counted_group(name, rv, f);
+  if (f.bad.empty() && f.ok.empty()) return make("worker outcomes", verdict::not_applicable, f.na);
+  oracle_result r = make("worker outcomes", f.bad.empty() ? verdict::pass : verdict::fail);
+  add_capped(r.evidence, f.bad);
+  add_capped(r.evidence, f.ok);
+  add_capped(r.evidence, f.na);
   return r;
 }
 

@@ -254,6 +254,22 @@ oracle_result nothing_lost(const run_view& rv) {
 
 }  // namespace
 
+namespace {
+
+// What the listener oracles judge by: the probe, which no syscall rule
+// touches unless it names it.
+std::string probe_note(const scenario& s) {
+  for (const auto& f : s.faults)
+    if (f.kind == fault_spec::kind_t::syscall && f.in == "mux" &&
+        f.rule.find("peer=probe") != std::string::npos)
+      return "judged by the harness's probe (peer=probe), which this scenario's rule '" + f.rule +
+             "' faults on purpose";
+  return "judged by the harness's probe (peer=probe), which no syscall rule of this scenario "
+         "faults (a rule reaches it only with peer=probe)";
+}
+
+}  // namespace
+
 oracle_result oracle_listener_alive(const scenario& s, const timeline&, const run_outcome& o) {
   if (s.expect.target_dies) {
     // The target was to die: a client after that must fail at once and
@@ -268,10 +284,12 @@ oracle_result oracle_listener_alive(const scenario& s, const timeline&, const ru
       ev.insert(ev.begin(),
                 "a connect after the target's death did not fail cleanly with "
                 "ECONNREFUSED or ENOENT");
+    ev.push_back(probe_note(s));
     return make("listener gone", clean ? verdict::pass : verdict::fail, std::move(ev));
   }
   if (!s.expect.listener_alive) return make("listener alive", verdict::not_applicable);
-  return make("listener alive", o.probe_ok ? verdict::pass : verdict::fail, {o.probe_detail});
+  return make("listener alive", o.probe_ok ? verdict::pass : verdict::fail,
+              {o.probe_detail, probe_note(s)});
 }
 
 namespace {
@@ -448,12 +466,14 @@ oracle_result disconnected_groups(const run_view& rv) {
       for (const char* done : {"workload_done", "hostile_done"})
         if (const timeline_event* e = timeline_index::first(rv.ix.of(p->pid, done)))
           end = std::min(end, e->t);
+      // A handshake that failed is a worker that never connected, not one disconnected.
+      const bool never = it->second->event() == "handshake_failed";
       if (it->second->t < end)
-        bad.push_back(
-            fmt::format("{} (pid {}, group {} not in disconnected_groups): {} at +{:.3f}s "
-                        "before its workload ended ({})",
-                        p->name, p->pid, g.name, it->second->event(), it->second->t - t0,
-                        it->second->str("why")));
+        bad.push_back(fmt::format(
+            "{} (pid {}, group {} not in disconnected_groups): {} at +{:.3f}s{}{}", p->name, p->pid,
+            g.name, never ? "never connected: its handshake failed" : "disconnect",
+            it->second->t - t0, never ? "" : " before its workload ended",
+            it->second->str("why").empty() ? "" : " (" + it->second->str("why") + ")"));
     }
     if (expected) ok.push_back(fmt::format("group {}: every connection went", g.name));
   }

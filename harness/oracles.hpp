@@ -13,6 +13,7 @@
 
 #include "harness/scenario.hpp"
 #include "harness/timeline.hpp"
+#include "reports/results.hpp"
 #include "reports/verdict.hpp"
 
 namespace faultmux {
@@ -76,6 +77,15 @@ oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
                                          const run_outcome& o);
 oracle_result oracle_clean_exit(const scenario& s, const timeline& tl, const run_outcome& o);
 oracle_result oracle_resources(const scenario& s, const timeline& tl, const run_outcome& o);
+
+// One plain line of what happened in a run that did not pass, from the
+// report's outcome counts (`rows`), the workers' failed connects and the
+// probe, then the expectations that failed: "1 of 40 workers could not
+// connect (EAGAIN at connect); 0 lost after connecting; the listener
+// survived; failed: nothing lost".
+std::string run_headline(const reports::timeline_info& rows, const timeline& tl,
+                         const run_outcome& o, bool target_dies,
+                         const std::vector<oracle_result>& oracles);
 
 // Every oracle above, in that order, then those of harness/oracles_log_lines.hpp
 // (error disconnects logged, handshake deadlines, other uid refused).

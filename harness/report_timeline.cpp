@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "harness/worker_command.hpp"
+
 namespace faultmux {
 namespace {
 
@@ -157,6 +159,8 @@ struct worker_facts {
   double last_own = -INFINITY;
   std::optional<double> first_own;
   std::string connect_errno;
+  bool connected = false;         // it said it completed the handshake
+  bool handshake_failed = false;  // the mux ended its connection during the handshake
   bool failed_workload = false;
   std::optional<double> gone_at, workload_end;
 };
@@ -166,6 +170,7 @@ void own_event_mark(const timeline_event& e, double t0, process_row& row, worker
   const std::string ev = e.event();
   const double t = e.t - t0;
   if (ev == "connected") {
+    wf.connected = true;
     row.marks.push_back({t, "connected", fmt::format("context {}", e.num("context_id"))});
   } else if (ev == "call") {
     const std::string outcome = e.str("outcome");
@@ -222,6 +227,7 @@ void mux_event_mark(const timeline_event& e, double t0, process_row& row, worker
     return;
   }
   if (!wf.gone_at) wf.gone_at = e.t;
+  if (e.event() == "handshake_failed") wf.handshake_failed = true;
   std::string why = e.event() == "handshake_failed" ? "handshake failed" : "mux disconnected it";
   if (!e.str("why").empty()) why += ": " + e.str("why");
   if (!e.str("errno").empty()) why += " (" + e.str("errno") + ")";
@@ -233,19 +239,19 @@ std::string worker_outcome(const traced_process& w, const span_facts& f, const w
   if (!w.status) return "running";
   if (WIFSIGNALED(*w.status)) return "killed";
   if (!wf.connect_errno.empty()) {
-    // Refused: the listener was gone or full; disconnected: the mux closed
-    // the connection during the handshake.
+    // Refused: the listener was gone or full; never connected: the
+    // connection went (or failed otherwise) before the handshake completed.
+    // Only a worker that connected can be disconnected.
     const std::string& er = wf.connect_errno;
     if (er == "ETIMEDOUT") return "timeout";
     if (er == "ECONNREFUSED" || er == "EAGAIN" || er == "ENOENT") return "refused";
-    if (er == "EPIPE" || er == "ECONNRESET") return "disconnected";
-    return "failed";
+    return "never connected";
   }
   // Its connection went at the mux before its workload ended (as the
   // disconnected-groups oracle judges it).
   if (wf.gone_at &&
       *wf.gone_at < (w.long_lived ? f.mux_stop : wf.workload_end.value_or(f.mux_stop)))
-    return "disconnected";
+    return wf.handshake_failed && !wf.connected ? "never connected" : "disconnected";
   if (wf.failed_workload || WEXITSTATUS(*w.status) != 0) return "failed";
   return "ok";
 }
@@ -641,8 +647,45 @@ reports::resource_info resources_of(pid_t pid, int interval_ms,
   r.pid = pid;
   r.interval_ms = interval_ms;
   r.baseline_fds = baseline_fds;
-  for (const auto& s : samples) r.samples.push_back({s.t - t0, s.fds, s.rss_kib});
+  for (const auto& s : samples) {
+    r.samples.push_back({s.t - t0, s.fds, s.rss_kib, {}});
+    if (s.accept_queue >= 0) r.samples.back().accept_queue = s.accept_queue;
+    if (s.listen_backlog >= 0) r.listen_backlog = s.listen_backlog;
+  }
   return r;
+}
+
+void add_not_started_rows(reports::timeline_info& tl, const std::vector<worker_group>& groups,
+                          const std::map<std::string, not_started_group>& missing,
+                          const report_limits& limits) {
+  for (const auto& g : groups) {
+    auto it = missing.find(g.name);
+    if (it == missing.end()) continue;
+    const not_started_group& m = it->second;
+    auto gr = std::find_if(tl.groups.begin(), tl.groups.end(),
+                           [&](const reports::group_row& r) { return r.name == g.name; });
+    if (gr == tl.groups.end()) {
+      tl.groups.push_back({g.name, "worker", 0, {}});
+      gr = tl.groups.end() - 1;
+    }
+    for (int i = m.started; i < g.count; ++i) {
+      ++gr->count;
+      ++gr->outcomes["not started"];
+      if (tl.processes.size() >= limits.max_rows) {
+        ++tl.processes_omitted;
+        continue;
+      }
+      reports::process_row row;
+      row.name = worker_name(g, i);
+      row.role = "worker";
+      row.group = g.name;
+      row.index = i;
+      row.end_s = 0;
+      row.outcome = "not started";
+      row.marks.push_back({0, "error", cut("not started: " + m.why)});
+      tl.processes.push_back(std::move(row));
+    }
+  }
 }
 
 }  // namespace faultmux

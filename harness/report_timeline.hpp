@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,19 @@ reports::timeline_info timeline_rows(const timeline& tl, const traced_process& m
                                      const std::vector<traced_process>& workers,
                                      const std::vector<worker_group>& groups,
                                      const report_limits& limits = {});
+
+// A worker group the run did not start in full: how many it started, and why not the rest.
+struct not_started_group {
+  int started = 0;
+  std::string why;
+};
+
+// Placeholder rows (outcome "not started") for the workers of `missing`'s
+// groups that never ran, counted in their group: a report never shows a
+// smaller run than the scenario asked for without saying so.
+void add_not_started_rows(reports::timeline_info& tl, const std::vector<worker_group>& groups,
+                          const std::map<std::string, not_started_group>& missing,
+                          const report_limits& limits = {});
 
 // Every call ("call" events with "ms") and echo round trip ("reply" events
 // with outcome "ok") of the workers; nullopt when there is none.

@@ -1,6 +1,12 @@
 #include "harness/resource_sampler.hpp"
 
 #include <dirent.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,10 +62,85 @@ std::optional<resource_point> sample_process(pid_t pid) {
   return p;
 }
 
-void resource_sampler::start(pid_t pid) {
+namespace {
+
+// The queue of one unix_diag_msg (its attributes follow it) when its socket
+// file is the inode `ino`.
+std::optional<listen_queue> queue_at(const nlmsghdr* h, ino_t ino) {
+  const auto* msg = static_cast<const unix_diag_msg*>(NLMSG_DATA(h));
+  const char* at = reinterpret_cast<const char*>(msg + 1);
+  const char* end = reinterpret_cast<const char*>(h) + h->nlmsg_len;
+  bool same_file = false;
+  std::optional<listen_queue> q;
+  while (at + sizeof(rtattr) <= end) {
+    const auto* a = reinterpret_cast<const rtattr*>(at);
+    if (a->rta_len < sizeof(rtattr) || at + a->rta_len > end) break;
+    const std::size_t payload = a->rta_len - RTA_LENGTH(0);
+    if (a->rta_type == UNIX_DIAG_VFS && payload >= sizeof(unix_diag_vfs))
+      same_file = static_cast<const unix_diag_vfs*>(RTA_DATA(a))->udiag_vfs_ino == ino;
+    if (a->rta_type == UNIX_DIAG_RQLEN && payload >= sizeof(unix_diag_rqlen)) {
+      const auto* r = static_cast<const unix_diag_rqlen*>(RTA_DATA(a));
+      q = listen_queue{r->udiag_rqueue, r->udiag_wqueue};
+    }
+    at += RTA_ALIGN(a->rta_len);
+  }
+  return same_file ? q : std::nullopt;
+}
+
+}  // namespace
+
+// The accept queue is read with NETLINK_SOCK_DIAG (what `ss -xl` uses):
+// /proc/net/unix has no queue length at all, and for a listening AF_UNIX
+// socket UNIX_DIAG_RQLEN gives exactly the pending connections (the
+// receive queue holds one skb per connection not yet accepted) and the
+// backlog limit (sk_max_ack_backlog), unprivileged, for any process's socket.
+// The socket is found by its file's inode (UNIX_DIAG_VFS), not its name: a
+// target may bind a temporary path and rename it into place (the built-in
+// mux does), and the kernel keeps the name it was bound with.
+std::optional<listen_queue> listen_queue_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return std::nullopt;
+  int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return std::nullopt;
+  struct {
+    nlmsghdr nlh;
+    unix_diag_req req;
+  } request{};
+  request.nlh.nlmsg_len = sizeof request;
+  request.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  request.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  request.req.sdiag_family = AF_UNIX;
+  request.req.udiag_states = 1u << 10;  // TCP_LISTEN
+  request.req.udiag_show = UDIAG_SHOW_VFS | UDIAG_SHOW_RQLEN;
+  std::optional<listen_queue> found;
+  bool done = ::send(fd, &request, sizeof request, 0) != static_cast<ssize_t>(sizeof request);
+  alignas(nlmsghdr) char buf[16384];
+  while (!done) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    std::size_t off = 0;
+    while (off + sizeof(nlmsghdr) <= static_cast<std::size_t>(n)) {
+      const auto* h = reinterpret_cast<const nlmsghdr*>(buf + off);
+      if (h->nlmsg_len < sizeof(nlmsghdr) || off + h->nlmsg_len > static_cast<std::size_t>(n))
+        break;
+      if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+        done = true;
+        break;
+      }
+      if (!found && h->nlmsg_len >= NLMSG_LENGTH(sizeof(unix_diag_msg)))
+        found = queue_at(h, st.st_ino);
+      off += NLMSG_ALIGN(h->nlmsg_len);
+    }
+  }
+  ::close(fd);
+  return found;
+}
+
+void resource_sampler::start(pid_t pid, const std::string& listen_path) {
   stop();
   std::lock_guard lock(mu_);
   pid_ = pid;
+  listen_path_ = listen_path;
   stopping_ = false;
   samples_.clear();
   thread_ = std::thread([this] { loop(); });
@@ -101,6 +182,11 @@ void resource_sampler::loop() {
   while (!stopping_) {
     lock.unlock();
     auto p = sample_process(pid_);
+    if (p && !listen_path_.empty())
+      if (auto q = listen_queue_of(listen_path_)) {
+        p->accept_queue = q->queued;
+        p->listen_backlog = q->limit;
+      }
     lock.lock();
     if (stopping_) break;
     // Gone, or a zombie (no memory left): nothing more to see.

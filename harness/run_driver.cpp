@@ -59,15 +59,22 @@ void print_result(const scenario_result& r, const driver_options& o) {
   } else if (r.passed) {
     std::printf("PASS %s (%.1f s)\n", label(r, o.repeat).c_str(), r.seconds);
   } else {
+    // What happened first (the headline, or the first failed expectation),
+    // then what the harness could not do, then the expectations.
     const oracle_result* f = first_failure(r.oracles);
-    std::printf("FAIL %s: %s: %s\n", label(r, o.repeat).c_str(), f ? f->name.c_str() : "?",
-                f && !f->evidence.empty() ? f->evidence.front().c_str() : "");
+    const char* word = verdict_of(r) == verdict::error ? "ERROR" : "FAIL";
+    if (!r.report.headline.empty())
+      std::printf("%s %s: %s\n", word, label(r, o.repeat).c_str(), r.report.headline.c_str());
+    else
+      std::printf("%s %s: %s: %s\n", word, label(r, o.repeat).c_str(), f ? f->name.c_str() : "?",
+                  f && !f->evidence.empty() ? f->evidence.front().c_str() : "");
+    for (const auto& n : r.report.notices) std::printf("  ! %s\n", n.c_str());
     std::printf("  rerun: %s\n", rerun_command(r).c_str());
     if (!r.kept_dir.empty()) std::printf("  run directory kept: %s\n", r.kept_dir.c_str());
   }
   if (o.verbosity > 0 || !r.passed) {
     for (const auto& orc : r.oracles) {
-      if (o.verbosity == 0 && orc.v != verdict::fail) continue;
+      if (o.verbosity == 0 && !is_failure(orc.v)) continue;
       std::printf("  %s: %s\n", orc.name.c_str(), verdict_name(orc.v));
       for (const auto& l : orc.evidence) std::printf("    %s\n", l.c_str());
     }
@@ -194,8 +201,8 @@ int run_driver(const driver_options& o) {
   report.run.host = reports::collect_host_info();
   report.scenarios = o.prelude;
   const auto run_start = clock::now();
-  // passed, not applicable, failed: judged, and --with-mitogen's findings.
-  std::array<int, 3> judged{}, findings{};
+  // passed, not applicable, failed, error: judged, and --with-mitogen's findings.
+  std::array<int, 4> judged{}, findings{};
   // Per scenario and target, how many of its repetitions passed.
   std::map<std::string, std::pair<int, int>> tally;
   run_jobs(jobs, o, [&](const scenario_result& r) {
@@ -203,7 +210,7 @@ int run_driver(const driver_options& o) {
     if (r.interrupted) return;
     report.scenarios.push_back(report_entry(r));
     auto& counts = r.target == "mitogen" && o.target != "mitogen" ? findings : judged;
-    counts[!r.passed ? 2 : r.unserved.empty() ? 0 : 1]++;
+    counts[verdict_of(r) == verdict::error ? 3 : !r.passed ? 2 : r.unserved.empty() ? 0 : 1]++;
     auto& [ok, runs] = tally[label(r, 1)];
     ok += r.passed ? 1 : 0;
     ++runs;
@@ -213,9 +220,11 @@ int run_driver(const driver_options& o) {
       if (t.first != t.second)
         std::printf("%s: %d of %d runs passed%s\n", name.c_str(), t.first, t.second,
                     t.first > 0 ? " (flaky)" : "");
-  auto counts = [](const std::array<int, 3>& c) {
-    return fmt::format("{} passed, {}{} failed", c[0],
-                       c[1] ? fmt::format("{} not applicable, ", c[1]) : "", c[2]);
+  // Errors (a run the harness could not make as asked) are counted apart from failures.
+  auto counts = [](const std::array<int, 4>& c) {
+    return fmt::format("{} passed, {}{} failed{}", c[0],
+                       c[1] ? fmt::format("{} not applicable, ", c[1]) : "", c[2],
+                       c[3] ? fmt::format(", {} error{}", c[3], c[3] > 1 ? "s" : "") : "");
   };
   if (o.with_mitogen && o.target != "mitogen")
     std::printf("against Mitogen 0.3.3 (findings, not counted in the exit status): %s\n",
@@ -236,7 +245,7 @@ int run_driver(const driver_options& o) {
   }
   std::fflush(stdout);
   if (interrupt_requested()) return 130;
-  return judged[2] ? 1 : 0;
+  return judged[2] || judged[3] ? 1 : 0;
 }
 
 }  // namespace faultmux

@@ -66,7 +66,11 @@ struct worker_group {
   int fault_resume_after_ms = -1;
   int start_after_ms = 0;
   int connect_timeout_ms = -1;  // -1: derived from the scenario's timeout
-  int backlog_wait_ms = -1;     // -1: retry a full backlog for the whole connect timeout
+  // A full backlog: by default a worker waits for room for its whole connect
+  // timeout, as Mitogen's client does (a blocking connect); >= 0: it waits
+  // that long, 0 failing at once with EAGAIN as a client with a socket
+  // timeout does.
+  int backlog_wait_ms = -1;
   // Where the group connects: "" the target's socket; "missing" a path
   // nothing is bound to; "stale" a socket file bound with nobody listening.
   std::string path;
@@ -127,6 +131,7 @@ struct call_expectation {
 
 // How every worker of a group must end (instead of "nothing lost"):
 //  cannot-connect: exit 3 with a connect_failed event naming the path, errno in `errnos`;
+//  connected: completed the handshake and kept its connection until the run's end;
 //  connection-lost: connected, then saw its connection end (errno in `errnos`: EOF,
 //    ECONNRESET...), and ended on its own; a workload's waiters ended with an error;
 //  refused-to-listen: a second-mux that exited non-zero without listening, its
@@ -141,6 +146,13 @@ struct outcome_expectation {
   // TOML `errno` (a macro in C++, so the one field not named as its key); empty: any.
   std::vector<std::string> errnos;
   std::string detail;  // regex the connect_failed detail must match
+  // Counts: how many of the group's workers end so. Without any, every
+  // worker must; once a group has an entry with counts, each of its workers
+  // must end as one of its entries, and each entry's count be within bounds.
+  int min = -1;          // -1: no lower bound
+  int max = -1;          // -1: no upper bound
+  double fraction = -1;  // at least this share of the group (0..1); -1: none
+  bool counted() const { return min >= 0 || max >= 0 || fraction >= 0; }
 };
 
 struct expectations {

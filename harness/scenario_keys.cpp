@@ -117,6 +117,10 @@ nlohmann::json key_schema(const scenario_key& k) {
     case key_type::integer:
       out = integer_schema(k);
       break;
+    case key_type::number:
+      out = integer_schema(k);
+      out["type"] = "number";
+      break;
     case key_type::boolean:
       out = {{"type", "boolean"}};
       break;
@@ -148,6 +152,8 @@ const char* key_type_name(key_type t) {
       return "string";
     case key_type::integer:
       return "integer";
+    case key_type::number:
+      return "number";
     case key_type::boolean:
       return "boolean";
     case key_type::strings:

@@ -11,7 +11,7 @@
 
 namespace faultmux {
 
-enum class key_type { string, integer, boolean, strings, integers, table, tables };
+enum class key_type { string, integer, number, boolean, strings, integers, table, tables };
 
 // One key, by its dotted path ("seed", "target.kind", "expect.errors.min").
 struct scenario_key {
@@ -24,7 +24,7 @@ struct scenario_key {
   std::string_view default_value{};
   // The default in words when it is not a value ("no bound", "the connect timeout").
   std::string_view default_note{};
-  std::int64_t min = 1;  // integer (and each integer of integers): min..max;
+  std::int64_t min = 1;  // integer, number (and each integer of integers): min..max;
   std::int64_t max = 0;  // min > max: any
   // string: the allowed values, comma-separated ("builtin,external"); "" any.
   std::string_view choices{};

@@ -409,7 +409,8 @@ void check_outcome_group(reader& r, const toml::table& o, const outcome_expectat
 std::vector<outcome_expectation> read_outcome_expectations(reader& r, const toml::table& t,
                                                            const scenario& s) {
   static const std::set<std::string> outcomes{"cannot-connect", "connection-lost",
-                                              "refused-to-listen", "flushed", "force-closed"};
+                                              "connected",      "refused-to-listen",
+                                              "flushed",        "force-closed"};
   const char* sec = "expect.outcomes";
   std::vector<outcome_expectation> out;
   for (const toml::table* o : r.tables(t, "outcomes")) {
@@ -419,8 +420,8 @@ std::vector<outcome_expectation> read_outcome_expectations(reader& r, const toml
     x.outcome = r.text(*o, sec, "outcome", true);
     if (o->get("outcome") && !outcomes.count(x.outcome))
       r.note(r.at(*o, "outcome"),
-             fmt::format("outcome must be cannot-connect, connection-lost, refused-to-listen, "
-                         "flushed or force-closed, got {:?}",
+             fmt::format("outcome must be cannot-connect, connection-lost, connected, "
+                         "refused-to-listen, flushed or force-closed, got {:?}",
                          x.outcome));
     x.errnos = r.strings(*o, sec, "errno");
     for (const auto& name : x.errnos)
@@ -429,6 +430,11 @@ std::vector<outcome_expectation> read_outcome_expectations(reader& r, const toml
                fmt::format("errno entries are names like ECONNREFUSED (or EOF), got {:?}", name));
     x.detail = r.text(*o, sec, "detail", false);
     if (!x.detail.empty()) r.check_regex(r.at(*o, "detail"), x.detail, "detail");
+    x.min = static_cast<int>(r.integer(*o, sec, "min", -1));
+    x.max = static_cast<int>(r.integer(*o, sec, "max", -1));
+    if (x.min >= 0 && x.max >= 0 && x.min > x.max)
+      r.note(r.at(*o, "min"), fmt::format("min ({}) is above max ({})", x.min, x.max));
+    x.fraction = r.number(*o, sec, "fraction", -1);
     if (o->get("group") && o->get("outcome")) check_outcome_group(r, *o, x, s);
     out.push_back(std::move(x));
   }

@@ -107,6 +107,27 @@ class reader {
     return v;
   }
 
+  // A number (an integer or a float) in the range the table of keys gives `section.key`.
+  double number(const toml::table& t, std::string_view section, std::string_view key,
+                double fallback) {
+    const toml::node* n = t.get(key);
+    if (!n) return fallback;
+    if (!n->is_number()) {
+      note(*n,
+           fmt::format("'{}' in {} must be a number, not {}", key, where(section), type_of(*n)));
+      return fallback;
+    }
+    double v = *n->value<double>();
+    const scenario_key* k = find_scenario_key(dotted(section, key));
+    if (k && k->has_range() &&
+        !(v >= static_cast<double>(k->min) && v <= static_cast<double>(k->max))) {
+      note(*n, fmt::format("'{}' in {} must be {}..{}, got {}", key, where(section), k->min, k->max,
+                           v));
+      return fallback;
+    }
+    return v;
+  }
+
   bool boolean(const toml::table& t, std::string_view section, std::string_view key,
                bool fallback) {
     const toml::node* n = t.get(key);

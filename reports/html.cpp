@@ -107,6 +107,31 @@ std::string fault_table(const json& e) {
   return out;
 }
 
+// The plain summary of a run that did not pass, and what the harness could
+// not do (a group not started, a fault never fired): shown before the rest.
+std::string headline_block(const json& e) {
+  std::string out;
+  if (auto h = str(e, "headline"); !h.empty()) out += "<p class=\"headline\">" + esc(h) + "</p>";
+  std::string notes;
+  for (const auto& n : arr(e, "notices"))
+    if (n.is_string()) notes += "<li>" + esc_cut(n.get<std::string>()) + "</li>";
+  if (!notes.empty()) out += "<ul class=\"notices\">" + notes + "</ul>";
+  return out;
+}
+
+// "backlog 20, max message 131072 B, ...": what the target was started with.
+std::string settings_line(const json& t) {
+  if (!t.is_object()) return "";
+  std::string out = fmt::format(
+      "backlog {}, max message {} B, output cap {} B, handshake timeout "
+      "{} ms, shutdown grace {} ms",
+      esc(str(t, "backlog", "?")), esc(str(t, "max_message_size", "?")),
+      esc(str(t, "output_cap", "?")), esc(str(t, "handshake_timeout_ms", "?")),
+      esc(str(t, "shutdown_grace_ms", "?")));
+  if (t.contains("unidirectional") && t["unidirectional"] == true) out += ", unidirectional";
+  return out;
+}
+
 std::string summary_section(const json& run, std::size_t runs_given) {
   const json& r = at(run, "run");
   counts n = count_run(run);
@@ -158,6 +183,8 @@ std::string summary_section(const json& run, std::size_t runs_given) {
                          column_of(e).key.rfind("legacy:", 0) == 0 && v == verdict::fail
                              ? " <span class=\"caught\">the re-enabled bug was caught</span>"
                              : "");
+    // What happened leads; the expectation that failed first follows.
+    fails += headline_block(e);
     if (const json* o = first_failed_oracle(e)) {
       fails += "<div>expectation <b>" + esc(str(*o, "name")) + "</b> failed:</div>";
       json ev = json::array();
@@ -327,6 +354,7 @@ std::string detail_section(const json& e, std::size_t id) {
       "{}</h3>",
       verdict_key(v), anchor(id), esc(str(e, "name")), esc(column_of(e).key), entry_title(e),
       verdict_badge(v));
+  out += headline_block(e);
   if (auto d = str(e, "description"); !d.empty()) out += "<p class=\"desc\">" + esc(d) + "</p>";
   out += "<table class=\"kv\">";
   auto kv = [&](const char* k, const std::string& html) {
@@ -335,6 +363,7 @@ std::string detail_section(const json& e, std::size_t id) {
   kv("file", esc(str(e, "file")));
   kv("origin", esc(str(e, "origin")));
   kv("seed", esc(str(e, "seed")));
+  kv("target settings", settings_line(at(e, "target_settings")));
   if (auto d = num(e, "duration_s")) kv("duration", esc(seconds(*d)));
   const json& w = at(e, "workers");
   if (auto t = num(w, "total"); t && *t > 0)
@@ -367,7 +396,10 @@ std::string detail_section(const json& e, std::size_t id) {
   std::string fds = line_chart(e, arr(res, "samples"), "fds", 1, "mux open fds", "fds", base);
   std::string rss =
       line_chart(e, arr(res, "samples"), "rss_kib", 1.0 / 1024, "mux RSS (MiB)", "MiB", {});
-  if (!lat.empty() || !fds.empty()) {
+  // The dashed line of the accept queue is its limit: at it, connects fail with EAGAIN.
+  std::string queue = line_chart(e, arr(res, "samples"), "accept_queue", 1,
+                                 "mux listen queue (Recv-Q)", "queued", num(res, "listen_backlog"));
+  if (!lat.empty() || !fds.empty() || !queue.empty()) {
     out += "<div class=\"plots\">";
     if (!lat.empty()) out += "<div><h4>Latency</h4>" + lat + "</div>";
     const std::string sampled =
@@ -378,6 +410,9 @@ std::string detail_section(const json& e, std::size_t id) {
              "; dashed: before any worker</p>" + fds + "</div>";
     if (!rss.empty())
       out += "<div><h4>Mux RSS (MiB)</h4><p class=\"stats\">" + sampled + "</p>" + rss + "</div>";
+    if (!queue.empty())
+      out += "<div class=\"queue\"><h4>Mux listen queue (Recv-Q)</h4><p class=\"stats\">" +
+             sampled + "; connections not yet accepted; dashed: the backlog</p>" + queue + "</div>";
     out += "</div>";
   }
   return out + "<p class=\"top\"><a href=\"#matrix\">↑ matrix</a></p></section>";

@@ -146,6 +146,14 @@ std::string process_row(const json& p, double y, double x0, double sx, double sp
       "(pid {}, {}): {}</title></text>",
       esc(outcome), c(x0 - 6), c(y + 4), esc(shown), esc(name), esc(str(p, "pid", "?")),
       esc(str(p, "role", "?")), esc(outcome));
+  // A placeholder: a worker the scenario asked for that the run never
+  // started, drawn as a dashed outline over the whole span.
+  if (outcome == "not started")
+    return out + fmt::format(
+                     "<rect class=\"life placeholder\" x=\"{}\" y=\"{}\" width=\"{}\" "
+                     "height=\"5\" fill=\"none\" stroke=\"{}\" stroke-dasharray=\"4 3\"><title>{}: "
+                     "not started</title></rect></g>",
+                     c(x0), c(y - 2.5), c(span * sx), outcome_colour(outcome), esc(name));
   out += fmt::format(
       "<rect class=\"life\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"5\" rx=\"2\" "
       "fill=\"{}\"><title>{}: {:.3f}–{} s, {}</title></rect>",

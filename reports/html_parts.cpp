@@ -216,12 +216,15 @@ const char* outcome_colour(const std::string& o) {
   if (o == "failed") return "#c62828";
   if (o == "refused") return "#8d6e63";
   if (o == "timeout") return "#f9a825";
+  if (o == "never connected") return "#a1887f";
+  if (o == "not started") return "#bdbdbd";
   if (o == "running") return "#1565c0";
   return "#757575";
 }
 const std::vector<std::string>& outcome_order() {
-  static const std::vector<std::string> o = {"ok",     "exited",  "disconnected", "killed",
-                                             "failed", "refused", "timeout",      "running"};
+  static const std::vector<std::string> o = {
+      "ok",      "exited",  "disconnected",    "killed",      "failed",
+      "refused", "timeout", "never connected", "not started", "running"};
   return o;
 }
 

@@ -63,6 +63,8 @@ section.detail{border-left:5px solid var(--pass)}
 section.detail.v-fail{border-left-color:var(--fail)}section.detail.v-error{border-left-color:var(--err)}section.detail.v-na{border-left-color:var(--na)}
 section.detail h3{font-size:17px;margin-top:14px}
 .desc{margin:2px 0 8px}
+.headline{font-size:15px;font-weight:600;margin:4px 0 6px}
+ul.notices{margin:4px 0 8px;padding:6px 10px 6px 26px;background:#fff4e5;border:1px solid #f0c36d;border-radius:4px}
 table.oracles td:first-child{width:30%}
 table.oracles .meaning{color:var(--dim);font-size:12px;margin-top:2px}
 table.oracles tr.v-fail{background:#fff6f5}

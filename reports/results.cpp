@@ -207,12 +207,25 @@ nlohmann::json soak_json(const soak_info& s) {
 
 nlohmann::json resources_json(const resource_info& r) {
   nlohmann::json samples = nlohmann::json::array();
-  for (const auto& s : r.samples)
+  for (const auto& s : r.samples) {
     samples.push_back({{"t", s.t}, {"fds", s.fds}, {"rss_kib", s.rss_kib}});
-  return {{"pid", r.pid},
-          {"interval_ms", r.interval_ms},
-          {"baseline_fds", or_null(r.baseline_fds)},
-          {"samples", samples}};
+    if (s.accept_queue) samples.back()["accept_queue"] = *s.accept_queue;
+  }
+  nlohmann::json out = {{"pid", r.pid},
+                        {"interval_ms", r.interval_ms},
+                        {"baseline_fds", or_null(r.baseline_fds)},
+                        {"samples", samples}};
+  if (r.listen_backlog) out["listen_backlog"] = *r.listen_backlog;
+  return out;
+}
+
+nlohmann::json settings_json(const target_settings& t) {
+  return {{"backlog", t.backlog},
+          {"max_message_size", t.max_message_size},
+          {"output_cap", t.output_cap},
+          {"handshake_timeout_ms", t.handshake_timeout_ms},
+          {"shutdown_grace_ms", t.shutdown_grace_ms},
+          {"unidirectional", t.unidirectional}};
 }
 
 }  // namespace
@@ -311,6 +324,9 @@ nlohmann::json to_json(const results& r) {
          {"phases", phases}});
     if (!s.target_version.empty()) scenarios.back()["target_version"] = s.target_version;
     if (s.soak) scenarios.back()["soak"] = soak_json(*s.soak);
+    if (!s.headline.empty()) scenarios.back()["headline"] = s.headline;
+    if (!s.notices.empty()) scenarios.back()["notices"] = s.notices;
+    if (s.settings) scenarios.back()["target_settings"] = settings_json(*s.settings);
   }
   // "errors" is schema 1's name for "error", kept: a field's meaning never changes.
   nlohmann::json summary = {{"total", r.scenarios.size()},
@@ -424,7 +440,10 @@ std::string to_junit(const results& r) {
         std::string message =
             first ? first->name + (first->evidence.empty() ? "" : ": " + first->evidence.front())
                   : verdict_name(s.verdict);
+        // What happened comes first; the expectation that failed follows.
+        if (!s.headline.empty()) message = s.headline + " (" + message + ")";
         std::string detail;
+        for (const auto& n : s.notices) detail += n + "\n";
         if (first)
           for (const auto& l : first->evidence) detail += l + "\n";
         cases << fmt::format("      <{} message=\"{}\" type=\"{}\">{}</{}>\n",

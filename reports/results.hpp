@@ -83,7 +83,9 @@ struct process_row {
   long long pid = -1;
   double start_s = 0;
   std::optional<double> end_s;  // nullopt: still running when the run ended
-  std::string outcome;  // ok, disconnected, killed, failed, refused, timeout, running, exited
+  // ok, disconnected, killed, failed, refused, timeout, running, exited; "never connected"
+  // (its connect or handshake failed); "not started" (a placeholder: the run never started it).
+  std::string outcome;
   std::vector<mark> marks;
 };
 
@@ -116,14 +118,29 @@ struct resource_sample {
   double t = 0;  // seconds from the scenario's first event
   long long fds = 0;
   long long rss_kib = 0;
+  // Connections waiting in the listening socket's accept queue (its Recv-Q);
+  // nullopt when the listener could not be read.
+  std::optional<long long> accept_queue;
 };
 
 // The target (mux) process sampled over the run.
 struct resource_info {
   long long pid = -1;
   int interval_ms = 0;
-  std::optional<long long> baseline_fds;  // right after it listened, before any worker
+  std::optional<long long> baseline_fds;    // right after it listened, before any worker
+  std::optional<long long> listen_backlog;  // the accept queue's limit, as the kernel has it
   std::vector<resource_sample> samples;
+};
+
+// What the target was started with (the effective values: a backlog of 0
+// in the scenario is the number of workers).
+struct target_settings {
+  int backlog = 0;
+  std::uint64_t max_message_size = 0;
+  std::uint64_t output_cap = 0;
+  int handshake_timeout_ms = 0;
+  int shutdown_grace_ms = 0;
+  bool unidirectional = false;
 };
 
 // A span during which a fault held: SIGSTOP..SIGCONT, lowered RLIMIT_NOFILE..restore.
@@ -167,6 +184,14 @@ struct scenario_entry {
   // (the Mitogen and the directory it was imported from); "" when it said nothing.
   std::string target_version;
   reports::verdict verdict = reports::verdict::pass;  // pass, fail, error, not applicable
+  // One plain line of what happened, for a run that did not pass ("1 of 40
+  // workers could not connect (EAGAIN at connect); 0 lost after connecting;
+  // the listener survived"); "" when it passed.
+  std::string headline;
+  // What the harness itself could not do, shown before everything else: a
+  // group that did not start, a declared fault that never fired.
+  std::vector<std::string> notices;
+  std::optional<target_settings> settings;  // nullopt: not a scenario's target (the smoke run)
   std::uint64_t seed = 0;
   double duration_s = 0;
   std::vector<oracle_entry> oracles;

@@ -91,6 +91,18 @@ TEST(Cli, EverySubcommandsHelpListsEachOfItsOptions) {
   }
 }
 
+// Usage lines name the program as it was invoked, not its path in the build tree.
+TEST(Cli, UsageShowsTheInvokedNameNotTheBuildPath) {
+  run_dir dir;
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--help"}, std::vector<std::string>{"run", "--help"}}) {
+    fault::finished f = fault::run_faultmux(dir, args);
+    ASSERT_TRUE(f.exited(0)) << f.describe();
+    EXPECT_THAT(f.out, HasSubstr("Usage: faultmux "));
+    EXPECT_THAT(f.out, Not(HasSubstr("build/")));
+  }
+}
+
 // mux, context, run and shrink take --legacy-bug, mutants --bug: a name that
 // is no bug is refused before anything runs, with one message and exit 2.
 TEST(Cli, UnknownLegacyBugGetsTheSameMessageFromEverySubcommand) {

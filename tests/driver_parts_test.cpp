@@ -57,6 +57,37 @@ TEST(WorkerCommand, HostileUsesTheEffectiveTargetsMessageSize) {
   EXPECT_EQ(arg_after(argv, "--hold-ms"), "2000");
 }
 
+// A full backlog: a worker waits for room for its whole connect timeout, as
+// Mitogen's client (a blocking connect) does, unless the group bounds the wait.
+TEST(WorkerCommand, AFullBacklogIsWaitedForUnlessBounded) {
+  scenario s = parse_scenario(R"(name = "b"
+description = "backlog"
+origin = "driver_parts_test"
+
+[[workers]]
+name = "plain"
+
+[[workers]]
+name = "at-once"
+backlog_wait_ms = 0
+
+[[workers]]
+name = "bounded"
+backlog_wait_ms = 250
+)",
+                              "b.toml");
+  worker_launch l;
+  l.self = "faultmux";
+  auto wait_of = [&](int group) {
+    auto argv = worker_argv(s, s.target, s.workers[static_cast<std::size_t>(group)], 0, l,
+                            run_paths("/run"));
+    return arg_after(argv, "--backlog-wait-ms");
+  };
+  EXPECT_EQ(wait_of(0), "");  // the worker's default: the whole connect timeout
+  EXPECT_EQ(wait_of(1), "0");
+  EXPECT_EQ(wait_of(2), "250");
+}
+
 TEST(WorkerCommand, EchoTakesItsPeerFromThePeerGroupsIds) {
   scenario s = parse_scenario(R"(name = "e"
 description = "echo"

@@ -758,6 +758,16 @@ TEST(HtmlReportBrowser, FixtureRendersInChromium) {
   EXPECT_EQ(count_of(failing, "<g class=\"proc\""), 11u);      // the mux and 10 workers
   EXPECT_NE(failing.find("faultmux run scenarios/epipe-on-identity.toml --seed 7"),
             std::string::npos);
+  // What happened leads the entry; the mux's listen queue is charted beside fds and RSS.
+  const auto headline = failing.find(
+      "<p class=\"headline\">3 of 10 workers could not connect (EPIPE at connect); 1 lost after "
+      "connecting; the listener survived</p>");
+  EXPECT_NE(headline, std::string::npos);
+  EXPECT_LT(headline, failing.find("<h4>Expectations</h4>"));
+  EXPECT_NE(failing.find("<svg class=\"chart\" viewBox=\"0 0 470 160\" width=\"470\" "
+                         "height=\"160\" role=\"img\" aria-label=\"mux listen queue (Recv-Q)\">"),
+            std::string::npos);
+  EXPECT_NE(failing.find("backlog 10, max message 134217728 B"), std::string::npos);
   // The evidence's markup is text: nothing ran (no console error above) and it reads as written.
   EXPECT_NE(
       failing.find("&lt;script&gt;console.error('not escaped')&lt;/script&gt; &amp; \"quoted\""),

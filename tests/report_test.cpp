@@ -364,12 +364,17 @@ TEST(Results, RunWritesBothReports) {
   EXPECT_EQ(j["scenarios"][0]["timeline"]["groups"][0]["outcomes"], json({{"ok", 2}}));
   std::string got = parse_junit(out.path() + "/r/junit.xml");
   EXPECT_NE(got.find("testsuites | 2 | 1 | 0"), std::string::npos) << got;
-  EXPECT_NE(got.find("case hung [builtin] fail=finished: still running after the " +
-                     std::to_string(1000 * test::scenario_time_factor) + " ms"),
-            std::string::npos)
-      << got;
-  // The structure CI reads, and the failure message is the first failed oracle.
+  // What happened leads the failure message, then the first failed oracle.
   const json& hung = j["scenarios"][1];
+  const std::string headline = hung["headline"];
+  EXPECT_EQ(headline,
+            "0 of 1 workers could not connect; 0 lost after connecting; the listener "
+            "survived; failed: finished, disconnected groups");
+  EXPECT_NE(
+      got.find("case hung [builtin] fail=" + headline + " (finished: still running after the " +
+               std::to_string(1000 * test::scenario_time_factor) + " ms"),
+      std::string::npos)
+      << got;
   std::string first;
   for (const auto& o : hung["oracles"])
     if (o["verdict"] == "fail") {
@@ -377,7 +382,7 @@ TEST(Results, RunWritesBothReports) {
       break;
     }
   EXPECT_EQ(check_junit_structure(out.path() + "/r/junit.xml"),
-            "ok\nFAILURE hung [builtin]: " + first + "\n");
+            "ok\nFAILURE hung [builtin]: " + headline + " (" + first + ")\n");
 }
 
 }  // namespace

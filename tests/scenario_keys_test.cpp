@@ -56,6 +56,13 @@ std::string check_value(const scenario_key& k, std::string_view text) {
     case key_type::integer:
       if (!n.is_integer()) return fmt::format("{}: {:?} is not an integer", k.path, text);
       return in_range(n) ? "" : fmt::format("{}: {} is out of range", k.path, text);
+    case key_type::number: {
+      if (!n.is_number()) return fmt::format("{}: {:?} is not a number", k.path, text);
+      const double v = *n.value<double>();
+      const bool inside =
+          !k.has_range() || (v >= static_cast<double>(k.min) && v <= static_cast<double>(k.max));
+      return inside ? "" : fmt::format("{}: {} is out of range", k.path, text);
+    }
     case key_type::boolean:
       return n.is_boolean() ? "" : fmt::format("{}: {:?} is not a boolean", k.path, text);
     case key_type::strings:

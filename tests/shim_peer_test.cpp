@@ -125,6 +125,26 @@ TEST_F(ShimPeer, PhaseSelectorCountsCallsOfThatPhaseOnly) {
   EXPECT_EQ(evs[0]["conn_n"], 1);
 }
 
+// The harness's listener probe runs as peer "probe": a per-fd rule aimed at
+// the workers leaves it alone (or "listener alive" would judge the rule), and
+// only a rule that names it with peer=probe faults it.
+TEST_F(ShimPeer, ARuleSkipsTheProbeUnlessItNamesIt) {
+  const auto first_recvs = [&](const result& r, const std::string& name) {
+    auto all = calls(r.out, "server " + name + " recv");
+    return all.empty() ? std::string() : all.front();
+  };
+  result plain = peers("recv@accepted #1 per-fd -> EAGAIN", {"good:1", "probe"});
+  ASSERT_EQ(plain.status, 0) << plain.err << plain.out;
+  EXPECT_EQ(first_recvs(plain, "good:1"), "call=1 ret=-1 errno=EAGAIN");
+  EXPECT_EQ(first_recvs(plain, "probe"), "call=1 ret=5 data=hello");
+  for (const json& e : events(log)) EXPECT_NE(e["peer"], "probe") << e.dump();
+
+  result named = peers("recv@accepted peer=probe #1 per-fd -> EAGAIN", {"good:1", "probe"});
+  ASSERT_EQ(named.status, 0) << named.err << named.out;
+  EXPECT_EQ(first_recvs(named, "good:1"), "call=1 ret=5 data=hello");
+  EXPECT_EQ(first_recvs(named, "probe"), "call=1 ret=-1 errno=EAGAIN");
+}
+
 TEST_F(ShimPeer, ASelectorThatDoesNotPassDoesNotCount) {
   // Counted per process: were good:1's recvs counted, #2 would be its own.
   result r = peers("recv@accepted peer=good:2 #2 -> EAGAIN", {"good:1", "good:2", "good:3"});

@@ -38,6 +38,8 @@ void add_mutants_command(CLI::App& app, runner& chosen);
 void add_shrink_command(CLI::App& app, runner& chosen);
 void add_explore_command(CLI::App& app, runner& chosen);
 void add_repro_command(CLI::App& app, runner& chosen);
+// Hidden: the driver's listener probe, run as a process named "probe" to the shim.
+void add_probe_command(CLI::App& app, runner& chosen);
 // `fault signal`, `fault nofile` and `fault run`.
 void add_fault_command(CLI::App& app, runner& chosen);
 
