@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -174,18 +175,7 @@ class scenario_run final : public fault_scene {
     const auto missing = setup_error_.empty() && !r.interrupted
                              ? missing_groups()
                              : std::map<std::string, not_started_group>{};
-    if (!missing.empty()) {
-      // A run smaller than the scenario asked for judged nothing it meant to.
-      oracle_result started{"workers started", verdict::error, {}};
-      for (const auto& g : s_.workers)
-        if (auto it = missing.find(g.name); it != missing.end())
-          started.evidence.push_back(fmt::format("group {}: {} of {} workers started: {}", g.name,
-                                                 it->second.started, g.count, it->second.why));
-      r.report.notices = started.evidence;
-      r.oracles.insert(r.oracles.begin(), std::move(started));
-      r.error = true;
-      r.passed = false;
-    }
+    judge_started(r, missing);
     add_unfired_faults(r);
     r.report.origin = s_.origin;
     r.report.description = s_.description;
@@ -200,6 +190,28 @@ class scenario_run final : public fault_scene {
             run_headline(*r.report.timeline, tl, out_, s_.expect.target_dies, r.oracles);
     }
     return r;
+  }
+
+  // A run smaller than the scenario asked for judged nothing it meant to:
+  // a harness error, unless the target itself kept the groups out (their
+  // peers failed its handshake), which fails the run. Explore's one-fault
+  // runs count either as a run that could not be judged.
+  void judge_started(scenario_result& r,
+                     const std::map<std::string, not_started_group>& missing) const {
+    if (missing.empty()) return;
+    bool target_did_it = true;
+    oracle_result started{"workers started", verdict::fail, {}};
+    for (const auto& g : s_.workers)
+      if (auto it = missing.find(g.name); it != missing.end()) {
+        started.evidence.push_back(fmt::format("group {}: {} of {} workers started: {}", g.name,
+                                               it->second.started, g.count, it->second.why));
+        target_did_it = target_did_it && by_target_.count(g.name);
+      }
+    r.report.notices = started.evidence;
+    r.error = !target_did_it || !s_.expect.fault_class.empty();
+    if (r.error) started.v = verdict::error;
+    r.oracles.insert(r.oracles.begin(), std::move(started));
+    r.passed = false;
   }
 
   // The groups that did not start in full (none when the run was cut short
@@ -364,18 +376,16 @@ class scenario_run final : public fault_scene {
     const worker_launch launch{
         o_.self, seed_, target_argv_, workers_.serve_ids(), workers_.ids_by_group(), &faults_};
     if (g.workload == worker_group::workload_t::echo && !launch.ids_by_group.count(g.peer)) {
-      // Against an external target this is what the target did to the peer
-      // group (its workers' failures are judged), not a broken scenario.
-      if (t_.kind == target_spec::kind_t::external) {
-        not_started_why_[g.name] =
-            fmt::format("no worker of its peer group {} said its context id", g.peer);
-        log_.emit(wire::ev::group_not_started,
-                  {{"group", g.name}, {"why", not_started_why_[g.name]}});
-        return;
-      }
-      setup_error_ =
-          fmt::format("group {} not started: no worker of its peer group {} said its context id",
-                      g.name, g.peer);
+      // The peer group ran but none of it got through the target's
+      // handshake: that is what the target did (the peers' failures are
+      // judged), so the verdict is a failure, not a harness error.
+      not_started_why_[g.name] = fmt::format(
+          "no worker of its peer group {} said its context id (the target did not let them "
+          "through)",
+          g.peer);
+      by_target_.insert(g.name);
+      log_.emit(wire::ev::group_not_started,
+                {{"group", g.name}, {"why", not_started_why_[g.name]}});
       return;
     }
     for (int i = 0; i < g.count && !stop_now(); ++i) {
@@ -626,6 +636,7 @@ class scenario_run final : public fault_scene {
   std::string target_name_;      // for the report: builtin, mitogen, external, fake-listener
   run_paths paths_;              // the run directory and the target's socket
   std::string setup_error_;
+  std::set<std::string> by_target_;                     // groups the target kept from starting
   std::map<std::string, std::string> not_started_why_;  // by group: why it did not start
   std::string target_version_;                // what an external target said it is, if anything
   std::vector<std::string> target_argv_;      // the target's command, for second-mux groups
