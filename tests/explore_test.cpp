@@ -180,7 +180,7 @@ TEST_P(ExploreBlind, FindsTheLegacyBugAndItsScenarioFailsAgain) {
   // Shrunk beside it, and named with the command that runs it.
   ASSERT_TRUE(found->contains("shrunk")) << found->dump();
   const std::string shrunk = (*found)["shrunk"];
-  EXPECT_EQ(shrunk, file.substr(0, file.size() - 5) + ".shrunk.toml");
+  EXPECT_EQ(shrunk, file.substr(0, file.size() - 5) + "-shrunk.toml");
   EXPECT_NE((*found)["shrunk_command"].get<std::string>().find("run " + shrunk), std::string::npos);
   ASSERT_TRUE(std::ifstream(shrunk).good()) << shrunk;
   EXPECT_GT(workers_in(shrunk), 0);
@@ -207,7 +207,7 @@ TEST_P(ExploreBlind, FindsTheLegacyBugAndItsScenarioFailsAgain) {
   EXPECT_GT(verdict_only["certificate"]["violations"].get<int>(), 0);
   for (const auto& r : verdict_only["runs"]) EXPECT_FALSE(r.contains("shrunk")) << r.dump();
   for (const auto& f : std::filesystem::directory_iterator(gate.file("found")))
-    EXPECT_EQ(f.path().string().find(".shrunk."), std::string::npos) << f.path();
+    EXPECT_EQ(f.path().string().find("-shrunk."), std::string::npos) << f.path();
   EXPECT_NE(run_faultmux({"explore", "--help"}).out.find("--no-shrink"), std::string::npos);
 }
 

@@ -112,7 +112,7 @@ void add_explore_command(CLI::App& app, runner& chosen) {
   sub->add_option("--reruns", o.reruns, "reruns of each violation's scenario (default 5)")
       ->check(CLI::Range(0, 100));
   sub->add_flag("--no-shrink", o.no_shrink,
-                "do not shrink each violation's scenario to found/<name>.shrunk.toml (a CI gate "
+                "do not shrink each violation's scenario to found/<name>-shrunk.toml (a CI gate "
                 "that only wants the verdict)");
   on_chosen(sub, chosen, [a](const invocation& in) { return run_explore_command(*a, in); });
 }

@@ -439,7 +439,7 @@ class explorer {
   }
 
   // `faultmux shrink` on a violation's scenario, with fewer runs than its
-  // default so that exploring stays quick: FOUND.shrunk.toml beside it, or
+  // default so that exploring stays quick: FOUND-shrunk.toml beside it, or
   // "" when it did not fail again (or was interrupted).
   std::string shrink_violation(const std::string& found) const {
     constexpr int shrink_runs = 20;
@@ -448,7 +448,7 @@ class explorer {
     so.seed = seed_;
     so.legacy_bugs = o_.legacy_bugs;
     so.target = o_.target;
-    so.out = (fs::path(found).parent_path() / (fs::path(found).stem().string() + ".shrunk.toml"))
+    so.out = (fs::path(found).parent_path() / (fs::path(found).stem().string() + "-shrunk.toml"))
                  .string();
     so.max_runs = shrink_runs;
     so.verbosity = o_.verbosity;
