@@ -8,6 +8,7 @@
 #include <regex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -90,42 +91,13 @@ class reader {
   // An integer in the range the table of keys gives `section.key`.
   std::int64_t integer(const toml::table& t, std::string_view section, std::string_view key,
                        std::int64_t fallback) {
-    const toml::node* n = t.get(key);
-    if (!n) return fallback;
-    if (!n->is_integer()) {
-      note(*n,
-           fmt::format("'{}' in {} must be an integer, not {}", key, where(section), type_of(*n)));
-      return fallback;
-    }
-    std::int64_t v = *n->value<std::int64_t>();
-    const scenario_key* k = find_scenario_key(dotted(section, key));
-    if (k && k->has_range() && (v < k->min || v > k->max)) {
-      note(*n, fmt::format("'{}' in {} must be {}..{}, got {}", key, where(section), k->min, k->max,
-                           v));
-      return fallback;
-    }
-    return v;
+    return ranged<std::int64_t>(t, section, key, fallback);
   }
 
   // A number (an integer or a float) in the range the table of keys gives `section.key`.
   double number(const toml::table& t, std::string_view section, std::string_view key,
                 double fallback) {
-    const toml::node* n = t.get(key);
-    if (!n) return fallback;
-    if (!n->is_number()) {
-      note(*n,
-           fmt::format("'{}' in {} must be a number, not {}", key, where(section), type_of(*n)));
-      return fallback;
-    }
-    double v = *n->value<double>();
-    const scenario_key* k = find_scenario_key(dotted(section, key));
-    if (k && k->has_range() &&
-        !(v >= static_cast<double>(k->min) && v <= static_cast<double>(k->max))) {
-      note(*n, fmt::format("'{}' in {} must be {}..{}, got {}", key, where(section), k->min, k->max,
-                           v));
-      return fallback;
-    }
-    return v;
+    return ranged<double>(t, section, key, fallback);
   }
 
   bool boolean(const toml::table& t, std::string_view section, std::string_view key,
@@ -224,6 +196,27 @@ class reader {
   }
 
  private:
+  // integer() and number(): T is std::int64_t or double.
+  template <class T>
+  T ranged(const toml::table& t, std::string_view section, std::string_view key, T fallback) {
+    constexpr bool whole = std::is_integral_v<T>;
+    const toml::node* n = t.get(key);
+    if (!n) return fallback;
+    if (whole ? !n->is_integer() : !n->is_number()) {
+      note(*n, fmt::format("'{}' in {} must be {}, not {}", key, where(section),
+                           whole ? "an integer" : "a number", type_of(*n)));
+      return fallback;
+    }
+    const T v = *n->value<T>();
+    const scenario_key* k = find_scenario_key(dotted(section, key));
+    if (k && k->has_range() && !(v >= static_cast<T>(k->min) && v <= static_cast<T>(k->max))) {
+      note(*n, fmt::format("'{}' in {} must be {}..{}, got {}", key, where(section), k->min, k->max,
+                           v));
+      return fallback;
+    }
+    return v;
+  }
+
   static std::string dotted(std::string_view section, std::string_view key) {
     return section.empty() ? std::string(key) : fmt::format("{}.{}", section, key);
   }
