@@ -11,20 +11,26 @@ import pathlib
 import subprocess
 import sys
 import tempfile
+import unittest
 
 CHECK = pathlib.Path(__file__).resolve().parent / "check_sizes.py"
+SOURCE_ROOT = None  # the first argument
 
 
-def run(root):
-    p = subprocess.run([sys.executable, str(CHECK), str(root)], capture_output=True, text=True)
-    return p.returncode, p.stderr
+def check(root):
+    """check_sizes.py on `root`: its exit status and what it printed."""
+    done = subprocess.run([sys.executable, str(CHECK), str(root)], capture_output=True, text=True)
+    return done.returncode, done.stderr
 
 
-def plant(root, files):
-    for rel, text in files.items():
-        path = pathlib.Path(root) / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+def check_tree(files):
+    """check_sizes.py on a temporary tree of `files` (relative path: text)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, text in files.items():
+            path = pathlib.Path(tmp, rel)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        return check(tmp)
 
 
 def function(signature, body_lines):
@@ -36,35 +42,25 @@ def table(signature, rows):
     return signature + " {\n  return {\n" + '      {"row", 1},\n' * rows + "  };\n}\n"
 
 
-def main(argv):
-    failures = []
+class CheckSizes(unittest.TestCase):
+    def test_a_function_over_80_lines_is_named(self):
+        rc, err = check_tree({"harness/long.cpp": "// a comment { with a brace\n#include <x>\n\n" +
+                              function("int too_long(int a)", 79)})
+        self.assertEqual(rc, 1, err)
+        self.assertIn("harness/long.cpp:4: int too_long(int a) is 81 lines (at most 80)", err)
 
-    def expect(cond, what):
-        if not cond:
-            failures.append(what)
+    def test_a_file_over_800_lines_is_named(self):
+        rc, err = check_tree({"mux/big.hpp": "#pragma once\n" + "int x;\n" * 800})
+        self.assertEqual(rc, 1, err)
+        self.assertIn("mux/big.hpp: 801 lines (at most 800)", err)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        plant(tmp, {"harness/long.cpp": "// a comment { with a brace\n#include <x>\n\n" +
-                    function("int too_long(int a)", 79)})
-        rc, err = run(tmp)
-        expect(rc == 1, f"81-line function: exit {rc}, want 1")
-        expect("harness/long.cpp:4: int too_long(int a) is 81 lines (at most 80)" in err,
-               f"function, file and line not named:\n{err}")
+    def test_a_table_outside_tests_is_not_exempt(self):
+        rc, err = check_tree({"reports/data.cpp": table("std::vector<row> rows()", 90)})
+        self.assertEqual(rc, 1, err)
+        self.assertIn("reports/data.cpp:1:", err)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        plant(tmp, {"mux/big.hpp": "#pragma once\n" + "int x;\n" * 800})
-        rc, err = run(tmp)
-        expect(rc == 1, f"801-line file: exit {rc}, want 1")
-        expect("mux/big.hpp: 801 lines (at most 800)" in err, f"file not named:\n{err}")
-
-    with tempfile.TemporaryDirectory() as tmp:
-        plant(tmp, {"reports/data.cpp": table("std::vector<row> rows()", 90)})
-        rc, err = run(tmp)
-        expect(rc == 1 and "reports/data.cpp:1:" in err,
-               f"a table outside tests/ is exempt: exit {rc}\n{err}")
-
-    with tempfile.TemporaryDirectory() as tmp:
-        plant(tmp, {
+    def test_a_clean_tree_with_the_exemptions_passes(self):
+        rc, err = check_tree({
             "harness/ok.cpp": "namespace a {\nstruct s {\n" + function("  int f() const", 78) +
                               "};\n" + function("void g()", 10) + "}  // namespace a\n",
             "harness/fits.cpp": "int y;\n" * 800,
@@ -77,16 +73,13 @@ def main(argv):
             "faults/shim.cpp": "int z;\n" * 1400,
             "build/release/generated.cpp": function("void generated()", 500),
         })
-        rc, err = run(tmp)
-        expect(rc == 0, f"clean tree with exemptions: exit {rc}, want 0\n{err}")
+        self.assertEqual(rc, 0, err)
 
-    rc, err = run(argv[1])
-    expect(rc == 0, f"the source tree has a file or function too long:\n{err}")
-
-    for f in failures:
-        print("FAIL:", f, file=sys.stderr)
-    return 1 if failures else 0
+    def test_the_source_tree_passes(self):
+        rc, err = check(SOURCE_ROOT)
+        self.assertEqual(rc, 0, f"a file or function too long:\n{err}")
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    SOURCE_ROOT = sys.argv.pop(1)
+    unittest.main()
