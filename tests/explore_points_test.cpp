@@ -18,33 +18,14 @@
 #include "harness/explore/fault_point.hpp"
 #include "harness/explore/single_fault_oracles.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/timeline_events.hpp"
 
 namespace faultmux {
 namespace {
 
-timeline_event ev(double t, pid_t pid, const std::string& source, nlohmann::json fields) {
-  timeline_event e;
-  e.t = t;
-  e.source = source;
-  e.data = std::move(fields);
-  e.data["t"] = t;
-  if (!e.data.contains("pid")) e.data["pid"] = pid;
-  return e;
-}
-
-timeline_event trace(const std::string& call, const std::string& cls, const std::string& peer,
-                     const std::string& phase, int conn_n) {
-  return ev(1, 10, "faults",
-            {{"event", "fault"},
-             {"role", "mux"},
-             {"call", call},
-             {"fd_class", cls},
-             {"peer", peer},
-             {"phase", phase},
-             {"conn_n", conn_n},
-             {"effect", "trace"}});
-}
-
+using test::ev;
+using test::named;
+using test::trace;
 TEST(ExplorePoints, RulesAddressExactlyOnePointAndParse) {
   fault_point p{"mux", "recv", "accepted", "good:3", "stream", 2};
   EXPECT_EQ(p.key(), "recv@accepted peer=good:3 phase=stream #2");
@@ -275,13 +256,6 @@ timeline good_run() {
   for (pid_t p : {30, 31})
     tl.push_back(ev(0.2, p, "w", {{"event", "workload_done"}, {"count", 5}, {"failed", 0}}));
   return tl;
-}
-
-const oracle_result& named(const std::vector<oracle_result>& rs, const std::string& n) {
-  for (const auto& r : rs)
-    if (r.name == n) return r;
-  static oracle_result none{"none", verdict::error, {}};
-  return none;
 }
 
 TEST(SingleFaultOracles, TransientMustBeInvisible) {
