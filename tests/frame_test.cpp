@@ -9,20 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/messages.hpp"
+
 namespace faultmux {
 namespace {
 
-message make_message(std::uint32_t dst, std::uint32_t src, std::uint32_t auth, std::uint32_t h,
-                     std::uint32_t reply_to, std::string data) {
-  message m;
-  m.dst_id = dst;
-  m.src_id = src;
-  m.auth_id = auth;
-  m.handle = h;
-  m.reply_to = reply_to;
-  m.data = std::move(data);
-  return m;
-}
+using test::make_message;
 
 void expect_same(const message& got, const message& want) {
   EXPECT_EQ(got.dst_id, want.dst_id);

@@ -22,6 +22,8 @@
 
 #include <fmt/format.h>
 
+#include "tests/support/messages.hpp"
+
 namespace faultmux::test {
 
 constexpr std::uint32_t root_id = 0;
@@ -77,14 +79,7 @@ class capture_sink final : public spdlog::sinks::base_sink<std::mutex> {
 
 inline message make(std::uint32_t src, std::uint32_t dst, std::uint32_t h,
                     std::uint32_t reply_to = 0, std::string data = {}) {
-  message m;
-  m.src_id = src;
-  m.auth_id = src;
-  m.dst_id = dst;
-  m.handle = h;
-  m.reply_to = reply_to;
-  m.data = std::move(data);
-  return m;
+  return make_message(dst, src, src, h, reply_to, std::move(data));
 }
 
 inline message make_dead(std::uint32_t src, std::uint32_t dst, std::uint32_t h,
