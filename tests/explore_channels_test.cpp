@@ -15,6 +15,7 @@
 #include "harness/explore/fault_point.hpp"
 #include "harness/explore/single_fault_oracles.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sample_scenarios.hpp"
 #include "tests/support/timeline_events.hpp"
 
 namespace faultmux {
@@ -97,19 +98,7 @@ scenario two_contexts(const std::string& cls, const std::string& peer) {
 description = "d"
 origin = "o"
 contexts = ["a", "b"]
-[[workers]]
-name = "ca"
-count = 1
-workload = "calls"
-context = "a"
-messages = 3
-[[workers]]
-name = "cb"
-count = 1
-workload = "calls"
-context = "b"
-messages = 3
-)",
+)" + test::context_call_groups(3),
                               "t.toml");
   s.expect.fault_class = cls;
   s.expect.faulted_peer = peer;

@@ -18,6 +18,7 @@
 #include "harness/explore/fault_point.hpp"
 #include "harness/explore/single_fault_oracles.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sample_scenarios.hpp"
 #include "tests/support/timeline_events.hpp"
 
 namespace faultmux {
@@ -218,17 +219,7 @@ scenario one_fault(const std::string& cls, const std::string& peer) {
   scenario s = parse_scenario(R"(name = "t"
 description = "d"
 origin = "o"
-[[workers]]
-name = "servers"
-count = 1
-workload = "serve"
-[[workers]]
-name = "good"
-count = 2
-workload = "echo"
-peer = "servers"
-messages = 5
-)",
+)" + test::echo_groups(1, 2, 5),
                               "t.toml");
   s.expect.fault_class = cls;
   s.expect.faulted_peer = peer;
@@ -444,17 +435,7 @@ scenario small_echo() {
 description = "d"
 origin = "o"
 timeout_ms = 9000
-[[workers]]
-name = "servers"
-count = 1
-workload = "serve"
-[[workers]]
-name = "good"
-count = 1
-workload = "echo"
-peer = "servers"
-messages = 2
-)",
+)" + test::echo_groups(1, 1, 2),
                         "w.toml");
 }
 

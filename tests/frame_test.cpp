@@ -14,16 +14,8 @@
 namespace faultmux {
 namespace {
 
+using test::expect_same;
 using test::make_message;
-
-void expect_same(const message& got, const message& want) {
-  EXPECT_EQ(got.dst_id, want.dst_id);
-  EXPECT_EQ(got.src_id, want.src_id);
-  EXPECT_EQ(got.auth_id, want.auth_id);
-  EXPECT_EQ(got.handle, want.handle);
-  EXPECT_EQ(got.reply_to, want.reply_to);
-  EXPECT_EQ(got.data, want.data);
-}
 
 void expect_same(const std::vector<message>& got, const std::vector<message>& want) {
   ASSERT_EQ(got.size(), want.size());

@@ -18,6 +18,7 @@
 #include "tests/support/fault_support.hpp"
 #include "tests/support/mux_process.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sample_scenarios.hpp"
 
 namespace faultmux::test {
 namespace {
@@ -26,50 +27,27 @@ using testing::HasSubstr;
 
 // Small: EAGAIN on every accepted socket's first recv; the legacy listener
 // dies on it, so the echo workers never get their peers.
-const char* catcher = R"(name = "catcher"
+const std::string catcher = R"(name = "catcher"
 description = "EAGAIN on the first recv of each accepted socket"
 origin = "mutants_test"
 timeout_ms = 8000
 catches = ["crash-on-eagain"]
-
-[[workers]]
-name = "servers"
-count = 2
-workload = "serve"
-
-[[workers]]
-name = "good"
-count = 4
-workload = "echo"
-peer = "servers"
-messages = 5
-
+)" + test::echo_groups(2, 4, 5) +
+                            R"(
 [[faults]]
 kind = "syscall"
 rule = "recv@accepted#1 per-fd -> EAGAIN"
 )";
 
 // Planted: a plain echo run claims a bug it cannot see.
-const char* planted = R"(name = "planted"
+const std::string planted = R"(name = "planted"
 description = "a plain echo run that claims the small backlog"
 origin = "mutants_test"
 timeout_ms = 8000
 catches = ["small-backlog"]
+)" + test::echo_groups(2, 2, 5);
 
-[[workers]]
-name = "servers"
-count = 2
-workload = "serve"
-
-[[workers]]
-name = "good"
-count = 2
-workload = "echo"
-peer = "servers"
-messages = 5
-)";
-
-std::string write(const run_dir& dir, const std::string& name, const char* text) {
+std::string write(const run_dir& dir, const std::string& name, const std::string& text) {
   std::string path = dir.file(name);
   std::ofstream(path) << text;
   return path;

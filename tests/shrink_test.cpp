@@ -22,6 +22,7 @@
 #include "harness/shrink.hpp"
 #include "tests/support/fault_support.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sample_scenarios.hpp"
 
 namespace faultmux::test {
 namespace {
@@ -32,23 +33,12 @@ namespace fs = std::filesystem;
 
 // The SIGCONT comes first, so the shrinker also has to keep trying after a
 // drop that worked.
-const char* planted = R"(name = "planted"
+const std::string planted = R"(name = "planted"
 description = "the mux killed, plus a harmless SIGCONT"
 origin = "shrink_test"
 timeout_ms = 8000
-
-[[workers]]
-name = "servers"
-count = 2
-workload = "serve"
-
-[[workers]]
-name = "good"
-count = 8
-workload = "echo"
-peer = "servers"
-messages = 4
-
+)" + test::echo_groups(2, 8, 4) +
+                            R"(
 [[faults]]
 kind = "signal"
 signal = "SIGCONT"

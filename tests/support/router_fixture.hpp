@@ -100,15 +100,6 @@ inline void expect_dead(const message& m, std::uint32_t dst, std::uint32_t h,
   EXPECT_EQ(m.auth_id, from);
 }
 
-inline void expect_same(const message& got, const message& want) {
-  EXPECT_EQ(got.dst_id, want.dst_id);
-  EXPECT_EQ(got.src_id, want.src_id);
-  EXPECT_EQ(got.auth_id, want.auth_id);
-  EXPECT_EQ(got.handle, want.handle);
-  EXPECT_EQ(got.reply_to, want.reply_to);
-  EXPECT_EQ(got.data, want.data);
-}
-
 class RouterTest : public testing::Test {
  protected:
   void SetUp() override {
