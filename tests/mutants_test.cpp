@@ -47,16 +47,10 @@ timeout_ms = 8000
 catches = ["small-backlog"]
 )" + test::echo_groups(2, 2, 5);
 
-std::string write(const run_dir& dir, const std::string& name, const std::string& text) {
-  std::string path = dir.file(name);
-  std::ofstream(path) << text;
-  return path;
-}
-
 TEST(Mutants, ACaughtBugPasses) {
   run_dir dir;
   auto f = fault::run_faultmux(
-      dir, {"mutants", write(dir, "catcher.toml", catcher), "--bug", "crash-on-eagain"},
+      dir, {"mutants", write_file(dir, "catcher.toml", catcher), "--bug", "crash-on-eagain"},
       fault::ms(60000));
   EXPECT_TRUE(f.exited(0)) << f.describe();
   EXPECT_THAT(f.out, HasSubstr("catcher without bugs: pass"));
@@ -66,11 +60,11 @@ TEST(Mutants, ACaughtBugPasses) {
 
 TEST(Mutants, DeclaredButNotCaughtFails) {
   run_dir dir;
-  auto f = fault::run_faultmux(
-      dir,
-      {"mutants", write(dir, "catcher.toml", catcher), write(dir, "planted.toml", planted), "--bug",
-       "crash-on-eagain", "--bug", "small-backlog"},
-      fault::ms(90000));
+  auto f = fault::run_faultmux(dir,
+                               {"mutants", write_file(dir, "catcher.toml", catcher),
+                                write_file(dir, "planted.toml", planted), "--bug",
+                                "crash-on-eagain", "--bug", "small-backlog"},
+                               fault::ms(90000));
   EXPECT_TRUE(f.exited(1)) << f.describe();
   EXPECT_THAT(f.out, HasSubstr("ok   crash-on-eagain: caught by catcher"));
   EXPECT_THAT(f.out, HasSubstr("FAIL planted declares catches = \"small-backlog\" but does not "
@@ -84,7 +78,7 @@ TEST(Mutants, UnknownBugInCatchesIsBadInput) {
   run_dir dir;
   std::string text = std::string(planted);
   text.replace(text.find("small-backlog"), 13, "no-such-bug");
-  auto f = fault::run_faultmux(dir, {"mutants", write(dir, "bad.toml", text.c_str())});
+  auto f = fault::run_faultmux(dir, {"mutants", write_file(dir, "bad.toml", text.c_str())});
   EXPECT_TRUE(f.exited(2)) << f.describe();
   EXPECT_THAT(f.err, HasSubstr("catches \"no-such-bug\": no such bug"));
 }
@@ -93,7 +87,7 @@ TEST(Mutants, UnknownBugInCatchesIsBadInput) {
 // where the mux's stderr holds its start warning naming the bug.
 TEST(Mutants, RunPassesLegacyBugToTheMux) {
   run_dir dir;
-  std::string file = write(dir, "catcher.toml", catcher);
+  std::string file = write_file(dir, "catcher.toml", catcher);
   const char* old = ::getenv("TMPDIR");
   std::string saved = old ? old : "";
   ::setenv("TMPDIR", dir.path().c_str(), 1);
@@ -124,7 +118,7 @@ TEST(Mutants, CtrlCStopsWithoutAVerdict) {
   std::string text = std::string(planted);
   text.replace(text.find("timeout_ms = 8000"), 17, "timeout_ms = 60000");
   text += "fault_at = \"connected:SIGSTOP\"\n";  // the good workers hang
-  std::string file = write(dir, "hung.toml", text.c_str());
+  std::string file = write_file(dir, "hung.toml", text.c_str());
   child_process p = child_process::spawn(
       {"/usr/bin/env", "TMPDIR=" + tmp.path(), binary(), "mutants", file, "--bug", "small-backlog"},
       true);
