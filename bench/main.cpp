@@ -26,9 +26,26 @@ std::string verdict(std::optional<double> ratio, bool met) {
   return met ? "met" : "MISSED";
 }
 
-// On stderr, so that --benchmark_format=json keeps stdout parseable. Each
-// ratio is paired: the baseline was interleaved with the case it divides.
-void print_summary() {
+std::optional<double> ratio(std::optional<double> a, std::optional<double> b) {
+  if (a && b && *b > 0) return *a / *b;
+  return std::nullopt;
+}
+
+// The relay floor's own ratio to raw: what no relay on this machine beats.
+std::string floor_note(std::optional<double> floor, std::optional<double> raw) {
+  auto f = ratio(floor, raw);
+  return f ? fmt::format(" (floor {:.2f}x)", *f) : std::string();
+}
+
+// One summary row: case, faultmux figure, baseline(s), ratio, target.
+std::string row(const std::string& label, const std::string& figure, const std::string& baseline,
+                const std::string& ratio_text, const std::string& target) {
+  return fmt::format("{:<28} {:<13} {:<58} {:<26} {}\n", label, figure, baseline, ratio_text,
+                     target);
+}
+
+// Routed round trip, one-way bandwidth, capacity and the connect storm.
+std::string routed_rows() {
   auto fm_rtt = recorded("faultmux.rtt_p50_us"), fm_raw_rtt = recorded("faultmux.raw_p50_us"),
        fm_floor_rtt = recorded("faultmux.floor_p50_us");
   auto mi_rtt = recorded("mitogen.rtt_p50_us"), mi_raw_rtt = recorded("mitogen.raw_p50_us");
@@ -37,49 +54,39 @@ void print_summary() {
   auto cap = recorded("faultmux.capacity_rt_per_s");
   auto fm_storm = recorded("faultmux.storm_median_ms"),
        mi_storm = recorded("faultmux.storm_paired_ms");
-
-  auto ratio = [](std::optional<double> a, std::optional<double> b) -> std::optional<double> {
-    if (a && b && *b > 0) return *a / *b;
-    return std::nullopt;
-  };
   auto rtt_ratio = ratio(fm_rtt, fm_raw_rtt), mi_rtt_ratio = ratio(mi_rtt, mi_raw_rtt);
-  // The relay floor's own ratio to raw: what no relay on this machine beats.
-  auto floor_note = [&](std::optional<double> floor, std::optional<double> raw) {
-    auto f = ratio(floor, raw);
-    return f ? fmt::format(" (floor {:.2f}x)", *f) : std::string();
-  };
   auto bw_ratio = ratio(fm_bw, fm_raw_bw), mi_bw_ratio = ratio(mi_bw, mi_raw_bw);
   auto storm_ratio = ratio(fm_storm, mi_storm);
 
-  const char* row = "{:<28} {:<13} {:<58} {:<26} {}\n";
   std::string out =
-      "\nSummary: each ratio is to a baseline interleaved with the case in this run (the "
-      "machine is shared; absolute numbers are noisy)\n";
-  out += fmt::format(fmt::runtime(row), "case", "faultmux", "baseline(s)", "ratio", "target");
-  out += fmt::format(
-      fmt::runtime(row), "routed RTT 64 B, p50", fmt_opt(fm_rtt, "{:.1f} us"),
-      "raw " + fmt_opt(fm_raw_rtt, "{:.1f} us") + "; floor " + fmt_opt(fm_floor_rtt, "{:.1f} us") +
-          "; mitogen " + fmt_opt(mi_rtt, "{:.1f} us") + " (raw " +
-          fmt_opt(mi_raw_rtt, "{:.1f} us") + ")",
-      fmt_opt(rtt_ratio, "{:.2f}x raw") + "; mitogen " + fmt_opt(mi_rtt_ratio, "{:.2f}x"),
-      "<= 2.5x raw: " + verdict(rtt_ratio, rtt_ratio && *rtt_ratio <= 2.5) +
-          floor_note(fm_floor_rtt, fm_raw_rtt));
-  out += fmt::format(
-      fmt::runtime(row), "1 MiB one way, window 8", fmt_opt(fm_bw, "{:.2f} GB/s", 1e-9),
-      "raw " + fmt_opt(fm_raw_bw, "{:.2f} GB/s", 1e-9) + "; mitogen " +
-          fmt_opt(mi_bw, "{:.2f} GB/s", 1e-9) + " (raw " + fmt_opt(mi_raw_bw, "{:.2f}", 1e-9) + ")",
-      fmt_opt(bw_ratio, "{:.2f} of raw") + "; mitogen " + fmt_opt(mi_bw_ratio, "{:.2f}"),
-      ">= 1.5 GB/s: " + verdict(fm_bw, fm_bw && *fm_bw >= 1.5e9));
+      row("routed RTT 64 B, p50", fmt_opt(fm_rtt, "{:.1f} us"),
+          "raw " + fmt_opt(fm_raw_rtt, "{:.1f} us") + "; floor " +
+              fmt_opt(fm_floor_rtt, "{:.1f} us") + "; mitogen " + fmt_opt(mi_rtt, "{:.1f} us") +
+              " (raw " + fmt_opt(mi_raw_rtt, "{:.1f} us") + ")",
+          fmt_opt(rtt_ratio, "{:.2f}x raw") + "; mitogen " + fmt_opt(mi_rtt_ratio, "{:.2f}x"),
+          "<= 2.5x raw: " + verdict(rtt_ratio, rtt_ratio && *rtt_ratio <= 2.5) +
+              floor_note(fm_floor_rtt, fm_raw_rtt));
+  out += row("1 MiB one way, window 8", fmt_opt(fm_bw, "{:.2f} GB/s", 1e-9),
+             "raw " + fmt_opt(fm_raw_bw, "{:.2f} GB/s", 1e-9) + "; mitogen " +
+                 fmt_opt(mi_bw, "{:.2f} GB/s", 1e-9) + " (raw " +
+                 fmt_opt(mi_raw_bw, "{:.2f}", 1e-9) + ")",
+             fmt_opt(bw_ratio, "{:.2f} of raw") + "; mitogen " + fmt_opt(mi_bw_ratio, "{:.2f}"),
+             ">= 1.5 GB/s: " + verdict(fm_bw, fm_bw && *fm_bw >= 1.5e9));
   auto mi_cap = recorded("mitogen.capacity_rt_per_s");
   auto cap_ratio = ratio(cap, mi_cap);
-  out += fmt::format(fmt::runtime(row), "capacity 16 x 64 in flight", fmt_opt(cap, "{:.0f} rt/s"),
-                     "mitogen " + fmt_opt(mi_cap, "{:.0f} rt/s") + ", same workers",
-                     fmt_opt(cap_ratio, "{:.1f}x mitogen"),
-                     ">= 15x mitogen: " + verdict(cap_ratio, cap_ratio && *cap_ratio >= 15));
-  out += fmt::format(
-      fmt::runtime(row), "storm 1000 clients, median", fmt_opt(fm_storm, "{:.1f} ms"),
-      "mitogen " + fmt_opt(mi_storm, "{:.1f} ms"), fmt_opt(storm_ratio, "{:.2f}x mitogen"),
-      "<= 0.5x mitogen: " + verdict(storm_ratio, storm_ratio && *storm_ratio <= 0.5));
+  out += row("capacity 16 x 64 in flight", fmt_opt(cap, "{:.0f} rt/s"),
+             "mitogen " + fmt_opt(mi_cap, "{:.0f} rt/s") + ", same workers",
+             fmt_opt(cap_ratio, "{:.1f}x mitogen"),
+             ">= 15x mitogen: " + verdict(cap_ratio, cap_ratio && *cap_ratio >= 15));
+  out += row("storm 1000 clients, median", fmt_opt(fm_storm, "{:.1f} ms"),
+             "mitogen " + fmt_opt(mi_storm, "{:.1f} ms"), fmt_opt(storm_ratio, "{:.2f}x mitogen"),
+             "<= 0.5x mitogen: " + verdict(storm_ratio, storm_ratio && *storm_ratio <= 0.5));
+  return out;
+}
+
+// Calls through a context (64 B and 1 MiB) and the 1 MiB call against routing.
+std::string call_rows() {
+  std::string out;
   for (const auto& [label, key] : {std::pair{"call RTT 64 B echo, p50", "call64"},
                                    std::pair{"call RTT 1 MiB echo, p50", "call1MiB"}}) {
     auto call = recorded(std::string(key) + ".rtt_p50_us"),
@@ -87,25 +94,30 @@ void print_summary() {
          call_floor = recorded(std::string(key) + ".floor_p50_us");
     auto call_ratio = ratio(call, call_raw);
     bool small = std::string(key) == "call64";
-    out += fmt::format(fmt::runtime(row), label, fmt_opt(call, "{:.1f} us"),
-                       "raw same size " + fmt_opt(call_raw, "{:.1f} us") +
-                           (small ? "; floor " + fmt_opt(call_floor, "{:.1f} us") : std::string()),
-                       fmt_opt(call_ratio, "{:.2f}x raw"),
-                       small ? "<= 3x raw: " + verdict(call_ratio, call_ratio && *call_ratio <= 3) +
-                                   floor_note(call_floor, call_raw)
-                             : std::string("none set"));
+    out += row(label, fmt_opt(call, "{:.1f} us"),
+               "raw same size " + fmt_opt(call_raw, "{:.1f} us") +
+                   (small ? "; floor " + fmt_opt(call_floor, "{:.1f} us") : std::string()),
+               fmt_opt(call_ratio, "{:.2f}x raw"),
+               small ? "<= 3x raw: " + verdict(call_ratio, call_ratio && *call_ratio <= 3) +
+                           floor_note(call_floor, call_raw)
+                     : std::string("none set"));
   }
   auto call_big = recorded("call1MiB.rtt_p50_us"), routed_big = recorded("routed1MiB.rtt_p50_us");
   auto big_ratio = ratio(call_big, routed_big);
-  out += fmt::format(fmt::runtime(row), "call vs routed RTT 1 MiB", fmt_opt(call_big, "{:.0f} us"),
-                     "routed 1 MiB echo " + fmt_opt(routed_big, "{:.0f} us"),
-                     fmt_opt(big_ratio, "{:.2f}x routed"),
-                     "<= 2x routed: " + verdict(big_ratio, big_ratio && *big_ratio <= 2));
+  out += row("call vs routed RTT 1 MiB", fmt_opt(call_big, "{:.0f} us"),
+             "routed 1 MiB echo " + fmt_opt(routed_big, "{:.0f} us"),
+             fmt_opt(big_ratio, "{:.2f}x routed"),
+             "<= 2x routed: " + verdict(big_ratio, big_ratio && *big_ratio <= 2));
+  return out;
+}
+
+// Idle memory, the pickle codec, exploration and spawning.
+std::string other_rows() {
   auto idle = recorded("idle.mux_kib_per_conn"), idle_base = recorded("idle.baseline_kib_per_conn");
-  out += fmt::format(fmt::runtime(row), "mux RSS per idle conn, 2000", fmt_opt(idle, "{:.2f} KiB"),
-                     "idle accepted sockets " + fmt_opt(idle_base, "{:.2f} KiB"),
-                     idle && idle_base ? fmt::format("+{:.2f} KiB", *idle - *idle_base) : "n/a",
-                     "<= 8 KiB: " + verdict(idle, idle && *idle <= 8));
+  std::string out = row("mux RSS per idle conn, 2000", fmt_opt(idle, "{:.2f} KiB"),
+                        "idle accepted sockets " + fmt_opt(idle_base, "{:.2f} KiB"),
+                        idle && idle_base ? fmt::format("+{:.2f} KiB", *idle - *idle_base) : "n/a",
+                        "<= 8 KiB: " + verdict(idle, idle && *idle <= 8));
   auto copy = recorded("pickle.memcpy_Bps");
   for (const auto& [label, key] : {std::pair{"pickle encode 1 MiB bytes", "encode_binary"},
                                    std::pair{"pickle decode 1 MiB bytes", "decode_binary"},
@@ -114,29 +126,38 @@ void print_summary() {
                                    std::pair{"pickle encode 1 MiB str", "encode_text"},
                                    std::pair{"pickle decode 1 MiB str", "decode_text"}}) {
     auto rate = recorded(std::string("pickle.") + key + "_Bps");
-    out += fmt::format(fmt::runtime(row), label, fmt_opt(rate, "{:.0f} MB/s", 1e-6),
-                       "memcpy " + fmt_opt(copy, "{:.0f} MB/s", 1e-6),
-                       fmt_opt(ratio(rate, copy), "{:.2f} of memcpy"),
-                       ">= 2 GB/s: " + verdict(rate, rate && *rate >= 2e9));
+    out += row(label, fmt_opt(rate, "{:.0f} MB/s", 1e-6),
+               "memcpy " + fmt_opt(copy, "{:.0f} MB/s", 1e-6),
+               fmt_opt(ratio(rate, copy), "{:.2f} of memcpy"),
+               ">= 2 GB/s: " + verdict(rate, rate && *rate >= 2e9));
   }
   auto per_min = recorded("explore.runs_per_min"), one = recorded("explore.plain_run_ms"),
        whole = recorded("explore.seconds"), runs = recorded("explore.runs");
-  out +=
-      fmt::format(fmt::runtime(row), "explore plain-echo, --jobs 2",
-                  fmt_opt(per_min, "{:.0f} runs/min"), "one plain run " + fmt_opt(one, "{:.0f} ms"),
-                  fmt_opt(runs, "{:.0f} runs") + " in " + fmt_opt(whole, "{:.1f} s"),
-                  ">= 300/min, whole < 5 min: " +
-                      verdict(per_min, per_min && whole && *per_min >= 300 && *whole < 300));
+  out += row("explore plain-echo, --jobs 2", fmt_opt(per_min, "{:.0f} runs/min"),
+             "one plain run " + fmt_opt(one, "{:.0f} ms"),
+             fmt_opt(runs, "{:.0f} runs") + " in " + fmt_opt(whole, "{:.1f} s"),
+             ">= 300/min, whole < 5 min: " +
+                 verdict(per_min, per_min && whole && *per_min >= 300 && *whole < 300));
   auto sp_true = recorded("spawn.true_ms_per"), sp_seq = recorded("spawn.seq_ms_per"),
        sp_par = recorded("spawn.par2_ms_per");
   auto sp_ratio = ratio(sp_par, sp_true);
-  out += fmt::format(fmt::runtime(row), "spawn 200 workers, per worker",
-                     fmt_opt(sp_par, "{:.2f} ms") + " (2 at once)",
-                     "/bin/true posix_spawn " + fmt_opt(sp_true, "{:.2f} ms") + "; one at a time " +
-                         fmt_opt(sp_seq, "{:.2f} ms"),
-                     fmt_opt(sp_ratio, "{:.2f}x /bin/true") + "; one at a time " +
-                         fmt_opt(ratio(sp_seq, sp_true), "{:.2f}x"),
-                     "<= 1.25x: " + verdict(sp_ratio, sp_ratio && *sp_ratio <= 1.25));
+  out += row("spawn 200 workers, per worker", fmt_opt(sp_par, "{:.2f} ms") + " (2 at once)",
+             "/bin/true posix_spawn " + fmt_opt(sp_true, "{:.2f} ms") + "; one at a time " +
+                 fmt_opt(sp_seq, "{:.2f} ms"),
+             fmt_opt(sp_ratio, "{:.2f}x /bin/true") + "; one at a time " +
+                 fmt_opt(ratio(sp_seq, sp_true), "{:.2f}x"),
+             "<= 1.25x: " + verdict(sp_ratio, sp_ratio && *sp_ratio <= 1.25));
+  return out;
+}
+
+// On stderr, so that --benchmark_format=json keeps stdout parseable. Each
+// ratio is paired: the baseline was interleaved with the case it divides.
+void print_summary() {
+  std::string out =
+      "\nSummary: each ratio is to a baseline interleaved with the case in this run (the "
+      "machine is shared; absolute numbers are noisy)\n";
+  out += row("case", "faultmux", "baseline(s)", "ratio", "target");
+  out += routed_rows() + call_rows() + other_rows();
   out +=
       "Round trips run on one CPU. floor: the same four hops through a relay that only "
       "forwards (epoll_wait, recv, send per pass), the least any relay adds here.\n";

@@ -1097,15 +1097,11 @@ void resolve_all() {
   real_recvfrom_chk();
 }
 
-__attribute__((constructor)) void shim_init() {
-  resolve_all();
-  const char* text = std::getenv("FAULTMUX_FAULTS");
-  const char* file = std::getenv("FAULTMUX_FAULTS_FILE");
-  if ((text == nullptr || *text == '\0') && (file == nullptr || *file == '\0')) return;
-
-  auto* cfg = new config;
+// Reads FAULTMUX_FAULTS and FAULTMUX_FAULTS_FILE into cfg's rules (dying on a
+// bad one) and gives each per-fd rule its row of counters.
+void load_rules(const char* text, const char* file, config& cfg) {
   if (text != nullptr) {
-    if (auto err = parse_rules(text, "FAULTMUX_FAULTS", false, cfg->rules)) die(describe(*err));
+    if (auto err = parse_rules(text, "FAULTMUX_FAULTS", false, cfg.rules)) die(describe(*err));
   }
   if (file != nullptr && *file != '\0') {
     std::string content;
@@ -1113,25 +1109,25 @@ __attribute__((constructor)) void shim_init() {
       die(std::string("faultmux shim: cannot read FAULTMUX_FAULTS_FILE ") + file + ": " +
           std::strerror(errno) + "\n");
     }
-    if (auto err = parse_rules(content, file, true, cfg->rules)) die(describe(*err));
+    if (auto err = parse_rules(content, file, true, cfg.rules)) die(describe(*err));
   }
-  if (cfg->rules.empty()) {
-    delete cfg;
-    return;
-  }
-  if (cfg->rules.size() > max_rules) {
-    die("faultmux shim: " + std::to_string(cfg->rules.size()) + " fault rules, at most " +
+  if (cfg.rules.size() > max_rules) {
+    die("faultmux shim: " + std::to_string(cfg.rules.size()) + " fault rules, at most " +
         std::to_string(max_rules) + " are supported\n");
   }
-  for (const rule& r : cfg->rules) cfg->effects.push_back(effect_text(r));
+  for (const rule& r : cfg.rules) cfg.effects.push_back(effect_text(r));
   std::size_t per_fd = 0;
-  for (std::size_t i = 0; i < cfg->rules.size(); ++i)
-    g_fd_slot[i] = cfg->rules[i].per_fd ? static_cast<std::int8_t>(per_fd++) : -1;
+  for (std::size_t i = 0; i < cfg.rules.size(); ++i)
+    g_fd_slot[i] = cfg.rules[i].per_fd ? static_cast<std::int8_t>(per_fd++) : -1;
   if (per_fd > max_per_fd_rules) {
     die("faultmux shim: " + std::to_string(per_fd) + " per-fd fault rules, at most " +
         std::to_string(max_per_fd_rules) + " are supported\n");
   }
+}
 
+// Who this process is (role, peer name, index) and its random stream, from
+// FAULTMUX_SEED, FAULTMUX_INDEX, FAULTMUX_ROLE and FAULTMUX_PEER.
+void load_identity(config& cfg) {
   std::uint64_t seed = 0;
   if (const char* s = std::getenv("FAULTMUX_SEED"); s != nullptr && !parse_u64(s, seed)) {
     die(std::string("faultmux shim: FAULTMUX_SEED must be an unsigned integer (decimal or 0x "
@@ -1145,36 +1141,55 @@ __attribute__((constructor)) void shim_init() {
         "\"\n");
   }
   if (const char* s = std::getenv("FAULTMUX_ROLE"); s != nullptr) {
-    if (std::strlen(s) >= sizeof cfg->role) {
+    if (std::strlen(s) >= sizeof cfg.role) {
       die(std::string("faultmux shim: FAULTMUX_ROLE is longer than ") +
-          std::to_string(sizeof cfg->role - 1) + " characters\n");
+          std::to_string(sizeof cfg.role - 1) + " characters\n");
     }
-    std::strcpy(cfg->role, s);
+    std::strcpy(cfg.role, s);
   }
   // A name too long to be a peer's is no name: self= never matches it.
   if (const char* s = std::getenv("FAULTMUX_PEER");
-      s != nullptr && std::strlen(s) < sizeof cfg->self)
-    std::strcpy(cfg->self, s);
+      s != nullptr && std::strlen(s) < sizeof cfg.self)
+    std::strcpy(cfg.self, s);
   // A context started by the mux inherits the mux's environment: its
   // command line (`context ... --name NAME`) says who it is.
-  if (proc::own_context_name(cfg->self, sizeof cfg->self)) std::strcpy(cfg->role, "context");
-  proc::remember_self(cfg->role);
-  cfg->index = static_cast<std::int64_t>(index);
-  cfg->stream = process_stream(seed, cfg->role, cfg->index);
+  if (proc::own_context_name(cfg.self, sizeof cfg.self)) std::strcpy(cfg.role, "context");
+  proc::remember_self(cfg.role);
+  cfg.index = static_cast<std::int64_t>(index);
+  cfg.stream = process_stream(seed, cfg.role, cfg.index);
+}
 
-  if (const char* path = std::getenv("FAULTMUX_FAULT_LOG"); path != nullptr && *path != '\0') {
-    if (std::strlen(path) >= sizeof cfg->log_path)
-      die("faultmux shim: FAULTMUX_FAULT_LOG is too long\n");
-    std::strcpy(cfg->log_path, path);
-    int fd = open_log(path);
-    struct stat st;
-    if (fd < 0 || ::fstat(fd, &st) != 0) {
-      die(std::string("faultmux shim: cannot open FAULTMUX_FAULT_LOG ") + path + ": " +
-          std::strerror(errno) + "\n");
-    }
-    remember_log(st);
-    g_log_fd.store(fd, std::memory_order_relaxed);
+// Opens FAULTMUX_FAULT_LOG, when set, for the event lines.
+void open_fault_log(config& cfg) {
+  const char* path = std::getenv("FAULTMUX_FAULT_LOG");
+  if (path == nullptr || *path == '\0') return;
+  if (std::strlen(path) >= sizeof cfg.log_path)
+    die("faultmux shim: FAULTMUX_FAULT_LOG is too long\n");
+  std::strcpy(cfg.log_path, path);
+  int fd = open_log(path);
+  struct stat st;
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
+    die(std::string("faultmux shim: cannot open FAULTMUX_FAULT_LOG ") + path + ": " +
+        std::strerror(errno) + "\n");
   }
+  remember_log(st);
+  g_log_fd.store(fd, std::memory_order_relaxed);
+}
+
+__attribute__((constructor)) void shim_init() {
+  resolve_all();
+  const char* text = std::getenv("FAULTMUX_FAULTS");
+  const char* file = std::getenv("FAULTMUX_FAULTS_FILE");
+  if ((text == nullptr || *text == '\0') && (file == nullptr || *file == '\0')) return;
+
+  auto* cfg = new config;
+  load_rules(text, file, *cfg);
+  if (cfg->rules.empty()) {
+    delete cfg;
+    return;
+  }
+  load_identity(*cfg);
+  open_fault_log(*cfg);
 
   g_cfg = cfg;
   g_pid.store(::getpid(), std::memory_order_relaxed);

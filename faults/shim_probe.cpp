@@ -120,32 +120,35 @@ struct counters {
   int calls = 0;
 };
 
+// Moves exactly len bytes through `io` (one recv or send call of `kind` on
+// what is left), reporting every call; false if it gave up, or when
+// `eof_ends` and a call returned 0.
+template <typename Byte, typename Io>
+bool transfer_all(const char* side, const std::string& kind, Byte* buf, size_t len, counters& c,
+                  bool eof_ends, Io io) {
+  size_t done = 0;
+  for (int tries = 0; done < len && tries < max_calls; ++tries) {
+    double t0 = now_ms();
+    ssize_t n = io(buf + done, len - done);
+    int err = errno;
+    report(side, kind.c_str(), ++c.calls, n, err, buf + done, now_ms() - t0);
+    if (n == 0 && eof_ends) return false;
+    if (n > 0) done += static_cast<size_t>(n);
+  }
+  return done == len;
+}
+
 // Receives exactly len bytes, reporting every call; false if it gave up.
 bool recv_all(const char* side, const std::string& kind, int fd, char* buf, size_t len,
               counters& c) {
-  size_t got = 0;
-  for (int tries = 0; got < len && tries < max_calls; ++tries) {
-    double t0 = now_ms();
-    ssize_t n = do_recv(kind, fd, buf + got, len - got);
-    int err = errno;
-    report(side, kind.c_str(), ++c.calls, n, err, buf + got, now_ms() - t0);
-    if (n == 0) return false;
-    if (n > 0) got += static_cast<size_t>(n);
-  }
-  return got == len;
+  return transfer_all(side, kind, buf, len, c, true,
+                      [&](char* at, size_t n) { return do_recv(kind, fd, at, n); });
 }
 
 bool send_all(const char* side, const std::string& kind, int fd, const char* buf, size_t len,
               counters& c) {
-  size_t sent = 0;
-  for (int tries = 0; sent < len && tries < max_calls; ++tries) {
-    double t0 = now_ms();
-    ssize_t n = do_send(kind, fd, buf + sent, len - sent);
-    int err = errno;
-    report(side, kind.c_str(), ++c.calls, n, err, buf + sent, now_ms() - t0);
-    if (n > 0) sent += static_cast<size_t>(n);
-  }
-  return sent == len;
+  return transfer_all(side, kind, buf, len, c, false,
+                      [&](const char* at, size_t n) { return do_send(kind, fd, at, n); });
 }
 
 sockaddr_un unix_addr(const std::string& path) {

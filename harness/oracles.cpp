@@ -77,14 +77,14 @@ bool group_is_faulted(const scenario& s, const std::string& group) {
   });
 }
 
-oracle_result oracle_finished(const scenario& s, const timeline&, const run_outcome& o) {
+namespace {
+
+oracle_result finished(const scenario& s, const timeline&, const run_outcome& o) {
   if (o.hang.empty()) return make("finished", verdict::pass);
   std::vector<std::string> ev{fmt::format("still running after the {} ms timeout:", s.timeout_ms)};
   ev.insert(ev.end(), o.hang.begin(), o.hang.end());
   return make("finished", verdict::fail, std::move(ev));
 }
-
-namespace {
 
 oracle_result errors_logged(const run_view& rv) {
   const scenario& s = rv.s;
@@ -252,10 +252,6 @@ oracle_result nothing_lost(const run_view& rv) {
   return r;
 }
 
-}  // namespace
-
-namespace {
-
 // What the listener oracles judge by: the probe, which no syscall rule
 // touches unless it names it.
 std::string probe_note(const scenario& s) {
@@ -268,9 +264,7 @@ std::string probe_note(const scenario& s) {
          "faults (a rule reaches it only with peer=probe)";
 }
 
-}  // namespace
-
-oracle_result oracle_listener_alive(const scenario& s, const timeline&, const run_outcome& o) {
+oracle_result listener_alive(const scenario& s, const timeline&, const run_outcome& o) {
   if (s.expect.target_dies) {
     // The target was to die: a client after that must fail at once and
     // cleanly (nobody listens: ECONNREFUSED; the file is gone: ENOENT).
@@ -291,8 +285,6 @@ oracle_result oracle_listener_alive(const scenario& s, const timeline&, const ru
   return make("listener alive", o.probe_ok ? verdict::pass : verdict::fail,
               {o.probe_detail, probe_note(s)});
 }
-
-namespace {
 
 // An oracle's evidence: what held, and what did not.
 struct findings {
@@ -650,36 +642,7 @@ oracle_result clean_exit(const run_view& rv) {
   return make("clean exit", verdict::fail, std::move(bad));
 }
 
-}  // namespace
-
-oracle_result oracle_errors_logged(const scenario& s, const timeline& tl, const run_outcome& o) {
-  return errors_logged(run_view(s, tl, o));
-}
-oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
-                                          const run_outcome& o) {
-  return no_unexpected_errors(run_view(s, tl, o));
-}
-oracle_result oracle_nothing_lost(const scenario& s, const timeline& tl, const run_outcome& o) {
-  return nothing_lost(run_view(s, tl, o));
-}
-oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outcome& o) {
-  return calls(run_view(s, tl, o));
-}
-oracle_result oracle_outcomes(const scenario& s, const timeline& tl, const run_outcome& o) {
-  return outcomes_of(run_view(s, tl, o));
-}
-oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const run_outcome& o) {
-  return faults_fired(run_view(s, tl, o));
-}
-oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
-                                         const run_outcome& o) {
-  return disconnected_groups(run_view(s, tl, o));
-}
-oracle_result oracle_clean_exit(const scenario& s, const timeline& tl, const run_outcome& o) {
-  return clean_exit(run_view(s, tl, o));
-}
-
-oracle_result oracle_resources(const scenario& s, const timeline&, const run_outcome& o) {
+oracle_result resources(const scenario& s, const timeline&, const run_outcome& o) {
   if (!s.expect.resources) return make("resources", verdict::not_applicable);
   std::vector<std::string> bad;
   for (const auto& l : o.leftovers) bad.push_back("left over: " + l);
@@ -704,6 +667,26 @@ oracle_result oracle_resources(const scenario& s, const timeline&, const run_out
   return r;
 }
 
+// An oracle on an indexed run, as an oracle_fn.
+template <oracle_result (*judge_view)(const run_view&)>
+oracle_result on_view(const scenario& s, const timeline& tl, const run_outcome& o) {
+  return judge_view(run_view(s, tl, o));
+}
+
+}  // namespace
+
+oracle_fn* const oracle_finished = finished;
+oracle_fn* const oracle_errors_logged = on_view<errors_logged>;
+oracle_fn* const oracle_no_unexpected_errors = on_view<no_unexpected_errors>;
+oracle_fn* const oracle_nothing_lost = on_view<nothing_lost>;
+oracle_fn* const oracle_calls = on_view<calls>;
+oracle_fn* const oracle_outcomes = on_view<outcomes_of>;
+oracle_fn* const oracle_listener_alive = listener_alive;
+oracle_fn* const oracle_faults_fired = on_view<faults_fired>;
+oracle_fn* const oracle_disconnected_groups = on_view<disconnected_groups>;
+oracle_fn* const oracle_clean_exit = on_view<clean_exit>;
+oracle_fn* const oracle_resources = resources;
+
 std::vector<std::string> unserved_call_groups(const scenario& s, const run_outcome& o) {
   std::vector<std::string> out;
   for (const auto& g : s.workers)
@@ -714,17 +697,17 @@ std::vector<std::string> unserved_call_groups(const scenario& s, const run_outco
 // The timeline is indexed once for every oracle.
 std::vector<oracle_result> judge(const scenario& s, const timeline& tl, const run_outcome& o) {
   const run_view rv(s, tl, o);
-  return {oracle_finished(s, tl, o),
+  return {finished(s, tl, o),
           errors_logged(rv),
           no_unexpected_errors(rv),
           nothing_lost(rv),
           calls(rv),
           outcomes_of(rv),
-          oracle_listener_alive(s, tl, o),
+          listener_alive(s, tl, o),
           faults_fired(rv),
           disconnected_groups(rv),
           clean_exit(rv),
-          oracle_resources(s, tl, o),
+          resources(s, tl, o),
           error_disconnects_logged(rv),
           handshake_deadlines(rv),
           other_uid_refused(rv)};

@@ -62,21 +62,22 @@ struct run_outcome {
   int probe_errno = 0;
 };
 
-// Oracles, in the order a failure is reported.
-oracle_result oracle_finished(const scenario& s, const timeline& tl, const run_outcome& o);
-oracle_result oracle_errors_logged(const scenario& s, const timeline& tl, const run_outcome& o);
-oracle_result oracle_no_unexpected_errors(const scenario& s, const timeline& tl,
-                                          const run_outcome& o);
-oracle_result oracle_nothing_lost(const scenario& s, const timeline& tl, const run_outcome& o);
+// An oracle: one property of a finished run, judged.
+using oracle_fn = oracle_result(const scenario& s, const timeline& tl, const run_outcome& o);
+
+// The oracles, in the order a failure is reported.
+extern oracle_fn* const oracle_finished;
+extern oracle_fn* const oracle_errors_logged;
+extern oracle_fn* const oracle_no_unexpected_errors;
+extern oracle_fn* const oracle_nothing_lost;
 // Every call of each group [expect] calls names ended as it says, within its bound.
-oracle_result oracle_calls(const scenario& s, const timeline& tl, const run_outcome& o);
-oracle_result oracle_outcomes(const scenario& s, const timeline& tl, const run_outcome& o);
-oracle_result oracle_listener_alive(const scenario& s, const timeline& tl, const run_outcome& o);
-oracle_result oracle_faults_fired(const scenario& s, const timeline& tl, const run_outcome& o);
-oracle_result oracle_disconnected_groups(const scenario& s, const timeline& tl,
-                                         const run_outcome& o);
-oracle_result oracle_clean_exit(const scenario& s, const timeline& tl, const run_outcome& o);
-oracle_result oracle_resources(const scenario& s, const timeline& tl, const run_outcome& o);
+extern oracle_fn* const oracle_calls;
+extern oracle_fn* const oracle_outcomes;
+extern oracle_fn* const oracle_listener_alive;
+extern oracle_fn* const oracle_faults_fired;
+extern oracle_fn* const oracle_disconnected_groups;
+extern oracle_fn* const oracle_clean_exit;
+extern oracle_fn* const oracle_resources;
 
 // One plain line of what happened in a run that did not pass, from the
 // report's outcome counts (`rows`), the workers' failed connects and the

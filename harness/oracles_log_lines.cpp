@@ -104,6 +104,15 @@ void judge_stall(const run_view& rv, const process_record& p, double timeout_s,
   }
 }
 
+// Pass saying `pass_note` when nothing is bad, else fail listing what is.
+oracle_result pass_unless(const char* name, const std::vector<std::string>& bad,
+                          std::string pass_note) {
+  if (bad.empty()) return make(name, verdict::pass, {std::move(pass_note)});
+  oracle_result r = make(name, verdict::fail);
+  add_capped(r.evidence, bad);
+  return r;
+}
+
 }  // namespace
 
 namespace oracle_support {
@@ -127,12 +136,8 @@ oracle_result error_disconnects_logged(const run_view& rv) {
           syscall ? " and " + err : ""));
   }
   if (judged == 0) return make(name, verdict::pass, {"no stream disconnected with an error"});
-  if (bad.empty())
-    return make(name, verdict::pass,
-                {fmt::format("{} error disconnect(s), each with its error line", judged)});
-  oracle_result r = make(name, verdict::fail);
-  add_capped(r.evidence, bad);
-  return r;
+  return pass_unless(name, bad,
+                     fmt::format("{} error disconnect(s), each with its error line", judged));
 }
 
 oracle_result handshake_deadlines(const run_view& rv) {
@@ -148,14 +153,11 @@ oracle_result handshake_deadlines(const run_view& rv) {
     for (const process_record* p : members(o, g.name)) judge_stall(rv, *p, timeout_s, bad, judged);
   }
   if (judged == 0) return make(name, verdict::not_applicable);
-  if (bad.empty())
-    return make(name, verdict::pass,
-                {fmt::format("{} silent client(s): each ended by its {} ms deadline (slack {:.0f} "
-                             "ms) with a line, or left first",
-                             judged, s.target.handshake_timeout_ms, handshake_slack_s * 1000)});
-  oracle_result r = make(name, verdict::fail);
-  add_capped(r.evidence, bad);
-  return r;
+  return pass_unless(
+      name, bad,
+      fmt::format("{} silent client(s): each ended by its {} ms deadline (slack {:.0f} ms) with a "
+                  "line, or left first",
+                  judged, s.target.handshake_timeout_ms, handshake_slack_s * 1000));
 }
 
 oracle_result other_uid_refused(const run_view& rv) {

@@ -406,6 +406,33 @@ std::string xml_escape(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// A testcase's system-out: how to rerun it, every oracle with its evidence
+// and the first faults.
+std::string junit_system_out(const scenario_entry& s) {
+  std::string out = fmt::format("seed: {}\nrerun: {}\norigin: {}\n", s.seed, s.rerun, s.origin);
+  for (const auto& o : s.oracles) {
+    out += fmt::format("{}: {}\n", o.name, verdict_name(o.verdict));
+    for (const auto& l : o.evidence) out += "  " + l + "\n";
+  }
+  // A syscall fault rule can fire tens of thousands of times: the first
+  // ones show what happened, results.json counts them all.
+  constexpr std::size_t max_faults = 100;
+  const auto faults = by_time(s.faults);
+  for (std::size_t i = 0; i < faults.size() && i < max_faults; ++i) {
+    const auto& fl = *faults[i];
+    out += fmt::format("fault +{:.3f}s {} (pid {}): {} {}\n", fl.at_s, fl.source, fl.pid, fl.kind,
+                       fl.what);
+  }
+  if (faults.size() > max_faults)
+    out += fmt::format("... and {} more faults (counted in results.json)\n",
+                       faults.size() - max_faults);
+  return "      <system-out>" + xml_escape(out) + "</system-out>\n";
+}
+
+}  // namespace
+
 std::string to_junit(const results& r) {
   // One testsuite per scenario file, one testcase per scenario and target.
   std::vector<std::string> files;
@@ -451,24 +478,7 @@ std::string to_junit(const results& r) {
                              xml_escape(first ? first->name : verdict_name(s.verdict)),
                              xml_escape(detail), error ? "error" : "failure");
       }
-      std::string out = fmt::format("seed: {}\nrerun: {}\norigin: {}\n", s.seed, s.rerun, s.origin);
-      for (const auto& o : s.oracles) {
-        out += fmt::format("{}: {}\n", o.name, verdict_name(o.verdict));
-        for (const auto& l : o.evidence) out += "  " + l + "\n";
-      }
-      // A syscall fault rule can fire tens of thousands of times: the first
-      // ones show what happened, results.json counts them all.
-      constexpr std::size_t max_faults = 100;
-      const auto faults = by_time(s.faults);
-      for (std::size_t i = 0; i < faults.size() && i < max_faults; ++i) {
-        const auto& fl = *faults[i];
-        out += fmt::format("fault +{:.3f}s {} (pid {}): {} {}\n", fl.at_s, fl.source, fl.pid,
-                           fl.kind, fl.what);
-      }
-      if (faults.size() > max_faults)
-        out += fmt::format("... and {} more faults (counted in results.json)\n",
-                           faults.size() - max_faults);
-      cases << "      <system-out>" << xml_escape(out) << "</system-out>\n";
+      cases << junit_system_out(s);
       cases << "    </testcase>\n";
     }
     tests += t;

@@ -24,48 +24,17 @@ imported (install python3-mitogen, or give --mitogen-src, the directory
 holding a Mitogen source tree's mitogen/__init__.py).
 """
 import argparse
-import logging
-import os
 import sys
 import threading
+
+import mitogen_common
 
 NAME = 'mitogen_client.py'
 
 
-class ErrorLog(logging.Handler):
-    """Mitogen's error lines, which make the run fail."""
-
-    def __init__(self):
-        logging.Handler.__init__(self, logging.ERROR)
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(self.format(record))
-
-
 def fail(why):
-    """Exits 1 at once: Mitogen's broker thread would keep sys.exit waiting."""
-    sys.stdout.flush()
-    sys.stderr.write('%s: FAILED: %s\n' % (NAME, why))
-    sys.stderr.flush()
-    os._exit(1)
-
-
-def import_mitogen(src):
-    if src:
-        if not os.path.isfile(os.path.join(src, 'mitogen', '__init__.py')):
-            sys.stderr.write('%s: --mitogen-src %s: no mitogen/__init__.py there\n' % (NAME, src))
-            sys.exit(2)
-        sys.path.insert(0, os.path.abspath(src))
-    try:
-        global mitogen
-        import mitogen
-        import mitogen.core
-        import mitogen.unix
-    except ImportError as e:
-        sys.stderr.write('%s: cannot import mitogen (%s): install python3-mitogen or give '
-                         '--mitogen-src\n' % (NAME, e))
-        sys.exit(2)
+    """Exits 1 at once, saying why."""
+    mitogen_common.fail(NAME, why)
 
 
 def payload(seq, size):
@@ -157,12 +126,10 @@ def main():
             p.add_argument('--size', type=int, default=4096)
             p.add_argument('--in-flight', type=int, default=1)
     args = parser.parse_args()
-    import_mitogen(args.mitogen_src)
-
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format=NAME + ': %(levelname)s %(name)s: %(message)s')
-    errors = ErrorLog()
-    logging.getLogger().addHandler(errors)
+    global mitogen
+    mitogen = mitogen_common.import_mitogen(NAME, args.mitogen_src,
+                                            ('mitogen.core', 'mitogen.unix'))
+    errors = mitogen_common.log_errors(NAME)
     # A bound on the whole run, whatever the mux does.
     watchdog = threading.Timer(args.timeout * 2 + 10, fail, ('timed out',))
     watchdog.daemon = True
@@ -171,13 +138,7 @@ def main():
     router, _ = mitogen.unix.connect(args.path)
     {'serve': serve, 'echo': echo, 'stop': stop}[args.command](router, args)
     sys.stdout.flush()
-    router.broker.shutdown()
-    router.broker.join()
-    if errors.lines:
-        sys.stderr.write('%s: FAILED: Mitogen logged %d error(s):\n%s\n'
-                         % (NAME, len(errors.lines), '\n'.join(errors.lines)))
-        return 1
-    return 0
+    return mitogen_common.finish(NAME, router, errors)
 
 
 if __name__ == '__main__':

@@ -20,25 +20,7 @@ import signal
 import sys
 import threading
 
-
-def import_mitogen(src):
-    """Imports Mitogen from src (a source tree) or the installed package."""
-    if src:
-        if not os.path.isfile(os.path.join(src, 'mitogen', '__init__.py')):
-            sys.stderr.write('mitogen_mux.py: --mitogen-src %s: no mitogen/__init__.py there: '
-                             'give the directory that holds the mitogen package\n' % (src,))
-            sys.exit(2)
-        sys.path.insert(0, os.path.abspath(src))
-    try:
-        global mitogen
-        import mitogen
-        import mitogen.core
-        import mitogen.master
-        import mitogen.unix
-    except ImportError as e:
-        sys.stderr.write('mitogen_mux.py: cannot import mitogen (%s): install python3-mitogen '
-                         'or give --mitogen-src\n' % (e,))
-        sys.exit(2)
+import mitogen_common
 
 
 def version_line():
@@ -56,7 +38,9 @@ def main():
     parser.add_argument('--version', action='store_true', help="print Mitogen's version and dir")
     parser.add_argument('-v', '--verbose', action='count', default=0)
     args = parser.parse_args()
-    import_mitogen(args.mitogen_src)
+    global mitogen
+    mitogen = mitogen_common.import_mitogen('mitogen_mux.py', args.mitogen_src,
+                                            ('mitogen.core', 'mitogen.master', 'mitogen.unix'))
     if args.version:
         sys.stdout.write(version_line() + '\n')
         return 0

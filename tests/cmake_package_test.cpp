@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/install_support.hpp"
+#include "tests/support/sample_scenarios.hpp"
 
 namespace faultmux::test {
 namespace {
@@ -28,19 +29,7 @@ timeout_ms = 9000
 kind = "external"
 command = [")" +
          faultmux + R"(", "mux", "--listen", "{socket}", "--backlog", "{backlog}"]
-
-[[workers]]
-name = "servers"
-count = 2
-workload = "serve"
-
-[[workers]]
-name = "good"
-count = 2
-workload = "echo"
-peer = "servers"
-messages = 5
-)";
+)" + test::echo_groups(2, 2, 5);
 }
 
 const char* const consumer_cmakelists = R"(cmake_minimum_required(VERSION 3.25)

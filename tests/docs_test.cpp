@@ -20,6 +20,7 @@
 #include "harness/scenario.hpp"
 #include "harness/symptom_index.hpp"
 #include "mux/legacy.hpp"
+#include "tests/support/run_dir.hpp"
 
 namespace faultmux {
 namespace {
@@ -28,13 +29,7 @@ namespace fs = std::filesystem;
 using names = std::set<std::string>;
 
 const fs::path source = FAULTMUX_SOURCE_DIR;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::slurp;
 
 // README.md and docs/*.md.
 std::vector<fs::path> doc_files() {

@@ -22,10 +22,12 @@
 #include "tests/support/cli_run.hpp"
 #include "tests/support/run_dir.hpp"
 #include "tests/support/sanitizers.hpp"
+#include "tests/support/timeline_events.hpp"
 
 namespace faultmux {
 namespace {
 
+using test::ev;
 using json = nlohmann::json;
 using ms = std::chrono::milliseconds;
 using clock = std::chrono::steady_clock;
@@ -68,15 +70,6 @@ disconnected_groups = ["bad"]
 )";
 
 constexpr pid_t mux_pid = 100, server_pid = 101, good_pid = 102, bad_pid = 103;
-
-timeline_event ev(double t, const std::string& source, json fields) {
-  timeline_event e;
-  e.t = t;
-  e.source = source;
-  e.data = std::move(fields);
-  e.data["t"] = t;
-  return e;
-}
 
 json log_line(pid_t pid, const std::string& role, const std::string& msg) {
   return {{"pid", pid}, {"role", role}, {"event", "log"}, {"level", "error"}, {"msg", msg}};

@@ -4,6 +4,7 @@
 // the catalog rendered. On a docs mismatch the expected file is printed;
 // FAULTMUX_UPDATE_DOCS=1 writes it.
 #include "wire/event_names.hpp"
+#include "tests/support/run_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -23,13 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path source_dir = FAULTMUX_SOURCE_DIR;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // name -> the files that emit it.
 using emit_sites = std::map<std::string, std::set<std::string>>;
@@ -57,7 +51,7 @@ emit_sites scan_tree(const fs::path& root) {
       auto ext = e.path().extension();
       if (ext != ".cpp" && ext != ".hpp") continue;
       if (e.path().filename() == "event_names.hpp") continue;
-      scan_emits(read_file(e.path()), fs::relative(e.path(), root).string(), out);
+      scan_emits(test::slurp(e.path()), fs::relative(e.path(), root).string(), out);
     }
   }
   return out;
@@ -127,7 +121,7 @@ TEST(EventNames, EveryCatalogNameIsEmitted) {
 }
 
 TEST(EventNames, EveryConstantIsACatalogRowOfItsOwnName) {
-  std::string text = read_file(source_dir / "wire/event_names.hpp");
+  std::string text = test::slurp(source_dir / "wire/event_names.hpp");
   std::regex def(R"re(inline constexpr event_kind ([a-z_]+)\{\s*"([a-z_]+)")re");
   int n = 0;
   for (std::sregex_iterator it(text.begin(), text.end(), def), end; it != end; ++it, ++n) {
@@ -156,7 +150,7 @@ TEST(EventNames, DocsAreTheCatalogRendered) {
     fs::create_directories(doc.parent_path());
     std::ofstream(doc, std::ios::binary) << want;
   }
-  EXPECT_EQ(read_file(doc), want)
+  EXPECT_EQ(test::slurp(doc), want)
       << "docs/events.md does not match wire/event_names.hpp; run this test with "
          "FAULTMUX_UPDATE_DOCS=1, or replace the file with:\n"
       << want;

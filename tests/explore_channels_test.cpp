@@ -15,40 +15,15 @@
 #include "harness/explore/fault_point.hpp"
 #include "harness/explore/single_fault_oracles.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sample_scenarios.hpp"
+#include "tests/support/timeline_events.hpp"
 
 namespace faultmux {
 namespace {
 
-timeline_event ev(double t, pid_t pid, const std::string& source, nlohmann::json fields) {
-  timeline_event e;
-  e.t = t;
-  e.source = source;
-  e.data = std::move(fields);
-  e.data["t"] = t;
-  if (!e.data.contains("pid")) e.data["pid"] = pid;
-  return e;
-}
-
-timeline_event trace(const std::string& call, const std::string& cls, const std::string& peer,
-                     const std::string& phase, int conn_n) {
-  return ev(1, 10, "faults",
-            {{"event", "fault"},
-             {"role", "mux"},
-             {"call", call},
-             {"fd_class", cls},
-             {"peer", peer},
-             {"phase", phase},
-             {"conn_n", conn_n},
-             {"effect", "trace"}});
-}
-
-const oracle_result& named(const std::vector<oracle_result>& rs, const std::string& n) {
-  for (const auto& r : rs)
-    if (r.name == n) return r;
-  static oracle_result none{"none", verdict::error, {}};
-  return none;
-}
-
+using test::ev;
+using test::named;
+using test::trace;
 timeline_event context_trace(const std::string& call, const std::string& self,
                              const std::string& peer, int conn_n, pid_t pid = 40) {
   timeline_event e = trace(call, "channel", peer, "stream", conn_n);
@@ -123,19 +98,7 @@ scenario two_contexts(const std::string& cls, const std::string& peer) {
 description = "d"
 origin = "o"
 contexts = ["a", "b"]
-[[workers]]
-name = "ca"
-count = 1
-workload = "calls"
-context = "a"
-messages = 3
-[[workers]]
-name = "cb"
-count = 1
-workload = "calls"
-context = "b"
-messages = 3
-)",
+)" + test::context_call_groups(3),
                               "t.toml");
   s.expect.fault_class = cls;
   s.expect.faulted_peer = peer;

@@ -18,33 +18,15 @@
 #include "harness/explore/fault_point.hpp"
 #include "harness/explore/single_fault_oracles.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sample_scenarios.hpp"
+#include "tests/support/timeline_events.hpp"
 
 namespace faultmux {
 namespace {
 
-timeline_event ev(double t, pid_t pid, const std::string& source, nlohmann::json fields) {
-  timeline_event e;
-  e.t = t;
-  e.source = source;
-  e.data = std::move(fields);
-  e.data["t"] = t;
-  if (!e.data.contains("pid")) e.data["pid"] = pid;
-  return e;
-}
-
-timeline_event trace(const std::string& call, const std::string& cls, const std::string& peer,
-                     const std::string& phase, int conn_n) {
-  return ev(1, 10, "faults",
-            {{"event", "fault"},
-             {"role", "mux"},
-             {"call", call},
-             {"fd_class", cls},
-             {"peer", peer},
-             {"phase", phase},
-             {"conn_n", conn_n},
-             {"effect", "trace"}});
-}
-
+using test::ev;
+using test::named;
+using test::trace;
 TEST(ExplorePoints, RulesAddressExactlyOnePointAndParse) {
   fault_point p{"mux", "recv", "accepted", "good:3", "stream", 2};
   EXPECT_EQ(p.key(), "recv@accepted peer=good:3 phase=stream #2");
@@ -237,17 +219,7 @@ scenario one_fault(const std::string& cls, const std::string& peer) {
   scenario s = parse_scenario(R"(name = "t"
 description = "d"
 origin = "o"
-[[workers]]
-name = "servers"
-count = 1
-workload = "serve"
-[[workers]]
-name = "good"
-count = 2
-workload = "echo"
-peer = "servers"
-messages = 5
-)",
+)" + test::echo_groups(1, 2, 5),
                               "t.toml");
   s.expect.fault_class = cls;
   s.expect.faulted_peer = peer;
@@ -275,13 +247,6 @@ timeline good_run() {
   for (pid_t p : {30, 31})
     tl.push_back(ev(0.2, p, "w", {{"event", "workload_done"}, {"count", 5}, {"failed", 0}}));
   return tl;
-}
-
-const oracle_result& named(const std::vector<oracle_result>& rs, const std::string& n) {
-  for (const auto& r : rs)
-    if (r.name == n) return r;
-  static oracle_result none{"none", verdict::error, {}};
-  return none;
 }
 
 TEST(SingleFaultOracles, TransientMustBeInvisible) {
@@ -470,17 +435,7 @@ scenario small_echo() {
 description = "d"
 origin = "o"
 timeout_ms = 9000
-[[workers]]
-name = "servers"
-count = 1
-workload = "serve"
-[[workers]]
-name = "good"
-count = 1
-workload = "echo"
-peer = "servers"
-messages = 2
-)",
+)" + test::echo_groups(1, 1, 2),
                         "w.toml");
 }
 

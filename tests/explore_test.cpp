@@ -18,6 +18,7 @@
 
 #include "tests/support/fault_support.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sample_scenarios.hpp"
 
 namespace faultmux {
 namespace {
@@ -382,27 +383,13 @@ faulted_peer = "nobody:0"
 }
 
 // A context started up front and one started by its first call.
-const char* contexts_scenario = R"(name = "contexts-plain"
+const std::string contexts_scenario = R"(name = "contexts-plain"
 description = "context a started up front, b when its first call asks; a calls group for each"
 origin = "the mux's channels to its contexts, and the contexts' own calls"
 seed = 1
 timeout_ms = 9000
 contexts = ["a"]
-
-[[workers]]
-name = "ca"
-count = 1
-workload = "calls"
-context = "a"
-messages = 3
-
-[[workers]]
-name = "cb"
-count = 1
-workload = "calls"
-context = "b"
-messages = 3
-)";
+)" + test::context_call_groups(3);
 
 // The mux's channels to its contexts and the contexts' calls on them are
 // points, named by the contexts (whatever order they started in), and a
@@ -442,24 +429,12 @@ TEST(Explore, ChannelsToContextsAndTheContextsOwnCallsArePoints) {
 
 // One server and one echo worker: small enough for the full cross product of
 // its single faults to run in the suite.
-const char* tiny_scenario = R"(name = "tiny-echo"
+const std::string tiny_scenario = R"(name = "tiny-echo"
 description = "1 server and 1 echo worker, no faults"
 origin = "the smallest plain scenario: the cross product of its single faults is affordable"
 seed = 1
 timeout_ms = 9000
-
-[[workers]]
-name = "servers"
-count = 1
-workload = "serve"
-
-[[workers]]
-name = "good"
-count = 1
-workload = "echo"
-peer = "servers"
-messages = 2
-)";
+)" + test::echo_groups(1, 1, 2);
 
 json explore_tiny(const run_dir& dir, const std::vector<std::string>& extra, const char* sub) {
   std::ofstream(dir.file("tiny.toml")) << tiny_scenario;

@@ -9,29 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/messages.hpp"
+
 namespace faultmux {
 namespace {
 
-message make_message(std::uint32_t dst, std::uint32_t src, std::uint32_t auth, std::uint32_t h,
-                     std::uint32_t reply_to, std::string data) {
-  message m;
-  m.dst_id = dst;
-  m.src_id = src;
-  m.auth_id = auth;
-  m.handle = h;
-  m.reply_to = reply_to;
-  m.data = std::move(data);
-  return m;
-}
-
-void expect_same(const message& got, const message& want) {
-  EXPECT_EQ(got.dst_id, want.dst_id);
-  EXPECT_EQ(got.src_id, want.src_id);
-  EXPECT_EQ(got.auth_id, want.auth_id);
-  EXPECT_EQ(got.handle, want.handle);
-  EXPECT_EQ(got.reply_to, want.reply_to);
-  EXPECT_EQ(got.data, want.data);
-}
+using test::expect_same;
+using test::make_message;
 
 void expect_same(const std::vector<message>& got, const std::vector<message>& want) {
   ASSERT_EQ(got.size(), want.size());

@@ -14,20 +14,13 @@
 #include "harness/oracles.hpp"
 #include "harness/report_timeline.hpp"
 #include "harness/timeline.hpp"
+#include "tests/support/timeline_events.hpp"
 
 namespace faultmux {
 namespace {
 
+using test::ev;
 using json = nlohmann::json;
-
-timeline_event ev(double t, const std::string& source, json fields) {
-  timeline_event e;
-  e.t = t;
-  e.source = source;
-  e.data = std::move(fields);
-  e.data["t"] = t;
-  return e;
-}
 
 std::vector<std::string> sources(const timeline_index::events& list) {
   std::vector<std::string> out;

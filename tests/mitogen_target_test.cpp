@@ -26,7 +26,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
-using test::binary;
 using test::exit_code;
 using test::processes_mentioning;
 using test::ran;

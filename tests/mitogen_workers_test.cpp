@@ -20,10 +20,12 @@
 #include "tests/support/cli_run.hpp"
 #include "tests/support/python_program.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/timeline_events.hpp"
 
 namespace faultmux {
 namespace {
 
+using test::ev;
 using json = nlohmann::json;
 using ::testing::HasSubstr;
 
@@ -104,15 +106,6 @@ TEST(MitogenWorkerKeys, TheCommandIsThePythonClientWithTheWorkersOptions) {
 // --- the log-line oracles on hand-made runs ----------------------------------
 
 constexpr pid_t mux_pid = 100, stall_pid = 101, intruder_pid = 102;
-
-timeline_event ev(double t, const std::string& source, json fields) {
-  timeline_event e;
-  e.t = t;
-  e.source = source;
-  e.data = std::move(fields);
-  e.data["t"] = t;
-  return e;
-}
 
 json mux_line(const std::string& msg) {
   return {{"pid", mux_pid}, {"role", "mux"}, {"event", "log"}, {"level", "error"}, {"msg", msg}};

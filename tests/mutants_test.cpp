@@ -18,6 +18,7 @@
 #include "tests/support/fault_support.hpp"
 #include "tests/support/mux_process.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sample_scenarios.hpp"
 
 namespace faultmux::test {
 namespace {
@@ -26,59 +27,30 @@ using testing::HasSubstr;
 
 // Small: EAGAIN on every accepted socket's first recv; the legacy listener
 // dies on it, so the echo workers never get their peers.
-const char* catcher = R"(name = "catcher"
+const std::string catcher = R"(name = "catcher"
 description = "EAGAIN on the first recv of each accepted socket"
 origin = "mutants_test"
 timeout_ms = 8000
 catches = ["crash-on-eagain"]
-
-[[workers]]
-name = "servers"
-count = 2
-workload = "serve"
-
-[[workers]]
-name = "good"
-count = 4
-workload = "echo"
-peer = "servers"
-messages = 5
-
+)" + test::echo_groups(2, 4, 5) +
+                            R"(
 [[faults]]
 kind = "syscall"
 rule = "recv@accepted#1 per-fd -> EAGAIN"
 )";
 
 // Planted: a plain echo run claims a bug it cannot see.
-const char* planted = R"(name = "planted"
+const std::string planted = R"(name = "planted"
 description = "a plain echo run that claims the small backlog"
 origin = "mutants_test"
 timeout_ms = 8000
 catches = ["small-backlog"]
-
-[[workers]]
-name = "servers"
-count = 2
-workload = "serve"
-
-[[workers]]
-name = "good"
-count = 2
-workload = "echo"
-peer = "servers"
-messages = 5
-)";
-
-std::string write(const run_dir& dir, const std::string& name, const char* text) {
-  std::string path = dir.file(name);
-  std::ofstream(path) << text;
-  return path;
-}
+)" + test::echo_groups(2, 2, 5);
 
 TEST(Mutants, ACaughtBugPasses) {
   run_dir dir;
   auto f = fault::run_faultmux(
-      dir, {"mutants", write(dir, "catcher.toml", catcher), "--bug", "crash-on-eagain"},
+      dir, {"mutants", write_file(dir, "catcher.toml", catcher), "--bug", "crash-on-eagain"},
       fault::ms(60000));
   EXPECT_TRUE(f.exited(0)) << f.describe();
   EXPECT_THAT(f.out, HasSubstr("catcher without bugs: pass"));
@@ -88,11 +60,11 @@ TEST(Mutants, ACaughtBugPasses) {
 
 TEST(Mutants, DeclaredButNotCaughtFails) {
   run_dir dir;
-  auto f = fault::run_faultmux(
-      dir,
-      {"mutants", write(dir, "catcher.toml", catcher), write(dir, "planted.toml", planted), "--bug",
-       "crash-on-eagain", "--bug", "small-backlog"},
-      fault::ms(90000));
+  auto f = fault::run_faultmux(dir,
+                               {"mutants", write_file(dir, "catcher.toml", catcher),
+                                write_file(dir, "planted.toml", planted), "--bug",
+                                "crash-on-eagain", "--bug", "small-backlog"},
+                               fault::ms(90000));
   EXPECT_TRUE(f.exited(1)) << f.describe();
   EXPECT_THAT(f.out, HasSubstr("ok   crash-on-eagain: caught by catcher"));
   EXPECT_THAT(f.out, HasSubstr("FAIL planted declares catches = \"small-backlog\" but does not "
@@ -106,7 +78,7 @@ TEST(Mutants, UnknownBugInCatchesIsBadInput) {
   run_dir dir;
   std::string text = std::string(planted);
   text.replace(text.find("small-backlog"), 13, "no-such-bug");
-  auto f = fault::run_faultmux(dir, {"mutants", write(dir, "bad.toml", text.c_str())});
+  auto f = fault::run_faultmux(dir, {"mutants", write_file(dir, "bad.toml", text.c_str())});
   EXPECT_TRUE(f.exited(2)) << f.describe();
   EXPECT_THAT(f.err, HasSubstr("catches \"no-such-bug\": no such bug"));
 }
@@ -115,7 +87,7 @@ TEST(Mutants, UnknownBugInCatchesIsBadInput) {
 // where the mux's stderr holds its start warning naming the bug.
 TEST(Mutants, RunPassesLegacyBugToTheMux) {
   run_dir dir;
-  std::string file = write(dir, "catcher.toml", catcher);
+  std::string file = write_file(dir, "catcher.toml", catcher);
   const char* old = ::getenv("TMPDIR");
   std::string saved = old ? old : "";
   ::setenv("TMPDIR", dir.path().c_str(), 1);
@@ -146,7 +118,7 @@ TEST(Mutants, CtrlCStopsWithoutAVerdict) {
   std::string text = std::string(planted);
   text.replace(text.find("timeout_ms = 8000"), 17, "timeout_ms = 60000");
   text += "fault_at = \"connected:SIGSTOP\"\n";  // the good workers hang
-  std::string file = write(dir, "hung.toml", text.c_str());
+  std::string file = write_file(dir, "hung.toml", text.c_str());
   child_process p = child_process::spawn(
       {"/usr/bin/env", "TMPDIR=" + tmp.path(), binary(), "mutants", file, "--bug", "small-backlog"},
       true);

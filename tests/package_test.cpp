@@ -13,8 +13,6 @@ namespace faultmux::test {
 namespace {
 
 namespace fs = std::filesystem;
-using install::ms;
-using install::sh_quote;
 using ::testing::HasSubstr;
 
 TEST(DebianPackage, DeclaresItsDependenciesAndRunsFromAnUnpackedRoot) {
@@ -23,7 +21,7 @@ TEST(DebianPackage, DeclaresItsDependenciesAndRunsFromAnUnpackedRoot) {
       install::run_program(dir,
                            {FAULTMUX_CPACK_COMMAND, "-G", "DEB", "--config",
                             install::build_dir() + "/CPackConfig.cmake", "-B", dir.file("out")},
-                           ms(120000));
+                           install::ms(120000));
   ASSERT_TRUE(made.exited(0)) << made.describe();
   const std::string deb = dir.file("out/faultmux_" + install::cmake_version() + "_amd64.deb");
   ASSERT_TRUE(fs::is_regular_file(deb)) << made.out;
@@ -57,8 +55,9 @@ TEST(DebianPackage, DeclaresItsDependenciesAndRunsFromAnUnpackedRoot) {
   const std::string usr = dir.file("root/usr");
   auto f = install::run_without_trees(
       dir, dir.path(),
-      sh_quote(usr + "/bin/faultmux") + " --version\n" + sh_quote(usr + "/bin/faultmux") + " run " +
-          sh_quote(usr + "/share/faultmux/scenarios/eagain-on-send.toml") + "\n");
+      install::sh_quote(usr + "/bin/faultmux") + " --version\n" +
+          install::sh_quote(usr + "/bin/faultmux") + " run " +
+          install::sh_quote(usr + "/share/faultmux/scenarios/eagain-on-send.toml") + "\n");
   ASSERT_TRUE(f.exited(0)) << f.describe();
   EXPECT_THAT(f.out, HasSubstr("faultmux " + faultmux_version_line() + "\n"));
   EXPECT_THAT(f.out, HasSubstr("PASS eagain-on-send"));

@@ -22,6 +22,7 @@
 #include "harness/shrink.hpp"
 #include "tests/support/fault_support.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sample_scenarios.hpp"
 
 namespace faultmux::test {
 namespace {
@@ -32,23 +33,12 @@ namespace fs = std::filesystem;
 
 // The SIGCONT comes first, so the shrinker also has to keep trying after a
 // drop that worked.
-const char* planted = R"(name = "planted"
+const std::string planted = R"(name = "planted"
 description = "the mux killed, plus a harmless SIGCONT"
 origin = "shrink_test"
 timeout_ms = 8000
-
-[[workers]]
-name = "servers"
-count = 2
-workload = "serve"
-
-[[workers]]
-name = "good"
-count = 8
-workload = "echo"
-peer = "servers"
-messages = 4
-
+)" + test::echo_groups(2, 8, 4) +
+                            R"(
 [[faults]]
 kind = "signal"
 signal = "SIGCONT"
@@ -65,15 +55,9 @@ std::string without_kill() {
   return text.substr(0, text.rfind("[[faults]]"));
 }
 
-std::string write(const run_dir& dir, const std::string& name, const std::string& text) {
-  std::string path = dir.file(name);
-  std::ofstream(path) << text;
-  return path;
-}
-
 TEST(Shrink, PlantedFailureShrinksToTheFaultItNeeds) {
   run_dir dir;
-  std::string file = write(dir, "planted.toml", planted);
+  std::string file = write_file(dir, "planted.toml", planted);
   std::string out = dir.file("min.toml");
   auto f =
       fault::run_faultmux(dir, {"shrink", file, "--seed", "3", "--out", out}, fault::ms(180000));
@@ -115,7 +99,7 @@ TEST(Shrink, DefaultOutputIsBesideTheInputNamedShrunk) {
   run_dir dir;
   ASSERT_EQ(::mkdir(dir.file("in").c_str(), 0700), 0);
   ASSERT_EQ(::mkdir(dir.file("elsewhere").c_str(), 0700), 0);
-  std::string file = write(dir, "in/planted.toml", planted);
+  std::string file = write_file(dir, "in/planted.toml", planted);
   char old[4096];
   ASSERT_NE(::getcwd(old, sizeof(old)), nullptr);
   ASSERT_EQ(::chdir(dir.file("elsewhere").c_str()), 0);
@@ -139,7 +123,7 @@ TEST(Shrink, TargetSettingsAndMessageSizesShrinkToo) {
   std::string text = planted;
   text.insert(text.find("[[workers]]"), "[target]\nbacklog = 8\nmax_message_size = 1048576\n\n");
   text.insert(text.find("messages = 4"), "size = 8\n");
-  std::string file = write(dir, "settings.toml", text);
+  std::string file = write_file(dir, "settings.toml", text);
   std::string out = dir.file("min.toml");
   auto f =
       fault::run_faultmux(dir, {"shrink", file, "--seed", "3", "--out", out}, fault::ms(180000));
@@ -205,7 +189,7 @@ disconnected_groups = ["short"]
 // also fail with the bug, but fail without it too, so the group stays whole.
 TEST(Shrink, LegacyBugFailureKeepsWhatTellsTheMuxesApart) {
   run_dir dir;
-  std::string file = write(dir, "short-only.toml", short_pid);
+  std::string file = write_file(dir, "short-only.toml", short_pid);
   std::string out = dir.file("short-only.shrunk.toml");
   auto f = fault::run_faultmux(
       dir, {"shrink", file, "--legacy-bug", "crash-on-eagain", "--out", out}, fault::ms(180000));
@@ -228,7 +212,7 @@ TEST(Shrink, ACandidateWhoseFaultNoLongerFiresIsNotKept) {
 kind = "syscall"
 rule = "recv@accepted peer=good:3 phase=stream #1 per-fd -> EIO"
 )";
-  std::string file = write(dir, "one-worker.toml", text);
+  std::string file = write_file(dir, "one-worker.toml", text);
   std::string out = dir.file("one-worker.shrunk.toml");
   auto f = fault::run_faultmux(dir, {"shrink", file, "--out", out}, fault::ms(180000));
   ASSERT_TRUE(f.exited(0)) << f.describe();
@@ -245,7 +229,7 @@ rule = "recv@accepted peer=good:3 phase=stream #1 per-fd -> EIO"
 
 TEST(Shrink, PassingScenarioIsBadInput) {
   run_dir dir;
-  std::string file = write(dir, "passing.toml", without_kill());
+  std::string file = write_file(dir, "passing.toml", without_kill());
   std::string out = dir.file("min.toml");
   auto f =
       fault::run_faultmux(dir, {"shrink", file, "--seed", "5", "--out", out}, fault::ms(60000));
@@ -267,7 +251,7 @@ TEST(Shrink, ScenarioThatCannotRunIsBadInput) {
   std::string text = planted;
   text.insert(text.find("[[workers]]"),
               "[target]\nkind = \"external\"\ncommand = [\"/bin/false\"]\n\n");
-  std::string file = write(dir, "broken.toml", text);
+  std::string file = write_file(dir, "broken.toml", text);
   std::string out = dir.file("min.toml");
   auto f =
       fault::run_faultmux(dir, {"shrink", file, "--seed", "4", "--out", out}, fault::ms(120000));

@@ -19,6 +19,7 @@
 
 #include "roles/process.hpp"
 #include "tests/support/run_dir.hpp"
+#include "tests/support/sample_scenarios.hpp"
 
 namespace faultmux {
 namespace {
@@ -87,24 +88,12 @@ TEST(SoakOracle, FailsOnGrowthACrashOrALoss) {
   EXPECT_EQ(v[2].evidence.back(), r.lost_evidence[0]);
 }
 
-const char* soak_scenario = R"(name = "soak-check"
+const std::string soak_scenario = R"(name = "soak-check"
 description = "one serve and two echo workers cycling"
 origin = "soak_test"
 seed = 3
 timeout_ms = 10000
-
-[[workers]]
-name = "servers"
-count = 1
-workload = "serve"
-
-[[workers]]
-name = "good"
-count = 2
-workload = "echo"
-peer = "servers"
-messages = 10
-)";
+)" + test::echo_groups(1, 2, 10);
 
 struct soaked {
   int status = -1;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "mux/frame.hpp"
+#include "tests/fuzz/fuzz_support.hpp"
 
 namespace {
 
@@ -30,14 +31,6 @@ using faultmux::frame_decoder;
 using faultmux::frame_error;
 using faultmux::header_size;
 using faultmux::message;
-
-#define FUZZ_CHECK(cond)                                                                \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                     \
-    }                                                                                   \
-  } while (0)
 
 // Small limits, so that too_large is reached and bodies stay cheap.
 constexpr std::uint64_t limits[] = {0, 1, 26, 255, 4096, 65536, 1u << 20};

@@ -7,15 +7,12 @@
 // instead (e.g. a crash input saved by libFuzzer).
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "mux/frame.hpp"
-
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
+#include "tests/fuzz/fuzz_support.hpp"
 
 namespace {
 
@@ -139,18 +136,7 @@ int run_random(int count) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1) {
-    for (int i = 1; i < argc; ++i) {
-      std::ifstream f(argv[i], std::ios::binary);
-      if (!f) {
-        std::fprintf(stderr, "cannot read %s\n", argv[i]);
-        return 2;
-      }
-      run(bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()));
-    }
-    std::printf("replayed %d inputs\n", argc - 1);
-    return 0;
-  }
+  if (argc > 1) return faultmux::fuzz::replay_files(argc, argv);
   int runs = run_valid_messages();
   runs += run_random(20000);
   std::printf("frame decoder fuzz function: %d inputs, all invariants held\n", runs);

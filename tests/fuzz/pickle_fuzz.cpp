@@ -22,18 +22,11 @@
 #include <string_view>
 
 #include "mux/pickle.hpp"
+#include "tests/fuzz/fuzz_support.hpp"
 
 namespace {
 
 using namespace faultmux::pickle;
-
-#define FUZZ_CHECK(cond)                                                                \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                     \
-    }                                                                                   \
-  } while (0)
 
 limits pick_limits(std::uint8_t selector) {
   limits lim;
@@ -108,8 +101,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
 #ifdef FAULTMUX_PICKLE_FUZZ_REPLAY
 
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <vector>
 
@@ -234,19 +225,7 @@ int run_random(const std::vector<std::string>& base, int count) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1) {
-    for (int i = 1; i < argc; ++i) {
-      std::ifstream f(argv[i], std::ios::binary);
-      if (!f) {
-        std::fprintf(stderr, "cannot read %s\n", argv[i]);
-        return 2;
-      }
-      std::string input((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-      LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
-    }
-    std::printf("replayed %d inputs\n", argc - 1);
-    return 0;
-  }
+  if (argc > 1) return faultmux::fuzz::replay_files(argc, argv);
   std::vector<std::string> base = seeds();
   int runs = 0;
   for (const std::string& s : base) {

@@ -12,6 +12,7 @@ naming it. Last, exit(code=7) in context NAME-exit, which must end that call
 with a ChannelError. Prints "ok calls=N" and exits 0; exits 1 at the first
 difference.
 """
+import functools
 import sys
 import zlib
 
@@ -23,38 +24,13 @@ import interop_util
 
 NAME = 'context_kwargs.py'
 SERVICE = 'faultmux.ContextService'
-
-
-def builtin(name):
-    """A stand-in whose call Mitogen sends as faultmux.builtins.<name>."""
-    def fn(*args, **kwargs):
-        raise AssertionError('a faultmux built-in runs in its C++ context')
-    fn.__module__ = 'faultmux.builtins'
-    fn.__name__ = name
-    fn.__qualname__ = name
-    return fn
-
-
-def payload(seq, size):
-    """roles/payload.hpp's make_payload."""
-    return bytes(((seq >> (56 - 8 * i)) if i < 8 else (seq * 31 + i)) & 0xff
-                 for i in range(size))
-
-
-def expect_call_error(what, want, fn, *args, **kwargs):
-    try:
-        got = fn(*args, **kwargs)
-    except mitogen.core.CallError as e:
-        if want not in str(e):
-            interop_util.fail(NAME, '%s: CallError %r lacks %r' % (what, str(e), want))
-        return
-    interop_util.fail(NAME, '%s: no CallError, got %r' % (what, got))
+builtin = interop_util.builtin
+payload = interop_util.payload
+expect_call_error = functools.partial(interop_util.expect_call_error, NAME)
 
 
 def main():
-    if len(sys.argv) != 4:
-        interop_util.fail(NAME, __doc__.strip().splitlines()[2])
-    path, name, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    path, name, timeout = interop_util.arguments(NAME, __doc__, str, str, float)
     errors = interop_util.start(NAME, timeout)
 
     router, parent = mitogen.unix.connect(path)

@@ -23,9 +23,7 @@ NAME = 'echo_server.py'
 
 
 def main():
-    if len(sys.argv) != 3:
-        interop_util.fail(NAME, __doc__.strip().splitlines()[2])
-    path, timeout = sys.argv[1], float(sys.argv[2])
+    path, timeout = interop_util.arguments(NAME, __doc__, str, float)
     errors = interop_util.start(NAME, timeout)
 
     router, _ = mitogen.unix.connect(path)

@@ -2,30 +2,30 @@
 
 Every program bounds its whole run with a watchdog (it exits 1 with a clear
 message when its time is up) and fails when Mitogen logged any error, so a
-frame or routing disagreement cannot go unnoticed.
+frame or routing disagreement cannot go unnoticed. The error log, fail and
+finish are scenarios/mitogen_common.py's, which the Mitogen workloads use.
 """
-import logging
 import os
 import sys
 import threading
 import traceback
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir,
+                                'scenarios'))
+from mitogen_common import fail, finish, log_errors  # noqa: E402 (after the path it needs)
 
-class _ErrorLog(logging.Handler):
-    def __init__(self):
-        logging.Handler.__init__(self, logging.ERROR)
-        self.lines = []
 
-    def emit(self, record):
-        self.lines.append(self.format(record))
+def arguments(name, doc, *types):
+    """The program's arguments, one for each of `types`, converted by it;
+    with any other number, fails with the usage line of its docstring `doc`."""
+    if len(sys.argv) != len(types) + 1:
+        fail(name, doc.strip().splitlines()[2])
+    return [convert(arg) for convert, arg in zip(types, sys.argv[1:])]
 
 
 def start(name, timeout):
     """Arms the watchdog and the error log; returns the error log."""
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format=name + ': %(levelname)s %(name)s: %(message)s')
-    errors = _ErrorLog()
-    logging.getLogger().addHandler(errors)
+    errors = log_errors(name)
 
     def expire():
         sys.stderr.write('%s: timed out after %.1f s\n' % (name, timeout))
@@ -38,23 +38,33 @@ def start(name, timeout):
     return errors
 
 
-def fail(name, why):
-    """Exits 1 at once: Mitogen's broker thread would keep sys.exit waiting."""
-    sys.stdout.flush()
-    sys.stderr.write('%s: FAILED: %s\n' % (name, why))
-    sys.stderr.flush()
-    os._exit(1)
+def builtin(name):
+    """A stand-in whose call Mitogen sends as faultmux.builtins.<name>."""
+    def fn(*args, **kwargs):
+        raise AssertionError('a faultmux built-in runs in its C++ context')
+    fn.__module__ = 'faultmux.builtins'
+    fn.__name__ = name
+    fn.__qualname__ = name
+    return fn
 
 
-def finish(name, router, errors):
-    """Shuts the broker down; 0, or 1 when Mitogen logged an error."""
-    router.broker.shutdown()
-    router.broker.join()
-    if errors.lines:
-        sys.stderr.write('%s: FAILED: Mitogen logged %d error(s):\n%s\n'
-                         % (name, len(errors.lines), '\n'.join(errors.lines)))
-        return 1
-    return 0
+def payload(seq, size):
+    """roles/payload.hpp's make_payload."""
+    return bytes(((seq >> (56 - 8 * i)) if i < 8 else (seq * 31 + i)) & 0xff
+                 for i in range(size))
+
+
+def expect_call_error(name, what, want, fn, *args, **kwargs):
+    """fn(*args, **kwargs) must raise mitogen.core.CallError naming `want`;
+    else program `name` fails, saying `what`."""
+    import mitogen.core
+    try:
+        got = fn(*args, **kwargs)
+    except mitogen.core.CallError as e:
+        if want not in str(e):
+            fail(name, '%s: CallError %r lacks %r' % (what, str(e), want))
+        return
+    fail(name, '%s: no CallError, got %r' % (what, got))
 
 
 def run(name, main):

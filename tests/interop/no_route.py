@@ -21,9 +21,7 @@ NAME = 'no_route.py'
 
 
 def main():
-    if len(sys.argv) != 4:
-        interop_util.fail(NAME, __doc__.strip().splitlines()[2])
-    path, dst, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    path, dst, timeout = interop_util.arguments(NAME, __doc__, str, int, float)
     errors = interop_util.start(NAME, timeout)
 
     router, _ = mitogen.unix.connect(path)

@@ -22,6 +22,8 @@
 
 #include <fmt/format.h>
 
+#include "tests/support/messages.hpp"
+
 namespace faultmux::test {
 
 constexpr std::uint32_t root_id = 0;
@@ -77,14 +79,7 @@ class capture_sink final : public spdlog::sinks::base_sink<std::mutex> {
 
 inline message make(std::uint32_t src, std::uint32_t dst, std::uint32_t h,
                     std::uint32_t reply_to = 0, std::string data = {}) {
-  message m;
-  m.src_id = src;
-  m.auth_id = src;
-  m.dst_id = dst;
-  m.handle = h;
-  m.reply_to = reply_to;
-  m.data = std::move(data);
-  return m;
+  return make_message(dst, src, src, h, reply_to, std::move(data));
 }
 
 inline message make_dead(std::uint32_t src, std::uint32_t dst, std::uint32_t h,
@@ -103,15 +98,6 @@ inline void expect_dead(const message& m, std::uint32_t dst, std::uint32_t h,
   EXPECT_EQ(m.data, reason);
   EXPECT_EQ(m.src_id, from);
   EXPECT_EQ(m.auth_id, from);
-}
-
-inline void expect_same(const message& got, const message& want) {
-  EXPECT_EQ(got.dst_id, want.dst_id);
-  EXPECT_EQ(got.src_id, want.src_id);
-  EXPECT_EQ(got.auth_id, want.auth_id);
-  EXPECT_EQ(got.handle, want.handle);
-  EXPECT_EQ(got.reply_to, want.reply_to);
-  EXPECT_EQ(got.data, want.data);
 }
 
 class RouterTest : public testing::Test {

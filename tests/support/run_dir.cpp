@@ -37,4 +37,10 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+std::string write_file(const run_dir& dir, const std::string& name, const std::string& text) {
+  std::string path = dir.file(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
 }  // namespace faultmux::test

@@ -31,4 +31,7 @@ inline const char* binary() {
 // Reads a whole file ("" when missing).
 std::string slurp(const std::string& path);
 
+// Writes `text` to the file `name` in `dir`; returns its path.
+std::string write_file(const run_dir& dir, const std::string& name, const std::string& text);
+
 }  // namespace faultmux::test
