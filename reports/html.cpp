@@ -11,6 +11,7 @@
 
 #include "reports/html_parts.hpp"
 #include "reports/html_style.hpp"
+#include "reports/utf8.hpp"
 
 namespace faultmux::reports {
 namespace html_parts {
@@ -418,24 +419,6 @@ std::string detail_section(const json& e, std::size_t id) {
   return out + "<p class=\"top\"><a href=\"#matrix\">↑ matrix</a></p></section>";
 }
 
-void put_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 std::string render_page(const std::vector<json>& runs, bool compact) {
   static const json no_run = {
       {"schema", ""}, {"run", json::object()}, {"scenarios", json::array()}};
@@ -532,32 +515,7 @@ std::string html_escape(std::string_view s) {
       continue;
     }
     // A multi-byte sequence: kept only when it is well-formed UTF-8.
-    int len = b >= 0xF0 && b <= 0xF4 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 && b < 0xE0 ? 2 : 0;
-    if (len == 0 || i + len > s.size()) {
-      out += replacement;
-      ++i;
-      continue;
-    }
-    char32_t cp = b & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
-    bool ok = true;
-    for (int k = 1; k < len; ++k) {
-      auto cb = static_cast<unsigned char>(s[i + k]);
-      if ((cb & 0xC0) != 0x80) {
-        ok = false;
-        break;
-      }
-      cp = (cp << 6) | (cb & 0x3F);
-    }
-    if (ok && ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-               (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
-      ok = false;
-    if (!ok) {
-      out += replacement;
-      ++i;
-      continue;
-    }
-    html_parts::put_utf8(out, cp);
-    i += len;
+    put_utf8(out, next_code_point(s, i));
   }
   return out;
 }
