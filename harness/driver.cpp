@@ -14,12 +14,10 @@
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <regex>
 #include <set>
 #include <thread>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "faults/event_log.hpp"
 #include "harness/deadline.hpp"
@@ -27,9 +25,11 @@
 #include "harness/fault_packages/fault_package.hpp"
 #include "harness/install_paths.hpp"
 #include "harness/probe.hpp"
+#include "harness/probe_process.hpp"
 #include "harness/proc_diagnosis.hpp"
 #include "harness/report_timeline.hpp"
 #include "harness/resource_sampler.hpp"
+#include "harness/run_framing.hpp"
 #include "harness/stale_socket.hpp"
 #include "harness/target_command.hpp"
 #include "harness/timeline.hpp"
@@ -175,7 +175,7 @@ class scenario_run final : public fault_scene {
     const auto missing = setup_error_.empty() && !r.interrupted
                              ? missing_groups()
                              : std::map<std::string, not_started_group>{};
-    judge_started(r, missing);
+    judge_started(r, s_, missing, by_target_);
     add_unfired_faults(r);
     r.report.origin = s_.origin;
     r.report.description = s_.description;
@@ -190,28 +190,6 @@ class scenario_run final : public fault_scene {
             run_headline(*r.report.timeline, tl, out_, s_.expect.target_dies, r.oracles);
     }
     return r;
-  }
-
-  // A run smaller than the scenario asked for judged nothing it meant to:
-  // a harness error, unless the target itself kept the groups out (their
-  // peers failed its handshake), which fails the run. Explore's one-fault
-  // runs count either as a run that could not be judged.
-  void judge_started(scenario_result& r,
-                     const std::map<std::string, not_started_group>& missing) const {
-    if (missing.empty()) return;
-    bool target_did_it = true;
-    oracle_result started{"workers started", verdict::fail, {}};
-    for (const auto& g : s_.workers)
-      if (auto it = missing.find(g.name); it != missing.end()) {
-        started.evidence.push_back(fmt::format("group {}: {} of {} workers started: {}", g.name,
-                                               it->second.started, g.count, it->second.why));
-        target_did_it = target_did_it && by_target_.count(g.name);
-      }
-    r.report.notices = started.evidence;
-    r.error = !target_did_it || !s_.expect.fault_class.empty();
-    if (r.error) started.v = verdict::error;
-    r.oracles.insert(r.oracles.begin(), std::move(started));
-    r.passed = false;
   }
 
   // The groups that did not start in full (none when the run was cut short
@@ -231,15 +209,6 @@ class scenario_run final : public fault_scene {
                          : std::string("the run ended before it was started")};
     }
     return out;
-  }
-
-  // A declared fault that never fired is said first, not only among the expectations.
-  static void add_unfired_faults(scenario_result& r) {
-    static const std::regex unfired(R"((fired|applied) 0 time|fired in 0 worker|did not finish)");
-    for (const auto& o : r.oracles)
-      if (o.name == "faults fired" && o.v == verdict::fail)
-        for (const auto& line : o.evidence)
-          if (std::regex_search(line, unfired)) r.report.notices.push_back("never fired: " + line);
   }
 
   // What the target was started with, as results.json and the report show it.
@@ -511,12 +480,12 @@ class scenario_run final : public fault_scene {
       while (target_.running() && !stop_now() && left(end).count() > 0) target_.wait(ms(20));
       out_.target_gone_before_stop = !target_.running();
       log_.emit(wire::ev::target_gone, {{"gone", out_.target_gone_before_stop}});
-      probe_result p = run_probe();
+      probe_result p = run_probe_process(o_.self, paths_.socket, paths_.dir, out_.probe_pid);
       out_.probe_ok = p.ok;
       out_.probe_detail = p.detail;
       out_.probe_errno = p.connect_errno;
     } else if (target_.running()) {
-      probe_result p = run_probe();
+      probe_result p = run_probe_process(o_.self, paths_.socket, paths_.dir, out_.probe_pid);
       out_.probe_ok = p.ok;
       out_.probe_detail = p.detail;
     } else {
@@ -524,37 +493,6 @@ class scenario_run final : public fault_scene {
           fmt::format("probe: the mux is gone ({})", describe_status(*target_.status()));
     }
     log_.emit(wire::ev::probe, {{"ok", out_.probe_ok}, {"detail", out_.probe_detail}});
-  }
-
-  // The probe runs as a process of its own named "probe" (FAULTMUX_PEER):
-  // the shim in the target leaves its connections alone unless a rule says
-  // peer=probe, so a rule aimed at the workers never makes a live listener
-  // look dead.
-  probe_result run_probe() {
-    constexpr ms budget(3000);
-    probe_result p;
-    child_process probe;
-    try {
-      probe = child_process::spawn({o_.self, "probe", "--socket", paths_.socket, "--budget-ms",
-                                    std::to_string(budget.count())},
-                                   true, paths_.dir + "/probe.stderr", {"FAULTMUX_PEER=probe"});
-    } catch (const std::exception& e) {
-      p.detail = fmt::format("probe: cannot start it: {}", e.what());
-      return p;
-    }
-    out_.probe_pid = probe.pid();
-    auto line = probe.read_line(budget * 4);
-    if (!probe.wait(ms(2000))) kill_and_reap(probe);
-    try {
-      const auto j = nlohmann::json::parse(line.value_or(""));
-      p.ok = j.value("ok", false);
-      p.detail = j.value("detail", "");
-      p.connect_errno = j.value("errno", 0);
-    } catch (const nlohmann::json::exception&) {
-      p.detail = fmt::format("probe: no answer from the probe process (pid {}): {}", probe.pid(),
-                             tail_of(paths_.dir + "/probe.stderr"));
-    }
-    return p;
   }
 
   // The workers end before the target, as a real run (Ansible) ends its
