@@ -30,6 +30,7 @@
 #include "harness/report_timeline.hpp"
 #include "harness/resource_sampler.hpp"
 #include "harness/run_framing.hpp"
+#include "harness/run_state.hpp"
 #include "harness/stale_socket.hpp"
 #include "harness/target_command.hpp"
 #include "harness/timeline.hpp"
@@ -72,25 +73,13 @@ int worker_ordinal(const scenario& s, const worker_group& g, int index) {
   return n + index;
 }
 
-// A sanitizer build's scenarios get build_slack times their timeout.
-scenario with_build_slack(scenario s) {
-  s.timeout_ms *= build_slack;
-  return s;
-}
-
 // One run of a scenario: its target, its workers, the faults the packages
 // drive, the probe, and the judgement.
-class scenario_run final : public fault_scene {
+class scenario_run final : public fault_scene, run_state {
  public:
   scenario_run(const scenario& s, std::uint64_t seed, const driver_options& o,
                scenario_progress* progress)
-      : s_(with_build_slack(s)),
-        seed_(seed),
-        o_(o),
-        progress_(progress),
-        faults_(packages_for(s_)),
-        t_(effective_target(s.target, o.target, o.mitogen_src)),
-        target_name_(target_name(s.target, o.target)) {}
+      : run_state(s, seed, o), progress_(progress) {}
 
   scenario_result go() {
     auto started = run_clock::now();
@@ -149,98 +138,6 @@ class scenario_run final : public fault_scene {
           fmt::format("cannot open {}/driver.events: {}", paths_.dir, std::strerror(err));
   }
 
-  // The verdict of the oracles on the run's timeline, and what the report draws of it.
-  scenario_result judged() const {
-    scenario_result r;
-    r.name = s_.name;
-    r.file = s_.file;
-    r.seed = seed_;
-    r.target = target_name_;
-    if (target_name_ == "mitogen") r.mitogen_src = o_.mitogen_src;
-    r.target_version = target_version_;
-    r.legacy_bugs = o_.legacy_bugs;
-    r.interrupted = interrupted.load();
-    r.start_ms = start_ms_;
-    timeline tl = load_timeline(paths_.dir);
-    if (!setup_error_.empty()) {
-      r.oracles.push_back({"setup", verdict::fail, {setup_error_}});
-    } else if (!r.interrupted) {
-      r.oracles =
-          s_.expect.fault_class.empty() ? judge(s_, tl, out_) : judge_single_fault(s_, tl, out_);
-      if (o_.observe) o_.observe(tl, out_);
-    }
-    r.passed = !r.interrupted && !first_failure(r.oracles) && setup_error_.empty();
-    if (r.passed) r.unserved = unserved_call_groups(s_, out_);
-    r.error = r.interrupted || !setup_error_.empty();
-    const auto missing = setup_error_.empty() && !r.interrupted
-                             ? missing_groups()
-                             : std::map<std::string, not_started_group>{};
-    judge_started(r, s_, missing, by_target_);
-    add_unfired_faults(r);
-    r.report.origin = s_.origin;
-    r.report.description = s_.description;
-    r.report.faults = describe_faults(faults_, tl);
-    r.report.workers_total = static_cast<int>(workers_.all().size());
-    r.report.settings = settings();
-    describe_for_report(tl, r.report);
-    if (r.report.timeline) {
-      add_not_started_rows(*r.report.timeline, s_.workers, missing);
-      if (!r.passed && !r.interrupted && setup_error_.empty())
-        r.report.headline =
-            run_headline(*r.report.timeline, tl, out_, s_.expect.target_dies, r.oracles);
-    }
-    return r;
-  }
-
-  // The groups that did not start in full (none when the run was cut short
-  // by its setup or SIGINT: that is said elsewhere).
-  std::map<std::string, not_started_group> missing_groups() const {
-    std::map<std::string, not_started_group> out;
-    for (const auto& g : s_.workers) {
-      int started = 0;
-      for (const auto& w : workers_.all()) started += w.group == &g ? 1 : 0;
-      if (started >= g.count) continue;
-      auto why = not_started_why_.find(g.name);
-      out[g.name] = {started,
-                     why != not_started_why_.end() ? why->second
-                     : g.start_after_ms > 0
-                         ? fmt::format("the run ended before its start_after_ms ({} ms) came",
-                                       g.start_after_ms)
-                         : std::string("the run ended before it was started")};
-    }
-    return out;
-  }
-
-  // What the target was started with, as results.json and the report show it.
-  reports::target_settings settings() const {
-    reports::target_settings t;
-    t.backlog = target_backlog(s_, t_);
-    t.max_message_size = t_.max_message_size;
-    t.output_cap = t_.output_cap;
-    t.handshake_timeout_ms = t_.handshake_timeout_ms;
-    t.shutdown_grace_ms = t_.shutdown_grace_ms;
-    t.unidirectional = t_.unidirectional;
-    return t;
-  }
-
-  // The report's rows, latencies, fault windows and resource samples.
-  void describe_for_report(const timeline& tl, reports::scenario_entry& e) const {
-    if (tl.empty() || target_.pid() <= 0) return;
-    traced_process target{"mux",           "", 0, target_.pid(), false, target_.exited_at(),
-                          target_.status()};
-    std::vector<traced_process> ws;  // by group, then index (each group spawns in order)
-    for (const auto& g : s_.workers)
-      for (const auto& w : workers_.all())
-        if (w.group == &g)
-          ws.push_back({w.name, g.name, w.index, w.proc.pid(), w.long_lived(), w.proc.exited_at(),
-                        w.proc.status()});
-    e.timeline = timeline_rows(tl, target, ws, s_.workers);
-    e.windows = windows_of(tl, target, ws, e.timeline->duration_s);
-    e.latency = latency_of(tl);
-    e.resources = resources_of(target_.pid(), sampler_.interval_ms(), baseline_fds_,
-                               sampler_.samples(), tl.front().t);
-  }
-
   // The target listens: the faults, the workers, the probe, the target's stop.
   void drive() {
     deadline_ = run_clock::now() + ms(s_.timeout_ms);
@@ -255,22 +152,6 @@ class scenario_run final : public fault_scene {
     probe_target();
     stop_from_ = run_clock::now();
     stop_target();
-  }
-
-  // Wall time by phase; a phase the run never reached (setup failed,
-  // interrupted) takes no time, and the one cut short ends where it stopped.
-  std::vector<reports::phase_entry> phases_of(run_clock::time_point started,
-                                              run_clock::time_point judge_from,
-                                              run_clock::time_point ended) const {
-    const auto stop_from = stop_from_.value_or(judge_from);
-    const auto traffic_from = traffic_from_.value_or(stop_from);
-    auto s = [](run_clock::time_point a, run_clock::time_point b) {
-      return std::max(0.0, std::chrono::duration<double>(b - a).count());
-    };
-    return {{"spawn", s(started, traffic_from)},
-            {"traffic", s(traffic_from, stop_from)},
-            {"stop", s(stop_from, judge_from)},
-            {"judge", s(judge_from, ended)}};
   }
 
   void schedule_faults(run_point point) {
@@ -565,33 +446,13 @@ class scenario_run final : public fault_scene {
     }
   }
 
-  const scenario s_;  // a copy: its timeout is scaled in sanitizer builds
-  std::uint64_t seed_;
-  const driver_options& o_;
-  scenario_progress* progress_;  // may be null
-  fault_packages faults_;        // one package per kind of fault
-  target_spec t_;                // the effective target: the scenario's, or Mitogen's
-  std::string target_name_;      // for the report: builtin, mitogen, external, fake-listener
-  run_paths paths_;              // the run directory and the target's socket
-  std::string setup_error_;
-  std::set<std::string> by_target_;                     // groups the target kept from starting
-  std::map<std::string, std::string> not_started_why_;  // by group: why it did not start
-  std::string target_version_;                // what an external target said it is, if anything
+  scenario_progress* progress_;               // may be null
   std::vector<std::string> target_argv_;      // the target's command, for second-mux groups
   std::vector<std::string> worker_shim_env_;  // LD_PRELOAD and the rules aimed at the workers
-  faults::event_log log_;                     // driver.events
-  child_process target_;                      // the mux (or Mitogen, or the fake listener)
-  worker_set workers_;
-  action_queue actions_;  // faults and delayed groups, by due time
+  action_queue actions_;                      // faults and delayed groups, by due time
   std::optional<run_clock::time_point> first_spawn_;
   run_clock::time_point last_spawn_{};
   run_clock::time_point deadline_{};
-  // Where the traffic and stop phases began; unset when the run never got there.
-  std::optional<run_clock::time_point> traffic_from_, stop_from_;
-  double start_ms_ = 0;
-  run_outcome out_;  // what the oracles judge besides the timeline
-  resource_sampler sampler_;
-  std::optional<long long> baseline_fds_;
 };
 
 }  // namespace
