@@ -3,6 +3,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/sinks/base_sink.h>
@@ -77,11 +78,18 @@ void forward_logs_to_parent(node& n) {
 void flush_forwarded_logs(node& n, std::chrono::milliseconds timeout) {
   if (n.get_broker().on_broker_thread()) return;
   // The sink hands records to the broker thread in order: once a task queued
-  // now has run, every earlier record has been routed.
-  auto done = std::make_shared<std::promise<void>>();
-  auto f = done->get_future();
-  n.get_broker().defer([done] { done->set_value(); });
-  f.wait_for(timeout);
+  // now has run, every earlier record has been routed. Routed is not sent: a
+  // process that exits with bytes still queued loses them, so wait until the
+  // streams have written everything.
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto queued = std::make_shared<std::promise<std::size_t>>();
+    auto f = queued->get_future();
+    n.get_broker().defer([queued, &n] { queued->set_value(n.queued_bytes()); });
+    if (f.wait_until(end) != std::future_status::ready || f.get() == 0) return;
+    if (std::chrono::steady_clock::now() >= end) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 }  // namespace faultmux

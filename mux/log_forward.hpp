@@ -15,9 +15,10 @@ class node;
 // from any thread are queued to the broker thread, in order.
 void forward_logs_to_parent(node& n);
 
-// Waits, at most `timeout`, until every record logged before the call has
-// been handed to the parent's stream: a context that ends itself on purpose
-// says why first. Any thread but the broker's.
+// Waits, at most `timeout`, until every record logged before the call is
+// in the kernel's hands (routed, and no stream has bytes left to write): a
+// context that ends itself on purpose says why first. Any thread but the
+// broker's.
 void flush_forwarded_logs(node& n, std::chrono::milliseconds timeout);
 
 }  // namespace faultmux

@@ -23,6 +23,12 @@ node::~node() {
   signals_.reset();
 }
 
+std::size_t node::queued_bytes() const {
+  std::size_t n = 0;
+  for (const auto& [p, s] : streams_) n += s->queued_bytes();
+  return n;
+}
+
 void node::close_streams(const std::string& why) {
   auto open = streams_;  // closing a stream erases it from streams_
   for (auto& [p, s] : open) s->close(0, why);

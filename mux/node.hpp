@@ -57,6 +57,8 @@ class node {
     return first;
   }
   std::size_t stream_count() const { return streams_.size(); }
+  // Bytes its streams hold that the kernel has not taken yet.
+  std::size_t queued_bytes() const;
 
   // Closes the listener, flushes every stream within the grace period (then
   // force-closes the rest, naming each), gives every handler a dead message,

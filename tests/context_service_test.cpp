@@ -255,6 +255,31 @@ TEST_F(contexts, exit_and_crash_end_pending_calls_and_the_mux_logs_the_exit) {
   stop_mux(mux);
 }
 
+// exit() sends what it logged before it goes: a record larger than the
+// socket's buffer, logged while the mux is stopped and so cannot read, still
+// reaches the mux whole once it runs again, and the exit's own warning after it.
+TEST_F(contexts, exit_sends_the_records_logged_before_it) {
+  test::mux_process mux(dir_);
+  client_node c(mux.socket_path());
+  std::uint32_t x = c.context("burst");
+  const std::string big = std::string(4 << 20, 'a') + " end of the burst";
+  // The three calls reach x at once; x runs them in order, after the sleep.
+  auto slept = c.start(x, "sleep", {std::int64_t{300}});
+  auto logged = c.start(x, "log", {std::int64_t{30}, pickle::text{big}});
+  auto exited = c.start(x, "exit", {7});
+  std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(::kill(mux.pid(), SIGSTOP), 0);
+  std::this_thread::sleep_for(500ms);  // x logs and exits meanwhile, within its 1 s
+  ASSERT_EQ(::kill(mux.pid(), SIGCONT), 0);
+  for (auto* p : {&slept, &logged, &exited}) ASSERT_TRUE((*p)->wait(5s));
+  auto has = [&](const std::string& text) {
+    return text_appears([&] { return mux.stderr_text(); }, text);
+  };
+  EXPECT_TRUE(has("a end of the burst"));
+  EXPECT_TRUE(has("burst: faultmux: exit(7) called: exiting now"));
+  stop_mux(mux);
+}
+
 TEST_F(contexts, context_service_starts_each_name_once_and_again_after_it_died) {
   test::mux_process mux(dir_);
   auto starts = [&](const std::string& name) {
