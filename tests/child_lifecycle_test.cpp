@@ -10,6 +10,9 @@
 #include <sys/wait.h>
 
 #include <string>
+#include <thread>
+
+#include <fmt/format.h>
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -21,20 +24,59 @@
 namespace faultmux {
 namespace {
 
+// A child's first frame on its channel (fd 3), as a context says hello.
+constexpr const char* say_hello =
+    "a = sys.argv[1:]\n"
+    "me = int(a[a.index('--context-id') + 1])\n"
+    "parent = int(a[a.index('--parent-ids') + 1].split(',')[0])\n"
+    "body = b'hello'\n"
+    "os.write(3, struct.pack('>HLLLLLL', 0x4d49, parent, me, me, 4999, 0, len(body)) + body)\n";
+
 std::string lingering_child(const run_dir& dir, bool ignore_sigterm) {
   return write_script(
       dir, ignore_sigterm ? "stubborn" : "lingering",
       std::string("#!/usr/bin/python3\n"
-                  "import os, signal, struct, sys, time\n"
-                  "a = sys.argv[1:]\n"
-                  "me = int(a[a.index('--context-id') + 1])\n"
-                  "parent = int(a[a.index('--parent-ids') + 1].split(',')[0])\n") +
-          (ignore_sigterm ? "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" : "") +
-          "body = b'hello'\n"
-          "os.write(3, struct.pack('>HLLLLLL', 0x4d49, parent, me, me, 4999, 0,\n"
-          "                        len(body)) + body)\n"
+                  "import os, signal, struct, sys, time\n") +
+          say_hello + (ignore_sigterm ? "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" : "") +
           "os.close(3)\n"
           "time.sleep(10)\n");
+}
+
+// What a child then does, after its hello.
+std::string hello_then(const run_dir& dir, const std::string& name, const std::string& rest) {
+  return write_script(dir, name,
+                      "#!/usr/bin/python3\n"
+                      "import fcntl, os, struct, sys, time\n" +
+                          std::string(say_hello) + rest);
+}
+
+// Sets O_NONBLOCK on this process's fds 0-2 (as a parent started with
+// non-blocking stdio has them), and restores them.
+class nonblocking_stdio {
+ public:
+  nonblocking_stdio() {
+    for (int fd = 0; fd < 3; ++fd) {
+      flags_[fd] = ::fcntl(fd, F_GETFL);
+      if (flags_[fd] != -1) ::fcntl(fd, F_SETFL, flags_[fd] | O_NONBLOCK);
+    }
+  }
+  ~nonblocking_stdio() {
+    for (int fd = 0; fd < 3; ++fd)
+      if (flags_[fd] != -1) ::fcntl(fd, F_SETFL, flags_[fd]);
+  }
+  nonblocking_stdio(const nonblocking_stdio&) = delete;
+  nonblocking_stdio& operator=(const nonblocking_stdio&) = delete;
+
+ private:
+  int flags_[3]{};
+};
+
+// CPU time this process used, in seconds (every thread: the broker's too).
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 class child_lifecycle : public process_hygiene, public testing::Test {
@@ -139,6 +181,71 @@ TEST_F(child_lifecycle, a_failed_start_carries_the_tail_of_a_long_stderr) {
   EXPECT_NE(s.error.find("diagnostic 1023"), std::string::npos) << s.error.substr(0, 300);
   EXPECT_NE(s.error.find("the last words"), std::string::npos) << s.error.substr(0, 300);
   EXPECT_TRUE(eventually([&] { return root.child_count() == 0; }, 5s));
+}
+
+// The lines a child wrote on `stream`, as its parent logged them.
+std::vector<std::string> output_of(const run_dir& dir, const std::string& stream) {
+  std::vector<std::string> out;
+  for (const json& e : events_named(dir.file("test.events"), "child_output"))
+    if (e.value("stream", "") == stream) out.push_back(e.value("line", ""));
+  return out;
+}
+
+// Its stdio is the child's own, blocking, whatever its parent's is: a parent
+// started with non-blocking stdio gives its child fresh pipes and /dev/null,
+// so a child writing 1 MiB to stdout while its parent's loop is slowed waits
+// for room and loses nothing (a Python child would meet BlockingIOError).
+TEST_F(child_lifecycle, a_childs_stdio_is_blocking_so_a_slow_parent_loses_none_of_its_output) {
+  nonblocking_stdio parent_stdio;
+  children_config cfg = faultmux_children(dir_);
+  cfg.program =
+      hello_then(dir_, "talker",
+                 "print('blocking:', *[not fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK\n"
+                 "                     for fd in (0, 1, 2)], flush=True)\n"
+                 "for i in range(1024):\n"
+                 "    sys.stdout.write('line %04d ' % i + 'x' * 1013 + '\\n')\n"
+                 "print('done', flush=True)\n"
+                 "time.sleep(10)\n");
+  root_node root(cfg);
+  auto s = root.start("talker");
+  ASSERT_TRUE(s.info) << s.error;
+  // The parent's loop stalls while the child writes: its 64 KiB pipe fills.
+  broker& b = root.get().get_broker();
+  b.defer([] { std::this_thread::sleep_for(300ms); });
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto lines = output_of(dir_, "stdout");
+        return !lines.empty() && lines.back() == "done";
+      },
+      10s))
+      << "stderr: " << testing::PrintToString(output_of(dir_, "stderr"));
+  auto lines = output_of(dir_, "stdout");
+  ASSERT_EQ(lines.size(), 1026u);
+  EXPECT_EQ(lines.front(), "blocking: True True True");
+  for (int i = 0; i < 1024; ++i)
+    EXPECT_EQ(lines[static_cast<std::size_t>(i) + 1].substr(0, 10), fmt::format("line {:04} ", i));
+}
+
+// A child whose stdout and stderr are closed while it runs on: its parent
+// sees each pipe's hang-up (EPOLLHUP without data) once and stops reading
+// it, without spinning, and the child's channel is untouched.
+TEST_F(child_lifecycle, a_child_that_closes_its_stdout_and_stderr_costs_its_parent_no_cpu) {
+  children_config cfg = faultmux_children(dir_);
+  cfg.program = hello_then(dir_, "mute",
+                           "print('going quiet', flush=True)\n"
+                           "os.close(1)\n"
+                           "os.close(2)\n"
+                           "time.sleep(3)\n");
+  root_node root(cfg);
+  auto s = root.start("mute");
+  ASSERT_TRUE(s.info) << s.error;
+  ASSERT_TRUE(eventually([&] { return !output_of(dir_, "stdout").empty(); }, 5s));
+  std::this_thread::sleep_for(100ms);  // both hang-ups seen
+  const double before = cpu_seconds();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_LT(cpu_seconds() - before, 0.1) << "the parent spins on a hung-up pipe";
+  EXPECT_EQ(output_of(dir_, "stdout"), std::vector<std::string>{"going quiet"});
+  EXPECT_EQ(root.child_count(), 1u) << "the child's channel is untouched";
 }
 
 }  // namespace
