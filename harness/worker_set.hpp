@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -33,7 +34,10 @@ class worker_set {
  public:
   std::deque<worker_proc>& all() { return workers_; }
   const std::deque<worker_proc>& all() const { return workers_; }
-  void add(worker_proc w) { workers_.push_back(std::move(w)); }
+  void add(worker_proc w) {
+    workers_.push_back(std::move(w));
+    look_again_ = true;
+  }
 
   // The live workers of `group`.
   std::vector<pid_t> live_pids(const std::string& group) const;
@@ -47,6 +51,8 @@ class worker_set {
   void read_serve_ids(const std::function<void()>& tick, const std::function<bool()>& give_up);
   // Short-lived workers ended; serve and connect workers said their id or ended.
   bool settled(worker_proc& w);
+  // Every worker settled. Cheap to call often: it looks at the workers only
+  // when one may have settled since it last did.
   bool all_settled();
   // What each unsettled worker is doing, from /proc.
   std::vector<std::string> diagnose_unsettled();
@@ -63,6 +69,10 @@ class worker_set {
  private:
   std::deque<worker_proc> workers_;
   std::vector<std::uint32_t> serve_ids_;
+  // The last look found only short-lived workers unsettled, which settle
+  // only by exiting: until a child exits or a worker is added, none will.
+  bool look_again_ = true;
+  std::chrono::steady_clock::time_point next_look_{};
 };
 
 // SIGKILL and a bounded wait for a process still running.
