@@ -523,7 +523,7 @@ void judge_call(calls_check& k, const process_record& p, const timeline_event& e
   std::string outcome = e.str("outcome");
   const std::string error = e.str("error");
   if (echo && outcome == "dead") outcome = "disconnected";
-  const double end = e.t, sent = end - e.data.value("ms", 0.0) / 1000;
+  const double end = e.t, sent = end - e.real("ms", 0.0) / 1000;
   double from = sent;
   for (double f : k.fault_times)
     if (f <= end && f > from) from = f;

@@ -174,7 +174,7 @@ void own_event_mark(const timeline_event& e, double t0, process_row& row, worker
     row.marks.push_back({t, "connected", fmt::format("context {}", e.num("context_id"))});
   } else if (ev == "call") {
     const std::string outcome = e.str("outcome");
-    const auto ms = e.data.value("ms", 0.0);
+    const auto ms = e.real("ms", 0.0);
     row.marks.push_back(
         {t, outcome == "result" ? "call" : "error",
          cut(fmt::format("{} call {}: {} in {:.2f} ms{}", e.str("function"), e.num("seq"), outcome,
@@ -184,7 +184,7 @@ void own_event_mark(const timeline_event& e, double t0, process_row& row, worker
     row.marks.push_back(
         {t, outcome == "ok" ? "call" : "error",
          cut(outcome == "ok"
-                 ? fmt::format("round trip {} in {:.2f} ms", e.num("seq"), e.data.value("ms", 0.0))
+                 ? fmt::format("round trip {} in {:.2f} ms", e.num("seq"), e.real("ms", 0.0))
                  : fmt::format("reply {}: {} {}", e.num("seq"), outcome, e.str("reason")))});
   } else if (ev == "fault") {
     row.marks.push_back(
@@ -223,7 +223,7 @@ void mux_event_mark(const timeline_event& e, double t0, process_row& row, worker
   if (e.event() == "handshake") {
     row.marks.push_back(
         {t, "handshake",
-         fmt::format("mux: context {} ({:.1f} ms)", e.num("context_id"), e.data.value("ms", 0.0))});
+         fmt::format("mux: context {} ({:.1f} ms)", e.num("context_id"), e.real("ms", 0.0))});
     return;
   }
   if (!wf.gone_at) wf.gone_at = e.t;
@@ -403,8 +403,8 @@ std::vector<process_row> context_rows(const timeline& tl, const span_facts& f) {
     process_row& row = rows[it->second];
     if (ev == "call_served")
       row.marks.push_back(
-          {t, e.data.value("ok", true) ? "call" : "error",
-           fmt::format("served {} in {:.2f} ms", e.str("function"), e.data.value("ms", 0.0))});
+          {t, e.flag("ok", true) ? "call" : "error",
+           fmt::format("served {} in {:.2f} ms", e.str("function"), e.real("ms", 0.0))});
     else if (ev == "exit" && !row.end_s)
       row.marks.push_back({t, "exit", fmt::format("exit {}", e.num("code"))});
     else if (auto lm = log_mark(e, t0))
@@ -437,7 +437,7 @@ std::optional<process_row> probe_row(const timeline& tl, double t0) {
   row.pid = done->pid();
   row.start_s = (start ? start->t : done->t) - t0;
   row.end_s = done->t - t0;
-  const bool ok = done->data.value("ok", false);
+  const bool ok = done->flag("ok", false);
   row.outcome = ok ? "ok" : "failed";
   row.marks.push_back({row.start_s, "spawn", "two probe clients connect"});
   row.marks.push_back({*row.end_s, ok ? "call" : "error", cut(done->str("detail"))});
@@ -459,11 +459,17 @@ reports::timeline_info timeline_rows(const timeline& tl, const traced_process& m
   gather_facts(tl, f);
   reports::timeline_info out;
   std::vector<process_row> rows;
-  if (mux.pid > 0) rows.push_back(mux_row(tl, f, mux));
+  // Each row's marks are capped as it is made: thousands of workers' every
+  // round trip would be the largest thing a big run's judging holds.
+  auto add_row = [&](process_row r) {
+    r.marks = cap_marks(std::move(r.marks), limits.max_marks);
+    rows.push_back(std::move(r));
+  };
+  if (mux.pid > 0) add_row(mux_row(tl, f, mux));
   auto contexts = context_rows(tl, f);
-  rows.insert(rows.end(), contexts.begin(), contexts.end());
-  for (const auto& w : workers) rows.push_back(worker_row(f, w));
-  if (auto p = probe_row(tl, f.t0)) rows.push_back(*p);
+  for (const auto& c : contexts) add_row(c);
+  for (const auto& w : workers) add_row(worker_row(f, w));
+  if (auto p = probe_row(tl, f.t0)) add_row(std::move(*p));
 
   // Group counts over every row, before any is left out.
   for (const auto& g : groups) {
@@ -512,7 +518,6 @@ reports::timeline_info timeline_rows(const timeline& tl, const traced_process& m
       ++out.processes_omitted;
       continue;
     }
-    rows[i].marks = cap_marks(std::move(rows[i].marks), limits.max_marks);
     out.processes.push_back(std::move(rows[i]));
   }
   return out;
@@ -559,13 +564,14 @@ std::optional<reports::latency_summary> summarize_latencies(std::vector<double> 
 std::optional<reports::latency_summary> latency_of(const timeline& tl) {
   std::vector<double> ms;
   for (const auto& e : tl) {
+    if (e.event() != "call" && e.event() != "reply") continue;
     if (e.str("role") != "worker") continue;
-    auto it = e.data.find("ms");
-    if (it == e.data.end() || !it->is_number()) continue;
+    const double took = e.real("ms", -1);
+    if (took < 0) continue;
     const std::string outcome = e.str("outcome");
     if ((e.event() == "call" && outcome != "timeout" && outcome != "disconnected") ||
         (e.event() == "reply" && outcome == "ok"))
-      ms.push_back(it->get<double>());
+      ms.push_back(took);
   }
   return summarize_latencies(std::move(ms));
 }

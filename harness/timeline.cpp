@@ -23,12 +23,20 @@ timeline load_timeline(const std::string& dir) {
       files.push_back(entry.path());
   // Directory order is arbitrary: sort, so equal times merge the same way each run.
   std::sort(files.begin(), files.end());
-  timeline all;
+  std::vector<timeline> parts;
+  std::size_t total = 0;
   for (const auto& f : files) {
     std::string source = f.filename() == "faults.log" ? "faults" : f.stem().string();
-    timeline part = read_events_file(f.string(), source);
+    parts.push_back(read_events_file(f.string(), source));
+    total += parts.back().size();
+  }
+  // Reserved once: a run's events are its driver's largest allocation.
+  timeline all;
+  all.reserve(total);
+  for (auto& part : parts) {
     all.insert(all.end(), std::make_move_iterator(part.begin()),
                std::make_move_iterator(part.end()));
+    timeline().swap(part);
   }
   sort_timeline(all);
   return all;
@@ -39,14 +47,13 @@ const timeline_index::events timeline_index::none_;
 timeline_index::timeline_index(const timeline& tl) : tl_(tl) {
   for (const auto& e : tl) {
     const pid_t pid = e.pid();
-    std::string name = e.event();
+    const std::string& name = e.event();
     by_pid_[pid].push_back(&e);
     by_source_[e.source].push_back(&e);
-    auto stream = e.data.find("stream");
-    if (stream != e.data.end() && stream->is_string())
-      by_stream_[stream->get<std::string>()].push_back(&e);
+    std::string stream = e.str("stream");
+    if (!stream.empty()) by_stream_[std::move(stream)].push_back(&e);
     by_event_[name].push_back(&e);
-    by_pid_event_[{pid, std::move(name)}].push_back(&e);
+    by_pid_event_[{pid, name}].push_back(&e);
   }
 }
 

@@ -162,12 +162,8 @@ fault_at = "mid-call:SIGKILL"
 }
 
 timeline_event fault_event(const std::string& source, json fields) {
-  timeline_event e;
-  e.t = 2.5;
-  e.source = source;
-  e.data = std::move(fields);
-  e.data["event"] = "fault";
-  return e;
+  fields["event"] = "fault";
+  return timeline_event::of(2.5, source, fields);
 }
 
 TEST(FaultPackages, EachKindDescribesItsOwnEvents) {

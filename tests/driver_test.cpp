@@ -156,7 +156,7 @@ TEST(Oracles, ErrorsLoggedCountsPerProcess) {
 
   // The same line from a worker is not the mux's.
   fixture worker;
-  worker.tl[3].data["pid"] = good_pid;
+  worker.tl[3].set("pid", good_pid);
   EXPECT_EQ(worker.run(oracle_errors_logged).v, verdict::fail);
 }
 
@@ -179,7 +179,7 @@ TEST(Oracles, UnexpectedErrorsAreListedAndFaultedStreamsExcused) {
 TEST(Oracles, NothingLostNeedsExitZeroAndNoFailedMessages) {
   fixture f;
   EXPECT_EQ(f.run(oracle_nothing_lost).v, verdict::pass);
-  f.tl[6].data["failed"] = 3;
+  f.tl[6].set("failed", 3);
   auto r = f.run(oracle_nothing_lost);
   EXPECT_EQ(r.v, verdict::fail);
   EXPECT_NE(evidence(r).find("failed=3"), std::string::npos) << evidence(r);
@@ -196,7 +196,7 @@ TEST(Oracles, NothingLostFailsOnAHostileWorkersExitOne) {
   // Exit 1 is the hostile worker saying the mux reacted wrongly to it.
   fixture f;
   f.o.processes[3].status = 1 << 8;
-  f.tl[5].data["outcome"] = "no disconnect within 5000 ms after the bad frame";
+  f.tl[5].set("outcome", "no disconnect within 5000 ms after the bad frame");
   auto r = f.run(oracle_nothing_lost);
   EXPECT_EQ(r.v, verdict::fail) << evidence(r);
   EXPECT_NE(evidence(r).find("worker-bad-0 (pid 103, bad-magic): exit 1, the mux reacted wrongly: "
@@ -252,11 +252,13 @@ TEST(Oracles, DisconnectedGroupsExactlyTheNamedOnes) {
                         {"stream", "unix_client.103"},
                         {"why", "EOF"}}));
   EXPECT_EQ(done.run(oracle_disconnected_groups).v, verdict::pass);
-  done.tl.back().t = done.tl.back().data["t"] = 1.25;  // before its hostile_done
+  done.tl.back().t = 1.25;
+  done.tl.back().set("t", 1.25);  // before its hostile_done
   EXPECT_EQ(done.run(oracle_disconnected_groups).v, verdict::fail);
   // A server's stream going before the mux was stopped.
   fixture early;
-  early.tl.back().t = early.tl.back().data["t"] = 1.45;
+  early.tl.back().t = 1.45;
+  early.tl.back().set("t", 1.45);
   auto r = early.run(oracle_disconnected_groups);
   EXPECT_EQ(r.v, verdict::fail);
   EXPECT_NE(evidence(r).find("worker-servers-0"), std::string::npos) << evidence(r);

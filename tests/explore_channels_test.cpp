@@ -27,9 +27,9 @@ using test::trace;
 timeline_event context_trace(const std::string& call, const std::string& self,
                              const std::string& peer, int conn_n, pid_t pid = 40) {
   timeline_event e = trace(call, "channel", peer, "stream", conn_n);
-  e.data["role"] = "context";
-  e.data["self"] = self;
-  e.data["pid"] = pid;
+  e.set("role", "context");
+  e.set("self", self);
+  e.set("pid", pid);
   return e;
 }
 

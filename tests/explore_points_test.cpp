@@ -56,7 +56,7 @@ TEST(ExplorePoints, TracedCallsBecomePointsButUnnamedPeersDoNot) {
       trace("accept4", "listener", "-", "accept", 2),
   };
   timeline_event injected = trace("recv", "accepted", "good:1", "stream", 1);
-  injected.data["effect"] = "EIO";  // a fault, not a trace: no point
+  injected.set("effect", "EIO");  // a fault, not a trace: no point
   tl.push_back(injected);
   auto pts = traced_points(tl);
   ASSERT_EQ(pts.size(), 4u);
@@ -71,9 +71,9 @@ TEST(ExplorePoints, TracedCallsBecomePointsButUnnamedPeersDoNot) {
 timeline_event worker_trace(const std::string& call, const std::string& self,
                             const std::string& phase, int conn_n, int n) {
   timeline_event e = trace(call, "connecting", "listener", phase, conn_n);
-  e.data["role"] = "worker";
-  e.data["self"] = self;
-  e.data["n"] = n;
+  e.set("role", "worker");
+  e.set("self", self);
+  e.set("n", n);
   return e;
 }
 
@@ -264,7 +264,7 @@ TEST(SingleFaultOracles, TransientMustBeInvisible) {
   EXPECT_EQ(named(rs, "invisible").v, verdict::fail);
   // A transient fault may cost even its own worker nothing.
   bad = tl;
-  bad.back().data["failed"] = 1;
+  bad.back().set("failed", 1);
   EXPECT_EQ(named(judge_single_fault(s, bad, outcome()), "others intact").v, verdict::fail);
 }
 
@@ -344,7 +344,7 @@ TEST(SingleFaultOracles, AResetFromAWorkerThatFinishedIsClean) {
   EXPECT_EQ(named(judge_single_fault(s, done, outcome()), "invisible").v, verdict::pass);
   timeline unfinished = done;
   for (auto& e : unfinished)
-    if (e.pid() == 31 && e.event() == "workload_done") e.data["failed"] = 2;
+    if (e.pid() == 31 && e.event() == "workload_done") e.set("failed", 2);
   EXPECT_EQ(named(judge_single_fault(s, unfinished, outcome()), "invisible").v, verdict::fail);
 }
 

@@ -153,7 +153,7 @@ TEST(JudgingABigRun, FindsExactlyThePlantedFailures) {
   big_run run(400, 30);
   // Worker 123 (pid 1123) lost one reply: its workload_done says so.
   for (auto& e : run.tl)
-    if (e.pid() == 1123 && e.event() == "workload_done") e.data["failed"] = 1;
+    if (e.pid() == 1123 && e.event() == "workload_done") e.set("failed", 1);
   // pid 1300's stream went before its workload ended; pid 13's never existed.
   run.disconnect(1.5, 1300, "recv failed");
   run.disconnect(1.5, 13, "EOF");

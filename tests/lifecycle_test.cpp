@@ -242,13 +242,9 @@ TEST(Lifecycle, MitogenShutsDownCleanlyOnceTheWorkersAreGone) {
 // --- the oracles on hand-made timelines ------------------------------------------
 
 timeline_event ev(double t, pid_t pid, nlohmann::json fields) {
-  timeline_event e;
-  e.t = t;
-  e.source = "x";
-  e.data = std::move(fields);
-  e.data["t"] = t;
-  e.data["pid"] = pid;
-  return e;
+  fields["t"] = t;
+  fields["pid"] = pid;
+  return timeline_event::of(t, "x", fields);
 }
 
 nlohmann::json error_line(const std::string& msg) {

@@ -498,11 +498,7 @@ TEST(ReportData, SamplerThinsALongRunToItsCap) {
 TEST(ReportData, RowsAreCappedKeepingTheAffected) {
   timeline tl;
   auto ev = [&](double t, const std::string& source, json data) {
-    timeline_event e;
-    e.t = t;
-    e.source = source;
-    e.data = std::move(data);
-    tl.push_back(std::move(e));
+    tl.push_back(timeline_event::of(t, source, data));
   };
   ev(100.0, "driver", {{"event", "spawn"}, {"name", "mux"}, {"child_pid", 10}});
   std::vector<traced_process> ws;
@@ -543,11 +539,7 @@ TEST(ReportData, RowsAreCappedKeepingTheAffected) {
 struct tl_builder {
   timeline tl;
   void add(double t, const std::string& source, json data) {
-    timeline_event e;
-    e.t = 100 + t;
-    e.source = source;
-    e.data = std::move(data);
-    tl.push_back(std::move(e));
+    tl.push_back(timeline_event::of(100 + t, source, data));
   }
   timeline done() {
     sort_timeline(tl);

@@ -6,7 +6,7 @@ namespace faultmux::repro {
 
 signature run_signature(const timeline& tl, const std::vector<oracle_result>& oracles) {
   signature s;
-  for (const auto& e : tl) add_event(s, e.data, e.source);
+  for (const auto& e : tl) add_event(s, e.fields(), e.source);
   for (const auto& o : oracles)
     if (is_failure(o.v)) s.oracle_failures.insert(o.name);
   return s;

@@ -32,7 +32,7 @@ void require_every_line_json(const std::string& path) {
 std::vector<json> read_events(const std::string& path, bool strict) {
   if (strict) require_every_line_json(path);
   std::vector<json> out;
-  for (auto& e : wire::read_event_file(path, "")) out.push_back(std::move(e.data));
+  for (const auto& e : wire::read_event_file(path, "")) out.push_back(e.fields());
   return out;
 }
 

@@ -18,19 +18,14 @@ namespace faultmux::test {
 // An event at `t` seconds from `source` ("mux", "faults", a worker's events
 // file), with `fields` as its data (t included).
 inline timeline_event ev(double t, const std::string& source, nlohmann::json fields) {
-  timeline_event e;
-  e.t = t;
-  e.source = source;
-  e.data = std::move(fields);
-  e.data["t"] = t;
-  return e;
+  fields["t"] = t;
+  return timeline_event::of(t, source, fields);
 }
 
 // The same, of process `pid` unless `fields` name another.
 inline timeline_event ev(double t, pid_t pid, const std::string& source, nlohmann::json fields) {
-  timeline_event e = ev(t, source, std::move(fields));
-  if (!e.data.contains("pid")) e.data["pid"] = pid;
-  return e;
+  if (!fields.contains("pid")) fields["pid"] = pid;
+  return ev(t, source, std::move(fields));
 }
 
 // The shim's trace line of one of the mux's calls (pid 10, at 1 s): a fault
