@@ -1,8 +1,9 @@
-// The latin-1 conversions 16 bytes at a time on x86-64: SSE2, which every
-// x86-64 CPU has, to count and check; SSSE3's byte shuffle for the
-// conversions, whose output positions depend on the bytes (it packs 8 bytes
-// at a time by a table indexed by which of them stay, as a mask). Tails
-// shorter than a block go to the portable code.
+// The latin-1 conversions a block of 16 or 32 bytes at a time on x86-64:
+// SSE2, which every x86-64 CPU has, to count and check; SSSE3's byte
+// shuffle for the conversions, whose output positions depend on the bytes
+// (it packs 8 bytes at a time by a table indexed by which of them stay, as
+// a mask); AVX2 to check and convert text 32 bytes at a time. Tails shorter
+// than a block go to the portable code.
 #include <array>
 #include <cstdint>
 
@@ -193,9 +194,97 @@ __attribute__((target("ssse3"))) char* from_utf8_ssse3(std::string_view text, ch
   return portable::from_utf8(text.substr(i), o, limit, bad_text);
 }
 
+#define FAULTMUX_AVX2 __attribute__((target("avx2")))
+
+FAULTMUX_AVX2 __m256i load32(const char* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+FAULTMUX_AVX2 __m256i bytes32_of(std::uint8_t b) {
+  return _mm256_set1_epi8(static_cast<char>(b));
+}
+
+FAULTMUX_AVX2 std::size_t lane_sum(__m256i v) {
+  const __m256i quads = _mm256_sad_epu8(v, _mm256_setzero_si256());
+  const __m128i pairs =
+      _mm_add_epi64(_mm256_castsi256_si128(quads), _mm256_extracti128_si256(quads, 1));
+  return static_cast<std::size_t>(_mm_cvtsi128_si64(pairs)) +
+         static_cast<std::size_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(pairs, pairs)));
+}
+
+// check_blocks thirty-two bytes at a time.
+FAULTMUX_AVX2 std::optional<std::size_t> code_points_avx2(std::string_view text) {
+  const char* p = text.data();
+  const std::size_t n = text.size();
+  std::size_t i = 0, conts = 0;
+  __m256i error = _mm256_setzero_si256(), owed = _mm256_setzero_si256();
+  while (i + 32 <= n) {
+    __m256i count = _mm256_setzero_si256();
+    for (int k = 0; k < 255 && i + 32 <= n; ++k, i += 32) {
+      const __m256i v = load32(p + i);
+      const __m256i lead =
+          _mm256_cmpeq_epi8(_mm256_and_si256(v, bytes32_of(0xfe)), bytes32_of(0xc2));
+      const __m256i cont = _mm256_cmpgt_epi8(bytes32_of(0xc0), v);  // signed: 0x80..0xbf
+      const __m256i wide = _mm256_cmpgt_epi8(_mm256_setzero_si256(), v);
+      // The lead lanes one byte on, across the two halves and from the last block.
+      const __m256i after =
+          _mm256_alignr_epi8(lead, _mm256_permute2x128_si256(owed, lead, 0x21), 15);
+      error = _mm256_or_si256(error, _mm256_andnot_si256(_mm256_or_si256(lead, cont), wide));
+      error = _mm256_or_si256(error, _mm256_xor_si256(cont, after));
+      count = _mm256_sub_epi8(count, cont);
+      owed = lead;
+    }
+    conts += lane_sum(count);
+  }
+  if (!_mm256_testz_si256(error, error)) return std::nullopt;
+  const bool carry = static_cast<unsigned>(_mm256_movemask_epi8(owed)) >> 31;
+  const std::optional<std::size_t> rest = portable::code_points(text.substr(i), carry);
+  if (!rest) return std::nullopt;
+  return i - conts + *rest;
+}
+
+// from_utf8_ssse3 thirty-two bytes at a time, packed a quarter at a time.
+FAULTMUX_AVX2 char* from_utf8_avx2(std::string_view text, char* o, char* limit, bool& bad_text) {
+  const char* p = text.data();
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  __m256i bad = _mm256_setzero_si256();
+  for (; i + 33 <= n && o <= limit; i += 32) {
+    const __m256i v = load32(p + i);
+    if (!_mm256_movemask_epi8(v)) {  // ASCII stands for itself
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), v);
+      o += 32;
+      continue;
+    }
+    const __m256i next = load32(p + i + 1);
+    const __m256i cont = _mm256_cmpgt_epi8(bytes32_of(0xc0), v);  // signed: 0x80..0xbf
+    const __m256i lead = _mm256_andnot_si256(cont, _mm256_cmpgt_epi8(_mm256_setzero_si256(), v));
+    const __m256i latin =
+        _mm256_cmpeq_epi8(_mm256_and_si256(v, bytes32_of(0xfe)), bytes32_of(0xc2));
+    bad = _mm256_or_si256(bad, _mm256_andnot_si256(latin, lead));
+    const __m256i value =
+        _mm256_or_si256(_mm256_slli_epi16(_mm256_and_si256(v, bytes32_of(0x03)), 6),
+                        _mm256_and_si256(next, bytes32_of(0x3f)));
+    const __m256i bytes = _mm256_blendv_epi8(v, value, lead);
+    const auto keep = ~static_cast<std::uint32_t>(_mm256_movemask_epi8(cont));
+    const __m128i halves[2] = {_mm256_castsi256_si128(bytes), _mm256_extracti128_si256(bytes, 1)};
+    for (int q = 0; q < 4; ++q) {
+      const unsigned m = keep >> (8 * q) & 0xff;
+      const __m128i quarter = q % 2 ? _mm_srli_si128(halves[q / 2], 8) : halves[q / 2];
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(o), pack(quarter, keep_bytes, m));
+      o += keep_bytes.size[m];
+    }
+  }
+  if (!_mm256_testz_si256(bad, bad)) bad_text = true;
+  return portable::from_utf8(text.substr(i), o, limit, bad_text);
+}
+
+#undef FAULTMUX_AVX2
+
 constexpr kernels sse2{"sse2", utf8_size_sse2, portable::to_utf8, code_points_sse2,
                        portable::from_utf8};
 constexpr kernels ssse3{"ssse3", utf8_size_sse2, to_utf8_ssse3, code_points_sse2, from_utf8_ssse3};
+constexpr kernels avx2{"avx2", utf8_size_sse2, to_utf8_ssse3, code_points_avx2, from_utf8_avx2};
 
 }  // namespace
 
@@ -203,6 +292,7 @@ std::vector<const kernels*> vector_kernels() {
   __builtin_cpu_init();
   std::vector<const kernels*> all{&sse2};
   if (__builtin_cpu_supports("ssse3")) all.push_back(&ssse3);
+  if (__builtin_cpu_supports("avx2")) all.push_back(&avx2);
   return all;
 }
 

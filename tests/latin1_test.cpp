@@ -112,6 +112,9 @@ TEST(Latin1Paths, TheVectorPathsThisCpuHasAreTested) {
   if (__builtin_cpu_supports("ssse3")) {
     EXPECT_NE(std::find(names.begin(), names.end(), "ssse3"), names.end());
   }
+  if (__builtin_cpu_supports("avx2")) {
+    EXPECT_NE(std::find(names.begin(), names.end(), "avx2"), names.end());
+  }
 #endif
 }
 
