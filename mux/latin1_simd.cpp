@@ -132,6 +132,13 @@ __attribute__((target("ssse3"))) __m128i pack(__m128i v, const pack_table& t, un
   return _mm_shuffle_epi8(v, _mm_load_si128(reinterpret_cast<const __m128i*>(&t.shuffle[mask])));
 }
 
+// Stores the bytes of v's low half that the mask `keep` marks, packed at o;
+// returns their end (8 bytes are stored whatever it is).
+__attribute__((target("ssse3"))) char* put_kept(char* o, __m128i v, unsigned keep) {
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(o), pack(v, keep_bytes, keep));
+  return o + keep_bytes.size[keep];
+}
+
 __attribute__((target("ssse3"))) void to_utf8_ssse3(std::string_view bytes, char* out) {
   const char* p = bytes.data();
   const std::size_t n = bytes.size();
@@ -184,11 +191,8 @@ __attribute__((target("ssse3"))) char* from_utf8_ssse3(std::string_view text, ch
                                        _mm_and_si128(next, bytes_of(0x3f)));
     const __m128i bytes = _mm_or_si128(_mm_and_si128(lead, value), _mm_andnot_si128(lead, v));
     const unsigned keep = ~static_cast<unsigned>(_mm_movemask_epi8(cont)) & 0xffff;
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(o), pack(bytes, keep_bytes, keep & 0xff));
-    o += keep_bytes.size[keep & 0xff];
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(o),
-                     pack(_mm_srli_si128(bytes, 8), keep_bytes, keep >> 8));
-    o += keep_bytes.size[keep >> 8];
+    o = put_kept(o, bytes, keep & 0xff);
+    o = put_kept(o, _mm_srli_si128(bytes, 8), keep >> 8);
   }
   if (bad) bad_text = true;
   return portable::from_utf8(text.substr(i), o, limit, bad_text);
@@ -267,13 +271,11 @@ FAULTMUX_AVX2 char* from_utf8_avx2(std::string_view text, char* o, char* limit, 
                         _mm256_and_si256(next, bytes32_of(0x3f)));
     const __m256i bytes = _mm256_blendv_epi8(v, value, lead);
     const auto keep = ~static_cast<std::uint32_t>(_mm256_movemask_epi8(cont));
-    const __m128i halves[2] = {_mm256_castsi256_si128(bytes), _mm256_extracti128_si256(bytes, 1)};
-    for (int q = 0; q < 4; ++q) {
-      const unsigned m = keep >> (8 * q) & 0xff;
-      const __m128i quarter = q % 2 ? _mm_srli_si128(halves[q / 2], 8) : halves[q / 2];
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(o), pack(quarter, keep_bytes, m));
-      o += keep_bytes.size[m];
-    }
+    const __m128i low = _mm256_castsi256_si128(bytes), high = _mm256_extracti128_si256(bytes, 1);
+    o = put_kept(o, low, keep & 0xff);
+    o = put_kept(o, _mm_srli_si128(low, 8), keep >> 8 & 0xff);
+    o = put_kept(o, high, keep >> 16 & 0xff);
+    o = put_kept(o, _mm_srli_si128(high, 8), keep >> 24);
   }
   if (!_mm256_testz_si256(bad, bad)) bad_text = true;
   return portable::from_utf8(text.substr(i), o, limit, bad_text);
