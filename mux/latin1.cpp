@@ -4,7 +4,10 @@
 #include <cstdint>
 #include <cstring>
 
+#include "mux/latin1_kernels.hpp"
+
 namespace faultmux::pickle::latin1 {
+namespace detail::portable {
 namespace {
 
 constexpr std::uint64_t ones = 0x0101010101010101ull;
@@ -98,12 +101,12 @@ void to_utf8(std::string_view bytes, char* out) {
   }
 }
 
-std::optional<std::size_t> code_points(std::string_view text) {
+std::optional<std::size_t> code_points(std::string_view text, bool owed) {
   const char* p = text.data();
   const std::size_t n = text.size();
   std::size_t i = 0;
   high_bit_counter conts;
-  std::uint64_t carry = 0;  // a lead byte ended the previous word
+  std::uint64_t carry = owed ? 0x80 : 0;  // a lead byte ended the previous word
   std::uint64_t bad = 0;
   for (; i + 8 <= n; i += 8) {
     const std::uint64_t w = load(p + i);
@@ -135,22 +138,14 @@ std::optional<std::size_t> code_points(std::string_view text) {
   return n - conts.total() - tail_conts;
 }
 
-bool append_from_utf8(std::string& out, std::string_view text) {
-  const std::optional<std::size_t> count = code_points(text);
-  return count && append_from_utf8(out, text, *count);
-}
-
-bool append_from_utf8(std::string& out, std::string_view text, std::size_t count) {
-  const std::size_t at = out.size();
-  // Room past the end: a word's bytes are stored whether kept or not.
-  out.resize(at + count + 8);
-  char* o = out.data() + at;
+char* from_utf8(std::string_view text, char* o, char* limit, bool& bad_text) {
   const char* p = text.data();
   const std::size_t n = text.size();
   std::size_t i = 0;
   std::uint64_t bad = 0;
   // A word at a time while the byte after it is there to complete a lead.
   for (; i + 9 <= n; i += 8) {
+    if (o > limit) break;
     const std::uint64_t w = load(p + i);
     if (!(w & high)) {  // ASCII stands for itself
       std::memcpy(o, p + i, 8);
@@ -172,6 +167,7 @@ bool append_from_utf8(std::string& out, std::string_view text, std::size_t count
       o += (keep >> (8 * k + 7)) & 1;
     }
   }
+  if (o > limit) return o;  // more bytes than the caller said: the end tells it
   for (; i < n; ++i) {
     const auto b = static_cast<std::uint8_t>(p[i]);
     if (b >= 0xc0) {
@@ -182,7 +178,56 @@ bool append_from_utf8(std::string& out, std::string_view text, std::size_t count
       *o++ = static_cast<char>(b);
     }
   }
-  if (bad || o != out.data() + at + count) {
+  if (bad) bad_text = true;
+  return o;
+}
+
+}  // namespace detail::portable
+
+namespace detail {
+
+std::vector<const kernels*> supported() {
+  static constexpr kernels word_at_a_time{
+      "portable", portable::utf8_size, portable::to_utf8,
+      [](std::string_view text) { return portable::code_points(text, false); },
+      portable::from_utf8};
+  std::vector<const kernels*> all{&word_at_a_time};
+  for (const kernels* k : vector_kernels()) all.push_back(k);
+  return all;
+}
+
+const kernels& fastest() {
+  static const kernels& chosen = *supported().back();
+  return chosen;
+}
+
+}  // namespace detail
+
+std::size_t utf8_size(std::string_view bytes) {
+  return detail::fastest().utf8_size(bytes);
+}
+
+void to_utf8(std::string_view bytes, char* out) {
+  detail::fastest().to_utf8(bytes, out);
+}
+
+std::optional<std::size_t> code_points(std::string_view text) {
+  return detail::fastest().code_points(text);
+}
+
+bool append_from_utf8(std::string& out, std::string_view text) {
+  const std::optional<std::size_t> count = code_points(text);
+  return count && append_from_utf8(out, text, *count);
+}
+
+bool append_from_utf8(std::string& out, std::string_view text, std::size_t count) {
+  const std::size_t at = out.size();
+  // Room past the end: the conversion stores whole words, kept or not.
+  out.resize(at + count + detail::from_utf8_slack);
+  char* start = out.data() + at;
+  bool bad = false;
+  const char* end = detail::fastest().from_utf8(text, start, start + count, bad);
+  if (bad || end != start + count) {
     out.resize(at);
     return false;
   }

@@ -1,7 +1,8 @@
 // Python 3 pickles bytes at protocol 2 as _codecs.encode(text, 'latin1'): the
 // text holds one code point per byte, so a byte of 0x80 or above is two bytes
-// of UTF-8. These convert whole buffers a word at a time, without a call or
-// an unpredictable branch per byte, since call bodies can be megabytes.
+// of UTF-8. These convert whole buffers in vector registers where the CPU
+// has them (else a word at a time), without a call or an unpredictable
+// branch per byte, since call bodies can be megabytes.
 #pragma once
 
 #include <cstddef>
