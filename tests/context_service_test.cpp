@@ -226,11 +226,15 @@ TEST_F(contexts, exit_and_crash_end_pending_calls_and_the_mux_logs_the_exit) {
     // The fatal call, and two more queued behind it in x.
     std::vector<std::shared_ptr<pending_call>> calls{
         c.start(x, h.fn, h.args), c.start(x, "echo", {1}), c.start(x, "echo", {2})};
-    for (auto& p : calls) {
-      auto o = p->wait(5s);
+    // The fatal call ends with its respondent. The two behind it may reach
+    // the mux after x's route is gone (a busy machine): then "no route" is
+    // the right answer, as it is to any message for a context that is gone.
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      auto o = calls[i]->wait(5s);
       ASSERT_TRUE(o);
       EXPECT_EQ(o->what, call_outcome::kind::dead) << describe(o);
-      EXPECT_EQ(o->error, disconnected);
+      if (i == 0 || o->error.find("no route to") == std::string::npos)
+        EXPECT_EQ(o->error, disconnected);
     }
     EXPECT_TRUE(text_appears([&] { return mux.stderr_text(); },
                              fmt::format("{}: PID {} {}", h.name, *pid, h.logged)))
