@@ -2,10 +2,11 @@
 // (child_process::spawn of `faultmux worker`, stdout captured, stderr to a
 // file, the worker's environment added), one at a time and with spawn_all
 // two at once, beside the floor in the same run: N sequential posix_spawns
-// of /bin/true. Blocks of each are interleaved, so a change in the shared
-// machine's load hits all three alike. Timed: the spawn calls (posix_spawn
-// returns once the child has exec'd); the workers' own start-up overlaps
-// later spawns, as in a scenario, and their reaping is untimed.
+// of /bin/true, and of the faultmux binary itself. Blocks of each are interleaved, so a change in
+// the shared machine's load hits all three alike. Timed: the spawn calls (posix_spawn returns once
+// the child has exec'd); the workers' own start-up overlaps later spawns, as in a scenario, and
+// their reaping is untimed.
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -39,6 +40,25 @@ double true_block(int n) {
   return t;
 }
 
+// N posix_spawns of the faultmux binary itself (`faultmux --version`, no
+// file actions), timed; then reaped, untimed: what exec'ing this binary
+// costs whoever spawns it, the floor of any spawn of its workers.
+double binary_block(int n) {
+  char* argv[] = {const_cast<char*>(FAULTMUX_BINARY), const_cast<char*>("--version"), nullptr};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  std::vector<pid_t> pids(static_cast<std::size_t>(n));
+  const double t0 = now_seconds();
+  for (auto& pid : pids)
+    if (::posix_spawn(&pid, FAULTMUX_BINARY, &fa, nullptr, argv, environ) != 0) pid = -1;
+  const double t = now_seconds() - t0;
+  posix_spawn_file_actions_destroy(&fa);
+  for (pid_t pid : pids)
+    if (pid > 0) ::waitpid(pid, nullptr, 0);
+  return t;
+}
+
 std::vector<spawn_request> worker_requests(const mux_process& mux, const temp_dir& dir, int n) {
   std::vector<spawn_request> out;
   for (int i = 0; i < n; ++i)
@@ -64,10 +84,11 @@ void spawn_workers(benchmark::State& state) {
     temp_dir dir;
     mux_process mux(mux_kind::faultmux, dir, spawn_count);
     const auto requests = worker_requests(mux, dir, spawn_count);
-    double floor_s = 0, one_s = 0, two_s = 0;
+    double floor_s = 0, binary_s = 0, one_s = 0, two_s = 0;
     for (auto _ : state) {
       for (int b = 0; b < spawn_blocks; ++b) {
         floor_s += true_block(spawn_count);
+        binary_s += binary_block(spawn_count);
         one_s += worker_block(requests, 1);
         two_s += worker_block(requests, 2);
       }
@@ -79,6 +100,7 @@ void spawn_workers(benchmark::State& state) {
     state.counters["seq_ratio"] = one_s / floor_s;
     state.counters["par2_ratio"] = two_s / floor_s;
     record("spawn.true_ms_per", floor_s / n * 1e3);
+    record("spawn.binary_ms_per", binary_s / n * 1e3);
     record("spawn.seq_ms_per", one_s / n * 1e3);
     record("spawn.par2_ms_per", two_s / n * 1e3);
   } catch (const std::exception& e) {
