@@ -159,6 +159,31 @@ TEST_F(child_lifecycle, emfile_at_the_channel_socketpair_fails_fast_and_leaks_no
   EXPECT_TRUE(events_named(dir_.file("test.events"), "child_start").empty());
 }
 
+// A start whose exec fails (ENOENT: no such program) fails at once with the
+// errno, leaving no process, descriptor or zombie behind; a second start
+// leaks nothing the first did not.
+TEST_F(child_lifecycle, enoent_at_exec_fails_fast_and_leaks_nothing) {
+  children_config cfg = faultmux_children(dir_);
+  cfg.program = dir_.file("no-such-program");
+  root_node root(cfg);
+  std::vector<int> fds_after;
+  for (int round = 0; round < 2; ++round) {
+    double t0 = events::now();
+    auto s = root.start("missing");
+    double took = events::now() - t0;
+    EXPECT_FALSE(s.info);
+    EXPECT_NE(s.error.find("cannot start context missing"), std::string::npos) << s.error;
+    EXPECT_NE(s.error.find("No such file or directory"), std::string::npos) << s.error;
+    EXPECT_LT(took, 1.0);
+    EXPECT_EQ(root.child_count(), 0u);
+    fds_after.push_back(test::open_fd_count(::getpid()));
+  }
+  EXPECT_EQ(fds_after[1], fds_after[0]);
+  // The forked child whose exec failed was reaped by the start itself.
+  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
+}
+
 // 64 KiB of diagnostics on stderr, stdout closed first, exit 50 ms later:
 // the start error carries the tail of what it wrote.
 TEST_F(child_lifecycle, a_failed_start_carries_the_tail_of_a_long_stderr) {
