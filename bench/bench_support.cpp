@@ -112,7 +112,7 @@ void report_cpu(benchmark::State& state, const std::string& prefix, pid_t pid,
 }
 
 const char* mux_name(mux_kind k) {
-  return k == mux_kind::faultmux ? "faultmux" : "mitogen";
+  return k == mux_kind::faultmux ? "faultmux" : k == mux_kind::mitogen ? "mitogen" : "splice";
 }
 
 std::string log_tail(const std::string& log, std::size_t max_bytes) {
@@ -134,6 +134,8 @@ test::mux_config config_of(mux_kind kind) {
   cfg.name = mux_name(kind);
   if (kind == mux_kind::faultmux) {
     cfg.command = {FAULTMUX_BINARY, "mux"};
+  } else if (kind == mux_kind::splice) {
+    cfg.command = {FAULTMUX_SPLICE_RELAY};
   } else {
     // Debian's python3-mitogen is installed for /usr/bin/python3 only.
     cfg.command = {"/usr/bin/python3",

@@ -82,7 +82,8 @@ cpu_usage cpu_of(pid_t pid);
 void report_cpu(benchmark::State& state, const std::string& prefix, pid_t pid,
                 const cpu_usage& before, double items);
 
-enum class mux_kind { faultmux, mitogen };
+// splice: bench/splice_relay, the capacity floor (a handshake, then bytes spliced).
+enum class mux_kind { faultmux, mitogen, splice };
 const char* mux_name(mux_kind k);
 
 // Children's stderr goes to a log file, out of the benchmark report but at
