@@ -42,6 +42,15 @@ std::span<std::uint8_t> broker::read_buffer() {
   return read_buffer_;
 }
 
+void broker::uncork() {
+  if (--corks_ > 0) return;
+  while (!at_uncork_.empty()) {
+    auto due = std::move(at_uncork_);
+    at_uncork_.clear();
+    for (auto& fn : due) fn();
+  }
+}
+
 broker::~broker() {
   stop();
   join();

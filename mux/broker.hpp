@@ -57,7 +57,18 @@ class broker {
   // no read buffer of its own. Valid until the next call.
   std::span<std::uint8_t> read_buffer();
 
+  // While corked (a stream delivering what one wakeup read), streams queue
+  // what they are given and write it when the last cork goes: one send of
+  // many messages instead of a send per message. Broker thread only.
+  void cork() { ++corks_; }
+  void uncork();
+  bool corked() const { return corks_ > 0; }
+  // Runs fn at the last uncork (broker thread only, while corked).
+  void when_uncorked(std::function<void()> fn) { at_uncork_.push_back(std::move(fn)); }
+
  private:
+  int corks_ = 0;
+  std::vector<std::function<void()>> at_uncork_;
   std::unique_ptr<boost::asio::io_context> io_;
   std::vector<std::uint8_t> read_buffer_;
   std::thread thread_;

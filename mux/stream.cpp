@@ -100,7 +100,16 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
     }
     out_.push_back(out_item{encode_header(m), std::move(m.data), 0});
     queued_ += size;
-    if (!write_waiting_ && !write_retry_) flush(true);
+    if (write_waiting_ || write_retry_ || flush_queued_) return;
+    if (broker_.corked()) {
+      flush_queued_ = true;
+      broker_.when_uncorked([self = shared_from_this()] {
+        self->flush_queued_ = false;
+        if (self->writing() && !self->write_waiting_ && !self->write_retry_) self->flush(true);
+      });
+      return;
+    }
+    flush(true);
   }
 
   void close(int err, const std::string& why) override {
@@ -253,6 +262,13 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   void read_some() {
     check_state();
     auto self = shared_from_this();
+    // What this wakeup's messages send goes out at its end, a send per
+    // stream rather than per message (broker::cork).
+    broker_.cork();
+    struct uncork_at_exit {
+      broker& b;
+      ~uncork_at_exit() { b.uncork(); }
+    } uncork{broker_};
     for (int i = 0; i < reads_per_wakeup && state_ != lifecycle::closed; ++i) {
       // A large body still to come is read straight into place; anything
       // else into the broker's buffer, of which the decoder keeps only an
@@ -407,6 +423,7 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   // say an async_wait is armed, which any live state may have either way.
   bool read_waiting_ = false;
   bool write_waiting_ = false;
+  bool flush_queued_ = false;  // a flush waits for the broker's uncork
   int read_spurious_ = 0;
   int write_spurious_ = 0;
   timer_handle read_retry_, write_retry_, grace_timer_;

@@ -307,6 +307,12 @@ int run_connected(const worker_options& o, connection c, faults::phase_trigger& 
   std::function<void()> first_request_sent = [&] {
     bool waiting = calling ? calls.awaiting_first_reply() : load.awaiting_first_reply();
     if (!trigger.due(faults::phase::awaiting_reply) || !waiting || to_mux->closed()) return;
+    // Sent from inside a delivery, it is written when the broker uncorks:
+    // look again then, before any reply can be read.
+    if (n.get_broker().corked()) {
+      n.get_broker().when_uncorked(first_request_sent);
+      return;
+    }
     if (to_mux->queued_bytes() > 0) {
       n.get_broker().after(std::chrono::milliseconds(1), first_request_sent);
       return;

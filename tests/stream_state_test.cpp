@@ -15,6 +15,7 @@
 
 #include "mux/broker.hpp"
 #include "mux/fd.hpp"
+#include "mux/frame.hpp"
 #include "mux/stream.hpp"
 
 namespace faultmux::test::stream_state {
@@ -48,7 +49,11 @@ struct fixture {
   // Runs fn on the broker thread, then the loop until stop() or 10 s.
   void run(std::function<void()> fn) {
     b.defer([this, fn = std::move(fn)] {
-      s->start([](stream&, message) {}, [this](stream&, int err) { close_errs.push_back(err); });
+      s->start(
+          [this](stream& from, message m) {
+            if (on_message) on_message(from, std::move(m));
+          },
+          [this](stream&, int err) { close_errs.push_back(err); });
       fn();
     });
     auto watchdog = b.after(10s, [this] {
@@ -68,8 +73,16 @@ struct fixture {
     });
   }
 
+  // Bytes waiting at the peer end, not read.
+  std::size_t waiting_at_peer() const {
+    std::vector<char> buf(std::size_t{1} << 20);
+    ssize_t n = ::recv(peer.get(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
+  }
+
   broker b;
   std::shared_ptr<stream> s;
+  std::function<void(stream&, message)> on_message;
   unique_fd peer;
   std::thread drainer;
   std::vector<int> close_errs;
@@ -169,6 +182,48 @@ TEST(stream_state, graceful_close_of_a_failing_stream_waits_for_its_close_and_re
   ASSERT_TRUE(flushed.has_value()) << "done never ran";
   EXPECT_FALSE(*flushed);
   EXPECT_EQ(f.close_errs, std::vector<int>{ENOBUFS});
+}
+
+// Sends while the broker is corked wait in the queue, and go out together
+// at the uncork; uncorked, a send writes at once.
+TEST(stream_state, sends_while_corked_wait_for_the_uncork) {
+  fixture f;
+  const std::size_t one = header_size + 64;
+  f.run([&] {
+    f.b.cork();
+    for (int i = 0; i < 3; ++i) f.s->send(to_peer(64));
+    EXPECT_EQ(f.s->queued_bytes(), 3 * one);
+    EXPECT_EQ(f.waiting_at_peer(), 0u);
+    f.b.uncork();
+    EXPECT_EQ(f.s->queued_bytes(), 0u);
+    EXPECT_EQ(f.waiting_at_peer(), 3 * one);
+    f.s->send(to_peer(64));
+    EXPECT_EQ(f.waiting_at_peer(), 4 * one);
+    f.b.stop();
+  });
+  ASSERT_FALSE(f.timed_out);
+}
+
+// What a stream delivers from one wakeup runs corked: the replies its
+// messages cause are written once it has delivered them all.
+TEST(stream_state, a_wakeups_messages_are_delivered_corked) {
+  fixture f;
+  std::vector<bool> corked;
+  f.on_message = [&](stream& from, message m) {
+    corked.push_back(f.b.corked());
+    m.dst_id = m.src_id;
+    from.send(std::move(m));
+    if (corked.size() == 3) f.b.defer([&] { f.b.stop(); });
+  };
+  std::string frames;
+  for (int i = 0; i < 3; ++i) frames += encode_frame(to_peer(16));
+  ASSERT_EQ(::write(f.peer.get(), frames.data(), frames.size()),
+            static_cast<ssize_t>(frames.size()));
+  f.run([] {});
+  ASSERT_FALSE(f.timed_out);
+  EXPECT_EQ(corked, (std::vector<bool>{true, true, true}));
+  EXPECT_FALSE(f.b.corked());
+  EXPECT_EQ(f.waiting_at_peer(), frames.size());
 }
 
 }  // namespace
