@@ -55,6 +55,22 @@ TEST(TimelineIndex, ListsEachKeyInTimelineOrder) {
   EXPECT_EQ(timeline_index::last(ix.of(99, "reply")), nullptr);
 }
 
+// Sorted by time; events at the same time keep the order they came in (the
+// sources in file order), whatever the permutation: every cycle is followed.
+TEST(SortTimeline, OrdersByTimeKeepingTiesInTheirOrder) {
+  timeline tl;
+  const double times[] = {3, 1, 2, 1, 3, 0, 2, 1, 5, 4, 0, 3};
+  for (int i = 0; i < 12; ++i) tl.push_back(ev(times[i], "s" + std::to_string(i), {{"n", i}}));
+  sort_timeline(tl);
+  std::vector<int> got;
+  for (const auto& e : tl) got.push_back(static_cast<int>(e.num("n")));
+  EXPECT_EQ(got, (std::vector<int>{5, 10, 1, 3, 7, 2, 6, 0, 4, 11, 9, 8}));
+  for (const auto& e : tl) EXPECT_EQ(e.source, "s" + std::to_string(e.num("n")));
+  timeline empty;
+  sort_timeline(empty);
+  EXPECT_TRUE(empty.empty());
+}
+
 TEST(OracleSupport, NumbersAfterReadsWholeNumbers) {
   using oracle_support::numbers_after;
   EXPECT_EQ(numbers_after("stream unix_client.123: EOF", "unix_client."),
