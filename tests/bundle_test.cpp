@@ -93,7 +93,7 @@ TEST(RunBundle, HoldsWhatABugReportNeedsAndRerunsToTheSameVerdicts) {
   EXPECT_THAT(md, HasSubstr("\nlistener alive:\n  probe: cannot connect to "));
   // The mux's own error lines: its legacy listener closed on the EPIPE.
   EXPECT_THAT(md, HasSubstr("First error lines of the mux's log:\n\n```text\n+"));
-  EXPECT_THAT(md, HasSubstr("(--legacy-bug epipe-crash)"));
+  EXPECT_THAT(md, HasSubstr("failed: EPIPE (Broken pipe): the listener is closed"));
   EXPECT_THAT(md, HasSubstr("faultmux run scenarios/exit-after-pid.toml --seed 1 --legacy-bug "
                             "epipe-crash\n"));
   EXPECT_THAT(md, HasSubstr("## Environment\n\n- faultmux "));

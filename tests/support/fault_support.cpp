@@ -36,7 +36,9 @@ std::string finished::describe() const {
 
 child_process start_faultmux(const run_dir& dir, const std::vector<std::string>& args,
                              const std::string& name) {
-  std::vector<std::string> argv{binary()};
+  // Its run directories (a failed run's, kept by -v) go in the test's own
+  // directory, which goes with the test, not in /tmp.
+  std::vector<std::string> argv{"/usr/bin/env", "TMPDIR=" + dir.path(), binary()};
   argv.insert(argv.end(), args.begin(), args.end());
   return spawn_logged(argv, dir.file(name + ".stderr"));
 }

@@ -35,7 +35,7 @@ struct finished {
 };
 
 // Starts `faultmux args...` with stdout captured and stderr appended to
-// <dir>/<name>.stderr.
+// <dir>/<name>.stderr, and TMPDIR=<dir>.
 child_process start_faultmux(const run_dir& dir, const std::vector<std::string>& args,
                              const std::string& name);
 // Runs `faultmux args...` to its end; SIGKILLed after `timeout`.
