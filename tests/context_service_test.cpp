@@ -233,8 +233,9 @@ TEST_F(contexts, exit_and_crash_end_pending_calls_and_the_mux_logs_the_exit) {
       auto o = calls[i]->wait(5s);
       ASSERT_TRUE(o);
       EXPECT_EQ(o->what, call_outcome::kind::dead) << describe(o);
-      if (i == 0 || o->error.find("no route to") == std::string::npos)
+      if (i == 0 || o->error.find("no route to") == std::string::npos) {
         EXPECT_EQ(o->error, disconnected);
+      }
     }
     EXPECT_TRUE(text_appears([&] { return mux.stderr_text(); },
                              fmt::format("{}: PID {} {}", h.name, *pid, h.logged)))
