@@ -178,6 +178,8 @@ class child_impl final : public child, public std::enable_shared_from_this<child
     return err;
   }
 
+  bool output_read() const override { return pipes_read_ == 2; }
+
   std::string last_output() const override {
     std::string s;
     for (const auto& l : recent_) s += l + "\n";
@@ -218,6 +220,7 @@ class child_impl final : public child, public std::enable_shared_from_this<child
       if (n) lines->feed(std::string_view(buf.data(), n));
       if (ec) {
         lines->finish();
+        ++self->pipes_read_;
         return;
       }
       self->read(p, buf, lines, which);
@@ -245,6 +248,7 @@ class child_impl final : public child, public std::enable_shared_from_this<child
   std::array<char, 4096> out_buf_{}, err_buf_{};
   std::unique_ptr<line_splitter> out_lines_, err_lines_;
   std::deque<std::string> recent_;
+  int pipes_read_ = 0;  // of stdout and stderr, those read to their end
   std::unique_ptr<bp::process> proc_;
   unique_fd ours_;
   pid_t pid_ = -1;

@@ -42,6 +42,8 @@ class child {
   virtual bool exited() const = 0;
   // The last lines the child wrote on stdout/stderr, for error messages.
   virtual std::string last_output() const = 0;
+  // Both its stdout and stderr were read to their end.
+  virtual bool output_read() const = 0;
   // kill(2): 0, or its errno (EPERM: we may not signal it). 0 once it exited.
   virtual int signal(int sig) = 0;
 };

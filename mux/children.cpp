@@ -113,10 +113,11 @@ void children::launch(const std::string& name, std::uint32_t id, started_fn done
           it->second->exited = true;
           it->second->status = status;
           if (it->second->done) {
-            // Let the pipes drain so the error carries the child's last words.
-            node_.get_broker().after(std::chrono::milliseconds(50), [this, id, status] {
-              fail_start(id, "it " + describe_exit(status) + " before it said hello");
-            });
+            // The error carries the child's last words: its pipes are read
+            // to their end first (for at most a second: a grandchild may
+            // hold them open).
+            fail_when_output_read(id, "it " + describe_exit(status) + " before it said hello",
+                                  std::chrono::steady_clock::now() + std::chrono::seconds(1));
             return;
           }
           maybe_forget(id);
@@ -157,6 +158,16 @@ void children::launch(const std::string& name, std::uint32_t id, started_fn done
   e->hello_timer = node_.get_broker().after(cfg_.hello_timeout, [this, id] {
     fail_start(id, fmt::format("it said nothing within {} ms", cfg_.hello_timeout.count()));
   });
+}
+
+void children::fail_when_output_read(std::uint32_t id, const std::string& why,
+                                     std::chrono::steady_clock::time_point until) {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end() || !it->second->done) return;
+  if (it->second->proc->output_read() || std::chrono::steady_clock::now() >= until)
+    return fail_start(id, why);
+  node_.get_broker().after(std::chrono::milliseconds(5),
+                           [this, id, why, until] { fail_when_output_read(id, why, until); });
 }
 
 void children::fail_start(std::uint32_t id, const std::string& why) {

@@ -86,6 +86,9 @@ class children {
 
   void launch(const std::string& name, std::uint32_t id, started_fn done);
   void fail_start(std::uint32_t id, const std::string& why);
+  // fail_start once the child's output is read to its end, or at `until`.
+  void fail_when_output_read(std::uint32_t id, const std::string& why,
+                             std::chrono::steady_clock::time_point until);
   void on_forward_log(message& m);
   void maybe_forget(std::uint32_t id);
   void end_orphan(std::uint32_t id, int sig);

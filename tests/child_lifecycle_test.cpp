@@ -273,5 +273,24 @@ TEST_F(child_lifecycle, a_child_that_closes_its_stdout_and_stderr_costs_its_pare
   EXPECT_EQ(root.child_count(), 1u) << "the child's channel is untouched";
 }
 
+// The start error waits for the child's pipes to be read to their end, not
+// a fixed time after its exit: last words that come late (here from a
+// grandchild that holds its stderr 200 ms longer) are in it.
+TEST_F(child_lifecycle, a_failed_start_waits_for_the_end_of_its_output) {
+  children_config cfg = faultmux_children(dir_);
+  cfg.program = write_script(dir_, "late",
+                             "#!/bin/sh\n"
+                             "echo 'first words' >&2\n"
+                             "(sleep 0.2; echo 'the last words' >&2) &\n"
+                             "exit 4\n");
+  root_node root(cfg);
+  auto s = root.start("late");
+  EXPECT_FALSE(s.info);
+  EXPECT_NE(s.error.find("exited with status 4 before it said hello"), std::string::npos)
+      << s.error;
+  EXPECT_NE(s.error.find("first words"), std::string::npos) << s.error;
+  EXPECT_NE(s.error.find("the last words"), std::string::npos) << s.error;
+}
+
 }  // namespace
 }  // namespace faultmux
