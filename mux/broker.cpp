@@ -1,5 +1,7 @@
 #include "mux/broker.hpp"
 
+#include <cassert>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -44,11 +46,12 @@ std::span<std::uint8_t> broker::read_buffer() {
 
 void broker::uncork() {
   if (--corks_ > 0) return;
-  while (!at_uncork_.empty()) {
-    auto due = std::move(at_uncork_);
-    at_uncork_.clear();
-    for (auto& fn : due) fn();
-  }
+  // Nothing is queued while they run (uncorked, sends write at once). The
+  // two vectors trade places so neither gives its room back each wakeup.
+  assert(uncorking_.empty());  // never corked again from inside a flush
+  std::swap(at_uncork_, uncorking_);
+  for (auto& fn : uncorking_) fn();
+  uncorking_.clear();
 }
 
 broker::~broker() {

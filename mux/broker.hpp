@@ -68,7 +68,7 @@ class broker {
 
  private:
   int corks_ = 0;
-  std::vector<std::function<void()>> at_uncork_;
+  std::vector<std::function<void()>> at_uncork_, uncorking_;
   std::unique_ptr<boost::asio::io_context> io_;
   std::vector<std::uint8_t> read_buffer_;
   std::thread thread_;
