@@ -160,7 +160,7 @@ int mux_process::open_sockets() const {
 }
 
 echo_worker::echo_worker(const std::string& socket, const std::string& log, bool ack_only) {
-  std::vector<std::string> argv{FAULTMUX_BINARY, "worker", "--connect", socket};
+  std::vector<std::string> argv{FAULTMUX_WORKER_BINARY, "worker", "--connect", socket};
   if (ack_only) argv.push_back("--ack-only");
   proc_ = spawn_logged(argv, log, true);
   auto line = line_starting(proc_, "context_id=", 20s);

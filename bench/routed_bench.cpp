@@ -186,7 +186,7 @@ void routed_capacity(benchmark::State& state, mux_kind kind) {
         logs.push_back(
             dir.file("load" + std::to_string(iteration) + "_" + std::to_string(i) + ".log"));
         load.push_back(
-            spawn_logged({FAULTMUX_BINARY, "worker", "--connect", mux.path(), "--peer",
+            spawn_logged({FAULTMUX_WORKER_BINARY, "worker", "--connect", mux.path(), "--peer",
                           std::to_string(echoes[static_cast<std::size_t>(i)].context_id()),
                           "--count", std::to_string(count), "--size", std::to_string(rtt_size),
                           "--in-flight", std::to_string(capacity_in_flight)},

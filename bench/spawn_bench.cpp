@@ -1,11 +1,12 @@
 // Spawning many forks: N workers started as the driver starts them
-// (child_process::spawn of `faultmux worker`, stdout captured, stderr to a
+// (child_process::spawn of faultmux-worker, stdout captured, stderr to a
 // file, the worker's environment added), one at a time and with spawn_all
 // two at once, beside the floor in the same run: N sequential posix_spawns
-// of /bin/true, and of the faultmux binary itself. Blocks of each are interleaved, so a change in
-// the shared machine's load hits all three alike. Timed: the spawn calls (posix_spawn returns once
-// the child has exec'd); the workers' own start-up overlaps later spawns, as in a scenario, and
-// their reaping is untimed.
+// of /bin/true, and of the faultmux binary itself (what `faultmux worker`
+// would cost). Blocks of each are interleaved, so a change in the shared
+// machine's load hits all three alike. Timed: the spawn calls (posix_spawn
+// returns once the child has exec'd); the workers' own start-up overlaps
+// later spawns, as in a scenario, and their reaping is untimed.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -62,10 +63,11 @@ double binary_block(int n) {
 std::vector<spawn_request> worker_requests(const mux_process& mux, const temp_dir& dir, int n) {
   std::vector<spawn_request> out;
   for (int i = 0; i < n; ++i)
-    out.push_back({{FAULTMUX_BINARY, "worker", "--connect", mux.path(), "--events", "/dev/null"},
-                   true,
-                   dir.file(fmt::format("w{}.stderr", i)),
-                   {fmt::format("FAULTMUX_PEER=good:{}", i)}});
+    out.push_back(
+        {{FAULTMUX_WORKER_BINARY, "worker", "--connect", mux.path(), "--events", "/dev/null"},
+         true,
+         dir.file(fmt::format("w{}.stderr", i)),
+         {fmt::format("FAULTMUX_PEER=good:{}", i)}});
   return out;
 }
 

@@ -1,6 +1,7 @@
 # `cmake --install BUILD --prefix P`: the layout an installed faultmux finds
 # its files in, relative to P/bin/faultmux (harness/install_paths.hpp):
 #   P/bin/faultmux
+#   P/bin/faultmux-worker               the workers' binary (harness/worker_main.cpp)
 #   P/lib/faultmux/libfaultmux_shim.so
 #   P/share/faultmux/scenarios/       built-in scenarios, mitogen_mux.py, mitogen_client.py
 #   P/share/doc/faultmux/             README.md and docs/ (with the CI recipes)
@@ -11,6 +12,8 @@ include(CMakePackageConfigHelpers)
 set(FAULTMUX_INSTALL_CMAKEDIR lib/cmake/faultmux)
 set_target_properties(faultmux_shim PROPERTIES EXPORT_NAME shim)
 install(TARGETS faultmux EXPORT faultmuxTargets RUNTIME DESTINATION bin)
+# The worker role alone, beside faultmux, which finds it there.
+install(TARGETS faultmux-worker RUNTIME DESTINATION bin)
 install(TARGETS faultmux_shim EXPORT faultmuxTargets LIBRARY DESTINATION lib/faultmux)
 # mitogen_mux.py imports nothing of the tree: the scenarios directory is all
 # `--target mitogen` needs ("{source}" is P/share/faultmux).

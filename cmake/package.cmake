@@ -27,6 +27,6 @@ if(FAULTMUX_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
   set(CPACK_DEBIAN_PACKAGE_DEPENDS
-      "libc6 (>= 2.36), libfmt9, libspdlog1.10, libtomlplusplus3, libstdc++6 (>= 12), libgcc-s1")
+      "libc6 (>= 2.36), libtomlplusplus3, libstdc++6 (>= 12), libgcc-s1")
 endif()
 include(CPack)

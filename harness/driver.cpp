@@ -224,7 +224,13 @@ class scenario_run final : public fault_scene, run_state {
 
   void spawn_group(const worker_group& g) {
     const worker_launch launch{
-        o_.self, seed_, target_argv_, workers_.serve_ids(), workers_.ids_by_group(), &faults_};
+        o_.self,
+        worker_shim_env_.empty() ? find_install_paths(o_.self).small_worker : std::string(),
+        seed_,
+        target_argv_,
+        workers_.serve_ids(),
+        workers_.ids_by_group(),
+        &faults_};
     if (g.workload == worker_group::workload_t::echo && !launch.ids_by_group.count(g.peer)) {
       // The peer group ran but none of it got through the target's
       // handshake: that is what the target did (the peers' failures are

@@ -11,6 +11,8 @@ namespace fs = std::filesystem;
 install_paths find_install_paths(const std::string& self) {
   install_paths p;
   const fs::path bin = fs::path(self).parent_path();
+  if (const fs::path w = bin / "faultmux-worker"; ::access(w.c_str(), X_OK) == 0)
+    p.small_worker = w.string();
   const fs::path share = bin / ".." / "share" / "faultmux";
   std::error_code ec;
   if (fs::is_directory(share / "scenarios", ec)) {

@@ -14,6 +14,9 @@ struct install_paths {
   std::string shim;        // libfaultmux_shim.so
   std::string data_dir;    // holds scenarios/ (*.toml, mitogen_mux.py); "{source}" in a target
   std::string report_dir;  // where `faultmux suite` writes latest/ and history/
+  // faultmux-worker beside the faultmux binary, "" when absent: the worker
+  // role alone, linked statically so it starts fast (harness/worker_main.cpp).
+  std::string small_worker;
 };
 
 // The paths for the faultmux binary at `self`. Installed: PREFIX/lib/faultmux/,

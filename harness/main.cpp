@@ -1,6 +1,4 @@
 // faultmux: one binary, one role per subcommand.
-#include <malloc.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <climits>
@@ -9,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "harness/cli/commands.hpp"
+#include "harness/cli/process_setup.hpp"
 #include "harness/version.hpp"
 
 namespace {
@@ -33,12 +32,7 @@ std::string invoked_name(const char* argv0) {
 
 int main(int argc, char** argv) {
   namespace cli = faultmux::cli;
-  // A peer that vanishes must be an EPIPE we handle, never a signal.
-  ::signal(SIGPIPE, SIG_IGN);
-  // Message bodies of up to a few MiB come and go all the time: keep them in
-  // the heap rather than mapping and unmapping (and faulting in) each one.
-  ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
-  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  cli::prepare_process();
 
   CLI::App app{"faultmux: reliability harness for Mitogen-style connection multiplexers"};
   app.name(invoked_name(argv[0]));

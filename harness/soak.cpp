@@ -16,6 +16,7 @@
 #include "harness/deadline.hpp"
 #include "harness/driver.hpp"
 #include "harness/fault_packages/fault_package.hpp"
+#include "harness/install_paths.hpp"
 #include "harness/proc_diagnosis.hpp"
 #include "harness/report_timeline.hpp"
 #include "harness/target_command.hpp"
@@ -165,7 +166,13 @@ class soak_run {
   }
 
   worker_launch launch() const {
-    return {o_.self, s_.seed, target_argv_, serve_.serve_ids(), serve_.ids_by_group(), &faults_};
+    return {o_.self,
+            find_install_paths(o_.self).small_worker,
+            s_.seed,
+            target_argv_,
+            serve_.serve_ids(),
+            serve_.ids_by_group(),
+            &faults_};
   }
 
   child_process spawn_worker(const worker_group& g, int i, const std::string& stderr_path) {

@@ -81,9 +81,10 @@ std::vector<std::string> worker_argv(const scenario& s, const target_spec& t, co
   if (g.path == "missing") path = p.dir + "/missing.sock";
   if (g.path == "stale") path = p.dir + "/stale.sock";
   // A real Mitogen client takes the same options (scenarios/mitogen_worker.py).
-  std::vector<std::string> a = g.client == worker_group::client_t::mitogen
-                                   ? mitogen_worker_prefix(g, own_install_paths().data_dir)
-                                   : std::vector<std::string>{l.self, "worker"};
+  std::vector<std::string> a =
+      g.client == worker_group::client_t::mitogen
+          ? mitogen_worker_prefix(g, own_install_paths().data_dir)
+          : std::vector<std::string>{l.small_worker.empty() ? l.self : l.small_worker, "worker"};
   a.insert(a.end(),
            {"--connect", path, "--events", p.events(worker_name(g, index)), "--connect-timeout-ms",
             std::to_string(g.connect_timeout_ms > 0 ? g.connect_timeout_ms

@@ -17,7 +17,10 @@ namespace faultmux {
 
 // What a worker's command depends on besides its group and index.
 struct worker_launch {
-  std::string self;                      // the faultmux binary
+  std::string self;  // the faultmux binary
+  // faultmux-worker, or "" for `self worker`: a static binary cannot have
+  // the shim preloaded, so workers with syscall rules run `self worker`.
+  std::string small_worker;
   std::uint64_t seed = 0;                // the run's
   std::vector<std::string> target_argv;  // second-mux runs the target's command again
   std::vector<std::uint32_t> serve_ids;  // every serve worker's context id, as they said them

@@ -57,6 +57,22 @@ TEST(WorkerCommand, HostileUsesTheEffectiveTargetsMessageSize) {
   EXPECT_EQ(arg_after(argv, "--hold-ms"), "2000");
 }
 
+// A worker is faultmux-worker when the launch names it, `faultmux worker`
+// otherwise (its workers carry syscall rules: the shim needs a dynamic binary).
+TEST(WorkerCommand, TheSmallWorkerBinaryRunsTheWorkerRole) {
+  scenario s = hostile_scenario();
+  worker_launch l;
+  l.self = "/bin/faultmux";
+  auto argv = worker_argv(s, s.target, s.workers[0], 0, l, run_paths("/run"));
+  ASSERT_GE(argv.size(), 2u);
+  EXPECT_EQ(argv[0], "/bin/faultmux");
+  EXPECT_EQ(argv[1], "worker");
+  l.small_worker = "/bin/faultmux-worker";
+  argv = worker_argv(s, s.target, s.workers[0], 0, l, run_paths("/run"));
+  EXPECT_EQ(argv[0], "/bin/faultmux-worker");
+  EXPECT_EQ(argv[1], "worker");
+}
+
 // A full backlog: a worker waits for room for its whole connect timeout, as
 // Mitogen's client (a blocking connect) does, unless the group bounds the wait.
 TEST(WorkerCommand, AFullBacklogIsWaitedForUnlessBounded) {

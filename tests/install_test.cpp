@@ -55,6 +55,21 @@ TEST(InstallPaths, TheBuildTreeUsesTheBuiltShimAndTheCheckout) {
   EXPECT_FALSE(find_install_paths(dir.file("bin/faultmux")).installed);
 }
 
+// The workers' own binary is used when it sits beside faultmux, executable.
+TEST(InstallPaths, TheSmallWorkerIsTheOneBesideTheBinary) {
+  EXPECT_EQ(find_install_paths(binary()).small_worker,
+            (fs::path(binary()).parent_path() / "faultmux-worker").string());
+  run_dir dir;
+  fake_prefix(dir.file("usr"));
+  EXPECT_EQ(find_install_paths(dir.file("usr/bin/faultmux")).small_worker, "");
+  std::ofstream(dir.file("usr/bin/faultmux-worker")) << "";
+  EXPECT_EQ(find_install_paths(dir.file("usr/bin/faultmux")).small_worker, "");  // not executable
+  fs::permissions(dir.file("usr/bin/faultmux-worker"), fs::perms::owner_exec,
+                  fs::perm_options::add);
+  EXPECT_EQ(find_install_paths(dir.file("usr/bin/faultmux")).small_worker,
+            dir.file("usr/bin/faultmux-worker"));
+}
+
 TEST(Version, PrintsTheCMakeProjectVersionAndTheRevision) {
   run_dir dir;
   auto f = install::run_program(dir, {binary(), "--version"});
