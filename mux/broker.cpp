@@ -44,6 +44,27 @@ std::span<std::uint8_t> broker::read_buffer() {
   return read_buffer_;
 }
 
+std::string broker::take_run() {
+  constexpr std::size_t run_room = std::size_t{16} * 1024;
+  if (spare_runs_.empty()) {
+    std::string run;
+    run.reserve(run_room);
+    return run;
+  }
+  std::string run = std::move(spare_runs_.back());
+  spare_runs_.pop_back();
+  return run;
+}
+
+void broker::give_run(std::string run) {
+  // Enough for every stream one wakeup writes to; the rest are freed.
+  constexpr std::size_t max_spare_runs = 64;
+  constexpr std::size_t max_spare_room = std::size_t{64} * 1024;
+  if (spare_runs_.size() >= max_spare_runs || run.capacity() > max_spare_room) return;
+  run.clear();
+  spare_runs_.push_back(std::move(run));
+}
+
 void broker::uncork() {
   if (--corks_ > 0) return;
   // Nothing is queued while they run (uncorked, sends write at once). The

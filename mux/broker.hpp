@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -66,7 +67,14 @@ class broker {
   // Runs fn at the last uncork (broker thread only, while corked).
   void when_uncorked(std::function<void()> fn) { at_uncork_.push_back(std::move(fn)); }
 
+  // Buffers streams copy small frames into before a send (broker thread
+  // only): taken empty with room, given back once written, so a busy mux
+  // does not grow and free one per stream per wakeup.
+  std::string take_run();
+  void give_run(std::string run);
+
  private:
+  std::vector<std::string> spare_runs_;
   int corks_ = 0;
   std::vector<std::function<void()>> at_uncork_, uncorking_;
   std::unique_ptr<boost::asio::io_context> io_;

@@ -81,7 +81,7 @@ class echo_workload {
                                      {"reason", m.data},
                                      {"error", m.data},
                                      {"ms", (events::now() - sent) * 1000}});
-    } else if (m.data != make_payload(static_cast<std::uint64_t>(seq), o_.size)) {
+    } else if (!is_payload(m.data, static_cast<std::uint64_t>(seq), o_.size)) {
       ++failed_;
       spdlog::error("worker: reply to message {} is wrong or out of order ({} bytes)", seq,
                     m.data.size());

@@ -226,5 +226,55 @@ TEST(stream_state, a_wakeups_messages_are_delivered_corked) {
   EXPECT_EQ(f.waiting_at_peer(), frames.size());
 }
 
+// Small frames are copied into runs of bytes, large ones written from their
+// own bodies: whatever the mix, and however the socket splits the writes,
+// the peer reads every frame byte for byte and in order.
+TEST(stream_state, small_frames_copied_into_runs_and_large_ones_arrive_in_order) {
+  fixture f;
+  const int small_buffer = 4096;  // many partial writes
+  ASSERT_EQ(::setsockopt(f.s->native_handle(), SOL_SOCKET, SO_SNDBUF, &small_buffer,
+                         sizeof(small_buffer)),
+            0);
+  std::vector<std::size_t> sizes = {0, 1, 64, 4096 - header_size, 4097 - header_size, 200000, 3};
+  for (int i = 0; i < 1500; ++i) sizes.push_back(40 + static_cast<std::size_t>(i % 7));  // > a run
+  sizes.push_back(70000);
+  std::string expected;
+  std::vector<message> sent;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    message m = to_peer(sizes[i]);
+    m.handle = static_cast<std::uint32_t>(1000 + i);
+    for (std::size_t j = 0; j < m.data.size(); ++j)
+      m.data[j] = static_cast<char>('a' + (i + j) % 26);
+    expected += encode_frame(m);
+    sent.push_back(std::move(m));
+  }
+  std::string got;
+  std::thread reader([&, fd = f.peer.get()] {
+    std::vector<char> buf(4096);
+    while (got.size() < expected.size()) {
+      ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n <= 0) break;
+      got.append(buf.data(), static_cast<std::size_t>(n));
+    }
+  });
+  f.run([&] {
+    f.b.cork();
+    for (auto& m : sent) f.s->send(std::move(m));
+    f.b.uncork();
+    f.s->close_gracefully(10s, [&](bool flushed) {
+      EXPECT_TRUE(flushed);
+      f.b.stop();
+    });
+  });
+  reader.join();
+  ASSERT_FALSE(f.timed_out);
+  EXPECT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected) << "frames differ from byte " << [&] {
+    std::size_t i = 0;
+    while (i < got.size() && i < expected.size() && got[i] == expected[i]) ++i;
+    return i;
+  }();
+}
+
 }  // namespace
 }  // namespace faultmux::test::stream_state
