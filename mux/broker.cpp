@@ -88,6 +88,7 @@ void broker::run() {
   loop_thread_id_ = std::this_thread::get_id();
   auto work = boost::asio::make_work_guard(*io_);
   io_->run();
+  *exited_ = true;
   loop_thread_id_ = std::thread::id{};
 }
 
@@ -99,8 +100,10 @@ void broker::join() {
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
-void broker::defer(std::function<void()> fn) {
+bool broker::defer(std::function<void()> fn) {
+  if (*exited_) return false;
   boost::asio::post(*io_, [fn = std::move(fn)] { guarded(fn); });
+  return true;
 }
 
 timer_handle broker::after(std::chrono::nanoseconds d, std::function<void()> fn) {

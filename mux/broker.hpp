@@ -46,8 +46,12 @@ class broker {
   void join();
 
   // Runs fn on the broker thread. Thread-safe. An exception escaping fn is
-  // logged and goes no further.
-  void defer(std::function<void()> fn);
+  // logged and goes no further. Once the loop has exited fn would never
+  // run: it is dropped and defer returns false, so that no caller waits on
+  // a queue nobody reads.
+  bool defer(std::function<void()> fn);
+  // Set once run() has returned; shared, so a waiter may outlive the broker.
+  std::shared_ptr<const std::atomic<bool>> exited() const { return exited_; }
   // Runs fn on the broker thread after d.
   timer_handle after(std::chrono::nanoseconds d, std::function<void()> fn);
 
@@ -75,6 +79,7 @@ class broker {
 
  private:
   std::vector<std::string> spare_runs_;
+  std::shared_ptr<std::atomic<bool>> exited_ = std::make_shared<std::atomic<bool>>(false);
   int corks_ = 0;
   std::vector<std::function<void()>> at_uncork_, uncorking_;
   std::unique_ptr<boost::asio::io_context> io_;

@@ -74,10 +74,17 @@ void caller::start(call_spec spec, std::function<void(call_outcome)> done,
   r.route(std::move(m));
 }
 
+namespace {
+
+constexpr const char* loop_exited = "the broker's loop has exited: the call can get no reply";
+
+}  // namespace
+
 call_receiver caller::call_async(call_spec spec) {
   call_receiver rx;
+  rx.broker_exited_ = node_.get_broker().exited();
   std::weak_ptr<call_receiver::state> weak = rx.state_;
-  node_.get_broker().defer([this, spec = std::move(spec), weak]() mutable {
+  const bool queued = node_.get_broker().defer([this, spec = std::move(spec), weak]() mutable {
     start(std::move(spec), [weak](call_outcome o) {
       if (auto st = weak.lock()) {
         std::lock_guard lock(st->mu);
@@ -86,6 +93,7 @@ call_receiver caller::call_async(call_spec spec) {
       }
     });
   });
+  if (!queued) rx.state_->outcome = call_outcome{call_outcome::kind::dead, {}, loop_exited};
   return rx;
 }
 
@@ -98,16 +106,27 @@ void caller::call_no_reply(call_spec spec) {
   m.dst_id = spec.context_id;
   m.handle = handle::call_function;
   m.data = encode_call(spec);
-  node_.get_broker().defer(
-      [this, m = std::move(m)]() mutable { node_.get_router().route(std::move(m)); });
+  if (!node_.get_broker().defer(
+          [this, m = std::move(m)]() mutable { node_.get_router().route(std::move(m)); }))
+    spdlog::error("call to context {} not sent: {}", spec.context_id, loop_exited);
 }
 
 call_outcome call_receiver::wait(std::chrono::milliseconds deadline) {
+  using clock = std::chrono::steady_clock;
+  // Looks at the broker now and then: a call queued as its loop exited is
+  // never sent, and must not wait out its whole deadline.
+  constexpr auto look_every = std::chrono::milliseconds(20);
+  const auto end = clock::now() + deadline;
   std::unique_lock lock(state_->mu);
-  if (!state_->cv.wait_for(lock, deadline, [&] { return state_->outcome.has_value(); }))
-    return {
-        call_outcome::kind::timeout, {}, fmt::format("no reply within {} ms", deadline.count())};
-  return *state_->outcome;
+  for (;;) {
+    if (state_->outcome) return *state_->outcome;
+    if (broker_exited_ && *broker_exited_) return {call_outcome::kind::dead, {}, loop_exited};
+    const auto now = clock::now();
+    if (now >= end)
+      return {
+          call_outcome::kind::timeout, {}, fmt::format("no reply within {} ms", deadline.count())};
+    state_->cv.wait_until(lock, std::min(end, now + look_every));
+  }
 }
 
 pickle::value call_receiver::get(std::chrono::milliseconds deadline) {

@@ -5,6 +5,7 @@
 // disconnects, or at its deadline.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -71,6 +72,8 @@ class call_receiver {
     std::optional<call_outcome> outcome;
   };
   std::shared_ptr<state> state_ = std::make_shared<state>();
+  // The caller's broker: once its loop has exited no outcome can come.
+  std::shared_ptr<const std::atomic<bool>> broker_exited_;
 };
 
 class caller {

@@ -108,10 +108,16 @@ void dispatcher::run() {
       finished();
       continue;
     }
-    node_.get_broker().defer([this, finished, reply = std::move(*reply)]() mutable {
-      node_.get_router().route(std::move(reply));
+    const std::uint32_t to = reply->dst_id;
+    const bool queued =
+        node_.get_broker().defer([this, finished, reply = std::move(*reply)]() mutable {
+          node_.get_router().route(std::move(reply));
+          finished();
+        });
+    if (!queued) {
+      spdlog::error("reply to a call from context {} not sent: the broker's loop has exited", to);
       finished();
-    });
+    }
   }
 }
 

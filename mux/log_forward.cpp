@@ -41,22 +41,24 @@ class forward_sink final : public spdlog::sinks::base_sink<std::mutex> {
     std::string body = fmt::format("faultmux{}{}{}{}", '\0', python_levelno(msg.level), '\0',
                                    std::string_view(msg.payload.data(), msg.payload.size()));
     node* n = &node_;
-    n->get_broker().defer([n, body = std::move(body)]() mutable {
+    // No parent to tell, or no loop to tell it: say it on stderr, which the
+    // parent also reads.
+    auto say_here = [](std::string_view record) {
+      record.remove_prefix(record.rfind('\0') + 1);
+      fmt::print(stderr, "{}\n", record);
+    };
+    auto record = std::make_shared<std::string>(std::move(body));
+    const bool queued = n->get_broker().defer([n, record, say_here] {
       router& r = n->get_router();
       auto parent = r.parent_id();
-      if (!parent || !r.explicit_route(*parent)) {
-        // No parent to tell: say it on stderr, which the parent also reads.
-        std::string_view text(body);
-        text.remove_prefix(text.rfind('\0') + 1);
-        fmt::print(stderr, "{}\n", text);
-        return;
-      }
+      if (!parent || !r.explicit_route(*parent)) return say_here(*record);
       message m;
       m.dst_id = *parent;
       m.handle = handle::forward_log;
-      m.data = std::move(body);
+      m.data = std::move(*record);
       r.route(std::move(m));
     });
+    if (!queued) say_here(*record);
   }
   void flush_() override {}
 
@@ -85,7 +87,7 @@ void flush_forwarded_logs(node& n, std::chrono::milliseconds timeout) {
   for (;;) {
     auto queued = std::make_shared<std::promise<std::size_t>>();
     auto f = queued->get_future();
-    n.get_broker().defer([queued, &n] { queued->set_value(n.queued_bytes()); });
+    if (!n.get_broker().defer([queued, &n] { queued->set_value(n.queued_bytes()); })) return;
     if (f.wait_until(end) != std::future_status::ready || f.get() == 0) return;
     if (std::chrono::steady_clock::now() >= end) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

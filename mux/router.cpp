@@ -121,6 +121,7 @@ void router::propagate_down(std::uint32_t id, peer* exclude) {
   // _propagate_down skips it too), and twice would be a bogus DEL_ROUTE.
   peer* parent = parent_stream();
   for (auto& [q, qs] : peers_) {
+    if (qs.last_egress == id) qs.last_egress.reset();
     if (q == exclude || q == parent || qs.retired || qs.egress_ids.erase(id) == 0) continue;
     message m;
     m.dst_id = qs.remote_id;
@@ -263,7 +264,6 @@ void router::dispatch(message& m, peer* in) {
     maybe_send_dead(!in && m.is_dead(), m, fmt::format(reason::too_large, cfg_.max_message_size));
     return;
   }
-  peer* parent = parent_stream();
   peer* src_stream = route_to(m.src_id);
 
   if (in) {
@@ -272,7 +272,7 @@ void router::dispatch(message& m, peer* in) {
       spdlog::error("router: message from unregistered stream {} dropped", in->name());
       return;
     }
-    peer* auth_stream = route_to(m.auth_id);
+    peer* auth_stream = m.auth_id == m.src_id ? src_stream : route_to(m.auth_id);
     if (in != auth_stream) {
       spdlog::error("router: bad auth_id: got {} via {}, not {}: dst={} handle={}", m.auth_id,
                     in->name(), name_of(auth_stream), m.dst_id, m.handle);
@@ -287,7 +287,10 @@ void router::dispatch(message& m, peer* in) {
     }
     if (!st->waiting.empty()) settle(*st, m);
     if (st->stamp) m.auth_id = *st->stamp;
-    st->egress_ids.insert(m.dst_id);
+    if (st->last_egress != m.dst_id) {
+      st->egress_ids.insert(m.dst_id);
+      st->last_egress = m.dst_id;
+    }
   }
 
   if (m.dst_id == cfg_.context_id) {
@@ -298,7 +301,10 @@ void router::dispatch(message& m, peer* in) {
   peer* out = explicit_route(m.dst_id);
   // No route down: go up, unless the message came from above for a child
   // that is gone (returning it would fail verification there).
-  if (!out && (parent != src_stream || !in)) out = parent;
+  if (!out) {
+    peer* parent = parent_stream();
+    if (parent != src_stream || !in) out = parent;
+  }
   if (!out) {
     spdlog::debug("router: no route to {} for message from {} handle {}", m.dst_id, m.src_id,
                   m.handle);

@@ -102,6 +102,9 @@ class router {
     std::optional<std::uint32_t> stamp;
     std::set<std::uint32_t> routes;      // ids reached through this peer
     std::set<std::uint32_t> egress_ids;  // ids this peer ever sent to
+    // The id of its last message, known to be in egress_ids: a stream's next
+    // message to the same id does not search the set.
+    std::optional<std::uint32_t> last_egress;
     std::multiset<request_key> waiting;  // requests forwarded to this peer
     bool retired = false;                // see retire()
   };

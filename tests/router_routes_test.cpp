@@ -244,6 +244,22 @@ TEST_F(RouterTest, DelRouteFromAChildIsFannedOutToTalkers) {
   EXPECT_TRUE(c_.sent.empty());
 }
 
+// A stream that talks to an id again after its route came back hears of
+// its loss again: one DEL_ROUTE per loss, however many messages it sent.
+TEST_F(RouterTest, ATalkerHearsOfEachLossOfAnIdItTalkedToAgain) {
+  for (int round = 0; round < 2; ++round) {
+    add_grandchild();
+    for (int i = 0; i < 3; ++i) r_->on_receive(&b_, make(b_id, grandchild_id, 3000));
+    clear();
+    r_->on_receive(&a_, make(a_id, me, handle::del_route, 0, "21"));
+    EXPECT_EQ(b_.del_routes(), (std::vector<std::string>{"21"})) << "round " << round;
+  }
+  // Not told twice of one loss: b never talked to 21 since.
+  add_grandchild();
+  r_->on_receive(&a_, make(a_id, me, handle::del_route, 0, "21"));
+  EXPECT_TRUE(b_.del_routes().empty());
+}
+
 TEST_F(RouterTest, DisconnectOfAnUnknownOrGoneStreamIsHarmless) {
   fake_peer stranger{"stranger"};
   std::size_t routes = r_->route_count();
