@@ -89,6 +89,18 @@ value spew(const pickle::tuple& a, const pickle::kwargs& kw) {
   return value(n);
 }
 
+// n warning records of `size` bytes each, as fast as they can be logged: a
+// context flooding its parent with FORWARD_LOG.
+value log_burst(const pickle::tuple& a, const pickle::kwargs& kw) {
+  builtin_args b("log_burst", {"n", "size"}, a, kw);
+  const std::int64_t n = b.integer(0), size = b.integer(1);
+  if (n < 0 || n > 10'000'000 || size < 0 || size > (1 << 20))
+    throw std::invalid_argument("log_burst(): n must be 0..10^7 and size 0..2^20");
+  const std::string text(static_cast<std::size_t>(size), 'L');
+  for (std::int64_t i = 0; i < n; ++i) spdlog::warn("burst {} {}", i, text);
+  return value(n);
+}
+
 // A record at a Python level number, which the parent re-emits under our name.
 value log_record(const pickle::tuple& a, const pickle::kwargs& kw) {
   builtin_args b("log", {"levelno", "message"}, a, kw);
@@ -194,6 +206,7 @@ void add_builtins(function_table& t, node& n, caller& calls, children& kids) {
   t.add(m, "write_stderr", write_stderr);
   t.add(m, "spew", spew);
   t.add(m, "log", log_record);
+  t.add(m, "log_burst", log_burst);
   t.add(m, "start_child", [&n, &kids](const pickle::tuple& a, const pickle::kwargs& kw) {
     return start_child(n, kids, a, kw);
   });
