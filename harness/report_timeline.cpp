@@ -163,7 +163,27 @@ struct worker_facts {
   bool handshake_failed = false;  // the mux ended its connection during the handshake
   bool failed_workload = false;
   std::optional<double> gone_at, workload_end;
+  // Its round trips and calls that went well: a run of thousands of workers
+  // has hundreds of thousands, and a row draws a sample, made once chosen.
+  std::vector<const timeline_event*> went_well;
 };
+
+// The mark of a round trip or call that went well.
+mark went_well_mark(const timeline_event& e, double t0) {
+  if (e.event() == "call")
+    return {e.t - t0, "call",
+            cut(fmt::format("{} call {}: result in {:.2f} ms", e.str("function"), e.num("seq"),
+                            e.real("ms", 0.0)))};
+  return {e.t - t0, "call",
+          cut(fmt::format("round trip {} in {:.2f} ms", e.num("seq"), e.real("ms", 0.0)))};
+}
+
+// At most `keep` of them, evenly spread, as marks.
+void add_went_well(const worker_facts& wf, double t0, std::size_t keep, process_row& row) {
+  const std::size_t all = wf.went_well.size(), n = std::min(keep, all);
+  for (std::size_t k = 0; k < n; ++k)
+    row.marks.push_back(went_well_mark(*wf.went_well[k * all / n], t0));
+}
 
 // A mark for one of the worker's own events (none for events not drawn).
 void own_event_mark(const timeline_event& e, double t0, process_row& row, worker_facts& wf) {
@@ -174,18 +194,17 @@ void own_event_mark(const timeline_event& e, double t0, process_row& row, worker
     row.marks.push_back({t, "connected", fmt::format("context {}", e.num("context_id"))});
   } else if (ev == "call") {
     const std::string outcome = e.str("outcome");
-    const auto ms = e.real("ms", 0.0);
+    if (outcome == "result") return wf.went_well.push_back(&e);
+    const std::string error = e.str("error");
     row.marks.push_back(
-        {t, outcome == "result" ? "call" : "error",
+        {t, "error",
          cut(fmt::format("{} call {}: {} in {:.2f} ms{}", e.str("function"), e.num("seq"), outcome,
-                         ms, e.str("error").empty() ? "" : ": " + e.str("error")))});
+                         e.real("ms", 0.0), error.empty() ? "" : ": " + error))});
   } else if (ev == "reply") {
     const std::string outcome = e.str("outcome");
+    if (outcome == "ok") return wf.went_well.push_back(&e);
     row.marks.push_back(
-        {t, outcome == "ok" ? "call" : "error",
-         cut(outcome == "ok"
-                 ? fmt::format("round trip {} in {:.2f} ms", e.num("seq"), e.real("ms", 0.0))
-                 : fmt::format("reply {}: {} {}", e.num("seq"), outcome, e.str("reason")))});
+        {t, "error", cut(fmt::format("reply {}: {} {}", e.num("seq"), outcome, e.str("reason")))});
   } else if (ev == "fault") {
     row.marks.push_back(
         {t, "fault", cut(fmt::format("{} at {}", e.str("action"), e.str("phase")))});
@@ -274,7 +293,7 @@ timeline_index::events events_for_worker(const span_facts& f, const traced_proce
   return out;
 }
 
-process_row worker_row(const span_facts& f, const traced_process& w) {
+process_row worker_row(const span_facts& f, const traced_process& w, std::size_t max_marks) {
   const double t0 = f.t0;
   process_row row;
   row.name = w.name;
@@ -295,6 +314,7 @@ process_row worker_row(const span_facts& f, const traced_process& w) {
       row.marks.push_back(*m);
     }
   }
+  add_went_well(wf, t0, max_marks, row);
   auto sp = f.spawned.find(w.name);
   const double start = sp != f.spawned.end() ? sp->second : wf.first_own.value_or(t0);
   row.start_s = start - t0;
@@ -468,7 +488,7 @@ reports::timeline_info timeline_rows(const timeline& tl, const traced_process& m
   if (mux.pid > 0) add_row(mux_row(tl, f, mux));
   auto contexts = context_rows(tl, f);
   for (const auto& c : contexts) add_row(c);
-  for (const auto& w : workers) add_row(worker_row(f, w));
+  for (const auto& w : workers) add_row(worker_row(f, w, limits.max_marks));
   if (auto p = probe_row(tl, f.t0)) add_row(std::move(*p));
 
   // Group counts over every row, before any is left out.

@@ -253,5 +253,41 @@ TEST(ReportOfABigRun, EachWorkerRowHasItsOwnEventsAndTheMuxsAboutItsStream) {
   EXPECT_EQ(out.groups[1].outcomes, (std::map<std::string, int>{{"ok", 299}, {"disconnected", 1}}));
 }
 
+// A worker of 1000 good round trips and one that failed: its row draws a
+// sample of the good ones, evenly spread from the first, and keeps the
+// failure and how it ended, within the row's cap.
+TEST(ReportOfABigRun, AWorkersGoodRoundTripsAreSampledAndItsFailureKept) {
+  big_run run(1, 1000);
+  run.add(ev(1.1 + 0.5005, "worker-good-0",
+             {{"pid", 1000},
+              {"role", "worker"},
+              {"event", "reply"},
+              {"seq", 1000},
+              {"outcome", "dead"},
+              {"reason", "no route"}}));
+  sort_timeline(run.tl);
+  traced_process mux{"mux", "", 0, big_run::mux_pid, false, 4.0, 0};
+  std::vector<traced_process> ws{{"worker-good-0", "good", 0, 1000, false, 3.5, 0}};
+  report_limits limits;
+  limits.max_marks = 20;
+  auto out = timeline_rows(run.tl, mux, ws, run.s.workers, limits);
+  ASSERT_EQ(out.processes.size(), 2u);
+  const auto& marks = out.processes[1].marks;
+  EXPECT_LE(marks.size(), 20u);
+  std::vector<std::string> trips;
+  bool failure = false, exit = false;
+  for (const auto& m : marks) {
+    if (m.text.starts_with("round trip ")) trips.push_back(m.text);
+    failure = failure || (m.kind == "error" && m.text.find("reply 1000: dead") == 0);
+    exit = exit || m.kind == "exit";
+  }
+  EXPECT_TRUE(failure);
+  EXPECT_TRUE(exit);
+  ASSERT_GE(trips.size(), 5u);
+  EXPECT_EQ(trips.front(), "round trip 0 in 0.50 ms");
+  EXPECT_NE(std::find(trips.begin(), trips.end(), "round trip 500 in 0.50 ms"), trips.end())
+      << testing::PrintToString(trips);
+}
+
 }  // namespace
 }  // namespace faultmux
