@@ -28,6 +28,7 @@
 #include "tests/support/fault_support.hpp"
 #include "tests/support/mux_fixture.hpp"
 #include "tests/support/mux_process.hpp"
+#include "tests/support/sanitizers.hpp"
 #include "tests/support/stream_support.hpp"
 #include "wire/hello.hpp"
 
@@ -41,7 +42,8 @@ using clock = std::chrono::steady_clock;
 
 const char* const shim = FAULTMUX_SHIM;
 const std::string python = "/usr/bin/python3";
-constexpr int worker_count = 200;
+// 50 in a sanitizer build (test::process_divisor).
+constexpr int worker_count = 200 / process_divisor;
 const std::string first_recv_rule = "recv@accepted#1 per-fd -> EAGAIN";
 
 ms left(clock::time_point end) {

@@ -11,9 +11,13 @@ inline constexpr long memory_slack = 8;
 // Instrumented code runs several times slower: deadlines that race real
 // work (not those that bound a wait) are stretched by this.
 inline constexpr int time_slack = 4;
+// Tests that start hundreds of processes start this many times fewer: each
+// instrumented process costs tens of megabytes of shadow memory.
+inline constexpr int process_divisor = 4;
 #else
 inline constexpr long memory_slack = 1;
 inline constexpr int time_slack = 1;
+inline constexpr int process_divisor = 1;
 #endif
 
 // `faultmux run` gives each scenario this many times its timeout_ms in a
