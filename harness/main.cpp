@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -30,7 +31,9 @@ std::string invoked_name(const char* argv0) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// Commands report their own errors: one that escapes is a bug, said with
+// its text, and the status is 70 (EX_SOFTWARE).
+int main(int argc, char** argv) try {
   namespace cli = faultmux::cli;
   cli::prepare_process();
 
@@ -67,4 +70,10 @@ int main(int argc, char** argv) {
   invocation.command_line = "faultmux";
   for (int i = 1; i < argc; ++i) invocation.command_line += std::string(" ") + argv[i];
   return chosen(invocation);
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "faultmux: unexpected error: %s\n", e.what());
+  return 70;
+} catch (...) {
+  std::fputs("faultmux: unexpected error\n", stderr);
+  return 70;
 }

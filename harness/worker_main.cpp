@@ -1,12 +1,15 @@
 // faultmux-worker: the `faultmux worker` role alone, with the same command
 // line (`faultmux-worker worker ...`). Small and linked statically, it starts
 // in about the time of /bin/true: a scenario starts thousands of workers.
+#include <cstdio>
+
 #include <CLI/CLI.hpp>
 
 #include "harness/cli/commands.hpp"
 #include "harness/cli/process_setup.hpp"
 
-int main(int argc, char** argv) {
+// An error that escapes a command is a bug: said with its text, status 70.
+int main(int argc, char** argv) try {
   namespace cli = faultmux::cli;
   cli::prepare_process();
   CLI::App app{"faultmux-worker: a client of the mux, as `faultmux worker`"};
@@ -24,4 +27,10 @@ int main(int argc, char** argv) {
     return status == 0 ? 0 : 2;
   }
   return chosen ? chosen(invocation) : 2;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "faultmux-worker: unexpected error: %s\n", e.what());
+  return 70;
+} catch (...) {
+  std::fputs("faultmux-worker: unexpected error\n", stderr);
+  return 70;
 }
