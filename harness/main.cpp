@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <climits>
-#include <cstdio>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -70,10 +69,6 @@ int main(int argc, char** argv) try {
   invocation.command_line = "faultmux";
   for (int i = 1; i < argc; ++i) invocation.command_line += std::string(" ") + argv[i];
   return chosen(invocation);
-} catch (const std::exception& e) {
-  std::fprintf(stderr, "faultmux: unexpected error: %s\n", e.what());
-  return 70;
 } catch (...) {
-  std::fputs("faultmux: unexpected error\n", stderr);
-  return 70;
+  return faultmux::cli::unexpected_error("faultmux");
 }

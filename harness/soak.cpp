@@ -88,7 +88,8 @@ class soak_run {
         o_(o),
         seconds_(seconds),
         faults_(packages_for(s_)),
-        t_(effective_target(s.target, o.target, o.mitogen_src)) {}
+        t_(effective_target(s.target, o.target, o.mitogen_src)),
+        small_worker_(find_install_paths(o.self).small_worker) {}
 
   std::string setup_error() const { return setup_error_; }
 
@@ -166,12 +167,8 @@ class soak_run {
   }
 
   worker_launch launch() const {
-    return {o_.self,
-            find_install_paths(o_.self).small_worker,
-            s_.seed,
-            target_argv_,
-            serve_.serve_ids(),
-            serve_.ids_by_group(),
+    return {o_.self,      small_worker_,      s_.seed,
+            target_argv_, serve_.serve_ids(), serve_.ids_by_group(),
             &faults_};
   }
 
@@ -332,6 +329,8 @@ class soak_run {
   double seconds_;
   fault_packages faults_;
   target_spec t_;
+  // Looked up once: a soak starts hundreds of workers a second.
+  std::string small_worker_;
   std::string dir_;
   run_paths paths_;
   std::string setup_error_;

@@ -1,7 +1,6 @@
 // faultmux-worker: the `faultmux worker` role alone, with the same command
 // line (`faultmux-worker worker ...`). Small and linked statically, it starts
 // in about the time of /bin/true: a scenario starts thousands of workers.
-#include <cstdio>
 
 #include <CLI/CLI.hpp>
 
@@ -27,10 +26,6 @@ int main(int argc, char** argv) try {
     return status == 0 ? 0 : 2;
   }
   return chosen ? chosen(invocation) : 2;
-} catch (const std::exception& e) {
-  std::fprintf(stderr, "faultmux-worker: unexpected error: %s\n", e.what());
-  return 70;
 } catch (...) {
-  std::fputs("faultmux-worker: unexpected error\n", stderr);
-  return 70;
+  return faultmux::cli::unexpected_error("faultmux-worker");
 }
