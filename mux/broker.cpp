@@ -1,6 +1,7 @@
 #include "mux/broker.hpp"
 
 #include <cassert>
+#include <utility>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -63,6 +64,18 @@ void broker::give_run(std::string run) {
   if (spare_runs_.size() >= max_spare_runs || run.capacity() > max_spare_room) return;
   run.clear();
   spare_runs_.push_back(std::move(run));
+}
+
+std::vector<message> broker::take_received() {
+  return std::exchange(spare_received_, {});
+}
+
+void broker::give_received(std::vector<message> received) {
+  // A burst of tiny frames may leave a huge array: keep a usual one only.
+  constexpr std::size_t max_spare_messages = 4096;
+  if (received.capacity() > max_spare_messages) return;
+  received.clear();
+  spare_received_ = std::move(received);
 }
 
 void broker::uncork() {

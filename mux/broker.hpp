@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "mux/message.hpp"
+
 namespace boost::asio {
 class io_context;
 }
@@ -77,8 +79,15 @@ class broker {
   std::string take_run();
   void give_run(std::string run);
 
+  // The array a stream decodes one read's messages into (broker thread
+  // only): its room stays here, not in each stream, and is not grown and
+  // freed each wakeup. Given back emptied.
+  std::vector<message> take_received();
+  void give_received(std::vector<message> received);
+
  private:
   std::vector<std::string> spare_runs_;
+  std::vector<message> spare_received_;
   std::shared_ptr<std::atomic<bool>> exited_ = std::make_shared<std::atomic<bool>>(false);
   int corks_ = 0;
   std::vector<std::function<void()>> at_uncork_, uncorking_;

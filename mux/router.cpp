@@ -23,6 +23,13 @@ std::optional<std::uint32_t> parse_id(const std::string& body) {
   return id;
 }
 
+// A reply (or a dead message answering for the respondent) passing back
+// ends the request it answers.
+void settle(waiting_requests& waiting, const message& m) {
+  waiting.settle(m.dst_id, m.handle,
+                 m.is_dead() ? std::nullopt : std::optional<std::uint32_t>(m.src_id));
+}
+
 std::string name_of(peer* p) {
   return p ? p->name() : std::string("none");
 }
@@ -38,12 +45,12 @@ std::optional<std::uint32_t> router::parent_id() const {
 
 router::peer_state* router::state_of(peer* p) {
   auto it = peers_.find(p);
-  return it == peers_.end() ? nullptr : &it->second;
+  return it == peers_.end() ? nullptr : it->second.get();
 }
 
 const router::peer_state* router::state_of(peer* p) const {
   auto it = peers_.find(p);
-  return it == peers_.end() ? nullptr : &it->second;
+  return it == peers_.end() ? nullptr : it->second.get();
 }
 
 peer* router::explicit_route(std::uint32_t id) const {
@@ -78,7 +85,9 @@ std::size_t router::pending_requests(peer* p) const {
 }
 
 void router::add_peer(peer* p, std::uint32_t remote_id, std::optional<std::uint32_t> stamp) {
-  peer_state& st = peers_[p];
+  auto& slot = peers_[p];
+  if (!slot) slot = std::make_unique<peer_state>();
+  peer_state& st = *slot;
   st.remote_id = remote_id;
   st.stamp = stamp;
   add_route(remote_id, p, p->name());
@@ -120,7 +129,8 @@ void router::propagate_down(std::uint32_t id, peer* exclude) {
   // Never to the parent: it hears of the loss through send_up (Mitogen's
   // _propagate_down skips it too), and twice would be a bogus DEL_ROUTE.
   peer* parent = parent_stream();
-  for (auto& [q, qs] : peers_) {
+  for (auto& [q, state] : peers_) {
+    peer_state& qs = *state;
     if (qs.last_egress == id) qs.last_egress.reset();
     if (q == exclude || q == parent || qs.retired || qs.egress_ids.erase(id) == 0) continue;
     message m;
@@ -133,16 +143,7 @@ void router::propagate_down(std::uint32_t id, peer* exclude) {
 }
 
 void router::end_waiting(peer_state& st, std::optional<std::uint32_t> respondent) {
-  std::vector<request_key> ended;
-  for (auto it = st.waiting.begin(); it != st.waiting.end();) {
-    if (respondent && it->respondent != *respondent) {
-      ++it;
-      continue;
-    }
-    ended.push_back(*it);
-    it = st.waiting.erase(it);
-  }
-  for (const request_key& k : ended) {
+  for (const request_key& k : st.waiting.take(respondent)) {
     events::emit(wire::ev::dead, {{"reason", reason::respondent_disconnected},
                                   {"dst", k.requester},
                                   {"handle", k.reply_handle},
@@ -158,7 +159,7 @@ void router::retire(peer* p) {
 void router::on_disconnect(peer* p) {
   auto it = peers_.find(p);
   if (it == peers_.end()) return;
-  peer_state st = std::move(it->second);
+  peer_state st = std::move(*it->second);
   peers_.erase(it);
   // Routes first, so the dead replies below never travel toward p.
   for (std::uint32_t id : st.routes) del_route(id, p);
@@ -234,18 +235,6 @@ void router::maybe_send_dead(bool unreachable, const message& m, const std::stri
   }
 }
 
-void router::settle(peer_state& st, const message& m) {
-  // A reply (or a dead message answering for the respondent) passing back.
-  auto it = st.waiting.lower_bound(request_key{m.dst_id, m.handle, 0});
-  for (; it != st.waiting.end() && it->requester == m.dst_id && it->reply_handle == m.handle;
-       ++it) {
-    if (m.is_dead() || it->respondent == m.src_id) {
-      st.waiting.erase(it);
-      return;
-    }
-  }
-}
-
 void router::dispatch(message& m, peer* in) {
   if (m.data.size() > cfg_.max_message_size) {
     spdlog::warn(
@@ -255,7 +244,7 @@ void router::dispatch(message& m, peer* in) {
     // replaces it, so the respondent's later disconnect must not add another.
     if (peer_state* st = in ? state_of(in) : nullptr;
         st && !st->waiting.empty() && route_to(m.src_id) == in)
-      settle(*st, m);
+      settle(st->waiting, m);
     // legacy no-dead-message: Mitogen dropped an oversize body with only a
     // log line, so whoever waited for the reply waited forever (#405, #615).
     if (cfg_.legacy.no_dead_message) return;
@@ -285,7 +274,7 @@ void router::dispatch(message& m, peer* in) {
       events::emit(wire::ev::bad_src_id, {{"stream", in->name()}, {"src_id", m.src_id}});
       return;
     }
-    if (!st->waiting.empty()) settle(*st, m);
+    if (!st->waiting.empty()) settle(st->waiting, m);
     if (st->stamp) m.auth_id = *st->stamp;
     if (st->last_egress != m.dst_id) {
       st->egress_ids.insert(m.dst_id);
@@ -321,7 +310,7 @@ void router::dispatch(message& m, peer* in) {
   if (m.reply_to && !m.is_dead()) {
     peer_state* os = state_of(out);
     if (os && os->waiting.size() < max_waiting_per_peer)
-      os->waiting.insert(request_key{m.src_id, m.reply_to, m.dst_id});
+      os->waiting.add({m.src_id, m.reply_to, m.dst_id});
   }
   out->send(std::move(m));
 }

@@ -12,11 +12,13 @@
 #include <set>
 #include <string>
 #include <tuple>
-#include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "mux/legacy.hpp"
 #include "mux/message.hpp"
+#include "mux/waiting_requests.hpp"
 
 namespace faultmux {
 
@@ -93,10 +95,6 @@ class router {
   std::function<void(std::uint32_t id, peer* via, bool added)> on_route_change;
 
  private:
-  struct request_key {
-    std::uint32_t requester, reply_handle, respondent;
-    auto operator<=>(const request_key&) const = default;
-  };
   struct peer_state {
     std::uint32_t remote_id = 0;
     std::optional<std::uint32_t> stamp;
@@ -105,8 +103,8 @@ class router {
     // The id of its last message, known to be in egress_ids: a stream's next
     // message to the same id does not search the set.
     std::optional<std::uint32_t> last_egress;
-    std::multiset<request_key> waiting;  // requests forwarded to this peer
-    bool retired = false;                // see retire()
+    waiting_requests waiting;  // requests forwarded to this peer
+    bool retired = false;      // see retire()
   };
   struct handler_entry {
     std::shared_ptr<handler_fn> fn;  // shared: a handler may remove itself while running
@@ -122,7 +120,6 @@ class router {
   void add_route(std::uint32_t id, peer* via, const std::string& name);
   void del_route(std::uint32_t id, peer* via);
   void propagate_down(std::uint32_t id, peer* exclude);
-  void settle(peer_state& st, const message& m);
   void end_waiting(peer_state& st, std::optional<std::uint32_t> respondent);
   void on_add_route(message& m, peer* in);
   void on_del_route(message& m, peer* in);
@@ -130,8 +127,10 @@ class router {
   void respondent_gone(std::uint32_t id);
 
   router_config cfg_;
-  std::unordered_map<std::uint32_t, peer*> routes_;
-  std::unordered_map<peer*, peer_state> peers_;
+  // Flat tables: each message looks up its source, destination and streams.
+  // A peer's state is boxed so that pointers to it survive a rehash.
+  boost::unordered_flat_map<std::uint32_t, peer*> routes_;
+  boost::unordered_flat_map<peer*, std::unique_ptr<peer_state>> peers_;
   std::map<std::uint32_t, handler_entry> handlers_;
   std::uint32_t next_handle_ = handle::first_dynamic;
 };

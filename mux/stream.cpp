@@ -22,8 +22,7 @@
 namespace faultmux {
 namespace {
 
-constexpr int reads_per_wakeup = 16;      // then yield so one busy stream cannot starve the rest
-constexpr std::size_t keep_received = 4;  // messages of one read an idle stream keeps room for
+constexpr int reads_per_wakeup = 16;  // then yield so one busy stream cannot starve the rest
 // Frames up to this size are copied, header and body, into one run of bytes
 // per stream (up to run_cap), so that a sendmsg writes one iovec rather than
 // two per frame: the kernel's per-segment work was most of a small send.
@@ -286,10 +285,14 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
     // What this wakeup's messages send goes out at its end, a send per
     // stream rather than per message (broker::cork).
     broker_.cork();
-    struct uncork_at_exit {
+    struct at_exit {
       broker& b;
-      ~uncork_at_exit() { b.uncork(); }
-    } uncork{broker_};
+      std::vector<message> received;
+      ~at_exit() {
+        b.give_received(std::move(received));
+        b.uncork();
+      }
+    } scope{broker_, broker_.take_received()};
     for (int i = 0; i < reads_per_wakeup && state_ != lifecycle::closed; ++i) {
       // A large body still to come is read straight into place; anything
       // else into the broker's buffer, of which the decoder keeps only an
@@ -302,10 +305,10 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
       if (n > 0) {
         read_spurious_ = 0;
         if (into_body)
-          decoder_.commit_body(static_cast<std::size_t>(n), received_);
+          decoder_.commit_body(static_cast<std::size_t>(n), scope.received);
         else
-          decoder_.feed(into.first(static_cast<std::size_t>(n)), received_);
-        deliver();
+          decoder_.feed(into.first(static_cast<std::size_t>(n)), scope.received);
+        deliver(scope.received);
         // A short read drained the socket: wait rather than read again for
         // an EAGAIN (re-arming the wait reports data that came meanwhile).
         if (static_cast<std::size_t>(n) < into.size()) break;
@@ -320,8 +323,8 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
     wait_readable();
   }
 
-  void deliver() {
-    for (message& m : received_) {
+  void deliver(std::vector<message>& received) {
+    for (message& m : received) {
       if (state_ == lifecycle::closed) break;
       try {
         on_message_(*this, std::move(m));
@@ -331,12 +334,7 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
         close(EPROTO, std::string("handler failed: ") + e.what());
       }
     }
-    // A burst of small frames must not leave its array behind on an idle stream.
-    if (received_.capacity() > keep_received) {
-      std::vector<message>().swap(received_);
-    } else {
-      received_.clear();
-    }
+    received.clear();
     if (state_ != lifecycle::closed && decoder_.error() != frame_error::none) {
       spdlog::error("stream {}: {}", name_, decoder_.error_detail());
       events::emit(wire::ev::protocol_error,
@@ -436,7 +434,6 @@ class stream_impl final : public stream, public std::enable_shared_from_this<str
   std::string name_;
   stream_options opts_;
   frame_decoder decoder_;
-  std::vector<message> received_;
   std::deque<out_item> out_;
   std::size_t queued_ = 0;
   lifecycle state_ = lifecycle::open;

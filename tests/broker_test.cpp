@@ -14,6 +14,13 @@
 namespace faultmux {
 namespace {
 
+call_spec echo_call() {
+  call_spec spec;
+  spec.context_id = 7;
+  spec.function = "echo";
+  return spec;
+}
+
 using namespace std::chrono_literals;
 
 // Another thread defers 100000 tasks while the loop sleeps in one of its
@@ -66,13 +73,12 @@ TEST(broker, a_call_after_or_racing_the_loops_exit_fails_at_once) {
     std::vector<call_receiver> calls;
     if (racing) {
       n.get_broker().stop();
-      for (int i = 0; i < 50; ++i)
-        calls.push_back(c.call_async(call_spec{.context_id = 7, .function = "echo"}));
+      for (int i = 0; i < 50; ++i) calls.push_back(c.call_async(echo_call()));
       n.get_broker().join();
     } else {
       n.get_broker().stop();
       n.get_broker().join();
-      calls.push_back(c.call_async(call_spec{.context_id = 7, .function = "echo"}));
+      calls.push_back(c.call_async(echo_call()));
     }
     const auto t0 = std::chrono::steady_clock::now();
     int refused = 0;
