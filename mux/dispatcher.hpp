@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "mux/message.hpp"
@@ -33,24 +34,24 @@ using function =
 // dispatcher may run it on the broker thread (see dispatcher).
 class function_table {
  public:
-  void add(const std::string& module, const std::string& name, function fn, bool quick = false) {
-    fns_[module + "." + name] = {std::move(fn), quick};
-  }
-  const function* find(const std::string& module, const std::string& name) const {
-    auto it = fns_.find(module + "." + name);
-    return it == fns_.end() ? nullptr : &it->second.fn;
-  }
-  bool quick(const std::string& module, const std::string& name) const {
-    auto it = fns_.find(module + "." + name);
-    return it != fns_.end() && it->second.quick;
-  }
-
- private:
   struct entry {
     function fn;
     bool quick = false;
   };
-  std::map<std::string, entry> fns_;
+
+  void add(const std::string& module, const std::string& name, function fn, bool quick = false) {
+    fns_[module][name] = {std::move(fn), quick};
+  }
+  // Looked up for every call: by module, then name, without building a key.
+  const entry* find(std::string_view module, std::string_view name) const {
+    auto m = fns_.find(module);
+    if (m == fns_.end()) return nullptr;
+    auto it = m->second.find(name);
+    return it == m->second.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::map<std::string, std::map<std::string, entry, std::less<>>, std::less<>> fns_;
 };
 
 class dispatcher {
@@ -77,10 +78,24 @@ class dispatcher {
     message m;
     std::optional<pickle::result<pickle::value>> decoded;
   };
+  // The parts of a decoded request a call runs from (pointers into it).
+  struct request {
+    bool six_tuple = false;
+    const pickle::text* module = nullptr;
+    const pickle::text* function = nullptr;
+    const pickle::tuple* args = nullptr;
+    const pickle::kwargs* kwargs = nullptr;
+    const pickle::dict* kwargs_dict = nullptr;  // a dict where kwargs were expected
+  };
+  // The request's parts, or null ones when it is not a 6-tuple; the types
+  // of the parts are checked by serve().
+  static request parts_of(const pickle::value& req);
   void run();
   // Runs the call; its reply, when one is wanted, for the caller to route.
   std::optional<message> serve(job& j);
   bool is_quick(const pickle::result<pickle::value>& req) const;
+  // "module.function" of a request, for logs and events.
+  static std::string name_of(const request& r);
 
   node& node_;
   const function_table& fns_;
