@@ -154,10 +154,11 @@ void routed_rtt_big(benchmark::State& state) {
 
 constexpr int capacity_pairs = 16;
 constexpr int capacity_in_flight = 64;
-// Round trips per load worker per iteration; Mitogen's mux, some 20 times
-// slower, gets fewer so that its iterations take seconds too.
-constexpr int capacity_count = 10000;
-constexpr int mitogen_capacity_count = 1000;
+// Round trips per load worker per iteration, enough that an iteration takes
+// about a second and the workers' start is a small part of it; Mitogen's
+// mux, some 15 times slower, gets fewer.
+constexpr int capacity_count = 40000;
+constexpr int mitogen_capacity_count = 3000;
 
 // 16 load workers, each keeping 64 round trips in flight to its own echo
 // worker, all through one mux: faultmux's, or Mitogen 0.3.3's beside it in
