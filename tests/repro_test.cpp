@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <toml++/toml.h>
 
+#include "harness/repro/base_scenario.hpp"
 #include "harness/repro/evidence.hpp"
 #include "harness/repro/ranking.hpp"
 #include "harness/repro/signature.hpp"
@@ -124,6 +125,43 @@ TEST(ReproSignature, NotesKeepOnlyTheirErrorLines) {
   signature s = signature_of("notes.txt");
   ASSERT_EQ(s.keys().size(), 1u) << describe(s);
   EXPECT_TRUE(has_key(s, "client: dead reply respondent Context has disconnected")) << describe(s);
+}
+
+TEST(ReproEvidence, MitogensObjectIdsDoNotMakeTwoRunsLinesDiffer) {
+  const std::string a =
+      "mitogen: Broker(ac90): pending work still existed 5 seconds after shutdown began";
+  const std::string b =
+      "mitogen: Broker(3210): pending work still existed 5 seconds after shutdown began";
+  EXPECT_EQ(normalised(a), normalised(b));
+  EXPECT_EQ(normalised("KeyError: <Stream unix_client.14701 #5090>"),
+            normalised("KeyError: <Stream unix_client.14693 #ec50>"));
+  EXPECT_NE(normalised("Broker(ac90): shutdown"), normalised("Router(ac90): shutdown"));
+}
+
+TEST(ReproSignature, AShutdownWithClientsOnTheMuxIsPartOfTheWorkload) {
+  signature s = signature_of("mitogen-shutdown.log");
+  EXPECT_TRUE(s.shutdown) << describe(s);
+  EXPECT_FALSE(signature_of("mitogen.log").shutdown);
+  toml::table base = base_scenario(s, "mitogen");
+  const toml::array* faults = base["faults"].as_array();
+  ASSERT_TRUE(faults && faults->size() == 1) << base;
+  EXPECT_EQ((*faults)[0].as_table()->at("signal").value_or(std::string()), "SIGTERM");
+  EXPECT_TRUE(base["expect"]["target_dies"].value_or(false));
+  EXPECT_FALSE(base_scenario(signature_of("mitogen.log"), "mitogen").contains("faults"));
+}
+
+TEST(ReproSignature, CallsToContextsGiveTheBaseCallers) {
+  signature s = signature_of("notes.txt");
+  s.contexts = true;
+  toml::table base = base_scenario(s, "mitogen");
+  bool callers = false;
+  for (const auto& g : *base["workers"].as_array())
+    callers |= g.as_table()->at("workload").value_or(std::string()) == "calls";
+  EXPECT_TRUE(callers) << base;
+  s.contexts = false;
+  const toml::table plain = base_scenario(s, "mitogen");
+  for (const auto& g : *plain["workers"].as_array())
+    EXPECT_NE(g.as_table()->at("workload").value_or(std::string()), "calls");
 }
 
 TEST(ReproSignature, AGoodRunsLinesDoNotCount) {

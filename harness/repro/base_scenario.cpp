@@ -1,6 +1,8 @@
 #include "harness/repro/base_scenario.hpp"
 
 #include <algorithm>
+#include <regex>
+#include <vector>
 
 namespace faultmux::repro {
 namespace {
@@ -43,6 +45,52 @@ toml::table calls_base(const signature& sig) {
   return t;
 }
 
+// Peers that break the protocol on purpose, for the mux's lines that say
+// what a peer did: the base has the kind of peer the evidence shows.
+struct hostile_kind {
+  const char* behave;
+  std::regex said;
+};
+
+const std::vector<hostile_kind>& hostile_kinds() {
+  auto k = [](const char* behave, const char* re) {
+    return hostile_kind{behave, std::regex(re, std::regex::icase)};
+  };
+  static const std::vector<hostile_kind> all{
+      k("route-abuse", R"(duplicate route|ADD_ROUTE|DEL_ROUTE)"),
+      k("spoof-auth", R"(bad auth_id)"),
+      k("bad-magic", R"(frame signature incorrect|corruption detected)"),
+      k("oversize-body", R"(maximum message size exceeded)"),
+      k("unknown-handle", R"(unknown handle|invalid handle)"),
+  };
+  return all;
+}
+
+void add_hostile_peers(const signature& sig, toml::array& groups) {
+  for (const hostile_kind& k : hostile_kinds()) {
+    const bool said = std::any_of(sig.hits.begin(), sig.hits.end(), [&](const error_hit& h) {
+      return h.from == side::mux && std::regex_search(h.line, k.said);
+    });
+    if (!said) continue;
+    toml::table g = group(k.behave, 2, "hostile");
+    g.insert("behave", k.behave);
+    groups.push_back(std::move(g));
+  }
+}
+
+// The mux told to stop (SIGTERM) while clients are on it, one of them a
+// reader that never drains what it is sent, as the evidence's shutdown had.
+void add_shutdown(toml::table& t, toml::array& groups) {
+  toml::table stuck = group("stuck", 1, "hostile");
+  stuck.insert("behave", "slow-reader");
+  stuck.insert("messages", 60);
+  groups.push_back(std::move(stuck));
+  t.insert("faults",
+           toml::array{toml::table{{"kind", "signal"}, {"signal", "SIGTERM"}, {"at_ms", 1200}}});
+  t.insert("expect", toml::table{{"target_dies", true}});
+  t.insert_or_assign("timeout_ms", 15000);
+}
+
 }  // namespace
 
 toml::table base_scenario(const signature& sig, const std::string& target) {
@@ -65,6 +113,17 @@ toml::table base_scenario(const signature& sig, const std::string& target) {
     late.insert("start_after_ms", 50);
     groups.push_back(std::move(late));
   }
+  // Callers of a context, as the evidence's clients were: a mux without
+  // faultmux's ContextService (Mitogen's) fails them as it failed those.
+  if (sig.contexts) {
+    toml::table callers = group("callers", 2, "calls");
+    callers.insert("context", "bystander");
+    callers.insert("function", "echo");
+    callers.insert("messages", 5);
+    groups.push_back(std::move(callers));
+  }
+  add_hostile_peers(sig, groups);
+  if (sig.shutdown) add_shutdown(t, groups);
   t.insert("workers", std::move(groups));
   return t;
 }

@@ -93,10 +93,14 @@ std::string normalised(const std::string& line) {
   static const std::regex stamp(R"(^(\d{4}-\d\d-\d\d[ T])?\d\d:\d\d:\d\d([.,]\d+)?\s*)");
   static const std::regex path(R"(/[^\s:,)'"]+)");
   static const std::regex hex(R"(0x[0-9a-fA-F]+)");
+  // Mitogen's object ids, the low 16 bits of id() in hex: "Broker(ac90)",
+  // "<Stream unix_client.14701 #5090>"; they differ in every run.
+  static const std::regex object_id(R"(([(#])[0-9a-f]{4}\b)");
   static const std::regex num(R"(\d+)");
   std::string s = std::regex_replace(line, stamp, "");
   s = std::regex_replace(s, path, "PATH");
   s = std::regex_replace(s, hex, "X");
+  s = std::regex_replace(s, object_id, "$1X");
   s = std::regex_replace(s, num, "N");
   return s;
 }

@@ -74,6 +74,10 @@ void add_hits(signature& sig, side from, const std::string& line) {
   if (std::regex_search(line, m, max)) sig.max_message_size = std::stoull(m[1]);
   if (line.find("context") != std::string::npos && line.find("call") != std::string::npos)
     sig.contexts = true;
+  // Mitogen's "pending work still existed 5 seconds after shutdown began",
+  // faultmux's "after the 1500 ms shutdown grace period: force-closing".
+  static const std::regex shutdown(R"(after shutdown began|shutdown grace period)");
+  if (from == side::mux && std::regex_search(line, m, shutdown)) sig.shutdown = true;
   static const std::regex full(R"(backlog stayed full for (\d+) ms)");
   static const std::regex within(R"(no identity from the listener within (\d+) ms)");
   if (std::regex_search(line, m, full)) sig.backlog_wait_ms = std::stoi(m[1]);
@@ -271,6 +275,7 @@ std::string describe(const signature& sig) {
   out += fmt::format("  clients     {}\n", sig.clients ? std::to_string(sig.clients) : "not known");
   if (sig.max_message_size) out += fmt::format("  size limit  {} bytes\n", sig.max_message_size);
   if (sig.contexts) out += "  contexts    calls to contexts\n";
+  if (sig.shutdown) out += "  shutdown    the mux shut down with clients connected\n";
   if (sig.backlog_wait_ms >= 0)
     out += fmt::format("  clients     retry a full backlog for {} ms\n", sig.backlog_wait_ms);
   if (sig.connect_timeout_ms >= 0)

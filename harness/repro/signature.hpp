@@ -44,6 +44,7 @@ struct signature {
   int clients = 0;                        // clients involved (0: not known)
   std::uint64_t max_message_size = 0;     // a limit the evidence names ("max 65536 bytes")
   bool contexts = false;                  // calls to contexts are in the evidence
+  bool shutdown = false;                  // the mux was shutting down with clients on it
   // How the clients connect, when their errors say: how long a full backlog
   // is retried ("stayed full for 0 ms") and how long the handshake may take
   // ("no identity from the listener within 1500 ms"); -1 when not said.
