@@ -134,6 +134,23 @@ TEST(Cli, LegacyBugChecksEveryNameGiven) {
   EXPECT_THAT(f.err, HasSubstr("faultmux run: --legacy-bug nope: no such bug"));
 }
 
+// A number out of range is said in words, naming the option and the value.
+TEST(Cli, ANumberOutOfRangeSaysWhatItMustBe) {
+  run_dir dir;
+  fault::finished zero =
+      fault::run_faultmux(dir, {"repro", dir.file("e.log"), "--budget-min", "0"});
+  EXPECT_TRUE(zero.exited(2)) << zero.describe();
+  EXPECT_THAT(zero.err, HasSubstr("--budget-min: must be more than 0, got 0"));
+  fault::finished negative = fault::run_faultmux(
+      dir, {"mux", "--listen", dir.file("m.sock"), "--shutdown-grace-ms", "-3"});
+  EXPECT_TRUE(negative.exited(2)) << negative.describe();
+  EXPECT_THAT(negative.err, HasSubstr("--shutdown-grace-ms: must be 0 or more, got -3"));
+  fault::finished words =
+      fault::run_faultmux(dir, {"repro", dir.file("e.log"), "--budget-min", "x"});
+  EXPECT_TRUE(words.exited(2)) << words.describe();
+  EXPECT_THAT(words.err, HasSubstr("must be a number, got x"));
+}
+
 // mid-frame:K cuts a frame of a header and --size body bytes: K may be at
 // most one byte short of it.
 TEST(Cli, MidFrameFaultIsBoundedByTheHeaderAndBodySize) {

@@ -10,6 +10,7 @@
 #include "harness/cli/commands.hpp"
 #include "harness/cli/legacy_bug_option.hpp"
 #include "harness/cli/mitogen_src_option.hpp"
+#include "harness/cli/number_checks.hpp"
 #include "harness/explore/effects.hpp"
 #include "harness/explore/explore.hpp"
 
@@ -94,14 +95,14 @@ void add_explore_command(CLI::App& app, runner& chosen) {
   sub->add_flag("--first", o.first, "stop at the first violation (a CI gate)");
   sub->add_option("--budget-min", o.budget_min,
                   "start no run after this many minutes; the certificate says what was left")
-      ->check(CLI::PositiveNumber);
+      ->check(positive);
   sub->add_option("--jobs", o.jobs, "runs at once (default 1)")->check(CLI::Range(1, 64));
   sub->add_option("--shard", a->shard,
                   "K/N: explore a deterministic 1/N of the point classes (default: from "
                   "CI_NODE_INDEX/CI_NODE_TOTAL when set)");
   sub->add_option("--shards", a->shards,
                   "N, with JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) as the shard")
-      ->check(CLI::PositiveNumber);
+      ->check(positive);
   sub->add_option("--report", o.report_dir,
                   "write results.json (its explore section), explore-<scenario>.html and "
                   ".junit.xml, and found/ here (default: explore-report)");

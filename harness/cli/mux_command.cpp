@@ -6,6 +6,7 @@
 
 #include "harness/cli/commands.hpp"
 #include "harness/cli/legacy_bug_option.hpp"
+#include "harness/cli/number_checks.hpp"
 #include "harness/cli/phase_fault_option.hpp"
 #include "roles/roles.hpp"
 
@@ -31,11 +32,11 @@ void add_limit_options(CLI::App* sub, mux_options& mux) {
                 "refuse forwards between unprivileged streams");
   sub->add_option("--handshake-timeout-ms", mux.handshake_timeout_ms,
                   "deadline for a client's handshake")
-      ->check(CLI::PositiveNumber)
+      ->check(positive)
       ->capture_default_str();
   sub->add_option("--shutdown-grace-ms", mux.shutdown_grace_ms,
                   "time to flush queued output on shutdown")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative)
       ->capture_default_str();
 }
 

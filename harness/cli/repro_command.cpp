@@ -6,6 +6,7 @@
 #include "harness/cli/commands.hpp"
 #include "harness/cli/legacy_bug_option.hpp"
 #include "harness/cli/mitogen_src_option.hpp"
+#include "harness/cli/number_checks.hpp"
 #include "harness/repro/repro.hpp"
 
 namespace faultmux::cli {
@@ -50,7 +51,7 @@ void add_repro_command(CLI::App& app, runner& chosen) {
                   "FILE: evidence of a good run; only lines new in the failure's count");
   sub->add_option("--budget-min", o->budget_min, "stop starting candidates after N minutes")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive);
   sub->add_option("--jobs", o->jobs, "candidates run at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));

@@ -13,6 +13,7 @@
 #include "harness/cli/commands.hpp"
 #include "harness/cli/legacy_bug_option.hpp"
 #include "harness/cli/mitogen_src_option.hpp"
+#include "harness/cli/number_checks.hpp"
 #include "harness/driver.hpp"
 #include "harness/install_paths.hpp"
 #include "harness/soak.hpp"
@@ -112,7 +113,7 @@ void add_run_options(CLI::App* sub, driver_options& d, double& soak_minutes) {
                   "MINUTES (fractions allowed): one mux for this long under the scenario's "
                   "syscall faults, its echo and calls workers cycling; fails on growth of the "
                   "mux's RSS, fds or threads, a crash, or a lost message (docs/soak.md)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive);
   sub->add_flag("-v,--verbose", d.verbosity,
                 "every oracle's evidence; keep a failed run's directory")
       ->take_all();

@@ -7,6 +7,7 @@
 
 #include "faults/hostile.hpp"
 #include "harness/cli/commands.hpp"
+#include "harness/cli/number_checks.hpp"
 #include "harness/cli/phase_fault_option.hpp"
 #include "roles/roles.hpp"
 #include "wire/protocol.hpp"
@@ -24,10 +25,10 @@ struct worker_command_options {
 void add_workload_options(CLI::App* sub, worker_options& w) {
   sub->add_option("--connect", w.connect, "the mux's socket path")->required();
   sub->add_option("--peer", w.peer, "context id to send the workload to (another worker)");
-  sub->add_option("--count", w.count, "messages to send and check")->check(CLI::NonNegativeNumber);
+  sub->add_option("--count", w.count, "messages to send and check")->check(non_negative);
   sub->add_option("--size", w.size, "body bytes per message")->capture_default_str();
   sub->add_option("--in-flight", w.in_flight, "messages waiting at once")
-      ->check(CLI::PositiveNumber)
+      ->check(positive)
       ->capture_default_str();
   sub->add_flag("--ack-only", w.ack_only,
                 "the echo handle replies with an empty body instead of the echo");
@@ -66,7 +67,7 @@ void add_fault_options(CLI::App* sub, worker_command_options& o) {
                   "--behave spoof-auth/spoof-src: the id to claim (default: --target)");
   sub->add_option("--hold-ms", h.hold_ms,
                   "--behave: how long to hold, or to wait for the mux's reaction")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative)
       ->capture_default_str();
   sub->add_option("--max-message-size", h.max_message_size,
                   "--behave: the message size limit the oversize behaviours go past")
