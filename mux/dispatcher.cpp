@@ -13,7 +13,7 @@ namespace faultmux {
 namespace {
 
 // Requests up to this size may run on the broker thread (quick functions only).
-constexpr std::size_t quick_request_limit = 64 * 1024;
+constexpr std::size_t quick_request_limit = std::size_t{64} * 1024;
 
 thread_local std::optional<call_origin> serving;
 

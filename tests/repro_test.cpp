@@ -150,6 +150,36 @@ TEST(ReproSignature, AShutdownWithClientsOnTheMuxIsPartOfTheWorkload) {
   EXPECT_FALSE(base_scenario(signature_of("mitogen.log"), "mitogen").contains("faults"));
 }
 
+bool has_workload(const toml::table& base, const std::string& workload) {
+  for (const auto& g : *base["workers"].as_array())
+    if (g.as_table()->at("workload").value_or(std::string()) == workload) return true;
+  return false;
+}
+
+TEST(ReproSignature, ABindOnALivePathGivesTheBaseASecondMux) {
+  signature s;
+  for (auto& h : classify(side::client, "Traceback: OSError: [Errno 98] Address already in use"))
+    s.hits.push_back(std::move(h));
+  ASSERT_FALSE(s.hits.empty());
+  EXPECT_TRUE(has_workload(base_scenario(s, "mitogen"), "second-mux"));
+  EXPECT_FALSE(has_workload(base_scenario(signature_of("mitogen.log"), "mitogen"), "second-mux"));
+}
+
+TEST(ReproSignature, HostilePeersAreTheOnesTheMuxsLinesDescribe) {
+  signature s;
+  for (auto& h : classify(side::mux,
+                          "mitogen.route_monitor: Cannot add duplicate route to 1 via "
+                          "<Stream unix_client.14701 #5090>: error"))
+    s.hits.push_back(std::move(h));
+  ASSERT_FALSE(s.hits.empty());
+  toml::table base = base_scenario(s, "mitogen");
+  bool route_abuse = false;
+  for (const auto& g : *base["workers"].as_array())
+    route_abuse |= (*g.as_table())["behave"].value_or(std::string()) == "route-abuse";
+  EXPECT_TRUE(route_abuse) << base;
+  EXPECT_FALSE(has_workload(base_scenario(signature_of("mitogen.log"), "mitogen"), "hostile"));
+}
+
 TEST(ReproSignature, CallsToContextsGiveTheBaseCallers) {
   signature s = signature_of("notes.txt");
   s.contexts = true;
@@ -185,6 +215,34 @@ TEST(ReproRanking, TheFailedCallWithItsErrnoAndPhaseComesFirst) {
   ASSERT_FALSE(ranked.empty());
   EXPECT_EQ(ranked[0].what(), "EAGAIN at recv@accepted peer=good:0 phase=handshake #1");
   EXPECT_EQ(ranked[1].what(), "EAGAIN at recv@accepted peer=good:0 phase=handshake #2");
+}
+
+// Mitogen's identity send meeting EAGAIN logs the failure and then the
+// stream's crash on the same errno: both are the send's, not a stream read's.
+void add_line(signature& s, const std::string& line) {
+  for (auto& h : classify(side::mux, line)) s.hits.push_back(std::move(h));
+}
+
+TEST(ReproRanking, ACrashOnTheErrnoOfAFailedIdentitySendIsThatSend) {
+  signature s;
+  add_line(s,
+           "mitogen.unix: listener: failed to assign identity to PID 13788: [Errno 11] Resource "
+           "temporarily unavailable");
+  add_line(s, "Traceback: BlockingIOError: [Errno 11] Resource temporarily unavailable");
+  ASSERT_TRUE(has_key(s, "mux: identity send failed EAGAIN")) << describe(s);
+  ASSERT_TRUE(has_key(s, "mux: crash EAGAIN")) << describe(s);
+  std::vector<fault_point> points{
+      {"mux", "read", "accepted", "good:0", "stream", 1},
+      {"mux", "send", "accepted", "good:0", "handshake", 1},
+  };
+  auto ranked = ranked_singles(points, s);
+  ASSERT_FALSE(ranked.empty());
+  EXPECT_EQ(ranked[0].what(), "EAGAIN at send@accepted peer=good:0 phase=handshake #1");
+  // A crash on an errno no handshake line names is still a stream's.
+  signature crash_only;
+  add_line(crash_only, "Traceback: BlockingIOError: [Errno 11] Resource temporarily unavailable");
+  EXPECT_EQ(ranked_singles(points, crash_only)[0].what(),
+            "EAGAIN at read@accepted peer=good:0 phase=stream #1");
 }
 
 TEST(ReproRanking, AShortPidReadInATraceRanksTheShortRecvFirst) {

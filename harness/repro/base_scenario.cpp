@@ -78,6 +78,15 @@ void add_hostile_peers(const signature& sig, toml::array& groups) {
   }
 }
 
+// A second mux started on the live one's path: its bind meets EADDRINUSE
+// (and Mitogen's probe of the path reads no identity on the first).
+void add_second_mux(const signature& sig, toml::array& groups) {
+  const bool said = std::any_of(sig.hits.begin(), sig.hits.end(), [](const error_hit& h) {
+    return h.err == "EADDRINUSE" || h.line.find("Address already in use") != std::string::npos;
+  });
+  if (said) groups.push_back(group("second", 1, "second-mux"));
+}
+
 // The mux told to stop (SIGTERM) while clients are on it, one of them a
 // reader that never drains what it is sent, as the evidence's shutdown had.
 void add_shutdown(toml::table& t, toml::array& groups) {
@@ -123,6 +132,7 @@ toml::table base_scenario(const signature& sig, const std::string& target) {
     groups.push_back(std::move(callers));
   }
   add_hostile_peers(sig, groups);
+  add_second_mux(sig, groups);
   if (sig.shutdown) add_shutdown(t, groups);
   t.insert("workers", std::move(groups));
   return t;

@@ -20,6 +20,15 @@ bool same_error(const effect& fx, const std::string& err) {
   return fx.name == err;
 }
 
+// True when the mux's lines name a handshake failure with this errno: a
+// crash on the same errno is then most likely that call's, not a stream's.
+bool handshake_errno(const signature& sig, const std::string& err) {
+  return std::any_of(sig.hits.begin(), sig.hits.end(), [&](const error_hit& h) {
+    return h.from == side::mux && h.err == err &&
+           (h.cls == "identity send failed" || h.cls == "identity read failed");
+  });
+}
+
 }  // namespace
 
 std::string candidate::what() const {
@@ -50,7 +59,7 @@ std::vector<failed_call> wanted_calls(const signature& sig) {
     } else if (h.from == side::client && h.cls == "connect failed" && !e.empty() &&
                e != "ECONNREFUSED" && e != "ECONNRESET") {
       out.push_back({"connect", e, "connecting", "connect", true});
-    } else if (h.from == side::mux && h.cls == "crash" && !e.empty()) {
+    } else if (h.from == side::mux && h.cls == "crash" && !e.empty() && !handshake_errno(sig, e)) {
       // A crash on an errno: the listener's accept for a resource error, else a connection's.
       if (e == "EMFILE" || e == "ENFILE")
         out.push_back({"accept", e, "listener", "accept", true});

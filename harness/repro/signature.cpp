@@ -158,7 +158,7 @@ std::string errno_in(const std::string& line) {
   std::smatch m;
   if (std::regex_search(line, m, num)) return errno_name(std::stoi(m[1]));
   for (std::sregex_iterator it(line.begin(), line.end(), name), end; it != end; ++it) {
-    const std::string n = (*it)[1];
+    std::string n = (*it)[1];
     for (const auto& [text, known] : by_text())
       if (known == n) return n;
   }
