@@ -16,6 +16,7 @@
 #include "harness/repro/ranking.hpp"
 #include "harness/repro/signature.hpp"
 #include "harness/repro/strace.hpp"
+#include "harness/scenario.hpp"
 #include "roles/process.hpp"
 #include "support/cli_run.hpp"
 #include "support/run_dir.hpp"
@@ -147,6 +148,9 @@ TEST(ReproSignature, AShutdownWithClientsOnTheMuxIsPartOfTheWorkload) {
   ASSERT_TRUE(faults && faults->size() == 1) << base;
   EXPECT_EQ((*faults)[0].as_table()->at("signal").value_or(std::string()), "SIGTERM");
   EXPECT_TRUE(base["expect"]["target_dies"].value_or(false));
+  std::ostringstream text;
+  text << base;
+  EXPECT_NO_THROW(parse_scenario(text.str(), "repro-base.toml")) << base;
   EXPECT_FALSE(base_scenario(signature_of("mitogen.log"), "mitogen").contains("faults"));
 }
 
@@ -161,7 +165,12 @@ TEST(ReproSignature, ABindOnALivePathGivesTheBaseASecondMux) {
   for (auto& h : classify(side::client, "Traceback: OSError: [Errno 98] Address already in use"))
     s.hits.push_back(std::move(h));
   ASSERT_FALSE(s.hits.empty());
-  EXPECT_TRUE(has_workload(base_scenario(s, "mitogen"), "second-mux"));
+  toml::table base = base_scenario(s, "mitogen");
+  EXPECT_TRUE(has_workload(base, "second-mux"));
+  // A scenario that starts a second mux says what it must do.
+  std::ostringstream text;
+  text << base;
+  EXPECT_NO_THROW(parse_scenario(text.str(), "repro-base.toml")) << base;
   EXPECT_FALSE(has_workload(base_scenario(signature_of("mitogen.log"), "mitogen"), "second-mux"));
 }
 

@@ -78,13 +78,22 @@ void add_hostile_peers(const signature& sig, toml::array& groups) {
   }
 }
 
+toml::table& expect_of(toml::table& t) {
+  if (!t.contains("expect")) t.insert("expect", toml::table{});
+  return *t["expect"].as_table();
+}
+
 // A second mux started on the live one's path: its bind meets EADDRINUSE
 // (and Mitogen's probe of the path reads no identity on the first).
-void add_second_mux(const signature& sig, toml::array& groups) {
+void add_second_mux(const signature& sig, toml::table& t, toml::array& groups) {
   const bool said = std::any_of(sig.hits.begin(), sig.hits.end(), [](const error_hit& h) {
     return h.err == "EADDRINUSE" || h.line.find("Address already in use") != std::string::npos;
   });
-  if (said) groups.push_back(group("second", 1, "second-mux"));
+  if (!said) return;
+  groups.push_back(group("second", 1, "second-mux"));
+  // What a second mux must do, which a scenario says for each one it starts.
+  expect_of(t).insert(
+      "outcomes", toml::array{toml::table{{"group", "second"}, {"outcome", "refused-to-listen"}}});
 }
 
 // The mux told to stop (SIGTERM) while clients are on it, one of them a
@@ -96,7 +105,7 @@ void add_shutdown(toml::table& t, toml::array& groups) {
   groups.push_back(std::move(stuck));
   t.insert("faults",
            toml::array{toml::table{{"kind", "signal"}, {"signal", "SIGTERM"}, {"at_ms", 1200}}});
-  t.insert("expect", toml::table{{"target_dies", true}});
+  expect_of(t).insert("target_dies", true);
   t.insert_or_assign("timeout_ms", 15000);
 }
 
@@ -132,7 +141,7 @@ toml::table base_scenario(const signature& sig, const std::string& target) {
     groups.push_back(std::move(callers));
   }
   add_hostile_peers(sig, groups);
-  add_second_mux(sig, groups);
+  add_second_mux(sig, t, groups);
   if (sig.shutdown) add_shutdown(t, groups);
   t.insert("workers", std::move(groups));
   return t;

@@ -15,6 +15,7 @@
 
 #include "harness/driver.hpp"
 #include "harness/repro/acceptance.hpp"
+#include "harness/repro/evidence.hpp"
 
 namespace faultmux::repro {
 namespace {
@@ -79,8 +80,13 @@ std::optional<match> run_once(const repro_options& o, const signature& sig, cons
   d.verbosity = 1;
   signature got;
   bool observed = false;
-  d.observe = [&](const timeline& tl, const run_outcome&) {
+  d.observe = [&](const timeline& tl, const run_outcome& out) {
     got = run_signature(tl, {});
+    // What a second mux printed is no event: read it as the evidence's
+    // clients' output was read.
+    for (const auto& [pid, tail] : out.stderr_tails)
+      add_evidence(got, evidence_file{"stderr of pid " + std::to_string(pid),
+                                      evidence_kind::client_errors, tail});
     observed = true;
   };
   scenario_result r = run_scenario(s, s.seed, d);
