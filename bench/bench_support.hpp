@@ -267,6 +267,7 @@ void register_idle_benchmarks();
 void register_pickle_benchmarks();
 void register_explore_benchmarks();
 void register_spawn_benchmarks();
+void register_scale_benchmarks();
 
 // Results of the cases of one run for the summary, e.g. "faultmux.rtt_p50_us".
 void record(const std::string& key, double value);

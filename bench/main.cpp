@@ -166,6 +166,18 @@ std::string other_rows() {
              fmt_opt(ratio(sp_binary, sp_true), "{:.2f}x /bin/true") + "; workers " +
                  fmt_opt(ratio(sp_seq, sp_binary), "{:.2f}x") + " of it one at a time",
              "none set");
+  auto run = recorded("scale.run_s"), judge = recorded("scale.judge_s"),
+       scale_floor = recorded("scale.floor_s");
+  auto judge_share = ratio(judge, run);
+  out += row(
+      "2000 x 200 echo, whole run", fmt_opt(run, "{:.1f} s"),
+      "floor, no mux: " + fmt_opt(scale_floor, "{:.1f} s") + "; judging " +
+          fmt_opt(judge, "{:.2f} s"),
+      fmt_opt(ratio(run, scale_floor), "{:.2f}x floor") + "; judging " +
+          fmt_opt(judge_share, "{:.1f}%", 100),
+      "< 30 s, judging < 10%: " +
+          verdict(run, run && judge_share && *run < 30 && *judge_share < 0.1) +
+          (scale_floor && *scale_floor >= 30 ? " (unreachable here: the floor is over 30 s)" : ""));
   return out;
 }
 
@@ -179,7 +191,9 @@ void print_summary() {
   out += routed_rows() + call_rows() + other_rows();
   out +=
       "Round trips run on one CPU. floor: the same four hops through a relay that only "
-      "forwards (epoll_wait, recv, send per pass), the least any relay adds here.\n";
+      "forwards (epoll_wait, recv, send per pass), the least any relay adds here.\n"
+      "Scale floor: the same client processes and round trips straight to four echo servers "
+      "(bench/scale_floor), the least any harness of as many processes costs here.\n";
   std::fputs(out.c_str(), stderr);
 }
 
@@ -204,6 +218,7 @@ int main(int argc, char** argv) {
   faultmux::bench::register_pickle_benchmarks();
   faultmux::bench::register_explore_benchmarks();
   faultmux::bench::register_spawn_benchmarks();
+  faultmux::bench::register_scale_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   print_summary();
   benchmark::Shutdown();
