@@ -46,7 +46,7 @@ namespace fs = std::filesystem;
 
 std::atomic<bool> interrupted{false};
 
-void on_sigint(int) {
+void on_interrupt(int) {
   interrupted.store(true);
 }
 
@@ -477,11 +477,14 @@ scenario_result run_scenario(const scenario& s, std::uint64_t seed, const driver
   return scenario_run(s, seed, o, progress).go();
 }
 
-void stop_on_sigint() {
+void stop_on_interrupt() {
   struct sigaction sa {};
-  sa.sa_handler = on_sigint;
+  sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
+  // SIGTERM (a CI job's timeout, `kill`) and SIGHUP (a closed terminal) as
+  // Ctrl-C: by their default action the run would die and leave its mux and
+  // workers running with nobody to reap them.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
 }
 
 bool interrupt_requested() {

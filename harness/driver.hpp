@@ -115,9 +115,9 @@ struct scenario_progress {
 scenario_result run_scenario(const scenario& s, std::uint64_t seed, const driver_options& o,
                              scenario_progress* progress = nullptr);
 
-// SIGINT ends the scenarios in progress (their processes killed and reaped)
-// and starts no new one.
-void stop_on_sigint();
+// SIGINT, SIGTERM or SIGHUP ends the scenarios in progress (their processes
+// killed and reaped) and starts no new one.
+void stop_on_interrupt();
 bool interrupt_requested();
 
 // The CLI: one line per scenario, "rerun: ..." for each failure. Exit status

@@ -64,7 +64,7 @@ class mutants_run {
       : all_(std::move(all)), bugs_(std::move(bugs)), o_(o) {}
 
   int go() {
-    stop_on_sigint();
+    stop_on_interrupt();
     for (const auto& bug : bugs_) {
       // Scenarios that declare the bug first: they must catch it anyway.
       std::vector<std::size_t> order;

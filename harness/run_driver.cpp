@@ -192,7 +192,7 @@ int run_driver(const driver_options& o) {
                  o.filter.empty() ? " in the given paths" : " matches --filter ", o.filter.c_str());
     return 2;
   }
-  stop_on_sigint();
+  stop_on_interrupt();
   reports::results report;
   report.run.seed = o.seed;
   report.run.faultmux_version = faultmux_version_line();

@@ -395,7 +395,7 @@ int run_soak(const driver_options& o, double minutes) {
     std::fprintf(stderr, "faultmux run: %s\n", e.what());
     return 2;
   }
-  stop_on_sigint();
+  stop_on_interrupt();
   const auto started = run_clock::now();
   const std::string when = reports::utc_now();
   soak_run run(s, o, minutes * 60);

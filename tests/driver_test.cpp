@@ -12,6 +12,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -630,11 +631,14 @@ TEST(DriverRun, JobsRunScenariosAtOnceAndReportInFileOrder) {
   EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
 }
 
-class DriverInterrupt : public testing::TestWithParam<int> {};
+// --jobs, and the signal that stops the run.
+class DriverInterrupt : public testing::TestWithParam<std::pair<int, int>> {};
 
-// Ctrl-C during the second scenario: it is stopped and reaped, the first
-// one's result is printed and written, the exit status says interrupted.
+// Ctrl-C (or a SIGTERM from a CI timeout, or SIGHUP from a closed terminal)
+// during the second scenario: it is stopped and reaped, the first one's
+// result is printed and written, the exit status says interrupted.
 TEST_P(DriverInterrupt, StopsCleanlyAndWritesWhatItHas) {
+  const auto [jobs, sig] = GetParam();
   run_dir tmp, files, report;
   std::ofstream(files.file("a.toml"))
       << test::slurp(FAULTMUX_SOURCE_DIR "/scenarios/bad-magic.toml");
@@ -649,7 +653,7 @@ TEST_P(DriverInterrupt, StopsCleanlyAndWritesWhatItHas) {
                                 "--report",
                                 report.path(),
                                 "--jobs",
-                                std::to_string(GetParam())};
+                                std::to_string(jobs)};
   child_process p = child_process::spawn(argv, true);
   std::string out;
   // The first scenario has finished (its line comes first in either mode)...
@@ -669,7 +673,7 @@ TEST_P(DriverInterrupt, StopsCleanlyAndWritesWhatItHas) {
   }
   ASSERT_TRUE(hung_started);
   std::this_thread::sleep_for(ms(200));
-  p.signal(SIGINT);
+  p.signal(sig);
   const auto sent = clock::now();
   while (auto line = p.read_line(ms(20000))) out += *line + "\n";
   auto status = p.wait(ms(20000));
@@ -686,7 +690,9 @@ TEST_P(DriverInterrupt, StopsCleanlyAndWritesWhatItHas) {
   EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Jobs, DriverInterrupt, testing::Values(1, 2));
+INSTANTIATE_TEST_SUITE_P(JobsAndSignal, DriverInterrupt,
+                         testing::Values(std::pair{1, SIGINT}, std::pair{2, SIGINT},
+                                         std::pair{1, SIGTERM}, std::pair{2, SIGHUP}));
 
 TEST(DriverRun, BadInputExitsTwo) {
   run_dir tmp, files;

@@ -641,7 +641,7 @@ int run_explore(const explore_options& o) {
     std::fprintf(stderr, "faultmux explore: %s\n", e.what());
     return 2;
   }
-  stop_on_sigint();
+  stop_on_interrupt();
   explore_report report(o.command_line, o.seed);
   int worst = 0;
   for (const auto& f : files) {

@@ -122,7 +122,7 @@ int run_repro(const repro_options& o) {
     return 2;
   }
   std::fflush(stdout);
-  stop_on_sigint();
+  stop_on_interrupt();
   search_result r = search(o, sig, *base);
   if (!r.found) {
     std::printf("repro: not reproduced (%zu of %zu candidates tried%s); nothing written\n",
