@@ -125,6 +125,24 @@ std::string log_tail(const std::string& log, std::size_t max_bytes) {
   return s;
 }
 
+finished_run run_to_end(const std::vector<std::string>& argv, const std::string& log,
+                        std::chrono::minutes timeout) {
+  auto p = child_process::spawn(argv, true, log);
+  finished_run out;
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  auto left = [&] {
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        end - std::chrono::steady_clock::now()));
+  };
+  while (auto line = p.read_line(left())) out.lines.push_back(*line);
+  auto st = p.wait(std::chrono::seconds(10));
+  if (!st || !WIFEXITED(*st))
+    throw std::runtime_error(argv[0] + " did not finish: " + log_tail(log));
+  out.exit_code = WEXITSTATUS(*st);
+  return out;
+}
+
 namespace {
 
 // The listener of each kind, given `--listen PATH --backlog N` by mux_process.

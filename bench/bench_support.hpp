@@ -93,6 +93,16 @@ using test::spawn_logged;
 // The last lines of a log file, for error messages.
 std::string log_tail(const std::string& log, std::size_t max_bytes = 600);
 
+// A program run to its end: its exit code and its stdout's lines.
+struct finished_run {
+  int exit_code = 0;
+  std::vector<std::string> lines;
+};
+// Runs argv (stderr to `log`) until it exits, within `timeout`; throws, with
+// the log's tail, when it does not or is killed by a signal.
+finished_run run_to_end(const std::vector<std::string>& argv, const std::string& log,
+                        std::chrono::minutes timeout);
+
 // A running mux (ours or Mitogen's) listening in a temp_dir; its stderr goes
 // to <dir>/<kind>.stderr. The destructor sends SIGTERM, waits a bounded time,
 // and leaves SIGKILL and reaping to child_process.

@@ -2,8 +2,6 @@
 // scenario with --jobs 2 (`faultmux explore`, as a user runs it), in
 // single-fault runs per minute, beside its baseline in the same run: one
 // plain `faultmux run` of the same scenario, end to end.
-#include <sys/wait.h>
-
 #include <chrono>
 #include <fstream>
 #include <stdexcept>
@@ -25,12 +23,7 @@ const std::string plain = std::string(FAULTMUX_SOURCE_DIR) + "/scenarios/plain-e
 int faultmux(const std::vector<std::string>& args, const std::string& dir) {
   std::vector<std::string> argv{FAULTMUX_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto p = child_process::spawn(argv, true, dir + "/stderr");
-  while (p.read_line(std::chrono::minutes(10))) {
-  }
-  auto st = p.wait(std::chrono::minutes(10));
-  if (!st || !WIFEXITED(*st)) throw std::runtime_error("faultmux " + args[0] + " did not finish");
-  return WEXITSTATUS(*st);
+  return run_to_end(argv, dir + "/stderr", std::chrono::minutes(10)).exit_code;
 }
 
 void plain_run(benchmark::State& state) {

@@ -3,8 +3,6 @@
 // results.json, beside its floor in the same run: bench/scale_floor, the
 // same number of client processes making the same round trips straight to
 // four echo servers, with no mux, handshake, events or judging.
-#include <sys/wait.h>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -27,21 +25,17 @@ constexpr int scale_messages = 200;
 const std::string scenario =
     std::string(FAULTMUX_SOURCE_DIR) + "/bench/scenarios/echo-2000x200.toml";
 
-// Runs argv to its end (bounded) and returns its stdout's lines.
-std::vector<std::string> run_to_end(const std::vector<std::string>& argv, const std::string& log) {
-  auto p = child_process::spawn(argv, true, log);
-  std::vector<std::string> lines;
-  while (auto line = p.read_line(std::chrono::minutes(15))) lines.push_back(*line);
-  auto st = p.wait(std::chrono::minutes(1));
-  if (!st || !WIFEXITED(*st) || WEXITSTATUS(*st) != 0)
-    throw std::runtime_error(argv[0] + " failed: " + log_tail(log));
-  return lines;
+// Runs argv to its end; its stdout's lines, or throws when it failed.
+std::vector<std::string> succeeded(const std::vector<std::string>& argv, const std::string& log) {
+  auto r = run_to_end(argv, log, std::chrono::minutes(15));
+  if (r.exit_code != 0) throw std::runtime_error(argv[0] + " failed: " + log_tail(log));
+  return r.lines;
 }
 
 double floor_once(const temp_dir& dir) {
-  auto lines = run_to_end({FAULTMUX_SCALE_FLOOR, dir.path(), std::to_string(scale_workers),
-                           std::to_string(scale_messages)},
-                          dir.file("floor.stderr"));
+  auto lines = succeeded({FAULTMUX_SCALE_FLOOR, dir.path(), std::to_string(scale_workers),
+                          std::to_string(scale_messages)},
+                         dir.file("floor.stderr"));
   double spawn = 0, traffic = 0, total = 0;
   int failed = 0;
   if (lines.empty() ||
@@ -54,7 +48,7 @@ double floor_once(const temp_dir& dir) {
 // Seconds spawn to verdict, and the judging phase's seconds.
 std::pair<double, double> faultmux_once(const temp_dir& dir) {
   const double t0 = now_seconds();
-  run_to_end({FAULTMUX_BINARY, "run", scenario, "--report", dir.path()}, dir.file("run.stderr"));
+  succeeded({FAULTMUX_BINARY, "run", scenario, "--report", dir.path()}, dir.file("run.stderr"));
   const double total = now_seconds() - t0;
   std::ifstream in(dir.path() + "/results.json");
   const auto results = nlohmann::json::parse(in);  // outlives the loop over its phases
