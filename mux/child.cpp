@@ -125,6 +125,17 @@ struct exit_quietly_on_exec_error {
   }
 };
 
+// Records the errno of a failed fork. Boost 1.81 reads errno for its error
+// only after its hooks have run, and says the program's path, not that it
+// was the fork that failed (EAGAIN: RLIMIT_NPROC or the pid space is full).
+struct note_fork_error {
+  int* err;
+  template <class... A>
+  void on_fork_error(bp::posix::default_launcher&, A&&...) {
+    *err = errno;
+  }
+};
+
 class child_impl final : public child, public std::enable_shared_from_this<child_impl> {
  public:
   child_impl(broker& b, child_options opts, exit_fn on_exit)
@@ -142,11 +153,14 @@ class child_impl final : public child, public std::enable_shared_from_this<child
     unique_fd theirs(sv[1]);
     std::vector<std::string> args(opts_.argv.begin() + 1, opts_.argv.end());
     bp::error_code ec;
+    int fork_err = 0;
     bp::posix::default_launcher launcher;
     bp::process proc =
         launcher(boost::asio::any_io_executor(broker_.io().get_executor()), ec, opts_.argv[0], args,
                  bp::process_stdio{nullptr, out_, err_}, pass_fd{3, theirs.get()},
-                 close_other_fds{}, exit_quietly_on_exec_error{});
+                 close_other_fds{}, exit_quietly_on_exec_error{}, note_fork_error{&fork_err});
+    if (fork_err != 0)
+      throw std::system_error(fork_err, std::generic_category(), "fork for " + opts_.name);
     if (ec) {
       // A child forked before the failure (exec failed in it) is ours to reap.
       if (launcher.pid > 0) {

@@ -2,9 +2,9 @@
 // A child that closes its channel but runs on (one that exits on SIGTERM,
 // one that ignores it): the parent never waits on it in waitpid, sends
 // SIGTERM after a grace and SIGKILL after a second one, each logged, and
-// reaps it. A start whose channel socketpair meets EMFILE fails at once and
-// leaks nothing; a child that writes 64 KiB on stderr and exits fails its
-// start with the tail of what it wrote. The children are small Python
+// reaps it. A start whose channel socketpair meets EMFILE, whose fork meets
+// EAGAIN or whose exec meets ENOENT fails at once and leaks nothing; a child that writes 64 KiB on
+// stderr and exits fails its start with the tail of what it wrote. The children are small Python
 // programs that say hello as a context would (one frame on fd 3).
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,7 +15,11 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <functional>
 
 #include "mux/log.hpp"
 #include "tests/support/context_fixture.hpp"
@@ -182,6 +186,72 @@ TEST_F(child_lifecycle, enoent_at_exec_fails_fast_and_leaks_nothing) {
   // The forked child whose exec failed was reaped by the start itself.
   EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
   EXPECT_EQ(errno, ECHILD);
+}
+
+// Runs `body` in a forked process as a uid of its own (nobody, when this is
+// root), so that RLIMIT_NPROC binds it; returns what the body wrote.
+std::string as_another_user(const run_dir& dir, const std::function<std::string()>& body) {
+  const std::string report = dir.file("as-another-user.txt");
+  int fd = ::open(report.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return "cannot open " + report;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string out;
+    if (::geteuid() == 0) {
+      // The contexts it starts write their events into the run dir.
+      ::chmod(dir.path().c_str(), 0777);
+      ::chmod(dir.file("test.events").c_str(), 0666);
+      if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)
+        out = "cannot become nobody";
+    }
+    if (out.empty()) out = body();
+    bool whole = ::write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size());
+    ::_exit(whole ? 0 : 1);
+  }
+  ::close(fd);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return test::slurp(report) + fmt::format("status={}\n", status);
+}
+
+// A start whose fork meets EAGAIN (RLIMIT_NPROC: the user may run no more
+// processes) fails at once naming the fork and the errno, leaves no
+// descriptor behind, and the next start, once the limit is lifted, works.
+TEST_F(child_lifecycle, eagain_at_fork_fails_fast_and_leaks_nothing) {
+  std::string report = as_another_user(dir_, [&] {
+    std::string out;
+    root_node root(faultmux_children(dir_));
+    rlimit old{};
+    ::getrlimit(RLIMIT_NPROC, &old);
+    for (int round = 0; round < 2; ++round) {
+      rlimit one{1, old.rlim_max};
+      ::setrlimit(RLIMIT_NPROC, &one);
+      double t0 = events::now();
+      auto s = root.start("forkless");
+      double took = events::now() - t0;
+      ::setrlimit(RLIMIT_NPROC, &old);
+      out += fmt::format("error={}\ntook={}\nchildren={}\nfds={}\n", s.error, took < 1.0,
+                         root.child_count(), test::open_fd_count(::getpid()));
+    }
+    auto after = root.start("after");
+    out += after.info ? "after=started\n" : "after=" + after.error + "\n";
+    return out;
+  });
+  SCOPED_TRACE(report);
+  EXPECT_EQ(count_of(report,
+                     "error=cannot start context forkless: fork for forkless: "
+                     "Resource temporarily unavailable\n"),
+            2u);
+  EXPECT_EQ(count_of(report, "took=true\n"), 2u);
+  EXPECT_EQ(count_of(report, "children=0\n"), 2u);
+  auto fds = [&](std::size_t from) {
+    auto at = report.find("fds=", from);
+    return at == std::string::npos ? std::string() : report.substr(at, report.find('\n', at) - at);
+  };
+  EXPECT_FALSE(fds(0).empty());
+  EXPECT_EQ(fds(0), fds(report.find("fds=") + 1));
+  EXPECT_NE(report.find("after=started\n"), std::string::npos);
+  EXPECT_NE(report.find("status=0\n"), std::string::npos);
 }
 
 // 64 KiB of diagnostics on stderr, stdout closed first, exit 50 ms later:
