@@ -2,12 +2,21 @@
 // 0-2 on /dev/null before anything else opens a descriptor (no socket, epoll
 // or event file lands on stdio), and a context gets only its channel and
 // stdio from its parent: nothing else the parent holds, not even a
-// descriptor without FD_CLOEXEC.
+// descriptor without FD_CLOEXEC. A start while another thread holds the
+// console's lock and many threads are parked, with output buffered, is as
+// clean: nothing of the parent's state reaches the child.
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <cstdio>
+#include <future>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <spdlog/details/console_globals.h>
 
 #include "tests/support/context_fixture.hpp"
 #include "tests/support/process_support.hpp"
@@ -67,6 +76,86 @@ TEST_F(hygiene, a_context_holds_only_its_channel_and_stdio_of_its_parent) {
   }
   ::close(leak[0]);
   ::close(leak[1]);
+}
+
+// Threads parked on a condition variable until the end of the scope.
+class parked_threads {
+ public:
+  explicit parked_threads(int n) {
+    for (int i = 0; i < n; ++i)
+      threads_.emplace_back([this] {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return done_; });
+      });
+  }
+  ~parked_threads() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  parked_threads(const parked_threads&) = delete;
+  parked_threads& operator=(const parked_threads&) = delete;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// A context started while another thread holds the console's lock (the one
+// every stderr log line takes), 32 more threads are parked and this process
+// has unflushed stdio output: the child starts in time, with only its
+// channel and stdio, and the buffered output is written once, by us. The
+// same holds when the exec fails: the forked child has closed our file
+// before it ends, and ends without flushing what it copied of our buffers
+// (with both guards removed, the line is written twice).
+TEST_F(hygiene, a_start_while_another_thread_holds_the_console_lock_is_clean) {
+  const std::string out_path = dir_.file("buffered.txt");
+  std::FILE* out = std::fopen(out_path.c_str(), "w");
+  ASSERT_NE(out, nullptr);
+  std::fputs("written once\n", out);  // left in the buffer across the starts
+  {
+    parked_threads parked(32);
+    std::mutex& console = spdlog::details::console_mutex::mutex();
+    std::promise<void> held, release;
+    std::thread holder([&] {
+      std::lock_guard lock(console);
+      held.set_value();
+      release.get_future().wait();
+    });
+    held.get_future().wait();
+    {
+      root_node root(faultmux_children(dir_));
+      double t0 = events::now();
+      auto s = root.start("beside-a-held-lock", 10s);
+      EXPECT_LT(events::now() - t0, 5.0);
+      ASSERT_TRUE(s.info) << s.error;
+      int sockets = 0;
+      for (const auto& [fd, l] : fds_of(s.info->pid))
+        if (l.starts_with("socket:")) {
+          ++sockets;
+          EXPECT_EQ(fd, 3) << "a socket other than the channel: " << l;
+        }
+      EXPECT_EQ(sockets, 1);
+      EXPECT_EQ(root.call(s.info->id, "echo", {pickle::text{"alive"}}),
+                pickle::value{pickle::text{"alive"}});
+    }
+    {
+      children_config cfg = faultmux_children(dir_);
+      cfg.program = dir_.file("no-such-program");
+      root_node root(cfg);
+      auto s = root.start("missing", 10s);
+      EXPECT_FALSE(s.info);
+    }
+    release.set_value();
+    holder.join();
+  }
+  std::fclose(out);
+  EXPECT_EQ(test::slurp(out_path), "written once\n");
 }
 
 }  // namespace
