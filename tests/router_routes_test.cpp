@@ -39,6 +39,70 @@ TEST_F(RouterTest, AddRouteFromTheImmediateChildIsApplied) {
   EXPECT_EQ(up_.sent[0].data, "21:grandchild");
 }
 
+// A child that, the moment it is connected, logs and calls its grandparent
+// (the root): its ADD_ROUTE leaves this intermediate before any of its
+// traffic, so the root knows the way back when the call reaches it, and the
+// answer comes back down with no dead message on the way. The control shows
+// the check can fail: traffic that overtakes its route is refused one hop up
+// as a forgery.
+TEST_F(RouterTest, ANewChildsRouteGoesUpBeforeItsTraffic) {
+  constexpr std::uint32_t d_id = 14;
+  constexpr std::uint32_t reply_handle = 1000;
+  fake_peer d{"d"};
+  r_->add_peer(&d, d_id);
+  r_->on_receive(&d, make(d_id, parent_id, handle::forward_log, 0,
+                          "d\x00"
+                          "20\x00up at once"));
+  r_->on_receive(&d, make(d_id, root_id, handle::call_function, reply_handle, "call"));
+  ASSERT_EQ(up_.sent.size(), 3u);
+  EXPECT_EQ(up_.sent[0].handle, handle::add_route);
+  EXPECT_EQ(up_.sent[0].data, "14:d");
+  EXPECT_EQ(up_.sent[1].handle, handle::forward_log);
+  EXPECT_EQ(up_.sent[2].handle, handle::call_function);
+
+  // Our parent (1) and the root (0) above it, fed in a given order. The
+  // root answers a call the moment it arrives; returns what reached us.
+  auto deliver = [](const std::vector<message>& order) {
+    router_config parent_cfg;
+    parent_cfg.context_id = parent_id;
+    parent_cfg.parent_ids = {root_id};
+    router parent(parent_cfg);
+    router_config root_cfg;
+    root_cfg.context_id = root_id;
+    router root(root_cfg);
+    fake_peer to_root{"root"}, to_us{"us"}, to_parent{"parent"};
+    parent.add_peer(&to_root, root_id);
+    parent.add_peer(&to_us, me);
+    root.add_peer(&to_parent, parent_id);
+    handler_options call_opts;
+    call_opts.handle = handle::call_function;
+    root.add_handler(
+        [&](message& m) { root.route(make(root_id, m.src_id, m.reply_to, 0, "result")); },
+        call_opts);
+    for (const message& m : order) {
+      to_root.sent.clear();
+      parent.on_receive(&to_us, m);
+      for (const message& up : to_root.sent) root.on_receive(&to_parent, up);
+      for (const message& down : to_parent.sent) parent.on_receive(&to_root, down);
+      to_parent.sent.clear();
+    }
+    return to_us.with_handle(reply_handle);
+  };
+  auto down = deliver(up_.sent);
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_FALSE(down[0].is_dead()) << down[0].data;
+  EXPECT_EQ(down[0].data, "result");
+  r_->on_receive(&up_, down[0]);
+  ASSERT_EQ(d.with_handle(reply_handle).size(), 1u);
+  EXPECT_EQ(d.with_handle(reply_handle)[0].data, "result");
+
+  EXPECT_FALSE(logged("bad auth_id")) << log_text();
+  // The call before the route: the parent cannot tell it from a forgery.
+  auto control = deliver({up_.sent[2], up_.sent[0]});
+  EXPECT_TRUE(control.empty());
+  EXPECT_TRUE(logged("router: bad auth_id: got 14 via us")) << log_text();
+}
+
 TEST_F(RouterTest, AddRouteWithoutANameIsPropagatedWithoutOne) {
   r_->on_receive(&a_, make(a_id, me, handle::add_route, 0, "21"));
   EXPECT_EQ(r_->explicit_route(grandchild_id), &a_);
