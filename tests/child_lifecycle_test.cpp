@@ -145,7 +145,7 @@ TEST_F(child_lifecycle, emfile_at_the_channel_socketpair_fails_fast_and_leaks_no
   std::vector<int> fds_after;
   for (int round = 0; round < 2; ++round) {
     rlimit low = old;
-    low.rlim_cur = static_cast<rlim_t>(lowest_free_fd() + 1);
+    low.rlim_cur = static_cast<rlim_t>(lowest_free_fd()) + 1;
     ::setrlimit(RLIMIT_NOFILE, &low);
     double t0 = events::now();
     auto s = root.start("doomed");

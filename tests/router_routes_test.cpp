@@ -50,14 +50,18 @@ TEST_F(RouterTest, ANewChildsRouteGoesUpBeforeItsTraffic) {
   constexpr std::uint32_t reply_handle = 1000;
   fake_peer d{"d"};
   r_->add_peer(&d, d_id);
-  r_->on_receive(&d, make(d_id, parent_id, handle::forward_log, 0,
-                          "d\x00"
-                          "20\x00up at once"));
+  // A FORWARD_LOG body: name, level and message, NUL-separated.
+  const std::string record(
+      "d\0"
+      "20\0up at once",
+      15);
+  r_->on_receive(&d, make(d_id, parent_id, handle::forward_log, 0, record));
   r_->on_receive(&d, make(d_id, root_id, handle::call_function, reply_handle, "call"));
   ASSERT_EQ(up_.sent.size(), 3u);
   EXPECT_EQ(up_.sent[0].handle, handle::add_route);
   EXPECT_EQ(up_.sent[0].data, "14:d");
   EXPECT_EQ(up_.sent[1].handle, handle::forward_log);
+  EXPECT_EQ(up_.sent[1].data, record);
   EXPECT_EQ(up_.sent[2].handle, handle::call_function);
 
   // Our parent (1) and the root (0) above it, fed in a given order. The
