@@ -56,8 +56,9 @@ FILES = [
     "mux/stream.cpp",
 ]
 
-# A condition that is about an error: an error code, errno, a failed call.
-ERRORISH = re.compile(r"\b(ec|err|errno|error|failed|fail)\b|< 0|E[A-Z]{3,}")
+# A condition that is about an error: an error code, errno, a failed call
+# (`< 0`, not `< 0x80`, a byte's range).
+ERRORISH = re.compile(r"\b(ec|err|errno|error|failed|fail)\b|< 0\b|E[A-Z]{3,}")
 LOG_LINE = re.compile(r"spdlog::(error|warn|critical)\(")
 DEAD_CALL = re.compile(r"^\s*(route\(message::dead\(|maybe_send_dead\().*\);\s*$")
 DEADLINE = re.compile(r"(\bafter\()([^,()]+(?:\([^()]*\))?[^,()]*),")

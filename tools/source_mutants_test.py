@@ -31,6 +31,10 @@ def main():
         failures.append("no mutant of operator(s): " + ", ".join(sorted(missing)))
     if sm.catalogue(root) != mutants:
         failures.append("the catalogue is not the same on a second read")
+    for cond, errorish in (("n < 0", True), ("err == EAGAIN", True), ("ec", True),
+                           ("c < 0x80", False), ("count < 10", False)):
+        if bool(sm.ERRORISH.search(cond)) != errorish:
+            failures.append(f"`{cond}` is {'not ' if errorish else ''}taken for an error check")
     unknown = set(sm.equivalent_list(root)) - set(ids)
     if unknown:
         failures.append("equivalent.txt names unknown mutants: " + ", ".join(sorted(unknown)))
