@@ -98,7 +98,8 @@ TEST(BuiltInScenarios, EveryKnownScenarioHasItsFile) {
                            "shutdown-with-clients",
                            "restart-over-stale-socket",
                            "second-mux-live-path",
-                           "route-table-abuse"})
+                           "route-table-abuse",
+                           "accept-aborted"})
     EXPECT_NE(std::find(found.begin(), found.end(), name), found.end())
         << name << ".toml is missing from " << scenarios_dir;
 }
