@@ -307,11 +307,17 @@ void router::dispatch(message& m, peer* in) {
     maybe_send_dead(true, m, fmt::format(reason::unidirectional, from, to, cfg_.context_id));
     return;
   }
-  if (m.reply_to && !m.is_dead()) {
-    peer_state* os = state_of(out);
-    if (os && os->waiting.size() < max_waiting_per_peer)
-      os->waiting.add({m.src_id, m.reply_to, m.dst_id});
+  peer_state* os = state_of(out);
+  // A context told to shut down reads nothing after its SHUTDOWN: a request
+  // queued behind it would only meet its exit (EPIPE), so it is answered now.
+  if (os && os->retired && m.handle != handle::shutdown) {
+    spdlog::debug("router: message from {} to {} not sent: {} was told to shut down", m.src_id,
+                  m.dst_id, out->name());
+    maybe_send_dead(true, m, reason::respondent_disconnected);
+    return;
   }
+  if (m.reply_to && !m.is_dead() && os && os->waiting.size() < max_waiting_per_peer)
+    os->waiting.add({m.src_id, m.reply_to, m.dst_id});
   out->send(std::move(m));
 }
 

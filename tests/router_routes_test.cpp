@@ -289,9 +289,28 @@ TEST_F(RouterTest, ARetiredStreamGetsNoDelRouteFanOut) {
   EXPECT_TRUE(b_.sent.empty());
   EXPECT_EQ(c_.del_routes(), (std::vector<std::string>{"11"}));
   EXPECT_EQ(up_.del_routes(), (std::vector<std::string>{"11"}));
-  // Retiring touches only the fan-out: b is still routed to.
-  r_->route(make(me, b_id, 3000));
-  EXPECT_EQ(b_.sent.size(), 1u);
+}
+
+// A stream told to shut down is sent nothing more: a request to it is
+// answered at once with a dead reply (it would only meet the context's exit,
+// EPIPE or ECONNRESET, and wait for the disconnect to be answered), and a
+// message wanting no reply is dropped.
+TEST_F(RouterTest, ARequestToARetiredStreamIsAnsweredDeadAtOnce) {
+  r_->retire(&b_);
+  r_->on_receive(&c_, make(c_id, b_id, 3000, 4000, "call"));
+  r_->on_receive(&c_, make(c_id, b_id, 3001));
+  r_->route(make(me, b_id, 3002));
+  EXPECT_TRUE(b_.sent.empty());
+  ASSERT_EQ(c_.dead().size(), 1u);
+  EXPECT_EQ(c_.dead()[0].handle, 4000u);
+  EXPECT_EQ(c_.dead()[0].data, reason::respondent_disconnected);
+  EXPECT_EQ(r_->pending_requests(&b_), 0u);
+  // The SHUTDOWN that retires it still goes.
+  r_->route(make(me, b_id, handle::shutdown));
+  EXPECT_EQ(b_.with_handle(handle::shutdown).size(), 1u);
+  // Others are routed as before.
+  r_->on_receive(&c_, make(c_id, a_id, 3000, 4001, "call"));
+  EXPECT_EQ(a_.sent.size(), 1u);
 }
 
 TEST_F(RouterTest, DisconnectOfAChildNobodyTalkedToTellsOnlyTheParent) {
