@@ -307,6 +307,10 @@ void router::dispatch(message& m, peer* in) {
     maybe_send_dead(true, m, fmt::format(reason::unidirectional, from, to, cfg_.context_id));
     return;
   }
+  forward(m, out);
+}
+
+void router::forward(message& m, peer* out) {
   peer_state* os = state_of(out);
   // A context told to shut down reads nothing after its SHUTDOWN: a request
   // queued behind it would only meet its exit (EPIPE), so it is answered now.

@@ -114,6 +114,8 @@ class router {
   peer_state* state_of(peer* p);
   const peer_state* state_of(peer* p) const;
   void dispatch(message& m, peer* in);
+  // Sends m on out, a route found for it, and notes the request it waits on.
+  void forward(message& m, peer* out);
   void invoke(message& m, peer* in);
   void maybe_send_dead(bool unreachable, const message& m, const std::string& reason);
   peer* parent_stream() const;

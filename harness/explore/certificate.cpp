@@ -59,8 +59,9 @@ json merged_pairs(const std::vector<json>& shards, const json& runs) {
     const json& sp = d["certificate"].value("pairs", json::object());
     pair_runs += sp.value("runs", std::size_t{0});
     two_peers += sp.value("not_judged_two_peers", std::size_t{0});
-    for (const auto& [why, n] : sp.value("first_faults", json::object()).items())
-      first_faults[why] += n.get<std::size_t>();
+    // Named: items() of the temporary value() returns would outlive it.
+    const json shard_first = sp.value("first_faults", json::object());
+    for (const auto& [why, n] : shard_first.items()) first_faults[why] += n.get<std::size_t>();
   }
   // Of the single faults of every shard together, as an unsharded run counts it.
   std::map<std::string, std::size_t> per_point;
