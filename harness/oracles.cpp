@@ -89,6 +89,15 @@ oracle_result finished(const scenario& s, const timeline&, const run_outcome& o)
 oracle_result errors_logged(const run_view& rv) {
   const scenario& s = rv.s;
   if (s.expect.errors.empty()) return make("errors logged", verdict::not_applicable);
+  // Lines only misbehaving faultmux contexts can cause: another target starts none.
+  if (rv.o.external_target && !s.faults.empty() &&
+      std::all_of(s.faults.begin(), s.faults.end(), [](const fault_spec& f) {
+        return f.kind == fault_spec::kind_t::context && !f.behave.empty();
+      }))
+    return make("errors logged", verdict::not_applicable,
+                {fmt::format("not applicable: every fault is a faultmux context's misbehaviour, "
+                             "and the {} target starts no faultmux contexts",
+                             rv.o.target_name)});
   oracle_result r = make("errors logged", verdict::pass);
   std::vector<std::string> failed, held;
   for (const auto& x : s.expect.errors) {
@@ -309,15 +318,21 @@ void syscall_fired(const fault_spec& f, int rule, const run_view& rv, findings& 
 void context_fired(const fault_spec& f, std::size_t i, const run_view& rv, findings& ev) {
   const run_outcome& o = rv.o;
   const std::string leaf = f.context.substr(f.context.rfind('/') + 1);
+  // A context that misbehaves at its start may never be ready: its parent's
+  // child_start names it too.
   std::set<pid_t> pids;
   for (const timeline_event* e : rv.ix.named("context_ready"))
     if (e->str("context") == leaf) pids.insert(static_cast<pid_t>(e->num("child_pid")));
+  for (const timeline_event* e : rv.ix.named("child_start"))
+    if (e->str("child") == leaf) pids.insert(static_cast<pid_t>(e->num("child_pid")));
+  const char* kind = f.behave.empty() ? "phase" : "behaviour";
   int n = 0;
   for (pid_t pid : pids)
     for (const timeline_event* e : rv.ix.of(pid, "fault"))
-      if (e->str("kind") == "phase") ++n;
-  std::string what = fmt::format("context fault #{} ({} in context {}{})", i + 1, f.fault_at,
-                                 f.context, f.victim == "parent" ? ", to its parent" : "");
+      if (e->str("kind") == kind) ++n;
+  std::string what = fmt::format("context fault #{} ({} in context {}{})", i + 1,
+                                 f.behave.empty() ? f.fault_at : "behaviour " + f.behave, f.context,
+                                 f.victim == "parent" ? ", to its parent" : "");
   if (o.external_target)
     ev.ok.push_back(fmt::format("{}: not applicable: the {} target starts no faultmux contexts",
                                 what, o.target_name));

@@ -103,10 +103,12 @@ struct fault_spec {
   int limit = 0;              // nofile: soft RLIMIT_NOFILE
   int restore_after_ms = -1;  // nofile: restore after this long (-1: never)
   // context: the context at this ContextService path ("a", "a/b") reaches
-  // the phase fault_at (mid-call:ACTION) and signals itself, or its parent.
+  // the phase fault_at (mid-call:ACTION) and signals itself, or its parent;
+  // or it misbehaves as `behave` says (faults/child_behaviour.hpp).
   std::string context;
   std::string fault_at;
   std::string victim = "self";  // context: the context signals itself, or its "parent"
+  std::string behave;           // canonical, "linger:3000"
 };
 
 struct error_expectation {

@@ -423,9 +423,18 @@ constexpr scenario_key table[] = {
     {.path = "faults.fault_at",
      .type = k::string,
      .choices = "mid-call:SIGKILL,mid-call:SIGTERM,mid-call:SIGSTOP",
-     .needs = "required for context",
+     .needs = "required for context, unless behave",
      .example = "\"mid-call:SIGKILL\"",
      .meaning = "the context signals as a call starts"},
+    {.path = "faults.behave",
+     .type = k::string,
+     .example = "\"linger:3000\"",
+     .meaning = "context: a misbehaviour instead of a phase fault, `NAME[:N][ pipe=BYTES]`: "
+                "`linger:MS` and `linger-ignoring-sigterm:MS` (closes its channel at its first "
+                "call and runs on), `stderr-then-exit:BYTES` (a start that dies with that much "
+                "stderr), `stderr-without-newline:BYTES`, `log-flood:RECORDS`, `malformed-log` "
+                "(at its first call); `pipe=BYTES` lowers its stdout and stderr pipes first "
+                "([behaviours](faults.md#misbehaving-contexts))"},
     {.path = "faults.victim",
      .type = k::string,
      .default_value = "\"self\"",

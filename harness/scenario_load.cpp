@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "faults/child_behaviour.hpp"
 #include "faults/rules.hpp"
 #include "harness/fault_packages/signal_keys.hpp"
 #include "harness/scenario.hpp"
@@ -197,6 +198,19 @@ void read_syscall_fault(reader& r, const toml::table& t, fault_spec& f) {
                        f.in));
 }
 
+// A misbehaving context: `behave`, in canonical form, instead of a phase fault.
+void read_context_behaviour(reader& r, const toml::table& t, fault_spec& f) {
+  if (t.get("fault_at"))
+    r.note(r.at(t, "fault_at"),
+           "a context fault has either 'fault_at' or 'behave', not both: make them two faults");
+  if (t.get("victim")) r.note(r.at(t, "victim"), "'victim' belongs to a 'fault_at' fault");
+  std::string text = r.text(t, "faults", "behave", true), why;
+  if (auto b = faults::parse_child_behaviour(text, &why))
+    f.behave = faults::to_string(*b);
+  else
+    r.note(r.at(t, "behave"), fmt::format("behave {:?}: {}", text, why));
+}
+
 void read_context_fault(reader& r, const toml::table& t, fault_spec& f) {
   f.context = r.text(t, "faults", "context", true);
   if (!f.context.empty() &&
@@ -205,7 +219,10 @@ void read_context_fault(reader& r, const toml::table& t, fault_spec& f) {
     r.note(r.at(t, "context"),
            fmt::format("context must be a ContextService name or path like \"a/b\", got {:?}",
                        f.context));
-  f.fault_at = r.text(t, "faults", "fault_at", true);
+  if (t.get("behave")) return read_context_behaviour(r, t, f);
+  f.fault_at = r.text(t, "faults", "fault_at", false);
+  if (!t.get("fault_at"))
+    r.note(t, "a context fault needs 'fault_at' (a phase fault) or 'behave' (a misbehaviour)");
   static const std::regex phase("mid-call:(SIG)?(KILL|TERM|STOP)", std::regex::icase);
   if (t.get("fault_at") && !std::regex_match(f.fault_at, phase))
     r.note(r.at(t, "fault_at"),
@@ -242,6 +259,7 @@ void check_fault_keys(reader& r, const toml::table& t, const fault_spec& f,
   only("context", f.kind == kt::context, "belongs to a context fault");
   only("fault_at", f.kind == kt::context, "belongs to a context fault");
   only("victim", f.kind == kt::context, "belongs to a context fault");
+  only("behave", f.kind == kt::context, "belongs to a context fault");
   only("in", f.kind == kt::syscall, "belongs to a syscall fault");
   if (!sig && f.process != "mux")
     r.note(r.at(t, "process"),

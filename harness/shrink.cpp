@@ -264,7 +264,7 @@ std::string fault_text(const fault_spec& f) {
     case fault_spec::kind_t::nofile:
       return fmt::format("fd limit {}", f.limit);
     case fault_spec::kind_t::context:
-      return "context " + f.context + " " + f.fault_at;
+      return "context " + f.context + " " + (f.behave.empty() ? f.fault_at : f.behave);
   }
   return "";
 }

@@ -17,18 +17,54 @@ call_workload::call_workload(node& n, const worker_options& o) : node_(n), o_(o)
 void call_workload::start(std::function<void()> done) {
   done_ = std::move(done);
   started_ = events::now();
-  get_context(o_.context, [this](std::uint32_t id) {
-    if (o_.relay_to.empty()) return got_context(id);
-    get_context(o_.relay_to, [this, id](std::uint32_t relay) {
-      relay_ = relay;
-      std::printf("relay_context=%u\n", relay);
-      events::emit(wire::ev::got_context, {{"context", o_.relay_to}, {"context_id", relay}});
-      got_context(id);
-    });
+  ask_for_contexts();
+}
+
+void call_workload::ask_for_contexts() {
+  auto refused = [this, asked = events::now()](const std::string& why) {
+    context_refused(asked, why);
+  };
+  get_context(
+      o_.context,
+      [this, refused](std::uint32_t id) {
+        if (o_.relay_to.empty()) return got_context(id);
+        get_context(
+            o_.relay_to,
+            [this, id](std::uint32_t relay) {
+              relay_ = relay;
+              std::printf("relay_context=%u\n", relay);
+              events::emit(wire::ev::got_context,
+                           {{"context", o_.relay_to}, {"context_id", relay}});
+              got_context(id);
+            },
+            refused);
+      },
+      refused);
+}
+
+// The context could not be had (its start failed): the call that needed it
+// ends with the service's CallError, and the next call asks again, as each
+// task of an Ansible run asks for its connection anew.
+void call_workload::context_refused(double asked, const std::string& why) {
+  if (finished_) return;
+  int seq = next_++;
+  events::emit(wire::ev::call, {{"seq", seq},
+                                {"function", o_.function},
+                                {"relayed_by", 0},
+                                {"outcome", "call_error"},
+                                {"ms", (events::now() - asked) * 1000},
+                                {"error", why}});
+  ++failed_;
+  spdlog::error("worker: call {} of {} not made: the context service failed: {}", seq, o_.function,
+                why);
+  if (next_ >= o_.count) return finish();
+  node_.get_broker().defer([this] {
+    if (!finished_) ask_for_contexts();
   });
 }
 
-void call_workload::get_context(const std::string& name, std::function<void(std::uint32_t)> got) {
+void call_workload::get_context(const std::string& name, std::function<void(std::uint32_t)> got,
+                                std::function<void(const std::string&)> refused) {
   router& r = node_.get_router();
   std::uint32_t mux = *r.parent_id();
   pickle::value req = pickle::tuple{{pickle::text{"faultmux.ContextService"}, pickle::text{"get"},
@@ -38,13 +74,12 @@ void call_workload::get_context(const std::string& name, std::function<void(std:
   m.handle = handle::call_service;
   m.data = *pickle::encode(req);
   m.reply_to = r.add_handler(
-      [this, got = std::move(got)](message& reply) {
+      [this, got = std::move(got), refused = std::move(refused)](message& reply) {
         if (finished_) return;
         if (reply.is_dead()) return fail("the context service did not answer: " + reply.data);
         auto v = pickle::decode(reply.data);
         if (!v) return fail("undecodable context service reply: " + v.error());
-        if (const auto* e = v->get<pickle::call_error>())
-          return fail("the context service failed: " + e->message);
+        if (const auto* e = v->get<pickle::call_error>()) return refused(e->message);
         const auto* d = v->get<pickle::dict>();
         if (d) {
           for (const auto& [k, val] : d->items) {

@@ -27,7 +27,12 @@ class call_workload {
 
  private:
   // Asks the mux's faultmux.ContextService for the context `name`.
-  void get_context(const std::string& name, std::function<void(std::uint32_t)> got);
+  void ask_for_contexts();
+  // Asks the mux's ContextService for `name`; a CallError from it (the start
+  // failed) goes to `refused`, anything else wrong fails the workload.
+  void get_context(const std::string& name, std::function<void(std::uint32_t)> got,
+                   std::function<void(const std::string&)> refused);
+  void context_refused(double asked, const std::string& why);
   void got_context(std::uint32_t id);
   void call_next();
   void on_outcome(int seq, double sent, call_outcome out);

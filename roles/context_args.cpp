@@ -24,6 +24,12 @@ std::vector<std::string> child_context_args(const context_settings& s, const std
       out.insert(out.end(), {"--context-fault-at", path.substr(below.size()) + "=" + spec});
     }
   }
+  for (const auto& [path, spec] : s.behaviours) {
+    if (path == name)
+      out.insert(out.end(), {"--behave", spec});
+    else if (path.compare(0, below.size(), below) == 0)
+      out.insert(out.end(), {"--context-behave", path.substr(below.size()) + "=" + spec});
+  }
   return out;
 }
 

@@ -17,11 +17,14 @@ struct context_settings {
   // Path -> "PHASE:ACTION", or "PHASE:ACTION@parent" when the context that
   // reaches the phase signals its parent instead of itself.
   std::map<std::string, std::string> fault_at;
+  // Path -> a misbehaviour (faults/child_behaviour.hpp), "linger:3000".
+  std::map<std::string, std::string> behaviours;
 };
 
 // The extra `faultmux context` arguments for the child called `name`:
 // --unidirectional, --legacy-bug for each bug, --fault-at (and
-// --fault-target parent) for its own path, --context-fault-at for the paths below it.
+// --fault-target parent) and --behave for its own path, --context-fault-at
+// and --context-behave for the paths below it.
 std::vector<std::string> child_context_args(const context_settings& s, const std::string& name);
 
 // Splits "mid-call:SIGKILL@parent" into "mid-call:SIGKILL" and true.

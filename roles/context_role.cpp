@@ -16,6 +16,7 @@
 #include "mux/node.hpp"
 #include "roles/builtins.hpp"
 #include "roles/context_args.hpp"
+#include "roles/misbehaviour.hpp"
 #include "roles/phase_hook.hpp"
 #include "wire/event_names.hpp"
 
@@ -81,11 +82,13 @@ int run_context(const context_options& o) {
     spdlog::error("context {}: --parent-ids is required", o.name);
     return 2;
   }
+  if (o.behaviour) misbehave_at_start(*o.behaviour);
   node n(context_node_config(o));
   forward_logs_to_parent(n);
   caller calls(n);
   id_allocator ids(n);
-  context_settings passed_on{o.unidirectional, o.legacy_names, o.context_fault_at};
+  context_settings passed_on{o.unidirectional, o.legacy_names, o.context_fault_at,
+                             o.context_behaviours};
   children kids(
       n,
       {o.self, o.verbosity, o.events, std::chrono::milliseconds(10000), 64 * 1024,
@@ -97,6 +100,7 @@ int run_context(const context_options& o) {
   faults::phase_trigger trigger(o.fault_at);
   std::atomic<bool> parent_signalled{false};
   arm_call_faults(calls_served, o, trigger, parent_signalled);
+  if (o.behaviour) arm_misbehaviour(n, calls_served, o.fd, o.parent_ids.front(), *o.behaviour);
 
   bool stopping = false;
   auto stop = [&](const char* why) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "faults/child_behaviour.hpp"
 #include "faults/phase.hpp"
 #include "mux/legacy.hpp"
 #include "wire/limits.hpp"
@@ -28,11 +29,14 @@ struct context_options {
   // A process fault at a phase of this context's life (only mid-call applies).
   std::optional<faults::phase_fault> fault_at;
   bool fault_parent = false;  // the fault signals the parent context, not this one
+  // What this context does wrong on purpose (--behave).
+  std::optional<faults::child_behaviour> behaviour;
   // Passed on to the contexts this one starts (roles/context_args.hpp).
   bool unidirectional = false;
   legacy_bugs legacy;
   std::vector<std::string> legacy_names;
   std::map<std::string, std::string> context_fault_at;
+  std::map<std::string, std::string> context_behaviours;
 };
 
 int run_context(const context_options& o);

@@ -46,7 +46,7 @@ int run_mux(const mux_options& o) {
                            64 * 1024, {}};
   // Every context of the tree routes as the mux does (unidirectional, legacy
   // bugs), and phase faults reach the context their path names.
-  context_settings passed_on{o.unidirectional, {}, o.context_fault_at};
+  context_settings passed_on{o.unidirectional, {}, o.context_fault_at, o.context_behaviours};
   const std::string enabled = o.legacy.enabled_names();
   for (std::string_view names = enabled; !names.empty();) {
     auto comma = names.find(", ");

@@ -99,7 +99,10 @@ TEST(BuiltInScenarios, EveryKnownScenarioHasItsFile) {
                            "restart-over-stale-socket",
                            "second-mux-live-path",
                            "route-table-abuse",
-                           "accept-aborted"})
+                           "accept-aborted",
+                           "context-lingers-after-its-channel",
+                           "context-dies-with-its-diagnostics",
+                           "context-output-floods"})
     EXPECT_NE(std::find(found.begin(), found.end(), name), found.end())
         << name << ".toml is missing from " << scenarios_dir;
 }

@@ -267,6 +267,32 @@ TEST(Scenario, CallsContextFaultsAndCallExpectationsLoad) {
   EXPECT_EQ(parse_scenario(good, "s.toml").expect.errors[0].level, "error");
 }
 
+TEST(Scenario, AMisbehavingContextLoadsInCanonicalForm) {
+  const std::string phase = "fault_at = \"mid-call:SIGKILL\"\nvictim = \"parent\"";
+  std::string text = calls_good;
+  text.replace(text.find(phase), phase.size(), "behave = \"stderr-without-newline pipe=8192\"");
+  scenario s = parse_scenario(text, "s.toml");
+  ASSERT_EQ(s.faults.size(), 1u);
+  EXPECT_EQ(s.faults[0].behave, "stderr-without-newline:1048576 pipe=8192");
+  EXPECT_TRUE(s.faults[0].fault_at.empty());
+  // Each wrong form says what is wrong, where.
+  EXPECT_NE(calls_error_of(phase, "behave = \"sulk\"")
+                .find("s.toml:16:10: behave \"sulk\": no behaviour \"sulk\""),
+            std::string::npos);
+  EXPECT_NE(calls_error_of(phase, "behave = \"linger\"\nfault_at = \"mid-call:SIGKILL\"")
+                .find("either 'fault_at' or 'behave', not both"),
+            std::string::npos);
+  EXPECT_NE(calls_error_of(phase, "behave = \"linger\"\nvictim = \"parent\"")
+                .find("'victim' belongs to a 'fault_at' fault"),
+            std::string::npos);
+  EXPECT_NE(calls_error_of(phase, "").find("needs 'fault_at' (a phase fault) or 'behave'"),
+            std::string::npos);
+  EXPECT_NE(calls_error_of("kind = \"context\"\ncontext = \"hop/leaf\"\n" + phase,
+                           "kind = \"nofile\"\nlimit = 9\nbehave = \"linger\"")
+                .find("'behave' belongs to a context fault"),
+            std::string::npos);
+}
+
 TEST(Scenario, CallsContextFaultsAndCallExpectationsAreChecked) {
   // Unknown values.
   EXPECT_EQ(calls_error_of("outcome = \"disconnected\"", "outcome = \"lost\""),

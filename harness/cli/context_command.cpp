@@ -20,7 +20,9 @@ struct context_command_options {
   std::string parent_ids;  // comma-separated, nearest first
   std::string fault_at;    // PHASE:ACTION
   std::string fault_target = "self";
-  std::vector<std::string> child_faults;  // PATH=PHASE:ACTION[@parent]
+  std::vector<std::string> child_faults;      // PATH=PHASE:ACTION[@parent]
+  std::string behave;                         // NAME[:N][ pipe=BYTES]
+  std::vector<std::string> child_behaviours;  // PATH=BEHAVIOUR
 };
 
 void add_context_options(CLI::App* sub, context_command_options& o) {
@@ -49,6 +51,12 @@ void add_context_options(CLI::App* sub, context_command_options& o) {
   sub->add_option("--context-fault-at", o.child_faults,
                   "PATH=PHASE:ACTION[@parent]: a phase fault for the context PATH below this "
                   "one (repeatable)");
+  sub->add_option("--behave", o.behave,
+                  "BEHAVIOUR: misbehave on purpose: " + faults::acts_accepted() +
+                      "; ' pipe=BYTES' after it lowers the stdout and stderr pipes first");
+  sub->add_option("--context-behave", o.child_behaviours,
+                  "PATH=BEHAVIOUR: a misbehaviour for the context PATH below this one "
+                  "(repeatable)");
 }
 
 // Sets the context's own phase fault and who it signals; false after saying what is wrong.
@@ -86,6 +94,8 @@ int run_context_command(context_command_options o, const invocation& in) {
   if (!bugs) return 2;
   c.legacy = *bugs;
   if (!parse_context_faults("context", o.child_faults, c.context_fault_at)) return 2;
+  if (!o.behave.empty() && !(c.behaviour = parse_behave("context", "--behave", o.behave))) return 2;
+  if (!parse_context_behaviours("context", o.child_behaviours, c.context_behaviours)) return 2;
   c.verbosity = std::max(c.verbosity, in.verbosity);
   c.self = in.self;
   if (!read_parent_ids(o.parent_ids, c.parent_ids)) return 2;

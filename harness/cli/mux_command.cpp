@@ -15,7 +15,8 @@ namespace {
 
 struct mux_command_options {
   mux_options mux;
-  std::vector<std::string> context_faults;  // NAME=PHASE:ACTION, checked before the mux starts
+  std::vector<std::string> context_faults;      // NAME=PHASE:ACTION, checked before the mux starts
+  std::vector<std::string> context_behaviours;  // NAME=BEHAVIOUR
   std::vector<std::string> legacy_bug_names;
 };
 
@@ -42,6 +43,7 @@ void add_limit_options(CLI::App* sub, mux_options& mux) {
 
 int run_mux_command(mux_command_options o, const invocation& in) {
   if (!parse_context_faults("mux", o.context_faults, o.mux.context_fault_at)) return 2;
+  if (!parse_context_behaviours("mux", o.context_behaviours, o.mux.context_behaviours)) return 2;
   auto bugs = legacy_bugs_named("mux", "--legacy-bug", o.legacy_bug_names);
   if (!bugs) return 2;
   o.mux.legacy = *bugs;
@@ -64,6 +66,9 @@ void add_mux_command(CLI::App& app, runner& chosen) {
   sub->add_option("--context-fault-at", o->context_faults,
                   "NAME=PHASE:ACTION: start the context NAME with --fault-at PHASE:ACTION "
                   "(repeatable)");
+  sub->add_option("--context-behave", o->context_behaviours,
+                  "NAME=BEHAVIOUR: start the context NAME with --behave BEHAVIOUR, e.g. "
+                  "target=linger:3000 (repeatable)");
   sub->add_option("--legacy-bug", o->legacy_bug_names,
                   legacy_bug_help("NAME: re-enable one historical Mitogen failure on purpose, to "
                                   "prove the suite catches it (repeatable)"));

@@ -46,4 +46,32 @@ bool parse_context_faults(const char* command, const std::vector<std::string>& s
   return true;
 }
 
+std::optional<faults::child_behaviour> parse_behave(const char* command, const char* option,
+                                                    const std::string& text) {
+  std::string why;
+  auto b = faults::parse_child_behaviour(text, &why);
+  if (!b)
+    std::fprintf(stderr, "faultmux %s: %s \"%s\": %s\n", command, option, text.c_str(),
+                 why.c_str());
+  return b;
+}
+
+bool parse_context_behaviours(const char* command, const std::vector<std::string>& specs,
+                              std::map<std::string, std::string>& out) {
+  for (const std::string& spec : specs) {
+    auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr,
+                   "faultmux %s: --context-behave \"%s\": expected NAME=BEHAVIOUR, e.g. "
+                   "--context-behave target=linger:3000 (or a/b=log-flood:1000)\n",
+                   command, spec.c_str());
+      return false;
+    }
+    auto b = parse_behave(command, "--context-behave", spec.substr(eq + 1));
+    if (!b) return false;
+    out[spec.substr(0, eq)] = faults::to_string(*b);
+  }
+  return true;
+}
+
 }  // namespace faultmux::cli

@@ -1,5 +1,6 @@
 // --fault-at PHASE:ACTION and --context-fault-at NAME=PHASE:ACTION values,
-// checked for the process that will reach the phase.
+// checked for the process that will reach the phase, and the misbehaviours
+// of contexts: --behave BEHAVIOUR and --context-behave NAME=BEHAVIOUR.
 #pragma once
 
 #include <map>
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "faults/child_behaviour.hpp"
 #include "faults/phase.hpp"
 
 namespace faultmux::cli {
@@ -20,5 +22,14 @@ std::optional<faults::phase_fault> parse_fault_at(const char* command, const cha
 // by context path; false after printing what is wrong with the first bad one.
 bool parse_context_faults(const char* command, const std::vector<std::string>& specs,
                           std::map<std::string, std::string>& out);
+
+// The misbehaviour `text` names; nullopt after printing what is wrong with it.
+std::optional<faults::child_behaviour> parse_behave(const char* command, const char* option,
+                                                    const std::string& text);
+
+// Adds each --context-behave NAME=BEHAVIOUR of `specs` to `out` by context
+// path, in canonical form; false after printing what is wrong with the first bad one.
+bool parse_context_behaviours(const char* command, const std::vector<std::string>& specs,
+                              std::map<std::string, std::string>& out);
 
 }  // namespace faultmux::cli
