@@ -10,8 +10,8 @@
 namespace faultmux {
 namespace {
 
-std::vector<std::string> builtin_mux_argv(const target_spec& t, const target_launch& l,
-                                          const run_paths& p, int backlog) {
+std::vector<std::string> builtin_mux_argv(const scenario& s, const target_spec& t,
+                                          const target_launch& l, const run_paths& p, int backlog) {
   std::vector<std::string> a{l.self,
                              "mux",
                              "--listen",
@@ -29,6 +29,7 @@ std::vector<std::string> builtin_mux_argv(const target_spec& t, const target_lau
                              "--shutdown-grace-ms",
                              std::to_string(t.shutdown_grace_ms)};
   if (t.unidirectional) a.push_back("--unidirectional");
+  for (const auto& c : s.contexts) a.insert(a.end(), {"--start-context", c});
   for (const auto& bug : l.legacy_bugs) a.insert(a.end(), {"--legacy-bug", bug});
   a.insert(a.end(), l.faults.mux_args.begin(), l.faults.mux_args.end());
   return a;
@@ -58,7 +59,7 @@ std::vector<std::string> target_argv(const scenario& s, const target_spec& t,
   const int backlog = target_backlog(s, t);
   switch (t.kind) {
     case target_spec::kind_t::builtin:
-      return builtin_mux_argv(t, l, p, backlog);
+      return builtin_mux_argv(s, t, l, p, backlog);
     case target_spec::kind_t::external:
       // It writes no events: the driver turns its stderr into them afterwards.
       return external_argv(t, p.socket, backlog);

@@ -96,6 +96,18 @@ void context_service::on_request(message& m) {
   });
 }
 
+void context_service::start_up_front(const std::vector<std::string>& paths,
+                                     std::function<void()> done) {
+  if (paths.empty()) return done();
+  auto left = std::make_shared<std::size_t>(paths.size());
+  auto all = std::make_shared<std::function<void()>>(std::move(done));
+  for (const auto& path : paths)
+    acquire(path, [path, left, all](std::optional<context_info> info, const std::string& err) {
+      if (!info) spdlog::error("context service: context {} did not start: {}", path, err);
+      if (--*left == 0) (*all)();
+    });
+}
+
 void context_service::acquire(const std::string& path, acquired_fn done) {
   if (auto it = live_.find(path); it != live_.end()) return done(it->second, "");
   auto& queue = starting_[path];

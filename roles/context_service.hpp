@@ -30,6 +30,10 @@ class context_service {
   context_service(const context_service&) = delete;
   context_service& operator=(const context_service&) = delete;
 
+  // Starts the contexts at `paths` (as a request for each would), then calls
+  // `done` once every one is up or has failed; a failure is logged as an error.
+  void start_up_front(const std::vector<std::string>& paths, std::function<void()> done);
+
  private:
   struct waiter {
     std::uint32_t dst, handle;

@@ -83,8 +83,11 @@ int run_mux(const mux_options& o) {
     events::emit(wire::ev::exit, {{"code", 2}});
     return 2;
   }
-  std::printf("listening %s\n", n.get_listener()->path().c_str());
-  std::fflush(stdout);
+  // "listening" tells the world the mux is ready: its up-front contexts too.
+  contexts.start_up_front(o.start_contexts, [&] {
+    std::printf("listening %s\n", n.get_listener()->path().c_str());
+    std::fflush(stdout);
+  });
 
   n.get_broker().run();
   // From here a signal must not kill the mux: asio gives the signals their

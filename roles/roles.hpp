@@ -26,6 +26,8 @@ struct mux_options {
   // Context path ("a", or "a/b": b started by a) -> "PHASE:ACTION[@parent]",
   // passed down to the context it names as `--fault-at` (roles/context_args.hpp).
   std::map<std::string, std::string> context_fault_at;
+  // Contexts the ContextService starts before the mux says it is listening.
+  std::vector<std::string> start_contexts;
   // Context path -> a misbehaviour, passed down as `--behave`.
   std::map<std::string, std::string> context_behaviours;
   legacy_bugs legacy;  // --legacy-bug: historical Mitogen failures, on purpose

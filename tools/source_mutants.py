@@ -11,9 +11,12 @@ return right after an errno is read. The tool copies the checkout to
 build/source-mutants/src, builds `faultmux` there (ccache makes a mutant one
 file and a link), runs the baseline suite (`faultmux run scenarios`, which
 must pass), then for each mutant: apply, build, run the suite, restore.
+Against a mutant the scenarios run one at a time, those that killed the
+most mutants so far first, and the run stops at the first that fails: a
+killed mutant costs seconds, and only a survivor the whole suite.
 
-A mutant is *killed* when the suite fails against it (the failing scenarios
-are named), *survived* when the suite passes, *stillborn* when it does not
+A mutant is *killed* when a scenario fails against it (the first that did
+is named), *survived* when the suite passes, *stillborn* when it does not
 compile, *equivalent* when tools/mutants/equivalent.txt argues it cannot be
 told apart from the original. The score is killed / (killed + survived).
 
@@ -241,6 +244,29 @@ def suite(work, env, timeout_s, report):
     return r.returncode == 0, failing, time.monotonic() - start
 
 
+def suite_until_killed(work, env, timeout_s, order):
+    """(passed, [the scenario that failed], seconds): the scenarios of
+    `order` one at a time, stopping at the first that fails."""
+    binary = work / "build" / "release" / "harness" / "faultmux"
+    start = time.monotonic()
+    for path in order:
+        left = timeout_s - (time.monotonic() - start)
+        try:
+            if left <= 0:
+                raise subprocess.TimeoutExpired(path.name, timeout_s)
+            r = run([str(binary), "run", str(path)], work, env, timeout=left)
+        except subprocess.TimeoutExpired:
+            return False, [f"(the suite ran past its time limit, at {path.stem})"], time.monotonic() - start
+        if r.returncode:
+            return False, [path.stem], time.monotonic() - start
+    return True, [], time.monotonic() - start
+
+
+def likely_killers_first(scenarios, kills):
+    """The scenario files, those that killed more mutants first, then by name."""
+    return sorted(scenarios, key=lambda p: (-kills.get(p.stem, 0), p.name))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--list", action="store_true", help="print the catalogue and exit")
@@ -290,6 +316,8 @@ def main():
         sys.exit(f"the suite fails without any mutant ({', '.join(failing)}): fix that first")
     print(f"baseline: suite passed in {secs:.0f} s", flush=True)
 
+    scenarios = sorted((work / "scenarios").glob("*.toml"))
+    kills = {}
     results, t0 = [], time.monotonic()
     for idx, m in enumerate(mutants, 1):
         row = {key: v for key, v in m.items() if not key.startswith("_")}
@@ -303,9 +331,12 @@ def main():
                 if b.returncode:
                     row.update(status="stillborn")
                 else:
-                    passed, failing, secs = suite(work, env, args.timeout_s, report)
+                    passed, failing, secs = suite_until_killed(
+                        work, env, args.timeout_s, likely_killers_first(scenarios, kills))
                     row.update(status="survived" if passed else "killed", killed_by=failing,
                                suite_s=round(secs, 1))
+                    for name in failing:
+                        kills[name] = kills.get(name, 0) + 1
             finally:
                 (work / m["file"]).write_text(original)
         results.append(row)

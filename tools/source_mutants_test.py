@@ -35,6 +35,10 @@ def main():
                            ("c < 0x80", False), ("count < 10", False)):
         if bool(sm.ERRORISH.search(cond)) != errorish:
             failures.append(f"`{cond}` is {'not ' if errorish else ''}taken for an error check")
+    order = sm.likely_killers_first(
+        [pathlib.Path(n + ".toml") for n in ("b", "a", "c")], {"c": 2, "b": 2, "a": 0})
+    if [p.stem for p in order] != ["b", "c", "a"]:
+        failures.append(f"scenarios not ordered by kills, then name: {[p.stem for p in order]}")
     unknown = set(sm.equivalent_list(root)) - set(ids)
     if unknown:
         failures.append("equivalent.txt names unknown mutants: " + ", ".join(sorted(unknown)))

@@ -66,6 +66,9 @@ void add_mux_command(CLI::App& app, runner& chosen) {
   sub->add_option("--context-fault-at", o->context_faults,
                   "NAME=PHASE:ACTION: start the context NAME with --fault-at PHASE:ACTION "
                   "(repeatable)");
+  sub->add_option("--start-context", o->mux.start_contexts,
+                  "NAME: start this context (a ContextService name or path a/b) before saying "
+                  "`listening` (repeatable)");
   sub->add_option("--context-behave", o->context_behaviours,
                   "NAME=BEHAVIOUR: start the context NAME with --behave BEHAVIOUR, e.g. "
                   "target=linger:3000 (repeatable)");
