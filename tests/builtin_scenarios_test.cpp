@@ -99,7 +99,8 @@ TEST(BuiltInScenarios, EveryKnownScenarioHasItsFile) {
                            "restart-over-stale-socket",
                            "second-mux-live-path",
                            "route-table-abuse",
-                           "accept-aborted"})
+                           "accept-aborted",
+                           "context-start-failures"})
     EXPECT_NE(std::find(found.begin(), found.end(), name), found.end())
         << name << ".toml is missing from " << scenarios_dir;
 }
