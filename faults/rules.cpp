@@ -8,13 +8,14 @@ namespace faultmux::faults {
 namespace {
 
 constexpr const char* call_names[call_count] = {
-    "accept", "accept4", "connect", "recv",    "recvfrom", "recvmsg", "read",
-    "readv",  "send",    "sendto",  "sendmsg", "write",    "writev",
+    "accept", "accept4", "connect", "recv",  "recvfrom", "recvmsg",    "read", "readv",
+    "send",   "sendto",  "sendmsg", "write", "writev",   "socketpair", "fork", "execve",
 };
 
 constexpr const char* calls_expected =
     "a call (accept, accept4, connect, recv, recvfrom, recvmsg, read, readv, send, sendto, "
-    "sendmsg, write, writev) or a group (accept-like, recv-like, send-like)";
+    "sendmsg, write, writev, socketpair, fork, execve) or a group (accept-like, recv-like, "
+    "send-like)";
 constexpr const char* classes_expected =
     "an fd class (listener, accepted, connecting, channel, other, any)";
 constexpr const char* qualifiers_expected =
@@ -36,6 +37,7 @@ constexpr errno_entry errnos[] = {
     {"ENFILE", ENFILE}, {"ENOBUFS", ENOBUFS},           {"ECONNABORTED", ECONNABORTED},
     {"EIO", EIO},       {"ECONNREFUSED", ECONNREFUSED}, {"ETIMEDOUT", ETIMEDOUT},
     {"ENOMEM", ENOMEM}, {"ENOTCONN", ENOTCONN},         {"ENOENT", ENOENT},
+    {"EACCES", EACCES}, {"ENOEXEC", ENOEXEC},
 };
 
 bool is_space(char c) {
@@ -160,6 +162,12 @@ class parser {
     }
     if (!eat("@")) return true;
     at = (skip(), pos_);
+    // socketpair makes its fds, fork and execve have none: nothing to class.
+    if (r.calls & process_calls) {
+      fail(at, std::string(call_name(static_cast<call>(__builtin_ctz(r.calls)))) +
+                   " acts on no fd: write it without '@CLASS'");
+      return false;
+    }
     std::string_view cls = word();
     if (cls == "any") {
       r.cls = fd_class::any;
@@ -201,7 +209,7 @@ class parser {
       }
       std::size_t at = pos_;
       if (eat("->")) {
-        return (!r.per_fd || check_per_fd(r, per_fd_at)) &&
+        return check_process_call(r, per_fd_at) && (!r.per_fd || check_per_fd(r, per_fd_at)) &&
                (r.phase == conn_phase::any || check_phase(r, phase_at_));
       }
       if (connection_selector(r, at)) continue;
@@ -258,6 +266,23 @@ class parser {
     }
   }
 
+  // A process call (socketpair, fork, execve) has no connection: no socket
+  // to count per-fd, no peer at its other end, no phase.
+  bool check_process_call(const rule& r, std::size_t per_fd_at) {
+    if (!(r.calls & process_calls)) return true;
+    const std::string name = call_name(static_cast<call>(__builtin_ctz(r.calls)));
+    if (r.per_fd) {
+      fail(per_fd_at, name + " acts on no fd: it is counted per process, not per-fd");
+      return false;
+    }
+    if (!r.peer.empty() || r.phase != conn_phase::any) {
+      fail(r.peer.empty() ? phase_at_ : peer_at_,
+           name + " has no connection: it takes no 'peer=' or 'phase='");
+      return false;
+    }
+    return true;
+  }
+
   // per-fd counts the calls on each tracked socket separately: accepted and
   // connecting fds and listeners (by inode, so a reused number starts
   // afresh). With @any, calls on other fds are all call 0. The class rules
@@ -301,7 +326,10 @@ class parser {
       fail(pos_, "expected '=' after '" + std::string(w) + "', got " + found());
       return false;
     }
-    if (w == "peer") return name(r.peer, r.peer_prefix, true);
+    if (w == "peer") {
+      peer_at_ = at;
+      return name(r.peer, r.peer_prefix, true);
+    }
     if (w == "self") return name(r.self, r.self_prefix, false);
     return phase(r, at);
   }
@@ -548,6 +576,7 @@ class parser {
   std::string_view s_;
   std::size_t pos_ = 0;
   std::size_t phase_at_ = 0;  // where phase= began, for check_phase
+  std::size_t peer_at_ = 0;   // where peer= began, for check_process_call
   std::optional<parse_error> err_;
 };
 

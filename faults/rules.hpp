@@ -29,8 +29,12 @@ enum class call : std::uint8_t {
   sendmsg,
   write,
   writev,
+  // Process calls: they act on no fd, so no class, peer or phase selects them.
+  socketpair,
+  fork,
+  execve,
 };
-inline constexpr int call_count = 13;
+inline constexpr int call_count = 16;
 using call_mask = std::uint32_t;
 
 constexpr call_mask bit(call c) {
@@ -41,6 +45,8 @@ inline constexpr call_mask recv_like =
     bit(call::recv) | bit(call::recvfrom) | bit(call::recvmsg) | bit(call::read) | bit(call::readv);
 inline constexpr call_mask send_like =
     bit(call::send) | bit(call::sendto) | bit(call::sendmsg) | bit(call::write) | bit(call::writev);
+inline constexpr call_mask process_calls =
+    bit(call::socketpair) | bit(call::fork) | bit(call::execve);
 
 const char* call_name(call c);
 

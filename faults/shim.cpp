@@ -66,6 +66,8 @@ using sendto_fn = ssize_t(int, const void*, size_t, int, const sockaddr*, sockle
 using sendmsg_fn = ssize_t(int, const msghdr*, int);
 using write_fn = ssize_t(int, const void*, size_t);
 using writev_fn = ssize_t(int, const iovec*, int);
+using fork_fn = pid_t();
+using execve_fn = int(const char*, char* const*, char* const*);
 using close_fn = int(int);
 using dup_fn = int(int);
 using dup2_fn = int(int, int);
@@ -116,6 +118,15 @@ ssize_t sys_write(int fd, const void* b, size_t n) {
 }
 ssize_t sys_writev(int fd, const iovec* v, int n) {
   return syscall(SYS_writev, fd, v, n);
+}
+// A raw fork would skip glibc's atfork handlers and its own locks: without
+// the real fork the call fails instead.
+pid_t no_fork() {
+  errno = ENOSYS;
+  return -1;
+}
+int sys_execve(const char* path, char* const* argv, char* const* envp) {
+  return syscall(SYS_execve, path, argv, envp);
 }
 int sys_close(int fd) {
   return syscall(SYS_close, fd);
@@ -182,6 +193,8 @@ FAULTMUX_REAL(sendto, sendto_fn, "sendto", sys_sendto)
 FAULTMUX_REAL(sendmsg, sendmsg_fn, "sendmsg", sys_sendmsg)
 FAULTMUX_REAL(write, write_fn, "write", sys_write)
 FAULTMUX_REAL(writev, writev_fn, "writev", sys_writev)
+FAULTMUX_REAL(fork, fork_fn, "fork", no_fork)
+FAULTMUX_REAL(execve, execve_fn, "execve", sys_execve)
 FAULTMUX_REAL(close, close_fn, "close", sys_close)
 FAULTMUX_REAL(dup, dup_fn, "dup", sys_dup)
 FAULTMUX_REAL(dup2, dup2_fn, "dup2", sys_dup2)
@@ -209,6 +222,12 @@ struct config {
   std::int64_t index = 0;
   std::uint64_t stream = 0;
   char log_path[4096] = {};
+  // An exec is counted in the process that forked: in a fork child, the
+  // number of its fork there (0: not a fork child), and that process's
+  // index and stream.
+  std::uint64_t forked_as = 0;
+  std::int64_t exec_index = 0;
+  std::uint64_t exec_stream = 0;
 };
 
 // Bit i: call i has a rule that applies to this process; tracking_bit: fd
@@ -220,11 +239,16 @@ bool g_enabled[max_rules] = {};
 // selects by peer or the log names them.
 bool g_peers_at_accept = false;
 constinit std::atomic<std::uint64_t> g_counts[max_rules] = {};
+// The fork calls of this process so far: injected failures too, so the Nth
+// fork call is fork N for a `fork #N` rule and for its child's `execve #N`.
 constinit std::atomic<std::uint64_t> g_forks{0};
 // The process the tables belong to. A vfork child shares its parent's memory
 // until it execs, so it must not write the parent's fd table.
 constinit std::atomic<pid_t> g_pid{0};
 __attribute__((tls_model("initial-exec"))) thread_local std::uint64_t t_fork_ordinal = 0;
+// The fork wrapper numbered this thread's fork already: the atfork handler
+// must not number it again.
+__attribute__((tls_model("initial-exec"))) thread_local bool t_fork_numbered = false;
 
 // ---------------------------------------------------------------------------
 // Fd classes. An entry is (socket inode << 3) | class, so a stale entry (the
@@ -436,9 +460,12 @@ void log_fault(call c, int fd, const hit& h, std::int64_t ret = no_value, int er
   if (cfg.self[0] != '\0') l.field("self", std::string_view(cfg.self));
   l.field("event", wire::ev::fault);
   l.field("call", call_name(c));
-  l.field("fd", fd);
-  l.field("fd_class", fd_class_name(h.cls));
-  log_connection(l, fd, h);
+  // A process call (fd -1) has no fd, class, peer or phase.
+  if (fd >= 0) {
+    l.field("fd", fd);
+    l.field("fd_class", fd_class_name(h.cls));
+    log_connection(l, fd, h);
+  }
   l.field("rule", static_cast<std::uint64_t>(h.rule) + 1);
   l.field("rule_text", r.text.size() > 512 ? std::string_view(r.text).substr(0, 512) : r.text);
   l.field("n", h.n);
@@ -970,6 +997,75 @@ int connect_run(int fd, const sockaddr* addr, socklen_t len) {
   return real_connect()(fd, addr, len);
 }
 
+// ---------------------------------------------------------------------------
+// Process calls: socketpair, fork, execve. No fd, so only the process
+// selectors (role=, self=, applied at load) and the occurrence decide.
+
+// The first rule for call c that fires on call number `n`, or per rule its
+// own count when n is not given. Allocation- and lock-free: execve decides
+// in a fork child of a multi-threaded program.
+hit decide_process(call c, std::optional<std::uint64_t> n, std::uint64_t stream) {
+  std::atomic_thread_fence(std::memory_order_acquire);
+  hit h;
+  const config& cfg = *g_cfg;
+  for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
+    const rule& r = cfg.rules[i];
+    if (!g_enabled[i] || !(r.calls & bit(c))) continue;
+    std::uint64_t k = n ? *n : g_counts[i].fetch_add(1, std::memory_order_relaxed) + 1;
+    // Call 0: an exec in no fork child, which only an every-call rule hits.
+    bool numbered = k > 0 || r.occ == occurrence::every_call;
+    if (h.rule < 0 && numbered && fires(r, stream, i, k)) {
+      h.rule = static_cast<int>(i);
+      h.n = k;
+    }
+  }
+  return h;
+}
+
+// Applies the rule that fires on a process call, if any: false with errno
+// set when the call fails; true to make the real call (after a delay).
+bool process_call_goes_on(call c, std::optional<std::uint64_t> n, std::uint64_t stream) {
+  int saved = errno;
+  hit h = decide_process(c, n, stream);
+  if (h.rule < 0) {
+    errno = saved;
+    return true;
+  }
+  const rule& r = rule_of(h);
+  log_fault(c, -1, h);
+  if (r.eff == effect::fail) {
+    errno = r.err;
+    return false;
+  }
+  errno = saved;
+  if (r.eff == effect::delay) sleep_us(r.amount);
+  return true;
+}
+
+// The fork is numbered here, before the decision, so a failed one has its
+// number too; the atfork handler hands the number to the child.
+pid_t fork_run() {
+  std::uint64_t ordinal = g_forks.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (!process_call_goes_on(call::fork, ordinal, g_cfg->stream)) return -1;
+  t_fork_ordinal = ordinal;
+  t_fork_numbered = true;
+  pid_t pid = real_fork()();
+  t_fork_numbered = false;
+  return pid;
+}
+
+// Runs in a fork child of a multi-threaded program, before exec: nothing
+// here allocates or locks. A vfork child (posix_spawn, CPython's
+// subprocess) shares its parent's memory and is not a fork child the shim
+// numbered: its exec is passed through.
+int execve_run(const char* path, char* const* argv, char* const* envp) {
+  if (own_memory()) {
+    const config& cfg = *g_cfg;
+    if (!process_call_goes_on(call::execve, cfg.forked_as, cfg.exec_stream)) return -1;
+  }
+  return real_execve()(path, argv, envp);
+}
+
 bool active(std::uint32_t state, call c) {
   return (state & bit(c)) != 0;
 }
@@ -1036,8 +1132,10 @@ void apply_process_filters() {
   std::uint32_t mask = 0;
   for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
     const rule& r = cfg.rules[i];
-    g_enabled[i] = (r.role.empty() || r.role == cfg.role) &&
-                   (r.index < 0 || r.index == cfg.index) && self_matches(r, cfg.self);
+    // An exec belongs to the process that forked: role=NAME:INDEX is its index.
+    std::int64_t index = (r.calls & bit(call::execve)) ? cfg.exec_index : cfg.index;
+    g_enabled[i] = (r.role.empty() || r.role == cfg.role) && (r.index < 0 || r.index == index) &&
+                   self_matches(r, cfg.self);
     if (g_enabled[i]) mask |= r.calls;
     if (g_enabled[i] && !r.peer.empty()) g_peers_at_accept = true;
   }
@@ -1045,8 +1143,10 @@ void apply_process_filters() {
   g_active.store(mask | tracking_bit, std::memory_order_release);
 }
 
+// A fork that did not come through the wrapper (fork rules are not loaded,
+// or libc forked for itself) is numbered here.
 void on_fork_prepare() {
-  t_fork_ordinal = g_forks.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (!t_fork_numbered) t_fork_ordinal = g_forks.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 // The child gets fresh counters and a stream of its own, derived from the
@@ -1055,6 +1155,9 @@ void on_fork_child() {
   if (g_cfg == nullptr) return;
   g_pid.store(::getpid(), std::memory_order_relaxed);
   std::uint64_t ordinal = t_fork_ordinal;
+  g_cfg->forked_as = ordinal;
+  g_cfg->exec_index = g_cfg->index;
+  g_cfg->exec_stream = g_cfg->stream;
   g_cfg->stream = child_stream(g_cfg->stream, ordinal);
   g_cfg->index += static_cast<std::int64_t>(ordinal);
   for (auto& c : g_counts) c.store(0, std::memory_order_relaxed);
@@ -1086,6 +1189,8 @@ void resolve_all() {
   real_sendmsg();
   real_write();
   real_writev();
+  real_fork();
+  real_execve();
   real_close();
   real_dup();
   real_dup2();
@@ -1157,6 +1262,8 @@ void load_identity(config& cfg) {
   proc::remember_self(cfg.role);
   cfg.index = static_cast<std::int64_t>(index);
   cfg.stream = process_stream(seed, cfg.role, cfg.index);
+  cfg.exec_index = cfg.index;
+  cfg.exec_stream = cfg.stream;
 }
 
 // Opens FAULTMUX_FAULT_LOG, when set, for the event lines.
@@ -1236,11 +1343,26 @@ FAULTMUX_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
 }
 
 FAULTMUX_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
+  if (ff::active(ff::g_active.load(std::memory_order_relaxed), call::socketpair) &&
+      !ff::process_call_goes_on(call::socketpair, std::nullopt, ff::g_cfg->stream))
+    return -1;
   int r = ff::real_socketpair()(domain, type, protocol, sv);
   if (r == 0 && domain == AF_UNIX && (type & 0xf) == SOCK_STREAM &&
       (ff::g_active.load(std::memory_order_relaxed) & ff::tracking_bit) && ff::own_memory())
     ff::note_socketpair(sv);
   return r;
+}
+
+FAULTMUX_EXPORT pid_t fork() {
+  if (!ff::active(ff::g_active.load(std::memory_order_relaxed), call::fork))
+    return ff::real_fork()();
+  return ff::fork_run();
+}
+
+FAULTMUX_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
+  if (!ff::active(ff::g_active.load(std::memory_order_relaxed), call::execve))
+    return ff::real_execve()(path, argv, envp);
+  return ff::execve_run(path, argv, envp);
 }
 
 FAULTMUX_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {

@@ -12,6 +12,8 @@
 //   faultmux_shim_probe peers DIR ROUNDS NAME...       one client process per NAME, in turn
 //   faultmux_shim_probe channels DIR ROUNDS NAME...    one context process per NAME, in turn
 //   faultmux_shim_probe late-exec DIR NAME             a channel used before its child execs
+//   faultmux_shim_probe starts DIR K                   K child starts as the mux makes them
+//   faultmux_shim_probe exec-self DIR                  execs itself without forking
 //
 // `peers` starts each client as `faultmux_shim_probe client DIR ROUNDS NAME`
 // with FAULTMUX_PEER=NAME (none for "-"), FAULTMUX_ROLE=worker and
@@ -26,6 +28,13 @@
 // `late-exec` forks such a child that execs only once
 // the parent has sent its "welcome" on the channel; then they talk as in
 // `channels`, two rounds.
+//
+// `starts` makes K starts, each a socketpair, a fork and an execve in the
+// child of `faultmux_shim_probe started` (which exits 0), while another
+// thread allocates, as the mux's threads may at a fork. Lines are "parent
+// socketpair|fork|execve call=N ...": the Nth socketpair, the Nth fork, and
+// the exec in the child of the Nth fork (its errno comes back over a
+// close-on-exec pipe, as Boost.Process does).
 //
 // RECV is recv, recvfrom, recvmsg, read or readv; SEND is send, sendto,
 // sendmsg, write or writev. Exit 0 when every transfer completed, 3 when one
@@ -273,6 +282,72 @@ int forks(int k) {
   return 0;
 }
 
+// The child of a start: execs `started`, or reports the exec's errno on
+// `report` and ends. Only async-signal-safe calls: the parent has threads.
+[[noreturn]] void exec_started(int report) {
+  char self[] = "/proc/self/exe";
+  char started[] = "started";
+  char* args[] = {self, started, nullptr};
+  ::execve(self, args, environ);
+  int err = errno;
+  ssize_t ignored = ::write(report, &err, sizeof err);
+  (void)ignored;
+  _exit(127);
+}
+
+// One start's fork and exec, reported as the `i`th fork.
+bool fork_and_exec(int i) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return false;
+  std::fflush(stdout);
+  pid_t pid = ::fork();
+  if (pid == 0) exec_started(pipe_fds[1]);
+  report("parent", "fork", i, pid < 0 ? -1 : 0, errno, nullptr, 0);
+  ::close(pipe_fds[1]);
+  if (pid > 0) {
+    int child_err = 0;
+    ssize_t n;
+    while ((n = ::read(pipe_fds[0], &child_err, sizeof child_err)) < 0 && errno == EINTR) {
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    report("parent", "execve", i, n > 0 ? -1 : 0, child_err, nullptr, 0);
+  }
+  ::close(pipe_fds[0]);
+  return true;
+}
+
+int starts(int k) {
+  std::atomic<bool> done{false};
+  std::thread allocator([&] {
+    while (!done) delete[] new char[std::rand() % 4096 + 1];
+  });
+  bool ok = true;
+  int forks_made = 0;
+  for (int i = 1; i <= k && ok; ++i) {
+    int sv[2];
+    int r = ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    report("parent", "socketpair", i, r, errno, nullptr, 0);
+    if (r != 0) continue;
+    ok = fork_and_exec(++forks_made);
+    ::close(sv[0]);
+    ::close(sv[1]);
+  }
+  done = true;
+  allocator.join();
+  return ok ? 0 : 3;
+}
+
+// An exec in a process that is no fork child of one the shim numbered.
+int exec_self() {
+  char self[] = "/proc/self/exe";
+  char started[] = "started";
+  char* args[] = {self, started, nullptr};
+  ::execve(self, args, environ);
+  report("self", "execve", 1, -1, errno, nullptr, 0);
+  return 3;
+}
+
 int threads(int t, int k) {
   std::atomic<int> failures{0};
   std::atomic<int> errors_seen{0};
@@ -486,6 +561,9 @@ int main(int argc, char** argv) {
   if (a.size() >= 4 && a[0] == "channels")
     return channels(std::atoi(a[2].c_str()), std::vector<std::string>(a.begin() + 3, a.end()));
   if (a.size() == 3 && a[0] == "late-exec") return late_exec(a[2]);
+  if (a.size() == 3 && a[0] == "starts") return starts(std::atoi(a[2].c_str()));
+  if (a.size() == 2 && a[0] == "exec-self") return exec_self();
+  if (a.size() == 1 && a[0] == "started") return 0;
   if (a.size() == 5 && a[0] == "context" && a[1] == "--name" && a[3] == "--rounds")
     return context_child(a[2], std::atoi(a[4].c_str()));
   if (a.size() == 4 && a[0] == "threads") {
@@ -493,7 +571,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(
       stderr,
-      "usage: faultmux_shim_probe stream|pipe|accepts|fork|threads|peers|channels|late-exec "
-      "DIR ...\n");
+      "usage: faultmux_shim_probe "
+      "stream|pipe|accepts|fork|threads|peers|channels|late-exec|starts|exec-self DIR ...\n");
   return 2;
 }

@@ -1,5 +1,6 @@
 #include "harness/oracle_support.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include <fmt/format.h>
@@ -45,6 +46,12 @@ std::string status_text(const process_record& p) {
 bool calls_not_served(const scenario& s, const run_outcome& o, const std::string& group) {
   const worker_group* g = group_named(s, group);
   return o.external_target && g && g->workload == worker_group::workload_t::calls;
+}
+
+bool no_group_served(const scenario& s, const run_outcome& o) {
+  return !s.workers.empty() && std::all_of(s.workers.begin(), s.workers.end(), [&](const auto& g) {
+    return calls_not_served(s, o, g.name);
+  });
 }
 
 std::set<long long> numbers_after(std::string_view msg, std::string_view prefix) {

@@ -48,6 +48,9 @@ std::string status_text(const process_record& p);
 // faultmux.ContextService, which only faultmux's mux serves, so what its
 // workers log and which phases they reach say nothing about the target.
 bool calls_not_served(const scenario& s, const run_outcome& o, const std::string& group);
+// Every worker group is such a calls group: no context is asked for, so
+// nothing the scenario makes the mux do or log can happen on that target.
+bool no_group_served(const scenario& s, const run_outcome& o);
 
 // The numbers `msg` names right after `prefix` ("unix_client.", "PID "),
 // each a whole run of digits: "unix_client.123" names 123, never 12.

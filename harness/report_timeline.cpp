@@ -349,9 +349,11 @@ process_row mux_row(const timeline& tl, const span_facts& f, const traced_proces
       else if (auto lm = log_mark(e, t0))
         row.marks.push_back(*lm);
     } else if (e.source == "faults" && e.pid() == m.pid && e.event() == "fault") {
-      row.marks.push_back({t, "fault",
-                           cut(fmt::format("{} on {} fd {} -> {}", e.str("call"), e.str("fd_class"),
-                                           e.num("fd"), e.str("effect")))});
+      const std::string on = e.str("fd_class").empty()  // socketpair, fork, execve: no fd
+                                 ? std::string()
+                                 : fmt::format(" on {} fd {}", e.str("fd_class"), e.num("fd"));
+      row.marks.push_back(
+          {t, "fault", cut(fmt::format("{}{} -> {}", e.str("call"), on, e.str("effect")))});
     } else if (auto dm = driver_fault_mark(e, m.pid, t0)) {
       row.marks.push_back(*dm);
     } else if (e.source == "driver" && e.event() == "mux_stop") {

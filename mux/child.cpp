@@ -163,12 +163,15 @@ class child_impl final : public child, public std::enable_shared_from_this<child
       throw std::system_error(fork_err, std::generic_category(), "fork for " + opts_.name);
     if (ec) {
       // A child forked before the failure (exec failed in it) is ours to reap.
-      if (launcher.pid > 0) {
-        int status;
-        while (::waitpid(launcher.pid, &status, 0) < 0 && errno == EINTR) {
-        }
+      if (launcher.pid <= 0)
+        throw std::system_error(ec.value(), std::generic_category(), opts_.argv[0]);
+      int status;
+      while (::waitpid(launcher.pid, &status, 0) < 0 && errno == EINTR) {
       }
-      throw std::system_error(ec.value(), std::generic_category(), opts_.argv[0]);
+      // The forked child reported the errno of its exec (or of the fd set-up
+      // just before it): say so, as for the socketpair and the fork.
+      throw std::system_error(ec.value(), std::generic_category(),
+                              "exec of " + opts_.argv[0] + " for " + opts_.name);
     }
     proc_ = std::make_unique<bp::process>(std::move(proc));
     pid_ = proc_->id();

@@ -102,7 +102,8 @@ TEST(BuiltInScenarios, EveryKnownScenarioHasItsFile) {
                            "accept-aborted",
                            "context-lingers-after-its-channel",
                            "context-dies-with-its-diagnostics",
-                           "context-output-floods"})
+                           "context-output-floods",
+                           "context-start-failures"})
     EXPECT_NE(std::find(found.begin(), found.end(), name), found.end())
         << name << ".toml is missing from " << scenarios_dir;
 }

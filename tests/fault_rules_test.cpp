@@ -23,8 +23,10 @@ rule parse_ok(const std::string& text) {
 }
 
 TEST(FaultRules, EveryCallName) {
-  const char* names[] = {"accept", "accept4", "connect", "recv",    "recvfrom", "recvmsg", "read",
-                         "readv",  "send",    "sendto",  "sendmsg", "write",    "writev"};
+  const char* names[] = {"accept", "accept4",    "connect", "recv",   "recvfrom", "recvmsg",
+                         "read",   "readv",      "send",    "sendto", "sendmsg",  "write",
+                         "writev", "socketpair", "fork",    "execve"};
+  static_assert(std::size(names) == call_count);
   for (int i = 0; i < call_count; ++i) {
     rule r = parse_ok(std::string(names[i]) + " -> EIO");
     EXPECT_EQ(r.calls, bit(static_cast<call>(i))) << names[i];
@@ -117,11 +119,23 @@ TEST(FaultRules, Errnos) {
   struct {
     const char* name;
     int value;
-  } cases[] = {{"EAGAIN", EAGAIN}, {"EWOULDBLOCK", EWOULDBLOCK},   {"EINTR", EINTR},
-               {"EPIPE", EPIPE},   {"ECONNRESET", ECONNRESET},     {"EMFILE", EMFILE},
-               {"ENFILE", ENFILE}, {"ENOBUFS", ENOBUFS},           {"ECONNABORTED", ECONNABORTED},
-               {"EIO", EIO},       {"ECONNREFUSED", ECONNREFUSED}, {"ETIMEDOUT", ETIMEDOUT},
-               {"ENOMEM", ENOMEM}, {"ENOTCONN", ENOTCONN}};
+  } cases[] = {{"EAGAIN", EAGAIN},
+               {"EWOULDBLOCK", EWOULDBLOCK},
+               {"EINTR", EINTR},
+               {"EPIPE", EPIPE},
+               {"ECONNRESET", ECONNRESET},
+               {"EMFILE", EMFILE},
+               {"ENFILE", ENFILE},
+               {"ENOBUFS", ENOBUFS},
+               {"ECONNABORTED", ECONNABORTED},
+               {"EIO", EIO},
+               {"ECONNREFUSED", ECONNREFUSED},
+               {"ETIMEDOUT", ETIMEDOUT},
+               {"ENOMEM", ENOMEM},
+               {"ENOTCONN", ENOTCONN},
+               {"ENOENT", ENOENT},
+               {"EACCES", EACCES},
+               {"ENOEXEC", ENOEXEC}};
   for (const auto& c : cases) {
     rule r = parse_ok(std::string("recv -> ") + c.name);
     EXPECT_EQ(r.eff, effect::fail) << c.name;
@@ -129,6 +143,27 @@ TEST(FaultRules, Errnos) {
   }
   // The same errno on Linux: logged under its first name.
   EXPECT_EQ(effect_text(parse_ok("recv -> EWOULDBLOCK")), "EAGAIN");
+}
+
+// socketpair, fork and execve act on no fd: counted per process, selected by
+// role= and self= only; an errno, a delay or a trace.
+TEST(FaultRules, ProcessCallsTakeProcessSelectorsOnly) {
+  rule r = parse_ok("socketpair role=mux #2 -> EMFILE");
+  EXPECT_EQ(r.calls, bit(call::socketpair));
+  EXPECT_EQ(r.cls, fd_class::any);
+  EXPECT_EQ(r.role, "mux");
+  EXPECT_EQ(r.first, 2u);
+  EXPECT_EQ(r.err, EMFILE);
+  r = parse_ok("fork every 2 -> EAGAIN");
+  EXPECT_EQ(r.calls, bit(call::fork));
+  EXPECT_EQ(r.occ, occurrence::every_kth);
+  r = parse_ok("execve self=good:1 p=0.5 -> ENOENT");
+  EXPECT_EQ(r.calls, bit(call::execve));
+  EXPECT_EQ(r.self, "good:1");
+  EXPECT_EQ(r.occ, occurrence::probability);
+  EXPECT_EQ(parse_ok("fork #1 -> delay 20ms").eff, effect::delay);
+  EXPECT_EQ(parse_ok("execve -> trace").eff, effect::trace);
+  EXPECT_EQ(parse_ok("execve role=mux:0 #3.. -> EACCES").err, EACCES);
 }
 
 TEST(FaultRules, Effects) {
@@ -319,6 +354,14 @@ TEST(FaultRules, ErrorsNameTheColumnAndWhatWasExpected) {
       {"accept@accepted -> EMFILE", 8, "accept calls act on listener fds"},
       {"accept-like@other -> EMFILE", 13, "accept calls act on listener fds"},
       {"connect@listener -> EIO", 9, "connect acts on connecting fds"},
+      {"socketpair@channel -> EMFILE", 12, "socketpair acts on no fd: write it without '@CLASS'"},
+      {"fork@any -> EAGAIN", 6, "fork acts on no fd"},
+      {"execve@other #1 -> ENOENT", 8, "execve acts on no fd"},
+      {"fork #1 per-fd -> EAGAIN", 9, "fork acts on no fd: it is counted per process, not per-fd"},
+      {"execve peer=mux -> ENOENT", 8, "execve has no connection: it takes no 'peer=' or 'phase='"},
+      {"socketpair phase=stream -> EMFILE", 12, "socketpair has no connection"},
+      {"fork -> short 1", 9, "short acts on data"},
+      {"execve -> eof", 11, "eof is what a read returns"},
       {"recv#0 -> EAGAIN", 6, "call numbers start at 1"},
       {"recv# -> EAGAIN", 7, "expected a call number N >= 1 after '#', got \"->\""},
       {"recv#5..3 -> EAGAIN", 9, "smaller than the first"},

@@ -276,6 +276,23 @@ TEST(MitogenTarget, CallsIntoContextsAreNotApplicableNotPassed) {
   EXPECT_TRUE(processes_mentioning(tmp.path()).empty());
 }
 
+// A scenario whose every group calls into contexts expects mux lines and
+// faults that only those calls cause (context-start-failures: the starts'
+// socketpair, fork and exec fail): on Mitogen they are not applicable, so
+// the scenario is N/A, not a failure nothing in it could have avoided.
+TEST(MitogenTarget, LinesAndFaultsOnlyUnservedCallsCauseAreNotApplicable) {
+  ASSERT_TRUE(mitogen_installed()) << "python3-mitogen is not installed: run tools/install-deps";
+  run_dir tmp;
+  ran r = run_cli(tmp.path(), {FAULTMUX_SOURCE_DIR "/scenarios/context-start-failures.toml",
+                               "--target", "mitogen", "-v"});
+  EXPECT_EQ(exit_code(r), 0) << r.out;
+  EXPECT_NE(r.out.find("N/A  context-start-failures [mitogen]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("errors logged: not applicable"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("syscall fault 'fork role=mux #2 -> EAGAIN': not applicable"),
+            std::string::npos)
+      << r.out;
+}
+
 // --with-mitogen: the same scenario against both targets in one report;
 // Mitogen's failure is a finding and leaves the exit status to the built-in
 // mux's verdict.

@@ -339,6 +339,100 @@ TEST_F(Shim, ForkedChildrenGetTheirOwnReproducibleDecisions) {
   EXPECT_EQ(runs[0][2], predict(child_stream(parent, 2)));
 }
 
+// A child start as the mux makes one (socketpair, fork, execve in the
+// child) fails at the call numbered: socketpair by its count, fork by its
+// number, and an exec by the number of the fork whose child makes it, so
+// `execve #3` is the exec after `fork #3` whatever failed before.
+TEST_F(Shim, ChildStartCallsFailWhereNumbered) {
+  result r = probe_run({"starts", dir.path(), "5"},
+                       "socketpair #2 -> EMFILE; fork #2 -> EAGAIN; execve #3 -> ENOENT");
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  EXPECT_THAT(calls(r.out, "parent socketpair"),
+              ElementsAre("call=1 ret=0", "call=2 ret=-1 errno=EMFILE", "call=3 ret=0",
+                          "call=4 ret=0", "call=5 ret=0"));
+  EXPECT_THAT(calls(r.out, "parent fork"), ElementsAre("call=1 ret=0", "call=2 ret=-1 errno=EAGAIN",
+                                                       "call=3 ret=0", "call=4 ret=0"));
+  EXPECT_THAT(calls(r.out, "parent execve"),
+              ElementsAre("call=1 ret=0", "call=3 ret=-1 errno=ENOENT", "call=4 ret=0"));
+  auto evs = events(log);
+  ASSERT_EQ(evs.size(), 3u);
+  const int parent = evs[0]["pid"].get<int>();
+  for (auto [i, call, n, effect] : {std::tuple{0, "socketpair", 2, "EMFILE"},
+                                    {1, "fork", 2, "EAGAIN"},
+                                    {2, "execve", 3, "ENOENT"}}) {
+    SCOPED_TRACE(call);
+    const json& e = evs[static_cast<std::size_t>(i)];
+    EXPECT_EQ(e["call"], call);
+    EXPECT_EQ(e["n"], n);
+    EXPECT_EQ(e["effect"], effect);
+    EXPECT_EQ(e["rule"], i + 1);
+    // No fd: no class, peer or phase either.
+    EXPECT_FALSE(e.contains("fd") || e.contains("fd_class") || e.contains("peer") ||
+                 e.contains("phase"))
+        << e.dump();
+  }
+  EXPECT_EQ(evs[1]["pid"], parent) << "the fork fails in the parent, forking nothing";
+  EXPECT_NE(evs[2]["pid"], parent) << "the exec fails in the child";
+  EXPECT_EQ(evs[2]["index"], 3) << "the child of fork 3";
+}
+
+// Rules a process does not load, numbers never reached and trace rules
+// leave every start whole; trace logs each call with its number.
+TEST_F(Shim, ChildStartRulesAreQuietWhereNotAddressed) {
+  const std::vector<std::string> args = {"starts", dir.path(), "3"};
+  auto all_whole = [](const result& r) {
+    EXPECT_EQ(r.status, 0) << r.err << r.out;
+    EXPECT_THAT(calls(r.out, "parent socketpair"), testing::Each(HasSubstr("ret=0")));
+    EXPECT_THAT(calls(r.out, "parent fork"),
+                ElementsAre("call=1 ret=0", "call=2 ret=0", "call=3 ret=0"));
+    EXPECT_THAT(calls(r.out, "parent execve"),
+                ElementsAre("call=1 ret=0", "call=2 ret=0", "call=3 ret=0"));
+  };
+  all_whole(probe_run(
+      args, "socketpair role=mux -> EMFILE; fork role=mux -> EAGAIN; execve role=mux -> ENOENT",
+      {"FAULTMUX_ROLE=worker"}));
+  all_whole(probe_run(args, "socketpair #4 -> EMFILE; fork #4.. -> EAGAIN; execve #4 -> ENOENT"));
+  EXPECT_EQ(test::slurp(log), "") << "nothing fired";
+  all_whole(probe_run(args, "socketpair -> trace; fork -> trace; execve -> trace"));
+  std::map<std::string, std::vector<int>> numbers;
+  for (const json& e : events(log)) numbers[e["call"]].push_back(e["n"].get<int>());
+  EXPECT_THAT(numbers["socketpair"], ElementsAre(1, 2, 3));
+  EXPECT_THAT(numbers["fork"], ElementsAre(1, 2, 3));
+  EXPECT_THAT(numbers["execve"], ElementsAre(1, 2, 3));
+}
+
+// An exec is decided as the process that forked would decide it: its
+// role=NAME:INDEX is that process's index, p= its stream with the fork's
+// number. An exec in no fork child is call 0: only a rule without '#' or
+// 'every' hits it.
+TEST_F(Shim, AnExecIsDecidedAsItsForkInTheParent) {
+  result r = probe_run({"starts", dir.path(), "2"}, "execve role=mux:0 #2 -> EACCES",
+                       {"FAULTMUX_ROLE=mux"});
+  EXPECT_THAT(calls(r.out, "parent execve"),
+              ElementsAre("call=1 ret=0", "call=2 ret=-1 errno=EACCES"));
+
+  std::filesystem::remove(log);
+  const std::string rules = "execve p=0.5 -> ENOENT";
+  r = probe_run({"starts", dir.path(), "16"}, rules, {"FAULTMUX_SEED=7"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string seen, predicted;
+  for (const std::string& c : calls(r.out, "parent execve"))
+    seen += c.find("errno=ENOENT") != std::string::npos ? '1' : '0';
+  rule parsed;
+  ASSERT_FALSE(parse_rule(rules, parsed));
+  for (int n = 1; n <= 16; ++n)
+    predicted += fires(parsed, process_stream(7, "", 0), 0, n) ? '1' : '0';
+  EXPECT_EQ(seen, predicted);
+  EXPECT_NE(seen.find('1'), std::string::npos);
+  EXPECT_NE(seen.find('0'), std::string::npos);
+
+  r = probe_run({"exec-self", dir.path()}, "execve #1.. -> ENOENT");
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  r = probe_run({"exec-self", dir.path()}, "execve -> ENOENT");
+  EXPECT_EQ(r.status, 3);
+  EXPECT_THAT(calls(r.out, "self execve"), ElementsAre("call=1 ret=-1 errno=ENOENT"));
+}
+
 TEST_F(Shim, ManyThreads) {
   result r = probe_run({"threads", dir.path(), "8", "200"},
                        "recv@channel every 7 -> EINTR; send@channel every 5 -> EAGAIN");

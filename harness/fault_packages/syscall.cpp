@@ -24,10 +24,13 @@ class syscall_faults final : public fault_package {
     if (e.source != "faults") return std::nullopt;
     reports::fault_entry f = fault_entry_of(e, t0);
     f.kind = "syscall";
-    f.what =
-        fmt::format("{} on {} fd {} (rule {} '{}', call {}) -> {}{}", e.str("call"),
-                    e.str("fd_class"), e.num("fd"), e.num("rule"), e.str("rule_text"), e.num("n"),
-                    e.str("effect"), e.str("self").empty() ? "" : " in " + e.str("self"));
+    // socketpair, fork and execve act on no fd.
+    const std::string on = e.str("fd_class").empty()
+                               ? std::string()
+                               : fmt::format(" on {} fd {}", e.str("fd_class"), e.num("fd"));
+    f.what = fmt::format("{}{} (rule {} '{}', call {}) -> {}{}", e.str("call"), on, e.num("rule"),
+                         e.str("rule_text"), e.num("n"), e.str("effect"),
+                         e.str("self").empty() ? "" : " in " + e.str("self"));
     f.rule = fmt::format("rule {} '{}'", e.num("rule"), e.str("rule_text"));
     return f;
   }
