@@ -8,13 +8,13 @@ namespace faultmux::faults {
 namespace {
 
 constexpr const char* call_names[call_count] = {
-    "accept", "accept4", "connect", "recv",  "recvfrom", "recvmsg",    "read", "readv",
-    "send",   "sendto",  "sendmsg", "write", "writev",   "socketpair", "fork", "execve",
+    "accept", "accept4", "connect", "recv",   "recvfrom",   "recvmsg", "read",   "readv", "send",
+    "sendto", "sendmsg", "write",   "writev", "socketpair", "fork",    "execve", "kill",
 };
 
 constexpr const char* calls_expected =
     "a call (accept, accept4, connect, recv, recvfrom, recvmsg, read, readv, send, sendto, "
-    "sendmsg, write, writev, socketpair, fork, execve) or a group (accept-like, recv-like, "
+    "sendmsg, write, writev, socketpair, fork, execve, kill) or a group (accept-like, recv-like, "
     "send-like)";
 constexpr const char* classes_expected =
     "an fd class (listener, accepted, connecting, channel, other, any)";
@@ -37,7 +37,8 @@ constexpr errno_entry errnos[] = {
     {"ENFILE", ENFILE}, {"ENOBUFS", ENOBUFS},           {"ECONNABORTED", ECONNABORTED},
     {"EIO", EIO},       {"ECONNREFUSED", ECONNREFUSED}, {"ETIMEDOUT", ETIMEDOUT},
     {"ENOMEM", ENOMEM}, {"ENOTCONN", ENOTCONN},         {"ENOENT", ENOENT},
-    {"EACCES", EACCES}, {"ENOEXEC", ENOEXEC},
+    {"EACCES", EACCES}, {"ENOEXEC", ENOEXEC},           {"EPERM", EPERM},
+    {"ESRCH", ESRCH},
 };
 
 bool is_space(char c) {
@@ -162,7 +163,7 @@ class parser {
     }
     if (!eat("@")) return true;
     at = (skip(), pos_);
-    // socketpair makes its fds, fork and execve have none: nothing to class.
+    // socketpair makes its fds, fork, execve and kill have none: nothing to class.
     if (r.calls & process_calls) {
       fail(at, std::string(call_name(static_cast<call>(__builtin_ctz(r.calls)))) +
                    " acts on no fd: write it without '@CLASS'");
@@ -266,7 +267,7 @@ class parser {
     }
   }
 
-  // A process call (socketpair, fork, execve) has no connection: no socket
+  // A process call (socketpair, fork, execve, kill) has no connection: no socket
   // to count per-fd, no peer at its other end, no phase.
   bool check_process_call(const rule& r, std::size_t per_fd_at) {
     if (!(r.calls & process_calls)) return true;

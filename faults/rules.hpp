@@ -33,8 +33,9 @@ enum class call : std::uint8_t {
   socketpair,
   fork,
   execve,
+  kill,
 };
-inline constexpr int call_count = 16;
+inline constexpr int call_count = 17;
 using call_mask = std::uint32_t;
 
 constexpr call_mask bit(call c) {
@@ -46,7 +47,7 @@ inline constexpr call_mask recv_like =
 inline constexpr call_mask send_like =
     bit(call::send) | bit(call::sendto) | bit(call::sendmsg) | bit(call::write) | bit(call::writev);
 inline constexpr call_mask process_calls =
-    bit(call::socketpair) | bit(call::fork) | bit(call::execve);
+    bit(call::socketpair) | bit(call::fork) | bit(call::execve) | bit(call::kill);
 
 const char* call_name(call c);
 

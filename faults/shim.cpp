@@ -68,6 +68,7 @@ using write_fn = ssize_t(int, const void*, size_t);
 using writev_fn = ssize_t(int, const iovec*, int);
 using fork_fn = pid_t();
 using execve_fn = int(const char*, char* const*, char* const*);
+using kill_fn = int(pid_t, int);
 using close_fn = int(int);
 using dup_fn = int(int);
 using dup2_fn = int(int, int);
@@ -127,6 +128,9 @@ pid_t no_fork() {
 }
 int sys_execve(const char* path, char* const* argv, char* const* envp) {
   return syscall(SYS_execve, path, argv, envp);
+}
+int sys_kill(pid_t pid, int sig) {
+  return static_cast<int>(syscall(SYS_kill, pid, sig));
 }
 int sys_close(int fd) {
   return syscall(SYS_close, fd);
@@ -195,6 +199,7 @@ FAULTMUX_REAL(write, write_fn, "write", sys_write)
 FAULTMUX_REAL(writev, writev_fn, "writev", sys_writev)
 FAULTMUX_REAL(fork, fork_fn, "fork", no_fork)
 FAULTMUX_REAL(execve, execve_fn, "execve", sys_execve)
+FAULTMUX_REAL(kill, kill_fn, "kill", sys_kill)
 FAULTMUX_REAL(close, close_fn, "close", sys_close)
 FAULTMUX_REAL(dup, dup_fn, "dup", sys_dup)
 FAULTMUX_REAL(dup2, dup2_fn, "dup2", sys_dup2)
@@ -998,7 +1003,7 @@ int connect_run(int fd, const sockaddr* addr, socklen_t len) {
 }
 
 // ---------------------------------------------------------------------------
-// Process calls: socketpair, fork, execve. No fd, so only the process
+// Process calls: socketpair, fork, execve, kill. No fd, so only the process
 // selectors (role=, self=, applied at load) and the occurrence decide.
 
 // The first rule for call c that fires on call number `n`, or per rule its
@@ -1363,6 +1368,15 @@ FAULTMUX_EXPORT int execve(const char* path, char* const argv[], char* const env
   if (!ff::active(ff::g_active.load(std::memory_order_relaxed), call::execve))
     return ff::real_execve()(path, argv, envp);
   return ff::execve_run(path, argv, envp);
+}
+
+// A signal to another process (a parent ending its child): EPERM stands for
+// a child that changed its uid, which a parent that is not root may not signal.
+FAULTMUX_EXPORT int kill(pid_t pid, int sig) {
+  if (ff::active(ff::g_active.load(std::memory_order_relaxed), call::kill) &&
+      !ff::process_call_goes_on(call::kill, std::nullopt, ff::g_cfg->stream))
+    return -1;
+  return ff::real_kill()(pid, sig);
 }
 
 FAULTMUX_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {

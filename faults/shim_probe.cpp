@@ -14,6 +14,7 @@
 //   faultmux_shim_probe late-exec DIR NAME             a channel used before its child execs
 //   faultmux_shim_probe starts DIR K                   K child starts as the mux makes them
 //   faultmux_shim_probe exec-self DIR                  execs itself without forking
+//   faultmux_shim_probe kills DIR K                    K kill(SIGCONT)s of a child it started
 //
 // `peers` starts each client as `faultmux_shim_probe client DIR ROUNDS NAME`
 // with FAULTMUX_PEER=NAME (none for "-"), FAULTMUX_ROLE=worker and
@@ -36,6 +37,9 @@
 // the exec in the child of the Nth fork (its errno comes back over a
 // close-on-exec pipe, as Boost.Process does).
 //
+// `kills` starts a child that sleeps, sends it SIGCONT (which it ignores by
+// default) K times, lines "parent kill call=N ...", then SIGKILL and reaps it.
+//
 // RECV is recv, recvfrom, recvmsg, read or readv; SEND is send, sendto,
 // sendmsg, write or writev. Exit 0 when every transfer completed, 3 when one
 // gave up after too many failed calls, 2 on bad arguments.
@@ -45,6 +49,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -546,6 +551,23 @@ int late_exec(const std::string& name) {
 
 }  // namespace
 
+int kills(int k) {
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  if (child < 0) return 3;
+  for (int i = 1; i <= k; ++i) {
+    int r = ::kill(child, SIGCONT);
+    report("parent", "kill", i, r, errno, nullptr, 0);
+  }
+  ::syscall(SYS_kill, child, SIGKILL);  // past the shim: the rules may be failing kill()
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -563,6 +585,7 @@ int main(int argc, char** argv) {
   if (a.size() == 3 && a[0] == "late-exec") return late_exec(a[2]);
   if (a.size() == 3 && a[0] == "starts") return starts(std::atoi(a[2].c_str()));
   if (a.size() == 2 && a[0] == "exec-self") return exec_self();
+  if (a.size() == 3 && a[0] == "kills") return kills(std::atoi(a[2].c_str()));
   if (a.size() == 1 && a[0] == "started") return 0;
   if (a.size() == 5 && a[0] == "context" && a[1] == "--name" && a[3] == "--rounds")
     return context_child(a[2], std::atoi(a[4].c_str()));
@@ -572,6 +595,6 @@ int main(int argc, char** argv) {
   std::fprintf(
       stderr,
       "usage: faultmux_shim_probe "
-      "stream|pipe|accepts|fork|threads|peers|channels|late-exec|starts|exec-self DIR ...\n");
+      "stream|pipe|accepts|fork|threads|peers|channels|late-exec|starts|exec-self|kills DIR ...\n");
   return 2;
 }

@@ -103,7 +103,8 @@ TEST(BuiltInScenarios, EveryKnownScenarioHasItsFile) {
                            "context-lingers-after-its-channel",
                            "context-dies-with-its-diagnostics",
                            "context-output-floods",
-                           "context-start-failures"})
+                           "context-start-failures",
+                           "context-abandoned-on-eperm"})
     EXPECT_NE(std::find(found.begin(), found.end(), name), found.end())
         << name << ".toml is missing from " << scenarios_dir;
 }

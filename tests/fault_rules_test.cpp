@@ -25,7 +25,7 @@ rule parse_ok(const std::string& text) {
 TEST(FaultRules, EveryCallName) {
   const char* names[] = {"accept", "accept4",    "connect", "recv",   "recvfrom", "recvmsg",
                          "read",   "readv",      "send",    "sendto", "sendmsg",  "write",
-                         "writev", "socketpair", "fork",    "execve"};
+                         "writev", "socketpair", "fork",    "execve", "kill"};
   static_assert(std::size(names) == call_count);
   for (int i = 0; i < call_count; ++i) {
     rule r = parse_ok(std::string(names[i]) + " -> EIO");
@@ -164,6 +164,9 @@ TEST(FaultRules, ProcessCallsTakeProcessSelectorsOnly) {
   EXPECT_EQ(parse_ok("fork #1 -> delay 20ms").eff, effect::delay);
   EXPECT_EQ(parse_ok("execve -> trace").eff, effect::trace);
   EXPECT_EQ(parse_ok("execve role=mux:0 #3.. -> EACCES").err, EACCES);
+  r = parse_ok("kill role=mux #1 -> EPERM");
+  EXPECT_EQ(r.calls, bit(call::kill));
+  EXPECT_EQ(r.err, EPERM);
 }
 
 TEST(FaultRules, Effects) {

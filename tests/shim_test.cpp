@@ -376,6 +376,22 @@ TEST_F(Shim, ChildStartCallsFailWhereNumbered) {
   EXPECT_EQ(evs[2]["index"], 3) << "the child of fork 3";
 }
 
+// kill() fails by its number in the process, the others go through (a
+// child that ignores SIGCONT takes them); a rule for another role is quiet.
+TEST_F(Shim, KillFailsWhereNumbered) {
+  result r = probe_run({"kills", dir.path(), "3"}, "kill #2 -> EPERM");
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  EXPECT_THAT(calls(r.out, "parent kill"),
+              ElementsAre("call=1 ret=0", "call=2 ret=-1 errno=EPERM", "call=3 ret=0"));
+  auto evs = events(log);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0]["call"], "kill");
+  EXPECT_EQ(evs[0]["n"], 2);
+  r = probe_run({"kills", dir.path(), "3"}, "kill role=mux -> EPERM");
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  EXPECT_THAT(calls(r.out, "parent kill"), testing::Each(HasSubstr("ret=0")));
+}
+
 // Rules a process does not load, numbers never reached and trace rules
 // leave every start whole; trace logs each call with its number.
 TEST_F(Shim, ChildStartRulesAreQuietWhereNotAddressed) {
