@@ -197,6 +197,31 @@ class Calls(object):
         got = self.parent.call_service(SERVICE, 'get', name=name)
         return got['context']
 
+    def acquire(self):
+        """Asks for the contexts until the service gives them: a refusal (a
+        CallError: the start failed) ends the call that needed them, and the
+        next call asks anew, as each task of an Ansible run does."""
+        while self.next < self.args.count:
+            asked = now()
+            try:
+                self.target = self.get_context(self.args.context)
+                if self.args.relay_to:
+                    self.relay = self.get_context(self.args.relay_to)
+            except mitogen.core.CallError as e:
+                seq, self.next = self.next, self.next + 1
+                emit('call', seq=seq, function=self.args.function, relayed_by=0,
+                     outcome='call_error', ms=(now() - asked) * 1000, error=str(e))
+                self.failed += 1
+                LOG.error('call %d of %s not made: the context service failed: %s', seq,
+                          self.args.function, e)
+                continue
+            print('target_context=%d' % (self.target.context_id,))
+            emit('got_context', context=self.args.context, context_id=self.target.context_id)
+            if self.relay is not None:
+                emit('got_context', context=self.args.relay_to, context_id=self.relay.context_id)
+            return True
+        return False
+
     def call_args(self, seq):
         f, size = self.args.function, self.args.size
         if f in ('echo', 'checksum'):
@@ -295,20 +320,14 @@ class Calls(object):
     def run(self):
         started = now()
         try:
-            self.target = self.get_context(self.args.context)
-            print('target_context=%d' % (self.target.context_id,))
-            emit('got_context', context=self.args.context, context_id=self.target.context_id)
-            if self.args.relay_to:
-                self.relay = self.get_context(self.args.relay_to)
-                emit('got_context', context=self.args.relay_to,
-                     context_id=self.relay.context_id)
+            acquired = self.acquire()
         except Exception as e:
             why = 'the context service failed: %s: %s' % (type(e).__name__, e)
             LOG.error('call workload failed: %s', why)
             emit('workload_failed', why=why)
             self.failed = self.args.count
         else:
-            while (self.next < self.args.count and not lost.is_set()) or self.pending:
+            while acquired and ((self.next < self.args.count and not lost.is_set()) or self.pending):
                 while (self.next < self.args.count and not lost.is_set()
                        and len(self.pending) < self.args.in_flight):
                     self.call_next()
