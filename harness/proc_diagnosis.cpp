@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -58,9 +59,19 @@ long peak_rss_kib(pid_t pid) {
 
 std::vector<std::string> reap_contexts(const timeline& mux_events) {
   std::vector<std::string> left;
+  // A context the mux could not signal, and said so, may outlive it: that
+  // is its due, not a leak. It is ended all the same.
+  std::set<pid_t> abandoned;
+  for (const auto& e : mux_events)
+    if (e.event() == "child_abandoned") abandoned.insert(static_cast<pid_t>(e.num("child_pid")));
   for (const auto& e : mux_events) {
     if (e.event() != "child_start") continue;
     pid_t pid = static_cast<pid_t>(e.num("child_pid"));
+    if (abandoned.count(pid)) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      continue;
+    }
     if (pid <= 0 || ::kill(pid, 0) != 0) continue;
     // A context whose parent context was killed exits on its own; the
     // driver, the run's subreaper, is its parent now and reaps it.

@@ -207,7 +207,9 @@ class child_impl final : public child, public std::enable_shared_from_this<child
     // Never leave a zombie: a child still running when its owner goes is
     // killed and reaped here.
     // One we may not signal would hold us in waitpid for as long as it
-    // likes: it is left to end by itself.
+    // likes: it is left to end by itself, and Boost's own destructor, which
+    // would SIGKILL it and wait, is told it is not ours.
+    if (proc_ && !exited_ && unsignalable_) proc_->detach();
     if (proc_ && !exited_ && !unsignalable_) {
       bp::error_code ec;
       proc_->terminate(ec);

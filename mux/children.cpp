@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "mux/events.hpp"
@@ -203,6 +205,9 @@ void children::end_orphan(std::uint32_t id, int sig) {
   if (int err = e->proc->signal(sig); err != 0) {
     spdlog::error("context {} (PID {}): cannot send it {}: {}: abandoning it", e->info.name,
                   e->info.pid, sig == SIGTERM ? "SIGTERM" : "SIGKILL", errno_text(err));
+    events::emit(
+        wire::ev::child_abandoned,
+        {{"child", e->info.name}, {"child_pid", e->info.pid}, {"errno", strerrorname_np(err)}});
     by_id_.erase(it);
     if (shutdown_done_ && by_id_.empty()) std::exchange(shutdown_done_, nullptr)();
     return;

@@ -40,6 +40,9 @@ inline constexpr event_kind call{
     "one call of the call workload finished (ok, dead, error or timeout)"};
 inline constexpr event_kind call_served{"call_served", "mux, context", "function, from, ms, ok",
                                         "a node ran a call sent to it and replied"};
+inline constexpr event_kind child_abandoned{
+    "child_abandoned", "mux", "child, child_pid, errno",
+    "the mux may not signal a child (kill() failed): it is left to end by itself, unreaped"};
 inline constexpr event_kind child_exit{"child_exit", "mux", "child, child_pid, status",
                                        "a child the mux started exited"};
 inline constexpr event_kind child_output{"child_output", "mux", "child, stream, line",
@@ -158,6 +161,7 @@ inline constexpr event_kind event_catalog[] = {ev::accept_error,
                                                ev::bad_src_id,
                                                ev::call,
                                                ev::call_served,
+                                               ev::child_abandoned,
                                                ev::child_exit,
                                                ev::child_output,
                                                ev::child_start,
