@@ -41,13 +41,14 @@ void write_stderr(std::string_view s) {
   }
 }
 
-// N bytes of diagnostics, in lines, the last one saying why it gives up.
+// N bytes of diagnostics, in lines, the last one saying why it gives up and
+// ending without a newline, as a process that dies mid-line leaves it.
 [[noreturn]] void stderr_then_exit(std::uint64_t bytes) {
   ::close(1);  // stdout ends first, as a child dying in its start-up does
   std::string out;
   for (int i = 0; out.size() + 80 < bytes; ++i)
     out += fmt::format("diagnostic {:06}: the context is starting, this is noise\n", i);
-  out += "fatal: the context cannot start: giving up\n";
+  out += "fatal: the context cannot start: giving up";
   write_stderr(out);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   spdlog::default_logger()->flush();
