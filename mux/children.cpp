@@ -253,20 +253,23 @@ void children::shutdown(std::chrono::milliseconds grace, std::function<void()> d
   }
   node_.get_broker().after(grace, [this] {
     for (auto& [id, e] : by_id_) {
-      if (e->exited) continue;
+      if (e->exited || e->killed) continue;
       spdlog::error("context {} (PID {}) did not exit within the shutdown grace period: killing it",
                     e->info.name, e->info.pid);
+      e->killed = true;
       e->proc->signal(SIGKILL);
     }
   });
 }
 
+// A second signal, or a third, kills what still runs: each context once.
 void children::hurry_shutdown() {
   if (!shutdown_done_) return;  // no shutdown under way, or it is over
   for (auto& [id, e] : by_id_) {
-    if (e->exited) continue;
+    if (e->exited || e->killed) continue;
     spdlog::error("context {} (PID {}): the shutdown grace period was cut short: killing it",
                   e->info.name, e->info.pid);
+    e->killed = true;
     e->proc->signal(SIGKILL);
   }
 }

@@ -80,6 +80,7 @@ class children {
     timer_handle end_timer;  // the child runs on after its stream closed
     started_fn done;         // set until the hello
     bool exited = false;
+    bool killed = false;  // sent SIGKILL at the shutdown: once, and said once
     bool stream_closed = false;
     int status = 0;
   };
