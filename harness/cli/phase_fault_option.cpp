@@ -27,21 +27,35 @@ std::optional<faults::phase_fault> parse_fault_at(const char* command, const cha
   return fault;
 }
 
+namespace {
+
+// Splits PATH=VALUE; nullopt after printing what was expected, with `example`.
+std::optional<std::pair<std::string, std::string>> split_path_spec(const char* command,
+                                                                   const char* option,
+                                                                   const std::string& spec,
+                                                                   const char* expected) {
+  auto eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    std::fprintf(stderr, "faultmux %s: %s \"%s\": expected %s\n", command, option, spec.c_str(),
+                 expected);
+    return std::nullopt;
+  }
+  return std::pair{spec.substr(0, eq), spec.substr(eq + 1)};
+}
+
+}  // namespace
+
 bool parse_context_faults(const char* command, const std::vector<std::string>& specs,
                           std::map<std::string, std::string>& out) {
   for (const std::string& spec : specs) {
-    auto eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr,
-                   "faultmux %s: --context-fault-at \"%s\": expected NAME=PHASE:ACTION, e.g. "
-                   "--context-fault-at target=mid-call:SIGKILL (or a/b=mid-call:SIGKILL@parent)\n",
-                   command, spec.c_str());
-      return false;
-    }
-    std::string phase = split_fault_target(spec.substr(eq + 1)).first;
+    auto ps = split_path_spec(command, "--context-fault-at", spec,
+                              "NAME=PHASE:ACTION, e.g. --context-fault-at target=mid-call:SIGKILL "
+                              "(or a/b=mid-call:SIGKILL@parent)");
+    if (!ps) return false;
+    std::string phase = split_fault_target(ps->second).first;
     if (!parse_fault_at(command, "--context-fault-at", phase, faults::phase_role::context))
       return false;
-    out[spec.substr(0, eq)] = spec.substr(eq + 1);
+    out[ps->first] = ps->second;
   }
   return true;
 }
@@ -59,17 +73,13 @@ std::optional<faults::child_behaviour> parse_behave(const char* command, const c
 bool parse_context_behaviours(const char* command, const std::vector<std::string>& specs,
                               std::map<std::string, std::string>& out) {
   for (const std::string& spec : specs) {
-    auto eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr,
-                   "faultmux %s: --context-behave \"%s\": expected NAME=BEHAVIOUR, e.g. "
-                   "--context-behave target=linger:3000 (or a/b=log-flood:1000)\n",
-                   command, spec.c_str());
-      return false;
-    }
-    auto b = parse_behave(command, "--context-behave", spec.substr(eq + 1));
+    auto ps = split_path_spec(command, "--context-behave", spec,
+                              "NAME=BEHAVIOUR, e.g. --context-behave target=linger:3000 (or "
+                              "a/b=log-flood:1000)");
+    if (!ps) return false;
+    auto b = parse_behave(command, "--context-behave", ps->second);
     if (!b) return false;
-    out[spec.substr(0, eq)] = faults::to_string(*b);
+    out[ps->first] = faults::to_string(*b);
   }
   return true;
 }
